@@ -1,0 +1,132 @@
+//! Who may see what: the customer's orders come from their own cached order list, and an
+//! order id that is not in it is "not found", whoever owns it. So what a customer can make
+//! the service ask BigCommerce is bounded by what they own, not by what they ask for.
+//! Visibility of metafields is applied here, once, when they are loaded.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::cache::{Cache, CustomerOrders, OrderMetafields};
+use crate::domain::{CustomerId, Metafield, Order, OrderId, VisibilityPolicy};
+use crate::management::ManagementClient;
+use crate::management::error::ManagementError;
+
+/// The customer-facing read model over the cache and the Management API.
+#[derive(Clone)]
+pub struct Access {
+    management: ManagementClient,
+    cache: Cache,
+    policy: Arc<VisibilityPolicy>,
+    refresh_interval: Duration,
+}
+
+/// Why a customer cannot have what they asked for.
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    /// Not an order of this customer (it may not exist, or be someone else's).
+    #[error("no such order for this customer")]
+    NotFound,
+    #[error(transparent)]
+    Upstream(Arc<ManagementError>),
+}
+
+/// One order of a customer, taken from their own order list.
+#[derive(Debug)]
+pub struct OwnedOrder(pub Order);
+
+impl Access {
+    pub fn new(
+        management: ManagementClient,
+        cache: Cache,
+        policy: VisibilityPolicy,
+        refresh_interval: Duration,
+    ) -> Self {
+        Self {
+            management,
+            cache,
+            policy: Arc::new(policy),
+            refresh_interval,
+        }
+    }
+
+    pub fn cache(&self) -> &Cache {
+        &self.cache
+    }
+
+    /// The customer's orders, newest first.
+    pub async fn orders(&self, customer: CustomerId) -> Result<Arc<CustomerOrders>, AccessError> {
+        self.cache
+            .customer_orders(customer, self.management.customer_orders(customer))
+            .await
+            .map_err(AccessError::Upstream)
+    }
+
+    /// The order, if the customer placed it. An id missing from a list older than the
+    /// refresh interval reloads the list once, so a just-placed order shows up soon while a
+    /// customer probing other ids costs at most one reload per interval.
+    pub async fn order(
+        &self,
+        customer: CustomerId,
+        id: OrderId,
+    ) -> Result<OwnedOrder, AccessError> {
+        let orders = self.orders(customer).await?;
+        if let Some(order) = orders.get(id) {
+            return Ok(OwnedOrder(order.clone()));
+        }
+        let orders = self
+            .cache
+            .refresh_customer_orders(customer, self.refresh_interval, || {
+                self.management.customer_orders(customer)
+            })
+            .await
+            .map_err(|error| AccessError::Upstream(Arc::new(error)))?;
+        orders
+            .get(id)
+            .map(|order| OwnedOrder(order.clone()))
+            .ok_or(AccessError::NotFound)
+    }
+
+    /// The visible metafields of one of the customer's orders, as a ready response body.
+    pub async fn metafields(
+        &self,
+        customer: CustomerId,
+        id: OrderId,
+    ) -> Result<Arc<OrderMetafields>, AccessError> {
+        // Ownership first: nobody's metafields are fetched for an order they did not place.
+        let owned = self.order(customer, id).await?;
+        let policy = Arc::clone(&self.policy);
+        let management = self.management.clone();
+        let load = async move {
+            let metafields = management.order_metafields(owned.0.id).await?;
+            Ok::<_, ManagementError>(visible_metafields(&policy, metafields))
+        };
+        self.cache
+            .order_metafields(id, load)
+            .await
+            .map_err(|error| match *error {
+                ManagementError::NotFound { .. } => AccessError::NotFound,
+                _ => AccessError::Upstream(error),
+            })
+    }
+}
+
+/// Applies the policy and renders `{"data":[…]}` once, newest-created metafields last
+/// (BigCommerce's order, by id).
+fn visible_metafields(
+    policy: &VisibilityPolicy,
+    mut metafields: Vec<Metafield>,
+) -> OrderMetafields {
+    metafields.retain(|metafield| policy.allows(metafield));
+    metafields.sort_by_key(|metafield| metafield.id);
+    #[derive(serde::Serialize)]
+    struct Body<'a> {
+        data: &'a [Metafield],
+    }
+    // Serialising plain strings, numbers and dates into a Vec cannot fail.
+    let body = serde_json::to_vec(&Body { data: &metafields })
+        .unwrap_or_else(|_| b"{\"data\":[]}".to_vec());
+    OrderMetafields {
+        body: body.into(),
+        count: metafields.len(),
+    }
+}

@@ -1,0 +1,538 @@
+//! Verifies the shopper's Current Customer JWT and yields the authenticated customer through
+//! an actix extractor, so a handler that asks for an [`AuthenticatedCustomer`] cannot run
+//! without a verified token. Every failure becomes the same `401` (the precise reason goes
+//! to a debug log line); nothing here reads anything but the `Authorization` header.
+
+use std::collections::HashMap;
+use std::future::{Ready, ready};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+
+use crate::config::AuthSettings;
+use crate::domain::CustomerId;
+use crate::problem::ApiError;
+
+/// The longest token looked at; anything larger is refused before parsing.
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+/// The issuer BigCommerce puts in every Current Customer JWT.
+pub const ISSUER: &str = "bc/apps";
+/// The `operation` claim of a Current Customer JWT.
+pub const OPERATION: &str = "current_customer";
+
+/// Checks tokens against this app and store; built once at start-up.
+pub struct TokenVerifier {
+    key: DecodingKey,
+    accepted: Vec<Algorithm>,
+    validations: HashMap<Algorithm, Validation>,
+    store_hash: String,
+    leeway: Duration,
+}
+
+/// A customer whose token was verified for this request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AuthenticatedCustomer {
+    pub id: CustomerId,
+}
+
+/// Why a token was refused; only ever logged, never sent to the caller.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("no bearer token in the authorization header")]
+    Missing,
+    #[error("the authorization header is not a single well-formed bearer token")]
+    MalformedHeader,
+    #[error("the token is larger than {MAX_TOKEN_BYTES} bytes")]
+    TooLarge,
+    #[error("the token is not a well-formed jwt")]
+    Malformed,
+    #[error("the token is signed with {0:?}, which JWT_ALGORITHMS does not accept")]
+    AlgorithmNotAccepted(Algorithm),
+    #[error("the token's signature does not match the client secret")]
+    BadSignature,
+    #[error("the token has expired")]
+    Expired,
+    #[error("the token is not valid yet (nbf or iat in the future)")]
+    NotYetValid,
+    #[error("claim {0} is missing or wrong")]
+    Claim(&'static str),
+}
+
+/// The claims of a Current Customer JWT, as BigCommerce documents them
+/// (`current_customer.yml`); every field is checked.
+#[derive(Debug, Deserialize, Serialize)]
+pub struct CurrentCustomerClaims {
+    pub customer: ClaimedCustomer,
+    pub iss: String,
+    pub sub: String,
+    pub iat: u64,
+    pub exp: u64,
+    /// A single string: a list of audiences is refused by deserialisation.
+    pub aud: String,
+    pub store_hash: String,
+    pub operation: String,
+}
+
+/// The `customer` claim; only the id is used (the email is never read or logged).
+#[derive(Debug, Deserialize, Serialize)]
+pub struct ClaimedCustomer {
+    pub id: u64,
+}
+
+impl TokenVerifier {
+    /// Builds the verifier for `store_hash` from the auth settings.
+    pub fn new(settings: &AuthSettings, store_hash: &str) -> Self {
+        let leeway = settings.leeway.min(crate::config::MAX_LEEWAY);
+        let validations = [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512]
+            .into_iter()
+            .map(|algorithm| {
+                let mut validation = Validation::new(algorithm);
+                validation.leeway = leeway.as_secs();
+                validation.validate_exp = true;
+                validation.validate_nbf = true;
+                validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+                validation.set_issuer(&[ISSUER]);
+                validation.set_audience(&[settings.client_id.as_str()]);
+                validation.sub = Some(store_hash.to_owned());
+                (algorithm, validation)
+            })
+            .collect();
+        Self {
+            key: DecodingKey::from_secret(settings.client_secret.expose_secret().as_bytes()),
+            accepted: settings.algorithms.clone(),
+            validations,
+            store_hash: store_hash.to_owned(),
+            leeway,
+        }
+    }
+
+    /// Verifies a bearer token and returns the customer it names.
+    pub fn verify(&self, token: &str) -> Result<CustomerId, AuthError> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(AuthError::TooLarge);
+        }
+        let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Malformed)?;
+        if !self.accepted.contains(&header.alg) {
+            // Real stores may sign with HS512 rather than the documented HS256; say so
+            // loudly when that is the only thing wrong, so the operator can fix the setting.
+            if self.check(token, header.alg).is_ok() {
+                tracing::warn!(
+                    algorithm = ?header.alg,
+                    "refused a current customer token only because of its algorithm; add it to JWT_ALGORITHMS if this store signs with it"
+                );
+            }
+            return Err(AuthError::AlgorithmNotAccepted(header.alg));
+        }
+        self.check(token, header.alg)
+    }
+
+    fn check(&self, token: &str, algorithm: Algorithm) -> Result<CustomerId, AuthError> {
+        let validation = self
+            .validations
+            .get(&algorithm)
+            .ok_or(AuthError::AlgorithmNotAccepted(algorithm))?;
+        let data = jsonwebtoken::decode::<CurrentCustomerClaims>(token, &self.key, validation)
+            .map_err(|error| classify(error.kind()))?;
+        let claims = data.claims;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        if claims.iat > now.saturating_add(self.leeway.as_secs()) {
+            return Err(AuthError::NotYetValid);
+        }
+        if claims.exp <= claims.iat {
+            return Err(AuthError::Claim("exp"));
+        }
+        if claims.operation != OPERATION {
+            return Err(AuthError::Claim("operation"));
+        }
+        if claims.store_hash != self.store_hash {
+            return Err(AuthError::Claim("store_hash"));
+        }
+        CustomerId::new(claims.customer.id).ok_or(AuthError::Claim("customer.id"))
+    }
+
+    /// Proves at start-up that the crypto backend signs and verifies with the configured
+    /// secret, and refuses a tampered token, for every accepted algorithm.
+    pub fn self_test(&self, settings: &AuthSettings) -> Result<(), String> {
+        let key = EncodingKey::from_secret(settings.client_secret.expose_secret().as_bytes());
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        let claims = CurrentCustomerClaims {
+            customer: ClaimedCustomer { id: 1 },
+            iss: ISSUER.to_owned(),
+            sub: self.store_hash.clone(),
+            iat: now,
+            exp: now + 60,
+            aud: settings.client_id.clone(),
+            store_hash: self.store_hash.clone(),
+            operation: OPERATION.to_owned(),
+        };
+        for &algorithm in &self.accepted {
+            let token = jsonwebtoken::encode(&Header::new(algorithm), &claims, &key)
+                .map_err(|error| format!("jwt signing with {algorithm:?} failed: {error}"))?;
+            self.verify(&token)
+                .map_err(|error| format!("jwt verification with {algorithm:?} failed: {error}"))?;
+            let tampered = format!("{token}x");
+            if self.verify(&tampered).is_ok() {
+                return Err(format!(
+                    "jwt verification with {algorithm:?} accepted a tampered token"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn classify(kind: &ErrorKind) -> AuthError {
+    match kind {
+        ErrorKind::InvalidSignature => AuthError::BadSignature,
+        ErrorKind::ExpiredSignature => AuthError::Expired,
+        ErrorKind::ImmatureSignature => AuthError::NotYetValid,
+        ErrorKind::InvalidIssuer => AuthError::Claim("iss"),
+        ErrorKind::InvalidAudience => AuthError::Claim("aud"),
+        ErrorKind::InvalidSubject => AuthError::Claim("sub"),
+        ErrorKind::MissingRequiredClaim(claim) | ErrorKind::InvalidClaimFormat(claim) => {
+            match claim.as_str() {
+                "exp" => AuthError::Claim("exp"),
+                "iss" => AuthError::Claim("iss"),
+                "aud" => AuthError::Claim("aud"),
+                "sub" => AuthError::Claim("sub"),
+                "nbf" => AuthError::Claim("nbf"),
+                _ => AuthError::Claim("registered claim"),
+            }
+        }
+        ErrorKind::Json(_) => AuthError::Claim("claims shape"),
+        _ => AuthError::Malformed,
+    }
+}
+
+/// The bearer token of the request's single `Authorization` header.
+fn bearer_token(request: &HttpRequest) -> Result<&str, AuthError> {
+    let mut values = request.headers().get_all(AUTHORIZATION);
+    let value = values.next().ok_or(AuthError::Missing)?;
+    if values.next().is_some() {
+        return Err(AuthError::MalformedHeader);
+    }
+    if value.len() > MAX_TOKEN_BYTES + 64 {
+        return Err(AuthError::TooLarge);
+    }
+    let value = value
+        .to_str()
+        .map_err(|_| AuthError::MalformedHeader)?
+        .trim();
+    let (scheme, token) = match value.split_once([' ', '\t']) {
+        Some((scheme, token)) => (scheme, token.trim()),
+        None => (value, ""),
+    };
+    // RFC 7235: the scheme is case-insensitive. Another scheme means no bearer token was sent.
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(AuthError::Missing);
+    }
+    if token.is_empty() || token.contains(char::is_whitespace) {
+        return Err(AuthError::MalformedHeader);
+    }
+    Ok(token)
+}
+
+impl FromRequest for AuthenticatedCustomer {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let Some(verifier) = request.app_data::<web::Data<Arc<TokenVerifier>>>() else {
+            tracing::error!("the token verifier is not registered with the app");
+            return ready(Err(ApiError::Internal));
+        };
+        let result = bearer_token(request).and_then(|token| verifier.verify(token));
+        ready(match result {
+            Ok(id) => {
+                tracing::Span::current().record("customer_id", id.get());
+                Ok(AuthenticatedCustomer { id })
+            }
+            Err(reason) => {
+                tracing::debug!(reason = %reason, "refused the request's credentials");
+                Err(ApiError::Unauthorized {
+                    token_sent: reason != AuthError::Missing,
+                })
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use actix_web::test::TestRequest;
+    use secrecy::SecretString;
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    const SECRET: &str = "test-client-secret";
+
+    fn settings(algorithms: Vec<Algorithm>) -> AuthSettings {
+        AuthSettings {
+            client_id: "client-id".to_owned(),
+            client_secret: SecretString::from(SECRET),
+            algorithms,
+            leeway: Duration::from_secs(30),
+        }
+    }
+
+    fn now() -> i64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+    }
+
+    fn claims() -> Value {
+        json!({
+            "customer": {"id": 42, "email": "shopper@example.com", "group_id": "0"},
+            "iss": "bc/apps", "sub": "abc123", "iat": now(), "exp": now() + 900,
+            "version": 1, "aud": "client-id", "application_id": "client-id",
+            "store_hash": "abc123", "operation": "current_customer"
+        })
+    }
+
+    fn sign(claims: &Value, algorithm: Algorithm, secret: &str) -> String {
+        jsonwebtoken::encode(
+            &Header::new(algorithm),
+            claims,
+            &EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .unwrap()
+    }
+
+    fn with(mut claims: Value, path: &[&str], value: Value) -> Value {
+        let mut target = &mut claims;
+        for key in &path[..path.len() - 1] {
+            target = target.get_mut(*key).unwrap();
+        }
+        let last = path[path.len() - 1];
+        if value.is_null() {
+            target.as_object_mut().unwrap().remove(last);
+        } else {
+            target[last] = value;
+        }
+        claims
+    }
+
+    #[test]
+    fn a_valid_current_customer_token_yields_its_customer() {
+        let verifier = TokenVerifier::new(&settings(vec![Algorithm::HS256]), "abc123");
+
+        let customer = verifier.verify(&sign(&claims(), Algorithm::HS256, SECRET));
+
+        assert_eq!(customer, Ok(CustomerId::new(42).unwrap()));
+    }
+
+    #[test]
+    fn every_wrong_claim_is_refused_with_its_reason() {
+        let verifier = TokenVerifier::new(&settings(vec![Algorithm::HS256]), "abc123");
+        let cases: Vec<(&str, Value, AuthError)> = vec![
+            (
+                "expired",
+                with(claims(), &["exp"], json!(now() - 120)),
+                AuthError::Expired,
+            ),
+            (
+                "exp missing",
+                with(claims(), &["exp"], Value::Null),
+                AuthError::Claim("exp"),
+            ),
+            (
+                "exp a string",
+                with(claims(), &["exp"], json!("soon")),
+                AuthError::Claim("exp"),
+            ),
+            (
+                "exp a float",
+                with(claims(), &["exp"], json!(1.5e12)),
+                AuthError::Claim("claims shape"),
+            ),
+            (
+                "iat in the future",
+                with(claims(), &["iat"], json!(now() + 600)),
+                AuthError::NotYetValid,
+            ),
+            (
+                "iat missing",
+                with(claims(), &["iat"], Value::Null),
+                AuthError::Claim("claims shape"),
+            ),
+            (
+                "nbf in the future",
+                with(claims(), &["nbf"], json!(now() + 600)),
+                AuthError::NotYetValid,
+            ),
+            (
+                "wrong issuer",
+                with(claims(), &["iss"], json!("bc/other")),
+                AuthError::Claim("iss"),
+            ),
+            (
+                "wrong audience",
+                with(claims(), &["aud"], json!("other-app")),
+                AuthError::Claim("aud"),
+            ),
+            (
+                "audience list",
+                with(claims(), &["aud"], json!(["client-id"])),
+                AuthError::Claim("claims shape"),
+            ),
+            (
+                "wrong subject",
+                with(claims(), &["sub"], json!("zzz999")),
+                AuthError::Claim("sub"),
+            ),
+            (
+                "wrong store",
+                with(claims(), &["store_hash"], json!("zzz999")),
+                AuthError::Claim("store_hash"),
+            ),
+            (
+                "wrong operation",
+                with(claims(), &["operation"], json!("other")),
+                AuthError::Claim("operation"),
+            ),
+            (
+                "guest customer",
+                with(claims(), &["customer", "id"], json!(0)),
+                AuthError::Claim("customer.id"),
+            ),
+            (
+                "negative customer",
+                with(claims(), &["customer", "id"], json!(-4)),
+                AuthError::Claim("claims shape"),
+            ),
+            (
+                "string customer",
+                with(claims(), &["customer", "id"], json!("42")),
+                AuthError::Claim("claims shape"),
+            ),
+            (
+                "no customer",
+                with(claims(), &["customer"], Value::Null),
+                AuthError::Claim("claims shape"),
+            ),
+        ];
+        for (description, claims, expected) in cases {
+            let result = verifier.verify(&sign(&claims, Algorithm::HS256, SECRET));
+
+            assert_eq!(result, Err(expected), "case: {description}");
+        }
+    }
+
+    #[test]
+    fn tokens_with_wrong_keys_algorithms_or_shapes_are_refused() {
+        let verifier = TokenVerifier::new(&settings(vec![Algorithm::HS256]), "abc123");
+        let good = sign(&claims(), Algorithm::HS256, SECRET);
+        let (head, rest) = good.split_once('.').unwrap();
+        let none_header = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0";
+        let cases = [
+            (
+                "other secret",
+                sign(&claims(), Algorithm::HS256, "other"),
+                AuthError::BadSignature,
+            ),
+            (
+                "unaccepted hs512",
+                sign(&claims(), Algorithm::HS512, SECRET),
+                AuthError::AlgorithmNotAccepted(Algorithm::HS512),
+            ),
+            (
+                "alg none",
+                format!("{none_header}.{}", rest.rsplit_once('.').unwrap().0) + ".",
+                AuthError::Malformed,
+            ),
+            ("garbage", "not.a.jwt".to_owned(), AuthError::Malformed),
+            ("two parts", format!("{head}.{head}"), AuthError::Malformed),
+            (
+                "too large",
+                "a".repeat(MAX_TOKEN_BYTES + 1),
+                AuthError::TooLarge,
+            ),
+        ];
+        for (description, token, expected) in cases {
+            assert_eq!(
+                verifier.verify(&token),
+                Err(expected),
+                "case: {description}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_configured_algorithms_are_accepted() {
+        let verifier = TokenVerifier::new(&settings(vec![Algorithm::HS512]), "abc123");
+
+        assert!(
+            verifier
+                .verify(&sign(&claims(), Algorithm::HS512, SECRET))
+                .is_ok()
+        );
+        assert_eq!(
+            verifier.verify(&sign(&claims(), Algorithm::HS256, SECRET)),
+            Err(AuthError::AlgorithmNotAccepted(Algorithm::HS256))
+        );
+    }
+
+    #[test]
+    fn self_test_passes_with_the_crypto_backend() {
+        let settings = settings(vec![Algorithm::HS256, Algorithm::HS384, Algorithm::HS512]);
+        let verifier = TokenVerifier::new(&settings, "abc123");
+
+        assert_eq!(verifier.self_test(&settings), Ok(()));
+    }
+
+    #[test]
+    fn bearer_token_reads_one_case_insensitive_bearer_header() {
+        let cases: Vec<(Vec<&str>, Result<&str, AuthError>, &str)> = vec![
+            (vec!["Bearer abc.def.ghi"], Ok("abc.def.ghi"), "canonical"),
+            (vec!["bearer abc.def.ghi"], Ok("abc.def.ghi"), "lower case"),
+            (
+                vec!["BEARER   abc.def.ghi  "],
+                Ok("abc.def.ghi"),
+                "extra spaces",
+            ),
+            (vec![], Err(AuthError::Missing), "no header"),
+            (
+                vec!["Basic dXNlcjpwYXNz"],
+                Err(AuthError::Missing),
+                "other scheme",
+            ),
+            (vec!["Bearer"], Err(AuthError::MalformedHeader), "no token"),
+            (
+                vec!["Bearer a b"],
+                Err(AuthError::MalformedHeader),
+                "two tokens",
+            ),
+            (
+                vec!["Bearer a", "Bearer b"],
+                Err(AuthError::MalformedHeader),
+                "two headers",
+            ),
+        ];
+        for (headers, expected, description) in cases {
+            let mut request = TestRequest::default();
+            for header in headers {
+                request = request.append_header((AUTHORIZATION, header));
+            }
+            let request = request.to_http_request();
+
+            assert_eq!(bearer_token(&request), expected, "case: {description}");
+        }
+    }
+}

@@ -1,0 +1,591 @@
+//! Settings: every environment variable the service reads, parsed once into real types.
+//! Nothing else in the crate reads the environment; a missing or malformed value becomes a
+//! [`ConfigError`] naming the variable and what is expected, and secrets stay in
+//! [`SecretString`], whose `Debug` prints `[REDACTED]` and which has no `Display`.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use jsonwebtoken::Algorithm;
+use secrecy::SecretString;
+use serde::Deserialize;
+use url::Url;
+
+/// The service's whole configuration, validated.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub store: StoreSettings,
+    pub auth: AuthSettings,
+    pub http: HttpSettings,
+    pub cache: CacheSettings,
+    pub upstream: UpstreamSettings,
+    pub visibility: VisibilitySettings,
+    pub log: LogSettings,
+}
+
+/// The BigCommerce store and the Management API credentials.
+#[derive(Clone, Debug)]
+pub struct StoreSettings {
+    pub store_hash: String,
+    pub access_token: SecretString,
+    pub api_base_url: Url,
+}
+
+/// What a Current Customer JWT must satisfy.
+#[derive(Clone, Debug)]
+pub struct AuthSettings {
+    pub client_id: String,
+    pub client_secret: SecretString,
+    pub algorithms: Vec<Algorithm>,
+    pub leeway: Duration,
+}
+
+/// Where the server listens and who may call it from a browser.
+#[derive(Clone, Debug)]
+pub struct HttpSettings {
+    pub listen_addr: SocketAddr,
+    pub cors_allowed_origins: Vec<String>,
+    pub cors_max_age: Duration,
+}
+
+/// Cache lifetimes and bounds.
+#[derive(Clone, Debug)]
+pub struct CacheSettings {
+    pub orders_ttl: Duration,
+    pub orders_refresh_interval: Duration,
+    pub metafields_ttl: Duration,
+    pub max_orders: u64,
+    pub metafields_max_bytes: u64,
+}
+
+/// How the Management API is called.
+#[derive(Clone, Debug)]
+pub struct UpstreamSettings {
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    pub retry_budget: Duration,
+    pub max_retries: u32,
+    pub orders_max_pages: u32,
+}
+
+/// Which metafields a customer may see besides the storefront-marked ones.
+#[derive(Clone, Debug, Default)]
+pub struct VisibilitySettings {
+    pub extra_namespaces: BTreeSet<String>,
+}
+
+/// Log output.
+#[derive(Clone, Debug)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub filter: String,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Pretty,
+    /// Pretty on a terminal, JSON otherwise (containers).
+    Auto,
+}
+
+/// A variable that is missing or does not hold what is expected.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{variable}: {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+/// The longest clock-skew leeway the contract allows.
+pub const MAX_LEEWAY: Duration = Duration::from_secs(60);
+
+/// Raw values as envy reads them; every field is a string so that each error can name its
+/// variable and say what is expected, which envy's generic messages do not.
+#[derive(Deserialize, Default)]
+struct RawSettings {
+    bc_store_hash: Option<String>,
+    bc_access_token: Option<SecretString>,
+    bc_client_id: Option<String>,
+    bc_client_secret: Option<SecretString>,
+    bc_api_base_url: Option<String>,
+    jwt_algorithms: Option<String>,
+    jwt_leeway: Option<String>,
+    listen_addr: Option<String>,
+    cors_allowed_origins: Option<String>,
+    cors_max_age: Option<String>,
+    metafield_namespaces: Option<String>,
+    orders_cache_ttl: Option<String>,
+    orders_refresh_interval: Option<String>,
+    metafields_cache_ttl: Option<String>,
+    cache_max_orders: Option<String>,
+    metafields_cache_max_bytes: Option<String>,
+    upstream_connect_timeout: Option<String>,
+    upstream_timeout: Option<String>,
+    upstream_retry_budget: Option<String>,
+    upstream_max_retries: Option<String>,
+    orders_max_pages: Option<String>,
+    log_format: Option<String>,
+    log_level: Option<String>,
+}
+
+impl Settings {
+    /// Reads the process environment (after `.env`, which never overrides it) once.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        // A missing .env is normal; a malformed one is reported by name.
+        match dotenvy::dotenv() {
+            Ok(_) => {}
+            Err(error) if error.not_found() => {}
+            Err(error) => {
+                return Err(ConfigError {
+                    variable: ".env",
+                    problem: format!("cannot be read ({error})"),
+                });
+            }
+        }
+        let raw: RawSettings = envy::from_env().map_err(|error| ConfigError {
+            variable: "environment",
+            problem: format!("cannot be read ({error})"),
+        })?;
+        Self::from_raw(raw)
+    }
+
+    /// Builds settings from `(name, value)` pairs, as if they were the environment.
+    pub fn from_pairs<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self, ConfigError> {
+        let raw: RawSettings = envy::from_iter(
+            pairs
+                .into_iter()
+                .map(|(name, value)| (name.to_owned(), value.to_owned())),
+        )
+        .map_err(|error| ConfigError {
+            variable: "environment",
+            problem: format!("cannot be read ({error})"),
+        })?;
+        Self::from_raw(raw)
+    }
+
+    fn from_raw(raw: RawSettings) -> Result<Self, ConfigError> {
+        let store_hash = required("BC_STORE_HASH", raw.bc_store_hash)?;
+        if !store_hash
+            .chars()
+            .all(|character| character.is_ascii_alphanumeric())
+        {
+            return Err(invalid(
+                "BC_STORE_HASH",
+                "expected the store hash, letters and digits only (e.g. abc123)",
+            ));
+        }
+        let access_token = required_secret("BC_ACCESS_TOKEN", raw.bc_access_token)?;
+        let client_id = required("BC_CLIENT_ID", raw.bc_client_id)?;
+        let client_secret = required_secret("BC_CLIENT_SECRET", raw.bc_client_secret)?;
+        let api_base_url = parse_base_url(raw.bc_api_base_url)?;
+        let algorithms = parse_algorithms(raw.jwt_algorithms.as_deref())?;
+        let leeway = duration("JWT_LEEWAY", raw.jwt_leeway, "30s")?;
+        if leeway > MAX_LEEWAY {
+            return Err(invalid(
+                "JWT_LEEWAY",
+                "expected at most 60s of clock-skew leeway",
+            ));
+        }
+        let listen_addr = raw
+            .listen_addr
+            .filter(|value| !value.trim().is_empty())
+            .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+        let listen_addr: SocketAddr = listen_addr.trim().parse().map_err(|_| {
+            invalid(
+                "LISTEN_ADDR",
+                "expected an IP address and port, e.g. 0.0.0.0:8080",
+            )
+        })?;
+        let cors_allowed_origins = parse_origins(raw.cors_allowed_origins.as_deref())?;
+        let cors_max_age = duration("CORS_MAX_AGE", raw.cors_max_age, "10m")?;
+
+        let cache = CacheSettings {
+            orders_ttl: positive_duration("ORDERS_CACHE_TTL", raw.orders_cache_ttl, "60s")?,
+            orders_refresh_interval: duration(
+                "ORDERS_REFRESH_INTERVAL",
+                raw.orders_refresh_interval,
+                "10s",
+            )?,
+            metafields_ttl: positive_duration(
+                "METAFIELDS_CACHE_TTL",
+                raw.metafields_cache_ttl,
+                "60s",
+            )?,
+            max_orders: count("CACHE_MAX_ORDERS", raw.cache_max_orders, 200_000)?,
+            metafields_max_bytes: count(
+                "METAFIELDS_CACHE_MAX_BYTES",
+                raw.metafields_cache_max_bytes,
+                64 * 1024 * 1024,
+            )?,
+        };
+        let upstream = UpstreamSettings {
+            connect_timeout: positive_duration(
+                "UPSTREAM_CONNECT_TIMEOUT",
+                raw.upstream_connect_timeout,
+                "3s",
+            )?,
+            request_timeout: positive_duration("UPSTREAM_TIMEOUT", raw.upstream_timeout, "10s")?,
+            retry_budget: positive_duration(
+                "UPSTREAM_RETRY_BUDGET",
+                raw.upstream_retry_budget,
+                "15s",
+            )?,
+            max_retries: u32::try_from(count_or_zero(
+                "UPSTREAM_MAX_RETRIES",
+                raw.upstream_max_retries,
+                3,
+            )?)
+            .map_err(|_| invalid("UPSTREAM_MAX_RETRIES", "expected a small whole number"))?,
+            orders_max_pages: u32::try_from(count("ORDERS_MAX_PAGES", raw.orders_max_pages, 40)?)
+                .map_err(|_| {
+                invalid("ORDERS_MAX_PAGES", "expected a small whole number")
+            })?,
+        };
+        let visibility = VisibilitySettings {
+            extra_namespaces: list(raw.metafield_namespaces.as_deref())
+                .map(str::to_owned)
+                .collect(),
+        };
+        let log = LogSettings {
+            format: parse_log_format(raw.log_format.as_deref())?,
+            filter: raw
+                .log_level
+                .filter(|value| !value.trim().is_empty())
+                .unwrap_or_else(|| "info".to_owned()),
+        };
+        tracing_subscriber::EnvFilter::try_new(&log.filter).map_err(|_| {
+            invalid(
+                "LOG_LEVEL",
+                "expected a level or tracing filter, e.g. info or info,order_metafields=debug",
+            )
+        })?;
+
+        Ok(Settings {
+            store: StoreSettings {
+                store_hash,
+                access_token,
+                api_base_url,
+            },
+            auth: AuthSettings {
+                client_id,
+                client_secret,
+                algorithms,
+                leeway,
+            },
+            http: HttpSettings {
+                listen_addr,
+                cors_allowed_origins,
+                cors_max_age,
+            },
+            cache,
+            upstream,
+            visibility,
+            log,
+        })
+    }
+}
+
+fn invalid(variable: &'static str, problem: &str) -> ConfigError {
+    ConfigError {
+        variable,
+        problem: problem.to_owned(),
+    }
+}
+
+fn required(variable: &'static str, value: Option<String>) -> Result<String, ConfigError> {
+    match value.map(|value| value.trim().to_owned()) {
+        Some(value) if !value.is_empty() => Ok(value),
+        _ => Err(invalid(variable, "required but not set")),
+    }
+}
+
+fn required_secret(
+    variable: &'static str,
+    value: Option<SecretString>,
+) -> Result<SecretString, ConfigError> {
+    use secrecy::ExposeSecret;
+    match value {
+        Some(secret) if !secret.expose_secret().trim().is_empty() => {
+            Ok(SecretString::from(secret.expose_secret().trim()))
+        }
+        _ => Err(invalid(variable, "required but not set")),
+    }
+}
+
+fn parse_base_url(value: Option<String>) -> Result<Url, ConfigError> {
+    let text = value
+        .filter(|value| !value.trim().is_empty())
+        .unwrap_or_else(|| "https://api.bigcommerce.com".to_owned());
+    let url = Url::parse(text.trim()).map_err(|_| {
+        invalid(
+            "BC_API_BASE_URL",
+            "expected an http(s) URL, e.g. https://api.bigcommerce.com",
+        )
+    })?;
+    if !matches!(url.scheme(), "http" | "https")
+        || url.host().is_none()
+        || url.query().is_some()
+        || url.fragment().is_some()
+        || !url.username().is_empty()
+        || url.password().is_some()
+    {
+        return Err(invalid(
+            "BC_API_BASE_URL",
+            "expected an http(s) URL without credentials, query or fragment, e.g. https://api.bigcommerce.com",
+        ));
+    }
+    Ok(url)
+}
+
+fn list(value: Option<&str>) -> impl Iterator<Item = &str> {
+    value
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+}
+
+fn parse_algorithms(value: Option<&str>) -> Result<Vec<Algorithm>, ConfigError> {
+    let mut algorithms = Vec::new();
+    for name in list(value.or(Some("HS256"))) {
+        let algorithm = match name.to_ascii_uppercase().as_str() {
+            "HS256" => Algorithm::HS256,
+            "HS384" => Algorithm::HS384,
+            "HS512" => Algorithm::HS512,
+            _ => {
+                return Err(invalid(
+                    "JWT_ALGORITHMS",
+                    "expected a comma-separated list of HS256, HS384, HS512 (HMAC only)",
+                ));
+            }
+        };
+        if !algorithms.contains(&algorithm) {
+            algorithms.push(algorithm);
+        }
+    }
+    if algorithms.is_empty() {
+        return Err(invalid(
+            "JWT_ALGORITHMS",
+            "expected at least one of HS256, HS384, HS512",
+        ));
+    }
+    Ok(algorithms)
+}
+
+fn parse_origins(value: Option<&str>) -> Result<Vec<String>, ConfigError> {
+    let mut origins = Vec::new();
+    for item in list(value) {
+        let url = Url::parse(item).map_err(|_| origin_error())?;
+        // An origin is scheme://host[:port] and nothing else; a wildcard is never accepted.
+        let origin = url.origin().ascii_serialization();
+        if !matches!(url.scheme(), "http" | "https")
+            || item.contains('*')
+            || origin != item.trim_end_matches('/')
+            || url.path() != "/"
+        {
+            return Err(origin_error());
+        }
+        origins.push(origin);
+    }
+    Ok(origins)
+}
+
+fn origin_error() -> ConfigError {
+    invalid(
+        "CORS_ALLOWED_ORIGINS",
+        "expected comma-separated exact origins like https://store.example.com (no path, no wildcard)",
+    )
+}
+
+fn duration(
+    variable: &'static str,
+    value: Option<String>,
+    default: &str,
+) -> Result<Duration, ConfigError> {
+    let text = value
+        .filter(|value| !value.trim().is_empty())
+        .unwrap_or_else(|| default.to_owned());
+    humantime::parse_duration(text.trim()).map_err(|_| ConfigError {
+        variable,
+        problem: format!("expected a duration such as {default}, 500ms or 2m"),
+    })
+}
+
+fn positive_duration(
+    variable: &'static str,
+    value: Option<String>,
+    default: &str,
+) -> Result<Duration, ConfigError> {
+    let duration = duration(variable, value, default)?;
+    if duration.is_zero() {
+        return Err(ConfigError {
+            variable,
+            problem: format!("expected a duration above zero such as {default}"),
+        });
+    }
+    Ok(duration)
+}
+
+fn count_or_zero(
+    variable: &'static str,
+    value: Option<String>,
+    default: u64,
+) -> Result<u64, ConfigError> {
+    match value.filter(|value| !value.trim().is_empty()) {
+        None => Ok(default),
+        Some(text) => text.trim().parse().map_err(|_| ConfigError {
+            variable,
+            problem: format!("expected a whole number such as {default}"),
+        }),
+    }
+}
+
+fn count(variable: &'static str, value: Option<String>, default: u64) -> Result<u64, ConfigError> {
+    let count = count_or_zero(variable, value, default)?;
+    if count == 0 {
+        return Err(ConfigError {
+            variable,
+            problem: format!("expected a whole number above zero such as {default}"),
+        });
+    }
+    Ok(count)
+}
+
+fn parse_log_format(value: Option<&str>) -> Result<LogFormat, ConfigError> {
+    match value.map(str::trim).unwrap_or("") {
+        "" | "auto" => Ok(LogFormat::Auto),
+        "json" => Ok(LogFormat::Json),
+        "pretty" => Ok(LogFormat::Pretty),
+        _ => Err(invalid("LOG_FORMAT", "expected json, pretty or auto")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    const REQUIRED: [(&str, &str); 4] = [
+        ("BC_STORE_HASH", "abc123"),
+        ("BC_ACCESS_TOKEN", "access-token-value"),
+        ("BC_CLIENT_ID", "client-id"),
+        ("BC_CLIENT_SECRET", "client-secret-value"),
+    ];
+
+    fn settings_with(extra: &[(&'static str, &'static str)]) -> Result<Settings, ConfigError> {
+        Settings::from_pairs(REQUIRED.iter().chain(extra.iter()).copied())
+    }
+
+    #[test]
+    fn settings_take_contract_defaults_when_only_required_values_are_set() {
+        let settings = settings_with(&[]).unwrap();
+
+        assert_eq!(settings.store.store_hash, "abc123");
+        assert_eq!(
+            settings.store.api_base_url.as_str(),
+            "https://api.bigcommerce.com/"
+        );
+        assert_eq!(settings.auth.algorithms, vec![Algorithm::HS256]);
+        assert_eq!(settings.http.listen_addr.to_string(), "127.0.0.1:8080");
+        assert!(settings.http.cors_allowed_origins.is_empty());
+        assert_eq!(settings.auth.leeway, Duration::from_secs(30));
+        assert_eq!(
+            settings.auth.client_secret.expose_secret(),
+            "client-secret-value"
+        );
+    }
+
+    #[test]
+    fn each_missing_required_variable_is_named() {
+        for (missing, _) in REQUIRED {
+            let pairs = REQUIRED
+                .iter()
+                .copied()
+                .filter(|(name, _)| *name != missing);
+
+            let error = Settings::from_pairs(pairs).unwrap_err();
+
+            assert_eq!(error.variable, missing, "case: {missing} missing");
+            assert_eq!(
+                error.to_string(),
+                format!("{missing}: required but not set")
+            );
+        }
+    }
+
+    #[test]
+    fn malformed_values_are_refused_with_the_variable_named() {
+        let cases: [(&str, &str, &str); 12] = [
+            ("JWT_ALGORITHMS", "RS256", "asymmetric algorithm"),
+            ("JWT_ALGORITHMS", "HS256,none", "none algorithm"),
+            ("JWT_ALGORITHMS", " , ", "empty list"),
+            ("JWT_LEEWAY", "61s", "leeway over a minute"),
+            ("LISTEN_ADDR", "localhost", "no port"),
+            ("BC_API_BASE_URL", "ftp://api.example.com", "not http"),
+            (
+                "BC_API_BASE_URL",
+                "https://user:pw@api.example.com",
+                "credentials",
+            ),
+            ("CORS_ALLOWED_ORIGINS", "*", "wildcard"),
+            (
+                "CORS_ALLOWED_ORIGINS",
+                "https://store.example.com/path",
+                "path",
+            ),
+            ("ORDERS_CACHE_TTL", "forever", "not a duration"),
+            ("CACHE_MAX_ORDERS", "0", "zero capacity"),
+            ("LOG_FORMAT", "xml", "unknown log format"),
+        ];
+        for (variable, value, description) in cases {
+            let error = settings_with(&[(variable, value)]).unwrap_err();
+
+            assert_eq!(error.variable, variable, "case: {description}");
+        }
+    }
+
+    #[test]
+    fn lists_are_trimmed_and_algorithms_deduplicated() {
+        let settings = settings_with(&[
+            ("JWT_ALGORITHMS", "hs512, HS256,HS512"),
+            (
+                "CORS_ALLOWED_ORIGINS",
+                "https://store.example.com, http://localhost:3000/",
+            ),
+            ("METAFIELD_NAMESPACES", " Shipping ,Gift messages,"),
+        ])
+        .unwrap();
+
+        assert_eq!(
+            settings.auth.algorithms,
+            vec![Algorithm::HS512, Algorithm::HS256]
+        );
+        assert_eq!(
+            settings.http.cors_allowed_origins,
+            vec!["https://store.example.com", "http://localhost:3000"]
+        );
+        assert_eq!(
+            settings.visibility.extra_namespaces,
+            BTreeSet::from(["Shipping".to_owned(), "Gift messages".to_owned()])
+        );
+    }
+
+    #[test]
+    fn settings_debug_output_never_contains_a_secret() {
+        let settings = settings_with(&[]).unwrap();
+
+        let printed = format!("{settings:?}");
+
+        assert!(!printed.contains("client-secret-value"));
+        assert!(!printed.contains("access-token-value"));
+        assert!(printed.contains("REDACTED"));
+    }
+}

@@ -1,0 +1,57 @@
+//! How a Management API call can fail, classified by what the caller should do about it.
+//! The HTTP layer maps each variant to a status in `problem.rs`; nothing here knows HTTP
+//! statuses of this service, and no upstream body or header value is kept in an error.
+
+use std::time::Duration;
+
+/// A failed Management API operation.
+#[derive(Debug, thiserror::Error)]
+pub enum ManagementError {
+    /// The store's API quota stays spent past the retry budget; try again after the hint.
+    #[error("the store's api quota is spent for {operation}; retry after {retry_after:?}")]
+    RateLimited {
+        operation: Operation,
+        retry_after: Duration,
+    },
+    /// BigCommerce kept failing (5xx or a broken connection) through every retry.
+    #[error("bigcommerce failed {operation} ({cause})")]
+    Unavailable { operation: Operation, cause: String },
+    /// An upstream request took longer than the configured timeout.
+    #[error("bigcommerce did not answer {operation} in time")]
+    Timeout { operation: Operation },
+    /// The resource does not exist upstream.
+    #[error("bigcommerce has no resource for {operation}")]
+    NotFound { operation: Operation },
+    /// BigCommerce refused the request itself (401/403: the access token or its scopes
+    /// are wrong; other 4xx: a request this client should not have made).
+    #[error("bigcommerce refused {operation} with status {status}")]
+    Rejected { operation: Operation, status: u16 },
+    /// The answer could not be understood.
+    #[error("bigcommerce sent an unreadable answer to {operation} ({reason})")]
+    InvalidResponse {
+        operation: Operation,
+        reason: String,
+    },
+}
+
+/// The upstream operation an error belongs to, for logs and metrics (never a secret).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operation {
+    CustomerOrders,
+    OrderMetafields,
+}
+
+impl Operation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::CustomerOrders => "list customer orders",
+            Operation::OrderMetafields => "list order metafields",
+        }
+    }
+}
+
+impl std::fmt::Display for Operation {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}

@@ -1,0 +1,24 @@
+//! `GET /v1/orders/{order_id}/metafields`: the storefront-visible metafields of one of the
+//! verified customer's orders, served from the pre-rendered cached body.
+
+use actix_web::{HttpResponse, web};
+
+use crate::access::Access;
+use crate::auth::AuthenticatedCustomer;
+use crate::problem::ApiError;
+use crate::routes::orders::order_id;
+use crate::routes::private_no_store;
+
+/// `GET /v1/orders/{order_id}/metafields`.
+pub async fn list_order_metafields(
+    customer: AuthenticatedCustomer,
+    path: web::Path<String>,
+    access: web::Data<Access>,
+) -> Result<HttpResponse, ApiError> {
+    let id = order_id(&path)?;
+    let metafields = access.metafields(customer.id, id).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(private_no_store())
+        .content_type("application/json")
+        .body(metafields.body.clone()))
+}

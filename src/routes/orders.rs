@@ -1,0 +1,158 @@
+//! `GET /v1/orders` and `GET /v1/orders/{order_id}`: the verified customer's own orders.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Serialize;
+
+use crate::access::Access;
+use crate::auth::AuthenticatedCustomer;
+use crate::domain::{Order, OrderId, PageRequest};
+use crate::problem::ApiError;
+use crate::routes::private_no_store;
+
+#[derive(Serialize)]
+struct OrderCollection<'a> {
+    data: &'a [Order],
+    meta: Meta,
+}
+
+#[derive(Serialize)]
+struct Meta {
+    pagination: Pagination,
+}
+
+#[derive(Serialize)]
+struct Pagination {
+    total: usize,
+    count: usize,
+    per_page: u32,
+    current_page: u32,
+    total_pages: usize,
+}
+
+#[derive(Serialize)]
+struct OrderResponse<'a> {
+    data: &'a Order,
+}
+
+/// `GET /v1/orders`: newest first, paginated.
+pub async fn list_orders(
+    customer: AuthenticatedCustomer,
+    request: HttpRequest,
+    access: web::Data<Access>,
+) -> Result<HttpResponse, ApiError> {
+    let page = page_request(request.query_string())?;
+    let orders = access.orders(customer.id).await?;
+    let all = orders.all();
+    let data = page.slice(all);
+    let body = OrderCollection {
+        data,
+        meta: Meta {
+            pagination: Pagination {
+                total: all.len(),
+                count: data.len(),
+                per_page: page.limit,
+                current_page: page.page,
+                total_pages: page.total_pages(all.len()),
+            },
+        },
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header(private_no_store())
+        .json(body))
+}
+
+/// `GET /v1/orders/{order_id}`: one order, if the customer placed it.
+pub async fn get_order(
+    customer: AuthenticatedCustomer,
+    path: web::Path<String>,
+    access: web::Data<Access>,
+) -> Result<HttpResponse, ApiError> {
+    let id = order_id(&path)?;
+    let owned = access.order(customer.id, id).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(private_no_store())
+        .json(OrderResponse { data: &owned.0 }))
+}
+
+/// Parses the `{order_id}` path segment: a positive whole number.
+pub fn order_id(text: &str) -> Result<OrderId, ApiError> {
+    OrderId::parse(text).ok_or_else(|| ApiError::BadRequest {
+        detail: "order_id must be a positive whole number.".to_owned(),
+    })
+}
+
+/// Reads `page` (from 1, default 1) and `limit` (1 to 250, default 50); other parameters
+/// are ignored, a repeated one is refused.
+fn page_request(query: &str) -> Result<PageRequest, ApiError> {
+    let mut page = None;
+    let mut limit = None;
+    for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        let slot = match name.as_ref() {
+            "page" => &mut page,
+            "limit" => &mut limit,
+            _ => continue,
+        };
+        if slot.is_some() {
+            return Err(ApiError::BadRequest {
+                detail: format!("{name} is given more than once."),
+            });
+        }
+        *slot = Some(parse_number(&value).ok_or_else(|| bad_page_or_limit(&name))?);
+    }
+    PageRequest::new(
+        page.unwrap_or(1),
+        limit.unwrap_or(PageRequest::DEFAULT_LIMIT),
+    )
+    .ok_or_else(|| {
+        if page == Some(0) {
+            bad_page_or_limit("page")
+        } else {
+            bad_page_or_limit("limit")
+        }
+    })
+}
+
+fn parse_number(text: &str) -> Option<u32> {
+    if text.is_empty() || text.len() > 10 || !text.bytes().all(|byte| byte.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+fn bad_page_or_limit(name: &str) -> ApiError {
+    ApiError::BadRequest {
+        detail: if name == "page" {
+            "page must be a whole number from 1.".to_owned()
+        } else {
+            "limit must be a whole number from 1 to 250.".to_owned()
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_request_reads_defaults_bounds_and_refuses_bad_values() {
+        let cases = [
+            ("", Some((1, 50)), "defaults"),
+            ("page=2&limit=250", Some((2, 250)), "explicit"),
+            ("limit=1&other=x", Some((1, 1)), "unknown parameter ignored"),
+            ("page=0", None, "page zero"),
+            ("limit=0", None, "limit zero"),
+            ("limit=251", None, "limit too large"),
+            ("page=-1", None, "negative"),
+            ("page=abc", None, "not a number"),
+            ("page=1.5", None, "fraction"),
+            ("page=", None, "empty"),
+            ("page=99999999999", None, "overflow"),
+            ("page=1&page=2", None, "repeated"),
+        ];
+        for (query, expected, description) in cases {
+            let result = page_request(query).ok().map(|page| (page.page, page.limit));
+
+            assert_eq!(result, expected, "case: {description}");
+        }
+    }
+}
