@@ -1,1 +1,1 @@
-
+mod openapi_document;
