@@ -209,15 +209,26 @@ pub fn problem_response(status: StatusCode, uri: &str, title: &str, detail: &str
 pub fn ensure_problem<B: MessageBody + 'static>(
     response: ServiceResponse<B>,
 ) -> ServiceResponse<EitherBody<B, BoxBody>> {
-    let status = response.status();
-    let is_problem = response
-        .headers()
+    if !needs_problem_body(response.status(), response.headers()) {
+        return response.map_into_left_body();
+    }
+    let (request, old) = response.into_parts();
+    let problem = problem_for_status(old.status(), old.headers());
+    ServiceResponse::new(request, problem).map_into_right_body()
+}
+
+/// Whether an error response still lacks a problem body.
+pub fn needs_problem_body(status: StatusCode, headers: &header::HeaderMap) -> bool {
+    let is_problem = headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value.starts_with(PROBLEM_JSON));
-    if !(status.is_client_error() || status.is_server_error()) || is_problem {
-        return response.map_into_left_body();
-    }
+    (status.is_client_error() || status.is_server_error()) && !is_problem
+}
+
+/// A problem response standing in for a bare error response of `status`, keeping the
+/// original headers (`Allow`, `WWW-Authenticate`...) but not its body.
+pub fn problem_for_status(status: StatusCode, headers: &header::HeaderMap) -> HttpResponse {
     let (name, title) = match status {
         StatusCode::BAD_REQUEST => ("bad-request", "Bad Request"),
         StatusCode::NOT_FOUND => ("not-found", "Not Found"),
@@ -236,14 +247,13 @@ pub fn ensure_problem<B: MessageBody + 'static>(
     } else {
         title
     };
-    let (request, old) = response.into_parts();
     let mut problem = problem_response(status, &uri, title, detail);
-    for (name, value) in old.headers() {
+    for (name, value) in headers {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
             problem.headers_mut().insert(name.clone(), value.clone());
         }
     }
-    ServiceResponse::new(request, problem).map_into_right_body()
+    problem
 }
 
 impl From<AccessError> for ApiError {

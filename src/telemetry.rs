@@ -6,9 +6,10 @@ use std::io::IsTerminal;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage};
+use actix_web::{Error, HttpMessage, HttpResponse, ResponseError};
 use tokio::time::Instant;
 use tracing::Span;
 use tracing_actix_web::RootSpanBuilder;
@@ -17,7 +18,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::{LogFormat, LogSettings};
-use crate::problem::ensure_problem;
+use crate::problem::{ensure_problem, needs_problem_body, problem_for_status};
 
 /// The request id header, taken from the caller when sane and always returned.
 pub static REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
@@ -119,16 +120,54 @@ pub async fn request_identity(
     request
         .extensions_mut()
         .insert(RequestStart(Instant::now()));
-    let http_request = request.request().clone();
-    let response = match next.call(request).await {
-        Ok(response) => response.map_into_boxed_body(),
-        Err(error) => ServiceResponse::from_err(error, http_request).map_into_boxed_body(),
-    };
-    let mut response = ensure_problem(response);
-    response
-        .headers_mut()
-        .insert(REQUEST_ID_HEADER.clone(), request_id);
-    Ok(response)
+    match next.call(request).await {
+        Ok(response) => {
+            let mut response = ensure_problem(response);
+            response
+                .headers_mut()
+                .insert(REQUEST_ID_HEADER.clone(), request_id);
+            Ok(response)
+        }
+        // An error a middleware returned instead of a response (a CORS rejection, say) is
+        // rendered by the server later; wrap it so it is rendered as a problem with the id.
+        Err(error) => Err(IdentifiedError {
+            inner: error,
+            request_id,
+        }
+        .into()),
+    }
+}
+
+/// An error that left the middleware stack unrendered, with the request's id.
+#[derive(Debug)]
+struct IdentifiedError {
+    inner: Error,
+    request_id: HeaderValue,
+}
+
+impl std::fmt::Display for IdentifiedError {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.inner.fmt(formatter)
+    }
+}
+
+impl ResponseError for IdentifiedError {
+    fn status_code(&self) -> StatusCode {
+        self.inner.as_response_error().status_code()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let response = self.inner.error_response();
+        let mut response = if needs_problem_body(response.status(), response.headers()) {
+            problem_for_status(response.status(), response.headers())
+        } else {
+            response
+        };
+        response
+            .headers_mut()
+            .insert(REQUEST_ID_HEADER.clone(), self.request_id.clone());
+        response
+    }
 }
 
 /// 1 to 64 characters of letters, digits, `.`, `_` and `-`: safe in a header and a log.

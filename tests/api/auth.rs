@@ -1,0 +1,201 @@
+use jsonwebtoken::Algorithm;
+use serde_json::{Value, json};
+
+use crate::helpers::{
+    CLIENT_SECRET, assert_problem, claims_for, now, sign, spawn_app, spawn_app_with, token_for,
+    v2_order,
+};
+
+const INVALID_CHALLENGE: &str = "Bearer realm=\"order-metafields\", error=\"invalid_token\", error_description=\"the token is invalid or expired\"";
+
+fn with(mut claims: Value, key: &str, value: Value) -> Value {
+    if value.is_null() {
+        claims.as_object_mut().unwrap().remove(key);
+    } else {
+        claims[key] = value;
+    }
+    claims
+}
+
+#[tokio::test]
+async fn request_without_token_is_401_without_error_attribute() {
+    let app = spawn_app().await;
+
+    let response = app.get("/v1/orders", None).await;
+
+    assert_eq!(
+        response.headers()["www-authenticate"],
+        "Bearer realm=\"order-metafields\""
+    );
+    let body = assert_problem(response, 401, "unauthorized").await;
+    assert_eq!(
+        body["detail"],
+        "This endpoint needs the shopper's Current Customer JWT in an `Authorization: Bearer` header."
+    );
+    assert_eq!(app.upstream_calls("").await, 0);
+}
+
+#[tokio::test]
+async fn every_kind_of_bad_token_gets_the_same_401_and_costs_nothing() {
+    let app = spawn_app().await;
+    let good = token_for(7);
+    let cases: Vec<(&str, String)> = vec![
+        (
+            "other secret",
+            sign(&claims_for(7), Algorithm::HS256, "not-the-secret"),
+        ),
+        (
+            "expired",
+            sign(
+                &with(claims_for(7), "exp", json!(now() - 3600)),
+                Algorithm::HS256,
+                CLIENT_SECRET,
+            ),
+        ),
+        (
+            "issued in the future",
+            sign(
+                &with(claims_for(7), "iat", json!(now() + 3600)),
+                Algorithm::HS256,
+                CLIENT_SECRET,
+            ),
+        ),
+        (
+            "other audience",
+            sign(
+                &with(claims_for(7), "aud", json!("other-app")),
+                Algorithm::HS256,
+                CLIENT_SECRET,
+            ),
+        ),
+        (
+            "audience list",
+            sign(
+                &with(claims_for(7), "aud", json!(["test-client-id"])),
+                Algorithm::HS256,
+                CLIENT_SECRET,
+            ),
+        ),
+        (
+            "other issuer",
+            sign(
+                &with(claims_for(7), "iss", json!("someone")),
+                Algorithm::HS256,
+                CLIENT_SECRET,
+            ),
+        ),
+        (
+            "other operation",
+            sign(
+                &with(claims_for(7), "operation", json!("other")),
+                Algorithm::HS256,
+                CLIENT_SECRET,
+            ),
+        ),
+        (
+            "other store",
+            sign(
+                &with(claims_for(7), "store_hash", json!("otherstore")),
+                Algorithm::HS256,
+                CLIENT_SECRET,
+            ),
+        ),
+        (
+            "other subject",
+            sign(
+                &with(claims_for(7), "sub", json!("otherstore")),
+                Algorithm::HS256,
+                CLIENT_SECRET,
+            ),
+        ),
+        (
+            "guest",
+            sign(
+                &with(claims_for(7), "customer", json!({"id": 0})),
+                Algorithm::HS256,
+                CLIENT_SECRET,
+            ),
+        ),
+        (
+            "no exp",
+            sign(
+                &with(claims_for(7), "exp", Value::Null),
+                Algorithm::HS256,
+                CLIENT_SECRET,
+            ),
+        ),
+        (
+            "HS512 not accepted",
+            sign(&claims_for(7), Algorithm::HS512, CLIENT_SECRET),
+        ),
+        ("tampered", format!("{}x", good)),
+        ("unsigned", format!("{}.", good.rsplit_once('.').unwrap().0)),
+        ("garbage", "abc".to_owned()),
+        (
+            "oversized",
+            format!(
+                "{}.{}.{}",
+                "a".repeat(5000),
+                "b".repeat(3000),
+                "c".repeat(300)
+            ),
+        ),
+    ];
+    for (description, token) in cases {
+        let response = app.get_orders(&token, "").await;
+
+        assert_eq!(
+            response.headers()["www-authenticate"],
+            INVALID_CHALLENGE,
+            "case: {description}"
+        );
+        let body = assert_problem(response, 401, "unauthorized").await;
+        assert_eq!(
+            body["detail"],
+            "The bearer token is not a valid, unexpired Current Customer JWT for this app and store.",
+            "case: {description}"
+        );
+        assert!(
+            !body.to_string().contains(&token[..10.min(token.len())]),
+            "case: {description}"
+        );
+    }
+    assert_eq!(app.upstream_calls("").await, 0);
+}
+
+#[tokio::test]
+async fn token_in_query_or_cookie_is_not_looked_at() {
+    let app = spawn_app().await;
+    let token = token_for(7);
+
+    let in_query = app
+        .get(&format!("/v1/orders?access_token={token}"), None)
+        .await;
+    let in_cookie = app
+        .client
+        .get(format!("{}/v1/orders", app.address))
+        .header("cookie", format!("token={token}"))
+        .send()
+        .await
+        .unwrap();
+
+    assert_problem(in_query, 401, "unauthorized").await;
+    assert_problem(in_cookie, 401, "unauthorized").await;
+}
+
+#[tokio::test]
+async fn scheme_is_case_insensitive_and_hs512_is_accepted_when_configured() {
+    let app = spawn_app_with(&[("JWT_ALGORITHMS", "HS256,HS512")]).await;
+    app.mount_orders(7, vec![v2_order(100, 7, 1)], 1).await;
+    let token = sign(&claims_for(7), Algorithm::HS512, CLIENT_SECRET);
+
+    let response = app
+        .client
+        .get(format!("{}/v1/orders", app.address))
+        .header("authorization", format!("bEaReR {token}"))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 200);
+}
