@@ -129,6 +129,7 @@ struct RawSettings {
     orders_max_pages: Option<String>,
     log_format: Option<String>,
     log_level: Option<String>,
+    rust_log: Option<String>,
 }
 
 impl Settings {
@@ -253,9 +254,11 @@ impl Settings {
         };
         let log = LogSettings {
             format: parse_log_format(raw.log_format.as_deref())?,
-            filter: raw
-                .log_level
-                .filter(|value| !value.trim().is_empty())
+            // LOG_LEVEL wins; RUST_LOG is honoured too because Rust operators reach for it.
+            filter: [raw.log_level, raw.rust_log]
+                .into_iter()
+                .flatten()
+                .find(|value| !value.trim().is_empty())
                 .unwrap_or_else(|| "info".to_owned()),
         };
         tracing_subscriber::EnvFilter::try_new(&log.filter).map_err(|_| {

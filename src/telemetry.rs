@@ -96,7 +96,7 @@ impl RootSpanBuilder for ServiceRootSpan {
         };
         span.record("status", status);
         if let Some(latency_ms) = latency_ms {
-            span.record("latency_ms", latency_ms);
+            span.record("latency_ms", (latency_ms * 1000.0).round() / 1000.0);
         }
         span.in_scope(|| tracing::info!("request finished"));
     }
