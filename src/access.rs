@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::cache::{Cache, CustomerOrders, OrderMetafields};
+use crate::cache::{Cache, Cached, CustomerOrders, OrderMetafields};
 use crate::domain::{CustomerId, Metafield, Order, OrderId, VisibilityPolicy};
 use crate::management::ManagementClient;
 use crate::management::error::ManagementError;
@@ -30,9 +30,13 @@ pub enum AccessError {
     Upstream(Arc<ManagementError>),
 }
 
-/// One order of a customer, taken from their own order list.
+/// One order of a customer, taken from their own order list; `stale_age` is set when the
+/// list was served stale because BigCommerce failed.
 #[derive(Debug)]
-pub struct OwnedOrder(pub Order);
+pub struct OwnedOrder {
+    pub order: Order,
+    pub stale_age: Option<Duration>,
+}
 
 impl Access {
     pub fn new(
@@ -54,9 +58,16 @@ impl Access {
     }
 
     /// The customer's orders, newest first.
-    pub async fn orders(&self, customer: CustomerId) -> Result<Arc<CustomerOrders>, AccessError> {
+    pub async fn orders(
+        &self,
+        customer: CustomerId,
+    ) -> Result<Cached<CustomerOrders>, AccessError> {
         self.cache
-            .customer_orders(customer, self.management.customer_orders(customer))
+            .customer_orders(
+                customer,
+                self.management.customer_orders(customer),
+                ManagementError::is_transient,
+            )
             .await
             .map_err(AccessError::Upstream)
     }
@@ -70,20 +81,32 @@ impl Access {
         id: OrderId,
     ) -> Result<OwnedOrder, AccessError> {
         let orders = self.orders(customer).await?;
-        if let Some(order) = orders.get(id) {
-            return Ok(OwnedOrder(order.clone()));
+        if let Some(order) = orders.value().get(id) {
+            return Ok(OwnedOrder {
+                order: order.clone(),
+                stale_age: orders.stale_age(),
+            });
         }
-        let orders = self
+        let refreshed = self
             .cache
-            .refresh_customer_orders(customer, self.refresh_interval, || {
-                self.management.customer_orders(customer)
-            })
-            .await
-            .map_err(|error| AccessError::Upstream(Arc::new(error)))?;
-        orders
-            .get(id)
-            .map(|order| OwnedOrder(order.clone()))
-            .ok_or(AccessError::NotFound)
+            .refresh_customer_orders(
+                customer,
+                self.refresh_interval,
+                self.management.customer_orders(customer),
+            )
+            .await;
+        match refreshed {
+            None => Err(AccessError::NotFound),
+            Some(Ok(orders)) => orders
+                .value
+                .get(id)
+                .map(|order| OwnedOrder {
+                    order: order.clone(),
+                    stale_age: None,
+                })
+                .ok_or(AccessError::NotFound),
+            Some(Err(error)) => Err(AccessError::Upstream(Arc::new(error))),
+        }
     }
 
     /// The visible metafields of one of the customer's orders, as a ready response body.
@@ -91,17 +114,17 @@ impl Access {
         &self,
         customer: CustomerId,
         id: OrderId,
-    ) -> Result<Arc<OrderMetafields>, AccessError> {
+    ) -> Result<Cached<OrderMetafields>, AccessError> {
         // Ownership first: nobody's metafields are fetched for an order they did not place.
         let owned = self.order(customer, id).await?;
         let policy = Arc::clone(&self.policy);
         let management = self.management.clone();
         let load = async move {
-            let metafields = management.order_metafields(owned.0.id).await?;
+            let metafields = management.order_metafields(owned.order.id).await?;
             Ok::<_, ManagementError>(visible_metafields(&policy, metafields))
         };
         self.cache
-            .order_metafields(id, load)
+            .order_metafields(id, load, ManagementError::is_transient)
             .await
             .map_err(|error| match *error {
                 ManagementError::NotFound { .. } => AccessError::NotFound,
@@ -110,8 +133,7 @@ impl Access {
     }
 }
 
-/// Applies the policy and renders `{"data":[…]}` once, newest-created metafields last
-/// (BigCommerce's order, by id).
+/// Applies the policy and renders `{"data":[…]}` once, in BigCommerce's order (by id).
 fn visible_metafields(
     policy: &VisibilityPolicy,
     mut metafields: Vec<Metafield>,

@@ -1,33 +1,56 @@
 //! The in-process caches: each customer's order list and each order's visible metafields,
 //! bounded in size and lifetime. Every read goes through a get-or-load call, so a caller
-//! cannot forget to fill the cache and concurrent misses for one key share a single load.
-//! It knows nothing of HTTP or of BigCommerce: loaders are passed in.
+//! cannot forget to fill the cache, and concurrent misses for one key share a single load.
+//! When a load fails for a passing reason, the last good value is served for a bounded
+//! time, marked stale. It knows nothing of HTTP or of BigCommerce: loaders are passed in.
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::hash::Hash;
 use std::sync::Arc;
 use std::time::Duration;
 
 use moka::future::Cache as MokaCache;
-use moka::ops::compute::{CompResult, Op};
 use tokio::time::Instant;
 
 use crate::config::CacheSettings;
 use crate::domain::{CustomerId, Order, OrderId};
 
-/// Both caches, cheap to clone.
+/// How long after a failed load a key is served stale without trying again, so an outage
+/// costs one upstream attempt per key per interval, not one per request.
+pub const FAILURE_BACKOFF: Duration = Duration::from_secs(5);
+
+/// Both caches and the order-to-customer index, cheap to clone.
 #[derive(Clone)]
 pub struct Cache {
-    orders: MokaCache<CustomerId, Arc<CustomerOrders>>,
-    metafields: MokaCache<OrderId, Arc<OrderMetafields>>,
+    orders: Layer<CustomerId, CustomerOrders>,
+    metafields: Layer<OrderId, OrderMetafields>,
+    /// Which customer placed each order of a cached list, so a webhook naming only an
+    /// order can drop its customer's list.
+    owners: MokaCache<OrderId, CustomerId>,
+    /// When each customer's list was last reloaded because of an unknown order id.
+    refreshes: MokaCache<CustomerId, Instant>,
 }
 
-/// One customer's orders, newest first, as fetched at `fetched_at`.
+/// A cached value and when it was loaded.
+#[derive(Debug)]
+pub struct Stamped<V> {
+    pub value: V,
+    pub fetched_at: Instant,
+}
+
+/// A value read from the cache: fresh, or stale because reloading it failed.
+#[derive(Debug)]
+pub struct Cached<V> {
+    pub entry: Arc<Stamped<V>>,
+    pub stale: bool,
+}
+
+/// One customer's orders, newest first.
 #[derive(Debug)]
 pub struct CustomerOrders {
     orders: Vec<Order>,
     index: HashMap<OrderId, usize>,
-    fetched_at: Instant,
 }
 
 /// One order's metafields as a customer may see them, kept as the response body
@@ -38,133 +61,328 @@ pub struct OrderMetafields {
     pub count: usize,
 }
 
-impl Cache {
-    pub fn new(settings: &CacheSettings) -> Self {
-        let orders = MokaCache::builder()
-            .name("customer-orders")
-            .max_capacity(settings.max_orders)
-            // Weighed in orders, so the bound holds however many orders one customer has.
-            .weigher(|_, value: &Arc<CustomerOrders>| {
-                u32::try_from(value.orders.len())
-                    .unwrap_or(u32::MAX)
-                    .saturating_add(1)
-            })
-            .time_to_live(settings.orders_ttl)
-            .build();
-        let metafields = MokaCache::builder()
-            .name("order-metafields")
-            .max_capacity(settings.metafields_max_bytes)
-            // Weighed in bytes: a metafield value may be up to 64 KiB.
-            .weigher(|_, value: &Arc<OrderMetafields>| {
-                u32::try_from(value.body.len())
-                    .unwrap_or(u32::MAX)
-                    .saturating_add(64)
-            })
-            .time_to_live(settings.metafields_ttl)
-            .build();
-        Self { orders, metafields }
-    }
-
-    /// The customer's cached orders, loading them once for all concurrent callers on a miss.
-    pub async fn customer_orders<F, E>(
-        &self,
-        customer: CustomerId,
-        load: F,
-    ) -> Result<Arc<CustomerOrders>, Arc<E>>
-    where
-        F: Future<Output = Result<Vec<Order>, E>>,
-        E: Send + Sync + 'static,
-    {
-        self.orders
-            .try_get_with(customer, async move {
-                load.await
-                    .map(|orders| Arc::new(CustomerOrders::new(orders)))
-            })
-            .await
-    }
-
-    /// Reloads the customer's orders unless the cached list is younger than `min_age`;
-    /// concurrent calls for one customer are serialised, so a burst reloads at most once.
-    pub async fn refresh_customer_orders<F, Fut, E>(
-        &self,
-        customer: CustomerId,
-        min_age: Duration,
-        load: F,
-    ) -> Result<Arc<CustomerOrders>, E>
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<Vec<Order>, E>>,
-        E: Send + Sync + 'static,
-    {
-        let result = self
-            .orders
-            .entry(customer)
-            .and_try_compute_with(|entry| async move {
-                match entry {
-                    Some(entry) if entry.value().fetched_at.elapsed() < min_age => Ok(Op::Nop),
-                    _ => load()
-                        .await
-                        .map(|orders| Op::Put(Arc::new(CustomerOrders::new(orders)))),
-                }
-            })
-            .await?;
-        Ok(match result {
-            CompResult::Inserted(entry)
-            | CompResult::ReplacedWith(entry)
-            | CompResult::Unchanged(entry) => entry.into_value(),
-            // Nop on an absent entry cannot happen: an absent entry always loads.
-            CompResult::StillNone(_) | CompResult::Removed(_) => {
-                Arc::new(CustomerOrders::new(Vec::new()))
-            }
-        })
-    }
-
-    /// The order's visible metafields, loading them once for all concurrent callers on a miss.
-    pub async fn order_metafields<F, E>(
-        &self,
-        order: OrderId,
-        load: F,
-    ) -> Result<Arc<OrderMetafields>, Arc<E>>
-    where
-        F: Future<Output = Result<OrderMetafields, E>>,
-        E: Send + Sync + 'static,
-    {
-        self.metafields
-            .try_get_with(order, async move { load.await.map(Arc::new) })
-            .await
-    }
-
-    /// Forgets a customer's order list (their next request reloads it).
-    pub async fn forget_customer_orders(&self, customer: CustomerId) {
-        self.orders.invalidate(&customer).await;
-    }
-
-    /// Forgets an order's metafields.
-    pub async fn forget_order_metafields(&self, order: OrderId) {
-        self.metafields.invalidate(&order).await;
-    }
-
-    /// Entries and total weight held now, per cache (after pending maintenance).
-    pub async fn usage(&self) -> CacheUsage {
-        self.orders.run_pending_tasks().await;
-        self.metafields.run_pending_tasks().await;
-        CacheUsage {
-            customers: self.orders.entry_count(),
-            orders: self.orders.weighted_size(),
-            orders_entries_with_metafields: self.metafields.entry_count(),
-            metafield_bytes: self.metafields.weighted_size(),
-        }
-    }
-}
-
 /// What the caches hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CacheUsage {
     pub customers: u64,
-    /// Weighted size of the order lists (orders plus one per customer).
+    /// Weighted size of the order lists: orders plus one per customer.
     pub orders: u64,
-    pub orders_entries_with_metafields: u64,
+    pub orders_with_metafields: u64,
     pub metafield_bytes: u64,
+}
+
+/// A fresh cache with single-flight fills, plus the last good value of each key for
+/// serving stale, plus a short memory of failed loads.
+struct Layer<K, V> {
+    fresh: MokaCache<K, Arc<Stamped<V>>>,
+    last_good: Option<MokaCache<K, Arc<Stamped<V>>>>,
+    failures: MokaCache<K, ()>,
+}
+
+impl Cache {
+    pub fn new(settings: &CacheSettings) -> Self {
+        let order_weight = |_: &CustomerId, value: &Arc<Stamped<CustomerOrders>>| {
+            // Weighed in orders, so the bound holds however many orders one customer has.
+            u32::try_from(value.value.orders.len())
+                .unwrap_or(u32::MAX)
+                .saturating_add(1)
+        };
+        let metafield_weight = |_: &OrderId, value: &Arc<Stamped<OrderMetafields>>| {
+            // Weighed in bytes: a metafield value may be up to 64 KiB.
+            u32::try_from(value.value.body.len())
+                .unwrap_or(u32::MAX)
+                .saturating_add(64)
+        };
+        let orders = Layer::new(
+            "customer-orders",
+            settings.max_orders,
+            settings.orders_ttl,
+            settings.stale_if_error,
+            order_weight,
+        );
+        let metafields = Layer::new(
+            "order-metafields",
+            settings.metafields_max_bytes,
+            settings.metafields_ttl,
+            settings.stale_if_error,
+            metafield_weight,
+        );
+        let owners = MokaCache::builder()
+            .name("order-owners")
+            .max_capacity(settings.max_orders)
+            .time_to_live(settings.orders_ttl + settings.stale_if_error)
+            .build();
+        let refreshes = MokaCache::builder()
+            .name("order-list-refreshes")
+            .max_capacity(settings.max_orders)
+            .time_to_live(
+                settings
+                    .orders_refresh_interval
+                    .max(Duration::from_millis(1)),
+            )
+            .build();
+        Self {
+            orders,
+            metafields,
+            owners,
+            refreshes,
+        }
+    }
+
+    /// The customer's orders, loading them once for all concurrent callers on a miss.
+    pub async fn customer_orders<Fut, E>(
+        &self,
+        customer: CustomerId,
+        load: Fut,
+        transient: fn(&E) -> bool,
+    ) -> Result<Cached<CustomerOrders>, Arc<E>>
+    where
+        Fut: Future<Output = Result<Vec<Order>, E>>,
+        E: Send + Sync + 'static,
+    {
+        let owners = self.owners.clone();
+        let load = async move {
+            let orders = load.await?;
+            remember_owners(&owners, customer, &orders).await;
+            Ok(CustomerOrders::new(orders))
+        };
+        self.orders.get_or_load(customer, load, transient).await
+    }
+
+    /// Reloads the customer's orders unless they were loaded, or reloaded, less than the
+    /// refresh interval ago; `None` when no reload was due. A burst of unknown order ids
+    /// therefore costs at most one reload per interval, even when reloads fail.
+    pub async fn refresh_customer_orders<Fut, E>(
+        &self,
+        customer: CustomerId,
+        interval: Duration,
+        load: Fut,
+    ) -> Option<Result<Arc<Stamped<CustomerOrders>>, E>>
+    where
+        Fut: Future<Output = Result<Vec<Order>, E>>,
+    {
+        let loaded_recently = self
+            .orders
+            .fresh
+            .get(&customer)
+            .await
+            .is_some_and(|entry| entry.fetched_at.elapsed() < interval);
+        if loaded_recently {
+            return None;
+        }
+        let gate = self
+            .refreshes
+            .entry(customer)
+            .or_insert_with_if(async { Instant::now() }, |last| last.elapsed() >= interval)
+            .await;
+        if !gate.is_fresh() {
+            return None;
+        }
+        let orders = match load.await {
+            Ok(orders) => orders,
+            Err(error) => return Some(Err(error)),
+        };
+        remember_owners(&self.owners, customer, &orders).await;
+        let entry = Arc::new(Stamped::now(CustomerOrders::new(orders)));
+        self.orders.put(customer, Arc::clone(&entry)).await;
+        Some(Ok(entry))
+    }
+
+    /// The order's visible metafields, loading them once for all concurrent callers on a miss.
+    pub async fn order_metafields<Fut, E>(
+        &self,
+        order: OrderId,
+        load: Fut,
+        transient: fn(&E) -> bool,
+    ) -> Result<Cached<OrderMetafields>, Arc<E>>
+    where
+        Fut: Future<Output = Result<OrderMetafields, E>>,
+        E: Send + Sync + 'static,
+    {
+        self.metafields.get_or_load(order, load, transient).await
+    }
+
+    /// Forgets an order: its metafields and, when the order is in a cached list, that
+    /// customer's whole list. Returns whether the order was known.
+    pub async fn forget_order(&self, order: OrderId) -> bool {
+        self.metafields.forget(&order).await;
+        match self.owners.remove(&order).await {
+            Some(customer) => {
+                self.orders.forget(&customer).await;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Forgets an order's metafields.
+    pub async fn forget_order_metafields(&self, order: OrderId) {
+        self.metafields.forget(&order).await;
+    }
+
+    /// Entries and total weight held now, per cache (after pending maintenance).
+    pub async fn usage(&self) -> CacheUsage {
+        self.orders.fresh.run_pending_tasks().await;
+        self.metafields.fresh.run_pending_tasks().await;
+        CacheUsage {
+            customers: self.orders.fresh.entry_count(),
+            orders: self.orders.fresh.weighted_size(),
+            orders_with_metafields: self.metafields.fresh.entry_count(),
+            metafield_bytes: self.metafields.fresh.weighted_size(),
+        }
+    }
+}
+
+async fn remember_owners(
+    owners: &MokaCache<OrderId, CustomerId>,
+    customer: CustomerId,
+    orders: &[Order],
+) {
+    for order in orders {
+        owners.insert(order.id, customer).await;
+    }
+}
+
+impl<K, V> Clone for Layer<K, V> {
+    fn clone(&self) -> Self {
+        Self {
+            fresh: self.fresh.clone(),
+            last_good: self.last_good.clone(),
+            failures: self.failures.clone(),
+        }
+    }
+}
+
+impl<K, V> Layer<K, V>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Send + Sync + 'static,
+{
+    fn new(
+        name: &str,
+        capacity: u64,
+        ttl: Duration,
+        stale_if_error: Duration,
+        weigher: impl Fn(&K, &Arc<Stamped<V>>) -> u32 + Send + Sync + Clone + 'static,
+    ) -> Self {
+        let fresh = MokaCache::builder()
+            .name(name)
+            .max_capacity(capacity)
+            .weigher(weigher.clone())
+            .time_to_live(ttl)
+            .build();
+        // The last good values hold the same `Arc`s as the fresh cache while both have
+        // them, so keeping them costs memory only for entries past their lifetime.
+        let last_good = (!stale_if_error.is_zero()).then(|| {
+            MokaCache::builder()
+                .name(&format!("{name}-last-good"))
+                .max_capacity(capacity)
+                .weigher(weigher)
+                .time_to_live(ttl + stale_if_error)
+                .build()
+        });
+        let failures = MokaCache::builder()
+            .max_capacity(capacity)
+            .time_to_live(FAILURE_BACKOFF)
+            .build();
+        Self {
+            fresh,
+            last_good,
+            failures,
+        }
+    }
+
+    async fn get_or_load<Fut, E>(
+        &self,
+        key: K,
+        load: Fut,
+        transient: fn(&E) -> bool,
+    ) -> Result<Cached<V>, Arc<E>>
+    where
+        Fut: Future<Output = Result<V, E>>,
+        E: Send + Sync + 'static,
+    {
+        if let Some(entry) = self.fresh.get(&key).await {
+            return Ok(Cached {
+                entry,
+                stale: false,
+            });
+        }
+        if self.failures.contains_key(&key)
+            && let Some(entry) = self.last_good(&key).await
+        {
+            return Ok(Cached { entry, stale: true });
+        }
+        let last_good = self.last_good.clone();
+        let stored_key = key.clone();
+        let loaded = self
+            .fresh
+            .try_get_with(key.clone(), async move {
+                let entry = Arc::new(Stamped::now(load.await?));
+                if let Some(last_good) = last_good {
+                    last_good.insert(stored_key, Arc::clone(&entry)).await;
+                }
+                Ok(entry)
+            })
+            .await;
+        match loaded {
+            Ok(entry) => Ok(Cached {
+                entry,
+                stale: false,
+            }),
+            Err(error) if transient(&error) => {
+                self.failures.insert(key.clone(), ()).await;
+                match self.last_good(&key).await {
+                    Some(entry) => Ok(Cached { entry, stale: true }),
+                    None => Err(error),
+                }
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn last_good(&self, key: &K) -> Option<Arc<Stamped<V>>> {
+        match &self.last_good {
+            Some(last_good) => last_good.get(key).await,
+            None => None,
+        }
+    }
+
+    async fn put(&self, key: K, entry: Arc<Stamped<V>>) {
+        if let Some(last_good) = &self.last_good {
+            last_good.insert(key.clone(), Arc::clone(&entry)).await;
+        }
+        self.failures.invalidate(&key).await;
+        self.fresh.insert(key, entry).await;
+    }
+
+    async fn forget(&self, key: &K) {
+        self.fresh.invalidate(key).await;
+        if let Some(last_good) = &self.last_good {
+            last_good.invalidate(key).await;
+        }
+        self.failures.invalidate(key).await;
+    }
+}
+
+impl<V> Stamped<V> {
+    pub fn now(value: V) -> Self {
+        Self {
+            value,
+            fetched_at: Instant::now(),
+        }
+    }
+}
+
+impl<V> Cached<V> {
+    /// The age to report in an `Age` header: `Some` only for a stale value.
+    pub fn stale_age(&self) -> Option<Duration> {
+        self.stale.then(|| self.entry.fetched_at.elapsed())
+    }
+
+    pub fn value(&self) -> &V {
+        &self.entry.value
+    }
 }
 
 impl CustomerOrders {
@@ -177,11 +395,7 @@ impl CustomerOrders {
             .enumerate()
             .map(|(position, order)| (order.id, position))
             .collect();
-        Self {
-            orders,
-            index,
-            fetched_at: Instant::now(),
-        }
+        Self { orders, index }
     }
 
     /// All orders, newest first.

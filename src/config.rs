@@ -57,6 +57,7 @@ pub struct CacheSettings {
     pub metafields_ttl: Duration,
     pub max_orders: u64,
     pub metafields_max_bytes: u64,
+    pub stale_if_error: Duration,
 }
 
 /// How the Management API is called.
@@ -122,6 +123,7 @@ struct RawSettings {
     metafields_cache_ttl: Option<String>,
     cache_max_orders: Option<String>,
     metafields_cache_max_bytes: Option<String>,
+    stale_if_error: Option<String>,
     upstream_connect_timeout: Option<String>,
     upstream_timeout: Option<String>,
     upstream_retry_budget: Option<String>,
@@ -223,6 +225,7 @@ impl Settings {
                 raw.metafields_cache_max_bytes,
                 64 * 1024 * 1024,
             )?,
+            stale_if_error: duration("STALE_IF_ERROR", raw.stale_if_error, "5m")?,
         };
         let upstream = UpstreamSettings {
             connect_timeout: positive_duration(

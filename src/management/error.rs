@@ -34,6 +34,19 @@ pub enum ManagementError {
     },
 }
 
+impl ManagementError {
+    /// Whether the failure may pass by itself (quota, outage, timeout), so that a cached
+    /// answer may stand in for a fresh one.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            ManagementError::RateLimited { .. }
+                | ManagementError::Unavailable { .. }
+                | ManagementError::Timeout { .. }
+        )
+    }
+}
+
 /// The upstream operation an error belongs to, for logs and metrics (never a secret).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Operation {

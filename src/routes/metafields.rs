@@ -6,8 +6,8 @@ use actix_web::{HttpResponse, web};
 use crate::access::Access;
 use crate::auth::AuthenticatedCustomer;
 use crate::problem::ApiError;
+use crate::routes::customer_data;
 use crate::routes::orders::order_id;
-use crate::routes::private_no_store;
 
 /// `GET /v1/orders/{order_id}/metafields`.
 pub async fn list_order_metafields(
@@ -17,8 +17,7 @@ pub async fn list_order_metafields(
 ) -> Result<HttpResponse, ApiError> {
     let id = order_id(&path)?;
     let metafields = access.metafields(customer.id, id).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(private_no_store())
+    Ok(customer_data(metafields.stale_age())
         .content_type("application/json")
-        .body(metafields.body.clone()))
+        .body(metafields.value().body.clone()))
 }

@@ -7,8 +7,10 @@ mod metafields;
 mod openapi;
 mod orders;
 
-use actix_web::http::header::{CacheControl, CacheDirective};
-use actix_web::{HttpResponse, web};
+use std::time::Duration;
+
+use actix_web::http::header::{self, CacheControl, CacheDirective};
+use actix_web::{HttpResponse, HttpResponseBuilder, web};
 
 use crate::problem::ApiError;
 
@@ -46,6 +48,17 @@ pub fn configure(config: &mut web::ServiceConfig) {
 /// `Cache-Control: private, no-store`, for every response that carries customer data.
 fn private_no_store() -> CacheControl {
     CacheControl(vec![CacheDirective::Private, CacheDirective::NoStore])
+}
+
+/// A `200` carrying customer data; a value served stale because BigCommerce failed is
+/// marked with its `Age` in seconds (RFC 9111 section 5.1).
+fn customer_data(stale_age: Option<Duration>) -> HttpResponseBuilder {
+    let mut response = HttpResponse::Ok();
+    response.insert_header(private_no_store());
+    if let Some(age) = stale_age {
+        response.insert_header((header::AGE, age.as_secs()));
+    }
+    response
 }
 
 async fn get_only() -> Result<HttpResponse, ApiError> {

@@ -7,7 +7,7 @@ use crate::access::Access;
 use crate::auth::AuthenticatedCustomer;
 use crate::domain::{Order, OrderId, PageRequest};
 use crate::problem::ApiError;
-use crate::routes::private_no_store;
+use crate::routes::customer_data;
 
 #[derive(Serialize)]
 struct OrderCollection<'a> {
@@ -42,7 +42,7 @@ pub async fn list_orders(
 ) -> Result<HttpResponse, ApiError> {
     let page = page_request(request.query_string())?;
     let orders = access.orders(customer.id).await?;
-    let all = orders.all();
+    let all = orders.value().all();
     let data = page.slice(all);
     let body = OrderCollection {
         data,
@@ -56,9 +56,7 @@ pub async fn list_orders(
             },
         },
     };
-    Ok(HttpResponse::Ok()
-        .insert_header(private_no_store())
-        .json(body))
+    Ok(customer_data(orders.stale_age()).json(body))
 }
 
 /// `GET /v1/orders/{order_id}`: one order, if the customer placed it.
@@ -69,9 +67,7 @@ pub async fn get_order(
 ) -> Result<HttpResponse, ApiError> {
     let id = order_id(&path)?;
     let owned = access.order(customer.id, id).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(private_no_store())
-        .json(OrderResponse { data: &owned.0 }))
+    Ok(customer_data(owned.stale_age).json(OrderResponse { data: &owned.order }))
 }
 
 /// Parses the `{order_id}` path segment: a positive whole number.
