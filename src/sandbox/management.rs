@@ -198,9 +198,13 @@ fn insert_header(headers: &mut HeaderMap, name: &'static str, value: &str) {
 }
 
 fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
+    json_text(status, body.to_string())
+}
+
+fn json_text(status: StatusCode, body: String) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header((CONTENT_TYPE, "application/json"))
-        .body(body.to_string())
+        .body(body)
 }
 
 fn query_pairs(request: &HttpRequest) -> Vec<(String, String)> {
@@ -257,18 +261,19 @@ async fn list_orders(request: HttpRequest, state: web::Data<ManagementState>) ->
         Ok(query) => query,
         Err(error) => return query_error(ApiVersion::V2, &error),
     };
-    let orders: Vec<Value> = state.store.with_state(|store| {
-        query
+    let body = state.store.with_state(|store| {
+        let orders: Vec<wire::V2Order> = query
             .page(query.select(store))
             .into_iter()
             .map(|order| wire::v2_order(order, &state.v2_base))
-            .collect()
+            .collect();
+        (!orders.is_empty()).then(|| wire::to_json(&orders))
     });
-    // The v2 API answers an empty collection with 204 and no body at all.
-    if orders.is_empty() {
-        return HttpResponse::NoContent().finish();
+    match body {
+        Some(body) => json_text(StatusCode::OK, body),
+        // The v2 API answers an empty collection with 204 and no body at all.
+        None => HttpResponse::NoContent().finish(),
     }
-    json_response(StatusCode::OK, &Value::Array(orders))
 }
 
 async fn count_orders(request: HttpRequest, state: web::Data<ManagementState>) -> HttpResponse {
@@ -319,10 +324,10 @@ async fn get_order(request: HttpRequest, state: web::Data<ManagementState>) -> H
         store
             .orders
             .get(&order_id)
-            .map(|order| wire::v2_order(order, &state.v2_base))
+            .map(|order| wire::to_json(&wire::v2_order(order, &state.v2_base)))
     });
     match order {
-        Some(order) => json_response(StatusCode::OK, &order),
+        Some(order) => json_text(StatusCode::OK, order),
         None => v2_not_found(),
     }
 }
@@ -361,16 +366,19 @@ fn list_metafields(
             return None;
         }
         let page = query.select(store, order_id, &state.app_client_id);
-        let data: Vec<Value> = page
+        let data: Vec<wire::V3Metafield> = page
             .rows
             .iter()
             .map(|row| wire::v3_metafield(row))
             .collect();
         let pagination = query.pagination(page.total, data.len());
-        Some(json!({ "data": data, "meta": { "pagination": pagination } }))
+        Some(wire::to_json(&wire::Envelope {
+            data,
+            meta: json!({ "pagination": pagination }),
+        }))
     });
     match body {
-        Some(body) => json_response(StatusCode::OK, &body),
+        Some(body) => json_text(StatusCode::OK, body),
         None => v3_not_found("Order not found"),
     }
 }
@@ -393,16 +401,20 @@ async fn get_order_metafield(
             .filter(|metafield| {
                 crate::sandbox::listing::visible_to(metafield, &state.app_client_id)
             })
-            .map(wire::v3_metafield)
+            .map(single_metafield_body)
     });
     match found {
-        Some(metafield) => single_metafield(&metafield),
+        Some(body) => json_text(StatusCode::OK, body),
         None => v3_not_found("Metafield not found"),
     }
 }
 
-fn single_metafield(metafield: &Value) -> HttpResponse {
-    json_response(StatusCode::OK, &json!({ "data": metafield, "meta": {} }))
+/// The `MetafieldResponse` body of orders.v3.yml: `{"data": metafield, "meta": {}}`.
+fn single_metafield_body(metafield: &Metafield) -> String {
+    wire::to_json(&wire::Envelope {
+        data: wire::v3_metafield(metafield),
+        meta: json!({}),
+    })
 }
 
 fn input_error(error: InputError) -> HttpResponse {
@@ -427,15 +439,28 @@ fn input_error(error: InputError) -> HttpResponse {
     }
 }
 
-fn conflict() -> HttpResponse {
-    json_response(
-        StatusCode::CONFLICT,
-        &wire::v3_error(
-            409,
-            "A metafield with this namespace and key already exists on this order for this app",
-            json!({}),
-        ),
-    )
+/// Why a metafield write changed nothing.
+enum WriteRefusal {
+    OrderNotFound,
+    MetafieldNotFound,
+    Conflict,
+}
+
+impl WriteRefusal {
+    fn response(self) -> HttpResponse {
+        match self {
+            WriteRefusal::OrderNotFound => v3_not_found("Order not found"),
+            WriteRefusal::MetafieldNotFound => v3_not_found("Metafield not found"),
+            WriteRefusal::Conflict => json_response(
+                StatusCode::CONFLICT,
+                &wire::v3_error(
+                    409,
+                    "A metafield with this namespace and key already exists on this order for this app",
+                    json!({}),
+                ),
+            ),
+        }
+    }
 }
 
 /// Whether another metafield of the same app already uses `namespace`/`key` on the order.
@@ -478,7 +503,7 @@ async fn create_order_metafield(
     };
     let created = state.store.with_state(|store| {
         if !store.orders.contains_key(&order_id) {
-            return Err(v3_not_found("Order not found"));
+            return Err(WriteRefusal::OrderNotFound);
         }
         let siblings: Vec<&Metafield> = store
             .metafields_by_order
@@ -488,7 +513,7 @@ async fn create_order_metafield(
             .filter_map(|id| store.metafields.get(id))
             .collect();
         if is_duplicate(&siblings, &state.app_client_id, &namespace, &key, None) {
-            return Err(conflict());
+            return Err(WriteRefusal::Conflict);
         }
         let now = now_to_the_second();
         let id = store.insert_metafield(Metafield {
@@ -503,12 +528,15 @@ async fn create_order_metafield(
             date_created: now,
             date_modified: now,
         });
-        Ok(store.metafields.get(&id).map(wire::v3_metafield))
+        store
+            .metafields
+            .get(&id)
+            .map(single_metafield_body)
+            .ok_or(WriteRefusal::MetafieldNotFound)
     });
     match created {
-        Ok(Some(metafield)) => single_metafield(&metafield),
-        Ok(None) => v3_not_found("Metafield not found"),
-        Err(response) => response,
+        Ok(body) => json_text(StatusCode::OK, body),
+        Err(refusal) => refusal.response(),
     }
 }
 
@@ -536,7 +564,7 @@ async fn update_order_metafield(
                 crate::sandbox::listing::visible_to(metafield, &state.app_client_id)
             })
         else {
-            return Err(v3_not_found("Metafield not found"));
+            return Err(WriteRefusal::MetafieldNotFound);
         };
         let namespace = input.namespace.as_deref().unwrap_or(&current.namespace);
         let key = input.key.as_deref().unwrap_or(&current.key);
@@ -554,17 +582,17 @@ async fn update_order_metafield(
             key,
             Some(metafield_id),
         ) {
-            return Err(conflict());
+            return Err(WriteRefusal::Conflict);
         }
         let Some(metafield) = store.metafields.get_mut(&metafield_id) else {
-            return Err(v3_not_found("Metafield not found"));
+            return Err(WriteRefusal::MetafieldNotFound);
         };
         apply(metafield, input);
-        Ok(wire::v3_metafield(metafield))
+        Ok(single_metafield_body(metafield))
     });
     match updated {
-        Ok(metafield) => single_metafield(&metafield),
-        Err(response) => response,
+        Ok(body) => json_text(StatusCode::OK, body),
+        Err(refusal) => refusal.response(),
     }
 }
 

@@ -623,10 +623,8 @@ fn order_draft(
     let date_shipped = (shipped && !shape.digital).then(|| created + Duration::hours(49));
     let date_modified = date_shipped.unwrap_or(created) + Duration::minutes(7);
     // The cart id is derived from the creation time so the demo data stays deterministic.
-    let cart_seed = created.unix_timestamp().unsigned_abs().to_be_bytes();
-    let mut cart_bytes = [0x5a_u8; 16];
-    cart_bytes[..8].copy_from_slice(&cart_seed);
-    cart_bytes[8..].copy_from_slice(&customer_id.to_be_bytes());
+    let cart_seed = created.unix_timestamp().unsigned_abs() ^ customer_id.rotate_left(32);
+    let cart_bytes: [u8; 16] = Xoshiro256PlusPlus::seed_from_u64(cart_seed).random();
     Order {
         id: 0,
         customer_id,

@@ -183,7 +183,7 @@ struct BillingAddress<'a> {
 
 /// A full v2 order in the field order of BigCommerce's `order_Resp` example.
 #[derive(Serialize)]
-struct V2Order<'a> {
+pub(crate) struct V2Order<'a> {
     id: u64,
     customer_id: u64,
     date_created: String,
@@ -261,7 +261,7 @@ struct V2Order<'a> {
 const ZERO: &str = "0.0000";
 
 /// Renders `order` as the v2 API does; `v2_base` is `{api base}/stores/{hash}/v2` for links.
-pub(crate) fn v2_order(order: &Order, v2_base: &str) -> Value {
+pub(crate) fn v2_order<'a>(order: &'a Order, v2_base: &str) -> V2Order<'a> {
     let status = order_status(order.status_id);
     let link = |tail: &str| ResourceLink {
         url: format!("{v2_base}/orders/{}/{tail}", order.id),
@@ -272,7 +272,7 @@ pub(crate) fn v2_order(order: &Order, v2_base: &str) -> Value {
         status_id::PARTIALLY_REFUNDED => order.subtotal_inc_tax().percent_bp(5_000),
         _ => Default::default(),
     };
-    let wire = V2Order {
+    V2Order {
         id: order.id,
         customer_id: order.customer_id,
         date_created: rfc2822(order.date_created),
@@ -348,8 +348,7 @@ pub(crate) fn v2_order(order: &Order, v2_base: &str) -> Value {
         custom_status: status.name,
         customer_locale: "en",
         external_order_id: "",
-    };
-    serde_json::to_value(wire).unwrap_or(Value::Null)
+    }
 }
 
 fn payment_status(status: u8) -> &'static str {
@@ -365,21 +364,50 @@ fn payment_status(status: u8) -> &'static str {
     }
 }
 
-/// Renders a metafield as the v3 API does (orders.v3.yml, `Metafield`).
-pub(crate) fn v3_metafield(metafield: &Metafield) -> Value {
-    json!({
-        "id": metafield.id,
-        "key": metafield.key,
-        "value": metafield.value,
-        "namespace": metafield.namespace,
-        "permission_set": metafield.permission_set.as_str(),
-        "resource_type": "order",
-        "resource_id": metafield.order_id,
-        "description": metafield.description,
-        "date_created": rfc3339(metafield.date_created),
-        "date_modified": rfc3339(metafield.date_modified),
-        "owner_client_id": &*metafield.owner_client_id,
-    })
+/// A v3 order metafield in the field order of BigCommerce's examples (orders.v3.yml, `Metafield`).
+#[derive(Serialize)]
+pub(crate) struct V3Metafield<'a> {
+    id: u64,
+    key: &'a str,
+    value: &'a str,
+    namespace: &'a str,
+    permission_set: &'static str,
+    resource_type: &'static str,
+    resource_id: u64,
+    description: &'a str,
+    date_created: String,
+    date_modified: String,
+    owner_client_id: &'a str,
+}
+
+/// A v3 `{"data": …, "meta": …}` body.
+#[derive(Serialize)]
+pub(crate) struct Envelope<T> {
+    pub data: T,
+    pub meta: Value,
+}
+
+/// Renders a metafield as the v3 API does.
+pub(crate) fn v3_metafield(metafield: &Metafield) -> V3Metafield<'_> {
+    V3Metafield {
+        id: metafield.id,
+        key: &metafield.key,
+        value: &metafield.value,
+        namespace: &metafield.namespace,
+        permission_set: metafield.permission_set.as_str(),
+        resource_type: "order",
+        resource_id: metafield.order_id,
+        description: &metafield.description,
+        date_created: rfc3339(metafield.date_created),
+        date_modified: rfc3339(metafield.date_modified),
+        owner_client_id: &metafield.owner_client_id,
+    }
+}
+
+/// Serialises a response body; the wire structs hold only strings and numbers, so this
+/// cannot fail in practice, and an empty body would show up in the fidelity tests if it did.
+pub(crate) fn to_json<T: Serialize>(body: &T) -> String {
+    serde_json::to_string(body).unwrap_or_default()
 }
 
 /// The v2 error body: a bare array of `{status, message}`.
