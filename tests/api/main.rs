@@ -1,1 +1,2 @@
-
+mod sandbox_fidelity;
+mod sandbox_store;
