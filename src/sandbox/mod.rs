@@ -5,6 +5,7 @@
 mod listing;
 mod management;
 mod metafield_input;
+mod metafields;
 mod quota;
 mod seed;
 mod store;

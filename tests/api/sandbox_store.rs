@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
-use order_metafields::sandbox::{self, RequestKind, RunningSandbox, SandboxConfig};
+use order_metafields::sandbox::{self, RequestKind, RunningSandbox, SandboxConfig, SeedSpec};
 use reqwest::StatusCode;
 use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use serde_json::{Value, json};
@@ -534,6 +534,34 @@ async fn store_handle_changes_are_served_at_once() {
     assert_eq!((status, carol_orders), (StatusCode::OK, vec![new_order]));
     assert_eq!(new_order, 371);
     assert!(!handle.set_metafield_value(999_999, "nothing"));
+    store.running.stop().await;
+}
+
+#[tokio::test]
+async fn benchmark_sized_store_serves_one_customers_orders_quickly() {
+    let store = TestStore::start(SandboxConfig {
+        seed: SeedSpec {
+            extra_customers: 5_000,
+            extra_orders_per_customer: 20,
+            rng_seed: 42,
+        },
+        ..SandboxConfig::demo_defaults()
+    })
+    .await;
+    let handle = store.running.store();
+    let customers = handle.customers();
+    let last = customers.last().unwrap().clone();
+    let started = Instant::now();
+
+    let (status, ids) = store
+        .order_ids(&format!("v2/orders?customer_id={}&limit=250", last.id))
+        .await;
+
+    // A generous bound for a debug build on a small machine.
+    assert!(started.elapsed() < Duration::from_millis(500));
+    assert_eq!(customers.len(), 5_005);
+    assert_eq!((status, ids.len()), (StatusCode::OK, 20));
+    assert_eq!(ids, handle.orders_of(last.id));
     store.running.stop().await;
 }
 
