@@ -36,7 +36,7 @@ pub use crate::sandbox::store::{RequestKind, SandboxStore, SeedCustomerInfo, See
 pub use crate::sandbox::token::{TokenCustomer, mint_current_customer_token};
 
 /// How to run a sandbox store.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SandboxConfig {
     /// Where to listen; port 0 picks a free port.
     pub listen: SocketAddr,
@@ -59,6 +59,25 @@ pub struct SandboxConfig {
     pub latency: Duration,
     /// What data to generate.
     pub seed: SeedSpec,
+}
+
+impl std::fmt::Debug for SandboxConfig {
+    /// Shows everything but the access token and client secret.
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("SandboxConfig")
+            .field("listen", &self.listen)
+            .field("store_hash", &self.store_hash)
+            .field("access_token", &"[REDACTED]")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[REDACTED]")
+            .field("jwt_algorithm", &self.jwt_algorithm)
+            .field("quota", &self.quota)
+            .field("quota_window", &self.quota_window)
+            .field("latency", &self.latency)
+            .field("seed", &self.seed)
+            .finish()
+    }
 }
 
 impl SandboxConfig {
