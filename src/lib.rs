@@ -12,5 +12,6 @@ pub mod domain;
 pub mod management;
 pub mod problem;
 pub mod routes;
+pub mod sandbox;
 pub mod startup;
 pub mod telemetry;

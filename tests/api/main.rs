@@ -7,4 +7,6 @@ mod health;
 mod metafields;
 mod openapi_document;
 mod orders;
+mod sandbox_fidelity;
+mod sandbox_store;
 mod upstream_failures;
