@@ -134,25 +134,81 @@ struct RawSettings {
     rust_log: Option<String>,
 }
 
+/// What `order-metafields token` needs: the app and store a development token is for.
+#[derive(Clone, Debug)]
+pub struct TokenSettings {
+    pub store_hash: String,
+    pub client_id: String,
+    pub client_secret: SecretString,
+}
+
+impl TokenSettings {
+    /// Reads `BC_STORE_HASH`, `BC_CLIENT_ID` and `BC_CLIENT_SECRET` (after `.env`).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let raw = read_environment()?;
+        Ok(Self {
+            store_hash: required("BC_STORE_HASH", raw.bc_store_hash)?,
+            client_id: required("BC_CLIENT_ID", raw.bc_client_id)?,
+            client_secret: required_secret("BC_CLIENT_SECRET", raw.bc_client_secret)?,
+        })
+    }
+}
+
+impl LogSettings {
+    /// `LOG_LEVEL` (or `RUST_LOG`) and `LOG_FORMAT` alone, with `default_filter` when
+    /// neither is set: for the demo and sandbox commands, which need no store settings.
+    pub fn from_env(default_filter: &str) -> Result<Self, ConfigError> {
+        let raw = read_environment()?;
+        Ok(Self {
+            format: parse_log_format(raw.log_format.as_deref())?,
+            filter: log_filter(raw.log_level, raw.rust_log, default_filter)?,
+        })
+    }
+}
+
+fn log_filter(
+    log_level: Option<String>,
+    rust_log: Option<String>,
+    default: &str,
+) -> Result<String, ConfigError> {
+    // LOG_LEVEL wins; RUST_LOG is honoured too because Rust operators reach for it.
+    let filter = [log_level, rust_log]
+        .into_iter()
+        .flatten()
+        .find(|value| !value.trim().is_empty())
+        .unwrap_or_else(|| default.to_owned());
+    tracing_subscriber::EnvFilter::try_new(&filter).map_err(|_| {
+        invalid(
+            "LOG_LEVEL",
+            "expected a level or tracing filter, e.g. info or info,order_metafields=debug",
+        )
+    })?;
+    Ok(filter)
+}
+
+/// Reads the process environment once, after `.env` (which never overrides it).
+fn read_environment() -> Result<RawSettings, ConfigError> {
+    // A missing .env is normal; a malformed one is reported by name.
+    match dotenvy::dotenv() {
+        Ok(_) => {}
+        Err(error) if error.not_found() => {}
+        Err(error) => {
+            return Err(ConfigError {
+                variable: ".env",
+                problem: format!("cannot be read ({error})"),
+            });
+        }
+    }
+    envy::from_env().map_err(|error| ConfigError {
+        variable: "environment",
+        problem: format!("cannot be read ({error})"),
+    })
+}
+
 impl Settings {
     /// Reads the process environment (after `.env`, which never overrides it) once.
     pub fn from_env() -> Result<Self, ConfigError> {
-        // A missing .env is normal; a malformed one is reported by name.
-        match dotenvy::dotenv() {
-            Ok(_) => {}
-            Err(error) if error.not_found() => {}
-            Err(error) => {
-                return Err(ConfigError {
-                    variable: ".env",
-                    problem: format!("cannot be read ({error})"),
-                });
-            }
-        }
-        let raw: RawSettings = envy::from_env().map_err(|error| ConfigError {
-            variable: "environment",
-            problem: format!("cannot be read ({error})"),
-        })?;
-        Self::from_raw(raw)
+        Self::from_raw(read_environment()?)
     }
 
     /// Builds settings from `(name, value)` pairs, as if they were the environment.
@@ -257,19 +313,8 @@ impl Settings {
         };
         let log = LogSettings {
             format: parse_log_format(raw.log_format.as_deref())?,
-            // LOG_LEVEL wins; RUST_LOG is honoured too because Rust operators reach for it.
-            filter: [raw.log_level, raw.rust_log]
-                .into_iter()
-                .flatten()
-                .find(|value| !value.trim().is_empty())
-                .unwrap_or_else(|| "info".to_owned()),
+            filter: log_filter(raw.log_level, raw.rust_log, "info")?,
         };
-        tracing_subscriber::EnvFilter::try_new(&log.filter).map_err(|_| {
-            invalid(
-                "LOG_LEVEL",
-                "expected a level or tracing filter, e.g. info or info,order_metafields=debug",
-            )
-        })?;
 
         Ok(Settings {
             store: StoreSettings {

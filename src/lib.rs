@@ -8,6 +8,7 @@ pub mod access;
 pub mod auth;
 pub mod cache;
 pub mod config;
+pub mod demo;
 pub mod domain;
 pub mod management;
 pub mod problem;

@@ -1,11 +1,17 @@
 //! The `order-metafields` binary: parses the command line, loads settings, installs
 //! telemetry and runs the chosen command. Nothing else.
 
+use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use jsonwebtoken::Algorithm;
+use secrecy::ExposeSecret;
 
-use order_metafields::config::Settings;
+use order_metafields::config::{LogSettings, Settings, TokenSettings};
+use order_metafields::demo::{Demo, DemoOptions};
+use order_metafields::sandbox::{self, SandboxConfig, SeedSpec, TokenCustomer};
 use order_metafields::startup::Application;
 use order_metafields::telemetry;
 
@@ -24,12 +30,113 @@ struct Cli {
 enum Command {
     /// Run the service (the default when no command is given).
     Serve,
+    /// Run the service against a built-in sandbox store: no BigCommerce account needed.
+    ///
+    /// Prints the storefront URL, the API URL, a ready token for a seeded shopper and curl
+    /// lines that work as printed. Ctrl-C stops everything.
+    Demo {
+        /// Port of the service (0 picks a free one).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Port of the sandbox store (0 picks a free one).
+        #[arg(long, default_value_t = 8081)]
+        sandbox_port: u16,
+    },
+    /// Run the sandbox BigCommerce store alone, for a separately started service or client.
+    #[command(long_about = SANDBOX_HELP)]
+    Sandbox {
+        /// Port to listen on (0 picks a free one).
+        #[arg(long, default_value_t = 8081)]
+        port: u16,
+        /// Management API requests allowed per quota window.
+        #[arg(long, default_value_t = 150)]
+        quota: u32,
+        /// Length of the quota window (e.g. 30s).
+        #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+        quota_window: Duration,
+        /// Delay added to every Management API answer (e.g. 150ms).
+        #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
+        latency: Duration,
+        /// Generated shoppers added to the hand-written ones.
+        #[arg(long, default_value_t = 0)]
+        extra_customers: u32,
+        /// Orders per generated shopper.
+        #[arg(long, default_value_t = 0)]
+        extra_orders_per_customer: u32,
+    },
+    /// Mint a Current Customer JWT for local development and curl.
+    ///
+    /// Uses BC_CLIENT_ID, BC_CLIENT_SECRET and BC_STORE_HASH from the environment (or
+    /// .env). Such tokens are for development only: a real storefront gets them from
+    /// /customer/current.jwt.
+    Token {
+        /// The customer the token speaks for.
+        #[arg(long)]
+        customer_id: u64,
+        /// The email claim.
+        #[arg(long, default_value = "developer@example.com")]
+        email: String,
+        /// How long the token is valid (e.g. 15m).
+        #[arg(long, default_value = "15m", value_parser = humantime::parse_duration)]
+        lifetime: Duration,
+        /// HS256, HS384 or HS512.
+        #[arg(long, default_value = "HS256", value_parser = parse_algorithm)]
+        algorithm: Algorithm,
+    },
 }
+
+const SANDBOX_HELP: &str = "Run the sandbox BigCommerce store alone, for a separately started \
+service or another client.
+
+It serves a Management API (v2 orders, v3 order metafields, BigCommerce's quota headers and \
+429s) under /stores/sandbox1/, and a storefront with a sign-in page and \
+/customer/current.jwt?app_client_id=sandbox-demo-client-id.
+
+Credentials for a service run against it:
+  BC_STORE_HASH=sandbox1
+  BC_ACCESS_TOKEN=sandbox-demo-access-token
+  BC_CLIENT_ID=sandbox-demo-client-id
+  BC_CLIENT_SECRET=sandbox-demo-client-secret-not-for-production
+  BC_API_BASE_URL=http://127.0.0.1:<port>/
+
+Seeded shoppers (password for all: sandbox-password):
+  alice@example.com  customer 1  4 orders (321, 364, 367, 369), tracking, licence, delivery and gift metafields
+  bob@example.com    customer 2  1 order (365)
+  carol@example.com  customer 3  no orders
+  dave@example.com   customer 4  260 orders (more than one page of 250)
+  erin@example.com   customer 5  3 orders (342, 368, 370)
+Guest orders (customer 0): 361, 363, 366.";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(),
+        Command::Demo { port, sandbox_port } => demo(port, sandbox_port),
+        Command::Sandbox {
+            port,
+            quota,
+            quota_window,
+            latency,
+            extra_customers,
+            extra_orders_per_customer,
+        } => run_sandbox(SandboxConfig {
+            listen: loopback(port),
+            quota,
+            quota_window,
+            latency,
+            seed: SeedSpec {
+                extra_customers,
+                extra_orders_per_customer,
+                ..SeedSpec::default()
+            },
+            ..SandboxConfig::demo_defaults()
+        }),
+        Command::Token {
+            customer_id,
+            email,
+            lifetime,
+            algorithm,
+        } => token(customer_id, email, lifetime, algorithm),
     }
 }
 
@@ -45,12 +152,124 @@ fn serve() -> ExitCode {
         eprintln!("order-metafields: cannot start logging: {error}");
         return ExitCode::FAILURE;
     }
-    let result = actix_web::rt::System::new().block_on(async move {
+    report(actix_web::rt::System::new().block_on(async move {
         let application = Application::build(settings).await?;
         tracing::info!(port = application.port(), "order-metafields is listening");
         application.run_until_stopped().await?;
         anyhow::Ok(())
-    });
+    }))
+}
+
+fn demo(port: u16, sandbox_port: u16) -> ExitCode {
+    if let Err(code) = init_quiet_logs() {
+        return code;
+    }
+    report(actix_web::rt::System::new().block_on(async move {
+        let demo = Demo::start(DemoOptions {
+            service: loopback(port),
+            sandbox: loopback(sandbox_port),
+        })
+        .await?;
+        println!("{}", demo.instructions());
+        let Demo {
+            sandbox,
+            application,
+            ..
+        } = demo;
+        // The service stops on Ctrl-C or SIGTERM by itself; the sandbox follows it.
+        application.run_until_stopped().await?;
+        sandbox.stop().await;
+        anyhow::Ok(())
+    }))
+}
+
+fn run_sandbox(config: SandboxConfig) -> ExitCode {
+    if let Err(code) = init_quiet_logs() {
+        return code;
+    }
+    report(actix_web::rt::System::new().block_on(async move {
+        let sandbox = sandbox::start(config.clone()).await?;
+        println!(
+            "Sandbox BigCommerce store at {base}\n\n  Storefront sign-in: {base}login (password {password})\n  Management API:     {base}stores/{hash}/\n\nRun the service against it with:\n  BC_STORE_HASH={hash} BC_ACCESS_TOKEN={access} BC_CLIENT_ID={client} \\\n  BC_CLIENT_SECRET={secret} BC_API_BASE_URL={base} order-metafields serve\n\nPress Ctrl-C to stop.",
+            base = sandbox.base_url(),
+            password = sandbox::DEMO_PASSWORD,
+            hash = config.store_hash,
+            access = config.access_token,
+            client = config.client_id,
+            secret = config.client_secret,
+        );
+        tokio::signal::ctrl_c().await?;
+        sandbox.stop().await;
+        anyhow::Ok(())
+    }))
+}
+
+fn token(customer_id: u64, email: String, lifetime: Duration, algorithm: Algorithm) -> ExitCode {
+    let settings = match TokenSettings::from_env() {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("order-metafields: configuration error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    if customer_id == 0 {
+        eprintln!("order-metafields: --customer-id must be a customer's id (above 0)");
+        return ExitCode::from(2);
+    }
+    let minted = sandbox::mint_current_customer_token(
+        &settings.client_id,
+        settings.client_secret.expose_secret().as_bytes(),
+        &settings.store_hash,
+        &TokenCustomer {
+            id: customer_id,
+            email,
+            group_id: "0".to_owned(),
+        },
+        algorithm,
+        lifetime,
+    );
+    match minted {
+        Ok(token) => {
+            eprintln!(
+                "order-metafields: a development token for customer {customer_id} of store {}; real storefronts get theirs from /customer/current.jwt",
+                settings.store_hash
+            );
+            println!("{token}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("order-metafields: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Demo and sandbox logs: warnings only unless LOG_LEVEL or RUST_LOG says otherwise.
+fn init_quiet_logs() -> Result<(), ExitCode> {
+    let settings = LogSettings::from_env("warn").map_err(|error| {
+        eprintln!("order-metafields: configuration error: {error}");
+        ExitCode::from(2)
+    })?;
+    telemetry::init(&settings).map_err(|error| {
+        eprintln!("order-metafields: cannot start logging: {error}");
+        ExitCode::FAILURE
+    })
+}
+
+fn loopback(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+fn parse_algorithm(text: &str) -> Result<Algorithm, String> {
+    match text.to_ascii_uppercase().as_str() {
+        "HS256" => Ok(Algorithm::HS256),
+        "HS384" => Ok(Algorithm::HS384),
+        "HS512" => Ok(Algorithm::HS512),
+        _ => Err("expected HS256, HS384 or HS512".to_owned()),
+    }
+}
+
+fn report(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -3,6 +3,8 @@
 mod helpers;
 
 mod auth;
+mod cli;
+mod end_to_end;
 mod health;
 mod metafields;
 mod openapi_document;

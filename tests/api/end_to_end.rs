@@ -1,0 +1,221 @@
+//! The real service against the sandbox store over HTTP, as a storefront uses it: sign in,
+//! fetch `/customer/current.jwt`, call the API with that token.
+
+use std::time::{Duration, Instant};
+
+use order_metafields::config::Settings;
+use order_metafields::demo::{Demo, DemoOptions};
+use order_metafields::sandbox::{self, RequestKind, RunningSandbox, SandboxConfig};
+use order_metafields::startup::Application;
+use reqwest::header::{COOKIE, SET_COOKIE};
+use serde_json::Value;
+
+struct Stack {
+    sandbox: RunningSandbox,
+    service: String,
+    client: reqwest::Client,
+}
+
+async fn start_stack(config: SandboxConfig, overrides: &[(&str, &str)]) -> Stack {
+    let sandbox = sandbox::start(config.clone()).await.unwrap();
+    let base = sandbox.api_base_url().to_string();
+    let mut pairs = vec![
+        ("BC_STORE_HASH", config.store_hash.as_str()),
+        ("BC_ACCESS_TOKEN", config.access_token.as_str()),
+        ("BC_CLIENT_ID", config.client_id.as_str()),
+        ("BC_CLIENT_SECRET", config.client_secret.as_str()),
+        ("BC_API_BASE_URL", base.as_str()),
+        ("LISTEN_ADDR", "127.0.0.1:0"),
+    ];
+    pairs.extend_from_slice(overrides);
+    let application = Application::build(Settings::from_pairs(pairs).unwrap())
+        .await
+        .unwrap();
+    let service = format!("http://127.0.0.1:{}", application.port());
+    tokio::spawn(application.run_until_stopped());
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    Stack {
+        sandbox,
+        service,
+        client,
+    }
+}
+
+impl Stack {
+    /// Signs in on the storefront and returns the session cookie.
+    async fn sign_in(&self, email: &str) -> String {
+        let response = self
+            .client
+            .post(format!("{}login", self.sandbox.storefront_url()))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!(
+                "email={}&password={}",
+                email.replace('@', "%40"),
+                sandbox::DEMO_PASSWORD
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_redirection(), "{}", response.status());
+        let cookie = response.headers()[SET_COOKIE].to_str().unwrap();
+        cookie.split(';').next().unwrap().to_owned()
+    }
+
+    /// What the storefront's JavaScript does: fetch the shopper's token on the store's origin.
+    async fn current_jwt(&self, cookie: &str, client_id: &str) -> reqwest::Response {
+        self.client
+            .get(format!(
+                "{}customer/current.jwt?app_client_id={client_id}",
+                self.sandbox.storefront_url()
+            ))
+            .header(COOKIE, cookie)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn call(&self, route: &str, token: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{route}", self.service))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn a_signed_in_shopper_sees_their_orders_and_metafields_and_nobody_elses() {
+    let config = SandboxConfig::demo_defaults();
+    let stack = start_stack(config.clone(), &[]).await;
+    let cookie = stack.sign_in("alice@example.com").await;
+
+    let jwt = stack.current_jwt(&cookie, &config.client_id).await;
+    assert_eq!(jwt.status(), 200);
+    let token = jwt.text().await.unwrap();
+    let orders: Value = stack.call("/v1/orders", &token).await.json().await.unwrap();
+    let metafields = stack.call("/v1/orders/369/metafields", &token).await;
+    let bobs = stack.call("/v1/orders/365", &token).await;
+    let guest = stack.call("/v1/orders/361/metafields", &token).await;
+
+    let ids: Vec<u64> = orders["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|order| order["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, vec![369, 367, 364, 321]);
+    assert_eq!(metafields.status(), 200);
+    let metafields: Value = metafields.json().await.unwrap();
+    let keys: Vec<&str> = metafields["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|metafield| metafield["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        vec!["slot", "message"],
+        "erp/sync_state is `write`, hidden"
+    );
+    assert_eq!(bobs.status(), 404);
+    assert_eq!(guest.status(), 404);
+}
+
+#[tokio::test]
+async fn a_customer_with_more_than_250_orders_sees_them_all() {
+    let config = SandboxConfig::demo_defaults();
+    let stack = start_stack(config.clone(), &[]).await;
+    let cookie = stack.sign_in("dave@example.com").await;
+    let token = stack
+        .current_jwt(&cookie, &config.client_id)
+        .await
+        .text()
+        .await
+        .unwrap();
+
+    let page: Value = stack
+        .call("/v1/orders?page=2&limit=250", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    assert_eq!(page["meta"]["pagination"]["total"], 260);
+    assert_eq!(page["data"].as_array().unwrap().len(), 10);
+    assert_eq!(
+        stack
+            .sandbox
+            .store()
+            .management_requests_of(RequestKind::OrdersList),
+        2
+    );
+}
+
+#[tokio::test]
+async fn a_spent_sandbox_quota_makes_the_service_wait_and_recover() {
+    let config = SandboxConfig {
+        quota: 2,
+        quota_window: Duration::from_millis(1500),
+        ..SandboxConfig::demo_defaults()
+    };
+    let stack = start_stack(config.clone(), &[("UPSTREAM_RETRY_BUDGET", "5s")]).await;
+    let cookie = stack.sign_in("alice@example.com").await;
+    let token = stack
+        .current_jwt(&cookie, &config.client_id)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let started = Instant::now();
+
+    // Orders list, then two metafield lists: the third upstream call meets a spent quota.
+    let orders = stack.call("/v1/orders", &token).await;
+    let first = stack.call("/v1/orders/369/metafields", &token).await;
+    let second = stack.call("/v1/orders/367/metafields", &token).await;
+
+    assert_eq!(orders.status(), 200);
+    assert_eq!(first.status(), 200);
+    assert_eq!(second.status(), 200);
+    assert!(
+        started.elapsed() >= Duration::from_millis(500),
+        "waited for the window: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        stack.sandbox.store().management_requests(),
+        4,
+        "one 429 then the retry"
+    );
+}
+
+#[tokio::test]
+async fn the_demo_prints_curl_lines_that_answer_as_described() {
+    let demo = Demo::start(DemoOptions {
+        service: "127.0.0.1:0".parse().unwrap(),
+        sandbox: "127.0.0.1:0".parse().unwrap(),
+    })
+    .await
+    .unwrap();
+    let instructions = demo.instructions();
+    let lines = demo.curl_lines();
+    let Demo { application, .. } = demo;
+    tokio::spawn(application.run_until_stopped());
+    let client = reqwest::Client::new();
+
+    let mut statuses = Vec::new();
+    for (line, _) in &lines {
+        assert!(instructions.contains(line.as_str()));
+        // Each line is `curl -s -i 'URL' -H 'Authorization: Bearer TOKEN'`.
+        let parts: Vec<&str> = line.split('\'').collect();
+        let (url, header) = (parts[1], parts[3]);
+        let (name, value) = header.split_once(": ").unwrap();
+        let response = client.get(url).header(name, value).send().await.unwrap();
+        statuses.push(response.status().as_u16());
+    }
+
+    assert_eq!(statuses, vec![200, 200, 200, 404]);
+}
