@@ -285,6 +285,7 @@ mod tests {
         AuthSettings {
             client_id: "client-id".to_owned(),
             client_secret: SecretString::from(SECRET),
+            webhook_secret: None,
             algorithms,
             leeway: Duration::from_secs(30),
         }

@@ -32,11 +32,13 @@ pub struct StoreSettings {
     pub api_base_url: Url,
 }
 
-/// What a Current Customer JWT must satisfy.
+/// What a Current Customer JWT must satisfy, and how webhook deliveries are authenticated.
 #[derive(Clone, Debug)]
 pub struct AuthSettings {
     pub client_id: String,
     pub client_secret: SecretString,
+    /// The `X-Webhook-Secret` header value the service registers its hooks with.
+    pub webhook_secret: Option<SecretString>,
     pub algorithms: Vec<Algorithm>,
     pub leeway: Duration,
 }
@@ -111,6 +113,7 @@ struct RawSettings {
     bc_access_token: Option<SecretString>,
     bc_client_id: Option<String>,
     bc_client_secret: Option<SecretString>,
+    webhook_secret: Option<SecretString>,
     bc_api_base_url: Option<String>,
     jwt_algorithms: Option<String>,
     jwt_leeway: Option<String>,
@@ -325,6 +328,7 @@ impl Settings {
             auth: AuthSettings {
                 client_id,
                 client_secret,
+                webhook_secret: optional_secret("WEBHOOK_SECRET", raw.webhook_secret)?,
                 algorithms,
                 leeway,
             },
@@ -365,6 +369,23 @@ fn required_secret(
             Ok(SecretString::from(secret.expose_secret().trim()))
         }
         _ => Err(invalid(variable, "required but not set")),
+    }
+}
+
+fn optional_secret(
+    variable: &'static str,
+    value: Option<SecretString>,
+) -> Result<Option<SecretString>, ConfigError> {
+    use secrecy::ExposeSecret;
+    match value {
+        None => Ok(None),
+        Some(secret) if secret.expose_secret().trim().is_empty() => Ok(None),
+        // A guessable shared secret would let anyone flush the cache and spend the quota.
+        Some(secret) if secret.expose_secret().trim().len() < 16 => Err(invalid(
+            variable,
+            "expected at least 16 characters of random text (e.g. openssl rand -hex 24)",
+        )),
+        Some(secret) => Ok(Some(SecretString::from(secret.expose_secret().trim()))),
     }
 }
 

@@ -16,3 +16,4 @@ pub mod routes;
 pub mod sandbox;
 pub mod startup;
 pub mod telemetry;
+pub mod webhooks;

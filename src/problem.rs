@@ -25,6 +25,9 @@ pub enum ApiError {
     /// No valid Current Customer JWT; `token_sent` says whether a bearer token was there.
     #[error("unauthorized")]
     Unauthorized { token_sent: bool },
+    /// A webhook delivery that is not authentic.
+    #[error("webhook unauthorized")]
+    WebhookUnauthorized,
     /// No such resource for this caller (including another customer's order).
     #[error("not found")]
     NotFound,
@@ -72,7 +75,7 @@ impl ApiError {
     fn kind(&self) -> (&'static str, &'static str, StatusCode) {
         match self {
             ApiError::BadRequest { .. } => ("bad-request", "Bad Request", StatusCode::BAD_REQUEST),
-            ApiError::Unauthorized { .. } => {
+            ApiError::Unauthorized { .. } | ApiError::WebhookUnauthorized => {
                 ("unauthorized", "Unauthorized", StatusCode::UNAUTHORIZED)
             }
             ApiError::NotFound => ("not-found", "Not Found", StatusCode::NOT_FOUND),
@@ -124,6 +127,9 @@ impl ApiError {
             ApiError::Unauthorized { token_sent: true } => {
                 "The bearer token is not a valid, unexpired Current Customer JWT for this app and store."
             }
+            ApiError::WebhookUnauthorized => {
+                "The delivery carries neither a valid webhook signature nor the shared webhook secret."
+            }
             ApiError::NotFound => "There is no such resource for this customer.",
             ApiError::BadRequest { detail } | ApiError::NotReady { detail } => detail,
             ApiError::MethodNotAllowed { .. } => "This method is not allowed on this resource.",
@@ -164,6 +170,13 @@ impl ResponseError for ApiError {
                 if let Ok(value) = HeaderValue::from_str(&challenge) {
                     headers.insert(header::WWW_AUTHENTICATE, value);
                 }
+            }
+            ApiError::WebhookUnauthorized => {
+                // RFC 9110 asks every 401 to name a scheme; these are the two a sender can use.
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Webhook-Signature realm=\"order-metafields-webhooks\", X-Webhook-Secret realm=\"order-metafields-webhooks\""),
+                );
             }
             ApiError::TooManyRequests { retry_after }
             | ApiError::UpstreamRateLimited { retry_after } => {

@@ -21,6 +21,7 @@ use crate::domain::VisibilityPolicy;
 use crate::management::ManagementClient;
 use crate::routes;
 use crate::telemetry::{REQUEST_ID_HEADER, ServiceRootSpan, request_identity};
+use crate::webhooks::WebhookReceiver;
 
 /// A built, listening application.
 pub struct Application {
@@ -51,6 +52,10 @@ impl Application {
         })?;
         let port = listener.local_addr()?.port();
         let verifier = web::Data::new(Arc::new(verifier));
+        let receiver = web::Data::new(WebhookReceiver::new(
+            &settings.auth.client_secret,
+            settings.auth.webhook_secret.clone(),
+        ));
         let access_data = web::Data::new(access.clone());
         let http = settings.http.clone();
         let server = HttpServer::new(move || {
@@ -59,6 +64,7 @@ impl Application {
                 .wrap(TracingLogger::<ServiceRootSpan>::new())
                 .wrap(from_fn(request_identity))
                 .app_data(verifier.clone())
+                .app_data(receiver.clone())
                 .app_data(access_data.clone())
                 .configure(routes::configure)
         })

@@ -6,6 +6,7 @@ mod health;
 mod metafields;
 mod openapi;
 mod orders;
+mod webhooks;
 
 use std::time::Duration;
 
@@ -38,6 +39,13 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .default_service(web::to(get_only)),
         )
         .service(
+            web::resource("/webhooks/bigcommerce")
+                // Bodies over the limit are refused with 413 before they are read in full.
+                .app_data(web::PayloadConfig::new(crate::webhooks::MAX_BODY_BYTES))
+                .route(web::post().to(webhooks::receive_bigcommerce_webhook))
+                .default_service(web::to(post_only)),
+        )
+        .service(
             web::resource("/openapi.yaml")
                 .route(web::get().to(openapi::get_openapi_document))
                 .default_service(web::to(get_only)),
@@ -63,6 +71,10 @@ fn customer_data(stale_age: Option<Duration>) -> HttpResponseBuilder {
 
 async fn get_only() -> Result<HttpResponse, ApiError> {
     Err(ApiError::MethodNotAllowed { allow: "GET" })
+}
+
+async fn post_only() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed { allow: "POST" })
 }
 
 async fn not_found() -> Result<HttpResponse, ApiError> {

@@ -218,7 +218,12 @@ impl TestApp {
     }
 
     /// Mounts one page of the order's metafields, expected exactly `times` times.
-    pub async fn mount_metafields(&self, order_id: u64, metafields: Vec<Value>, times: u64) {
+    pub async fn mount_metafields(
+        &self,
+        order_id: u64,
+        metafields: Vec<Value>,
+        times: impl Into<Times>,
+    ) {
         let total = metafields.len() as u64;
         Mock::given(method("GET"))
             .and(path(format!(

@@ -12,3 +12,4 @@ mod orders;
 mod sandbox_fidelity;
 mod sandbox_store;
 mod upstream_failures;
+mod webhooks;

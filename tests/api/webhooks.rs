@@ -1,0 +1,276 @@
+//! `POST /webhooks/bigcommerce`: authentic deliveries drop what they name from the cache;
+//! forged, unsigned, stale or replayed ones change nothing.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_lc_rs::hmac;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde_json::{Value, json};
+
+use crate::helpers::{
+    CLIENT_SECRET, TestApp, assert_problem, spawn_app, spawn_app_with, token_for, v2_order,
+    v3_metafield,
+};
+
+const WEBHOOK_SECRET: &str = "a-long-random-webhook-secret";
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn signature(id: &str, timestamp: u64, body: &str, secret: &str) -> String {
+    let key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
+    let content = format!("{id}.{timestamp}.{body}");
+    format!(
+        "v1,{}",
+        BASE64.encode(hmac::sign(&key, content.as_bytes()).as_ref())
+    )
+}
+
+fn order_event(scope: &str, order_id: u64, hash: &str) -> String {
+    json!({"scope": scope, "store_id": "1025646", "data": {"type": "order", "id": order_id},
+           "hash": hash, "created_at": unix_now(), "producer": "stores/teststore1"})
+    .to_string()
+}
+
+fn metafield_event(order_id: u64, hash: &str) -> String {
+    json!({"scope": "store/order/metafield/updated", "store_id": "1025646",
+           "data": {"metafield_id": 4, "resource_id": order_id.to_string(), "namespace": "Shipping"},
+           "hash": hash, "created_at": unix_now(), "producer": "stores/teststore1"})
+    .to_string()
+}
+
+impl TestApp {
+    async fn deliver(
+        &self,
+        id: &str,
+        timestamp: u64,
+        body: &str,
+        secret: &str,
+    ) -> reqwest::Response {
+        self.client
+            .post(format!("{}/webhooks/bigcommerce", self.address))
+            .header("content-type", "application/json")
+            .header("webhook-id", id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", signature(id, timestamp, body, secret))
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn deliver_with_header(&self, secret: &str, body: &str) -> reqwest::Response {
+        self.client
+            .post(format!("{}/webhooks/bigcommerce", self.address))
+            .header("content-type", "application/json")
+            .header("x-webhook-secret", secret)
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Caches customer 7's list (order 100) and order 100's metafields.
+    async fn warm(&self) {
+        self.mount_orders(7, vec![v2_order(100, 7, 1)], ..).await;
+        self.mount_metafields(
+            100,
+            vec![v3_metafield(
+                4,
+                100,
+                "read_and_sf_access",
+                "Shipping",
+                "tracking_url",
+            )],
+            ..,
+        )
+        .await;
+        assert_eq!(
+            self.get_metafields(&token_for(7), "100").await.status(),
+            200
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_signed_metafield_delivery_makes_the_next_request_fetch_again() {
+    let app = spawn_app().await;
+    app.warm().await;
+
+    let response = app
+        .deliver(
+            "msg_1",
+            unix_now(),
+            &metafield_event(100, "h1"),
+            CLIENT_SECRET,
+        )
+        .await;
+    app.get_metafields(&token_for(7), "100").await;
+
+    assert_eq!(response.status(), 200);
+    assert!(response.headers().contains_key("x-request-id"));
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        json!({"status": "accepted"})
+    );
+    assert_eq!(app.upstream_calls("v3/orders/100/metafields").await, 2);
+    assert_eq!(
+        app.upstream_calls("v2/orders").await,
+        1,
+        "the list stays cached"
+    );
+}
+
+#[tokio::test]
+async fn a_signed_order_delivery_drops_the_customers_list() {
+    let app = spawn_app().await;
+    app.warm().await;
+
+    let response = app
+        .deliver(
+            "msg_1",
+            unix_now(),
+            &order_event("store/order/statusUpdated", 100, "h1"),
+            CLIENT_SECRET,
+        )
+        .await;
+    app.get_orders(&token_for(7), "").await;
+    app.get_metafields(&token_for(7), "100").await;
+
+    assert_eq!(response.status(), 200);
+    assert_eq!(app.upstream_calls("v2/orders").await, 2);
+    assert_eq!(app.upstream_calls("v3/orders/100/metafields").await, 2);
+}
+
+#[tokio::test]
+async fn forged_unsigned_stale_and_replayed_deliveries_change_nothing() {
+    let app = spawn_app().await;
+    app.warm().await;
+    let body = metafield_event(100, "h1");
+    let now = unix_now();
+    assert_eq!(
+        app.deliver("msg_1", now, &body, CLIENT_SECRET)
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(app.get_metafields(&token_for(7), "100").await.status(), 200);
+    let calls_before = app.upstream_calls("").await;
+
+    let forged = app
+        .deliver("msg_2", now, &metafield_event(100, "h2"), "guessed-secret")
+        .await;
+    let stale = app
+        .deliver(
+            "msg_3",
+            now - 600,
+            &metafield_event(100, "h3"),
+            CLIENT_SECRET,
+        )
+        .await;
+    let replayed = app.deliver("msg_1", now, &body, CLIENT_SECRET).await;
+    let same_hash = app.deliver("msg_4", now, &body, CLIENT_SECRET).await;
+    let unsigned = app
+        .client
+        .post(format!("{}/webhooks/bigcommerce", app.address))
+        .body(metafield_event(100, "h5"))
+        .send()
+        .await
+        .unwrap();
+    let shared_secret_not_configured = app
+        .deliver_with_header(WEBHOOK_SECRET, &metafield_event(100, "h6"))
+        .await;
+    app.get_metafields(&token_for(7), "100").await;
+
+    for (response, description) in [
+        (forged, "forged"),
+        (stale, "stale"),
+        (unsigned, "unsigned"),
+        (shared_secret_not_configured, "no WEBHOOK_SECRET"),
+    ] {
+        assert!(
+            response.headers().contains_key("www-authenticate"),
+            "case: {description}"
+        );
+        assert_problem(response, 401, "unauthorized").await;
+    }
+    assert_eq!(replayed.status(), 200, "acknowledged, ignored");
+    assert_eq!(same_hash.status(), 200, "acknowledged, ignored");
+    assert_eq!(
+        app.upstream_calls("").await,
+        calls_before,
+        "nothing was dropped"
+    );
+}
+
+#[tokio::test]
+async fn the_shared_secret_header_authenticates_when_configured() {
+    let app = spawn_app_with(&[("WEBHOOK_SECRET", WEBHOOK_SECRET)]).await;
+    app.warm().await;
+
+    let wrong = app
+        .deliver_with_header("a-long-random-webhook-secreT", &metafield_event(100, "h1"))
+        .await;
+    let right = app
+        .deliver_with_header(WEBHOOK_SECRET, &metafield_event(100, "h2"))
+        .await;
+    app.get_metafields(&token_for(7), "100").await;
+
+    assert_problem(wrong, 401, "unauthorized").await;
+    assert_eq!(right.status(), 200);
+    assert_eq!(app.upstream_calls("v3/orders/100/metafields").await, 2);
+}
+
+#[tokio::test]
+async fn deliveries_for_unseen_orders_or_other_scopes_cost_nothing() {
+    let app = spawn_app().await;
+    let now = unix_now();
+
+    let created = app
+        .deliver(
+            "msg_1",
+            now,
+            &order_event("store/order/created", 555, "h1"),
+            CLIENT_SECRET,
+        )
+        .await;
+    let metafield = app
+        .deliver("msg_2", now, &metafield_event(556, "h2"), CLIENT_SECRET)
+        .await;
+    let product = app
+        .deliver(
+            "msg_3",
+            now,
+            &json!({"scope": "store/product/updated", "data": {"type": "product", "id": 1}})
+                .to_string(),
+            CLIENT_SECRET,
+        )
+        .await;
+    let malformed = app.deliver("msg_4", now, "{not json", CLIENT_SECRET).await;
+
+    for response in [created, metafield, product, malformed] {
+        assert_eq!(response.status(), 200);
+    }
+    assert_eq!(app.upstream_calls("").await, 0);
+}
+
+#[tokio::test]
+async fn oversized_deliveries_are_413_and_other_methods_405() {
+    let app = spawn_app().await;
+    let huge = format!(
+        "{{\"scope\":\"store/order/updated\",\"pad\":\"{}\"}}",
+        "x".repeat(20_000)
+    );
+
+    let oversized = app.deliver("msg_1", unix_now(), &huge, CLIENT_SECRET).await;
+    let get = app.get("/webhooks/bigcommerce", None).await;
+
+    assert_problem(oversized, 413, "payload-too-large").await;
+    assert_eq!(get.headers()["allow"], "POST");
+    assert_problem(get, 405, "method-not-allowed").await;
+}
