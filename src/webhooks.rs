@@ -267,7 +267,13 @@ mod tests {
         let stamp = NOW.to_string();
         let old_stamp = (NOW - 301).to_string();
         let future_stamp = (NOW + 301).to_string();
-        let cases: Vec<(DeliveryHeaders, &[u8], Result<(), WebhookAuthError>, &str)> = vec![
+        type Case<'a> = (
+            DeliveryHeaders<'a>,
+            &'a [u8],
+            Result<(), WebhookAuthError>,
+            &'a str,
+        );
+        let cases: Vec<Case> = vec![
             (headers("msg_1", &stamp, &good), body, Ok(()), "valid"),
             (
                 headers("msg_1", &stamp, &two),
