@@ -70,6 +70,10 @@ pub struct UpstreamSettings {
     pub retry_budget: Duration,
     pub max_retries: u32,
     pub orders_max_pages: u32,
+    /// The part of the store's API window this service may spend (0 < share ≤ 1).
+    pub quota_share: f64,
+    /// Callers that may wait for the next window at once; more get 503 at once.
+    pub queue_max: usize,
 }
 
 /// Which metafields a customer may see besides the storefront-marked ones.
@@ -132,6 +136,8 @@ struct RawSettings {
     upstream_retry_budget: Option<String>,
     upstream_max_retries: Option<String>,
     orders_max_pages: Option<String>,
+    upstream_quota_share: Option<String>,
+    upstream_queue_max: Option<String>,
     log_format: Option<String>,
     log_level: Option<String>,
     rust_log: Option<String>,
@@ -308,6 +314,13 @@ impl Settings {
                 .map_err(|_| {
                 invalid("ORDERS_MAX_PAGES", "expected a small whole number")
             })?,
+            quota_share: parse_share(raw.upstream_quota_share)?,
+            queue_max: usize::try_from(count_or_zero(
+                "UPSTREAM_QUEUE_MAX",
+                raw.upstream_queue_max,
+                256,
+            )?)
+            .map_err(|_| invalid("UPSTREAM_QUEUE_MAX", "expected a whole number"))?,
         };
         let visibility = VisibilitySettings {
             extra_namespaces: list(raw.metafield_namespaces.as_deref())
@@ -526,6 +539,19 @@ fn count(variable: &'static str, value: Option<String>, default: u64) -> Result<
         });
     }
     Ok(count)
+}
+
+fn parse_share(value: Option<String>) -> Result<f64, ConfigError> {
+    let Some(text) = value.filter(|value| !value.trim().is_empty()) else {
+        return Ok(0.5);
+    };
+    match text.trim().parse::<f64>() {
+        Ok(share) if share > 0.0 && share <= 1.0 => Ok(share),
+        _ => Err(invalid(
+            "UPSTREAM_QUOTA_SHARE",
+            "expected the share of the store's api window this service may use, above 0 and at most 1 (e.g. 0.5)",
+        )),
+    }
 }
 
 fn parse_log_format(value: Option<&str>) -> Result<LogFormat, ConfigError> {

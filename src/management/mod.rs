@@ -5,9 +5,11 @@
 
 pub mod error;
 pub mod pagination;
+pub mod quota;
 pub mod rate_limit;
 pub mod wire;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -21,6 +23,7 @@ use crate::config::{StoreSettings, UpstreamSettings};
 use crate::domain::{CustomerId, Metafield, Order, OrderId};
 use crate::management::error::{ManagementError, Operation};
 use crate::management::pagination::{PAGE_LIMIT, next_v2_page, next_v3_page};
+use crate::management::quota::{QuotaPacer, QuotaSnapshot};
 use crate::management::rate_limit::{MAX_RATE_LIMITED_ATTEMPTS, RetryPolicy, rate_limit_wait};
 use crate::management::wire::{WireMetafieldPage, WireOrder};
 
@@ -41,6 +44,7 @@ pub struct ManagementClient {
     retry: RetryPolicy,
     request_timeout: Duration,
     orders_max_pages: u32,
+    pacer: Arc<QuotaPacer>,
 }
 
 /// A successful upstream answer: its status and body.
@@ -74,6 +78,7 @@ impl ManagementClient {
             retry: RetryPolicy::new(upstream.max_retries, upstream.retry_budget),
             request_timeout: upstream.request_timeout,
             orders_max_pages: upstream.orders_max_pages,
+            pacer: Arc::new(QuotaPacer::new(upstream.quota_share, upstream.queue_max)),
         })
     }
 
@@ -176,6 +181,11 @@ impl ManagementClient {
         Ok(metafields)
     }
 
+    /// The store's quota as last reported.
+    pub fn quota(&self) -> QuotaSnapshot {
+        self.pacer.snapshot()
+    }
+
     fn url(&self, path: &str) -> Url {
         let mut url = self.store_base.clone();
         url.path_segments_mut()
@@ -197,6 +207,14 @@ impl ManagementClient {
         let mut failures = 0;
         let mut rate_limited = 0;
         loop {
+            // Stay within this service's share of the store's window before every send.
+            if let Err(retry_after) = self.pacer.acquire(deadline).await {
+                tracing::info!(operation = %operation, wait_ms = retry_after.as_millis() as u64, "this service's share of the store's api quota is spent");
+                return Err(ManagementError::RateLimited {
+                    operation,
+                    retry_after,
+                });
+            }
             let remaining = deadline.saturating_duration_since(Instant::now());
             if remaining.is_zero() {
                 return Err(ManagementError::Timeout { operation });
@@ -210,6 +228,7 @@ impl ManagementClient {
                 .await;
             let wait = match outcome {
                 Ok(response) => {
+                    self.pacer.observe(response.headers());
                     let status = response.status();
                     tracing::debug!(operation = %operation, status = status.as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "management api answered");
                     if status.is_success() {

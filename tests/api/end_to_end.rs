@@ -156,7 +156,7 @@ async fn a_customer_with_more_than_250_orders_sees_them_all() {
 }
 
 #[tokio::test]
-async fn a_spent_sandbox_quota_makes_the_service_wait_and_recover() {
+async fn a_quota_spent_by_another_app_makes_the_service_wait_and_recover() {
     let config = SandboxConfig {
         quota: 2,
         quota_window: Duration::from_millis(1500),
@@ -170,9 +170,59 @@ async fn a_spent_sandbox_quota_makes_the_service_wait_and_recover() {
         .text()
         .await
         .unwrap();
+    // Another app on the store spends the whole window first.
+    for _ in 0..2 {
+        let spent = stack
+            .client
+            .get(format!(
+                "{}stores/{}/v2/orders/count",
+                stack.sandbox.api_base_url(),
+                config.store_hash
+            ))
+            .header("x-auth-token", &config.access_token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(spent.status(), 200);
+    }
     let started = Instant::now();
 
-    // Orders list, then two metafield lists: the third upstream call meets a spent quota.
+    let orders = stack.call("/v1/orders", &token).await;
+
+    assert_eq!(orders.status(), 200);
+    assert!(
+        started.elapsed() >= Duration::from_millis(1000),
+        "waited for the window: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        stack
+            .sandbox
+            .store()
+            .management_requests_of(RequestKind::OrdersList),
+        2,
+        "one 429, then the retry after the reset"
+    );
+}
+
+#[tokio::test]
+async fn the_service_paces_itself_within_its_share_and_never_meets_a_429() {
+    let config = SandboxConfig {
+        quota: 4,
+        quota_window: Duration::from_millis(1500),
+        ..SandboxConfig::demo_defaults()
+    };
+    let stack = start_stack(config.clone(), &[("UPSTREAM_RETRY_BUDGET", "5s")]).await;
+    let cookie = stack.sign_in("alice@example.com").await;
+    let token = stack
+        .current_jwt(&cookie, &config.client_id)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let started = Instant::now();
+
+    // Half of 4 per window is this service's: the third upstream call waits for the next window.
     let orders = stack.call("/v1/orders", &token).await;
     let first = stack.call("/v1/orders/369/metafields", &token).await;
     let second = stack.call("/v1/orders/367/metafields", &token).await;
@@ -181,14 +231,14 @@ async fn a_spent_sandbox_quota_makes_the_service_wait_and_recover() {
     assert_eq!(first.status(), 200);
     assert_eq!(second.status(), 200);
     assert!(
-        started.elapsed() >= Duration::from_millis(500),
-        "waited for the window: {:?}",
+        started.elapsed() >= Duration::from_millis(1000),
+        "{:?}",
         started.elapsed()
     );
     assert_eq!(
         stack.sandbox.store().management_requests(),
-        4,
-        "one 429 then the retry"
+        3,
+        "no 429 was met"
     );
 }
 

@@ -11,5 +11,6 @@ mod openapi_document;
 mod orders;
 mod sandbox_fidelity;
 mod sandbox_store;
+mod stale_and_pacing;
 mod upstream_failures;
 mod webhooks;

@@ -1,0 +1,293 @@
+//! Pacing within the store's API quota. Every app on a store shares one window of requests
+//! (150 per 30 s on Standard and Plus plans); BigCommerce reports what is left on every
+//! answer. The pacer believes those headers, spends at most a configured share of each
+//! window, and makes callers wait for the next window, or refuses them when the wait would
+//! not fit their budget or too many are waiting already.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use reqwest::header::HeaderMap;
+use tokio::time::Instant;
+
+/// BigCommerce's header: requests left in the current window (store-wide).
+pub const LEFT_HEADER: &str = "x-rate-limit-requests-left";
+/// BigCommerce's header: requests per window.
+pub const QUOTA_HEADER: &str = "x-rate-limit-requests-quota";
+/// BigCommerce's header: milliseconds until the window resets.
+pub const RESET_MS_HEADER: &str = "x-rate-limit-time-reset-ms";
+
+/// Paces one store's Management API requests.
+pub struct QuotaPacer {
+    share: f64,
+    max_waiting: usize,
+    state: Mutex<QuotaState>,
+}
+
+/// The store's window as last reported, corrected by what was sent since.
+#[derive(Debug, Default)]
+struct QuotaState {
+    quota: Option<u32>,
+    /// Requests the store has left, by its last answer, less those sent since.
+    left: Option<u32>,
+    reset_at: Option<Instant>,
+    /// Requests this service sent in the current window.
+    spent: u32,
+    waiting: usize,
+}
+
+/// What the store's quota looks like now, for readiness and metrics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QuotaSnapshot {
+    pub quota: Option<u32>,
+    pub left: Option<u32>,
+}
+
+/// Whether a request may go now.
+#[derive(Debug, PartialEq, Eq)]
+enum Decision {
+    Send,
+    WaitUntil(Instant),
+}
+
+impl QuotaPacer {
+    /// `share` is the part of each window this service may spend (0 < share ≤ 1);
+    /// `max_waiting` bounds the callers queued for the next window.
+    pub fn new(share: f64, max_waiting: usize) -> Self {
+        Self {
+            share: share.clamp(0.01, 1.0),
+            max_waiting,
+            state: Mutex::new(QuotaState::default()),
+        }
+    }
+
+    /// Waits until a request fits the share, or fails with how long until it would: when
+    /// that is past `deadline` or the queue is full.
+    pub async fn acquire(&self, deadline: Instant) -> Result<(), Duration> {
+        let mut queued = false;
+        let result = loop {
+            let now = Instant::now();
+            let decision = {
+                let mut state = self.lock();
+                let decision = state.decide(self.share, now);
+                match decision {
+                    Decision::Send => state.record_send(),
+                    Decision::WaitUntil(reset_at) => {
+                        let wait = reset_at.saturating_duration_since(now);
+                        if reset_at > deadline || (!queued && state.waiting >= self.max_waiting) {
+                            break Err(wait.max(Duration::from_millis(1)));
+                        }
+                        if !queued {
+                            state.waiting += 1;
+                            queued = true;
+                        }
+                    }
+                }
+                decision
+            };
+            match decision {
+                Decision::Send => break Ok(()),
+                // A little past the reset, so the store has started its new window.
+                Decision::WaitUntil(reset_at) => {
+                    tokio::time::sleep_until(reset_at + Duration::from_millis(20)).await;
+                }
+            }
+        };
+        if queued {
+            self.lock().waiting -= 1;
+        }
+        result
+    }
+
+    /// Takes in the store's own account of its window from an answer's headers.
+    pub fn observe(&self, headers: &HeaderMap) {
+        let number =
+            |name: &str| -> Option<u64> { headers.get(name)?.to_str().ok()?.trim().parse().ok() };
+        let (Some(left), Some(reset_ms)) = (number(LEFT_HEADER), number(RESET_MS_HEADER)) else {
+            return;
+        };
+        let quota = number(QUOTA_HEADER).and_then(|quota| u32::try_from(quota).ok());
+        let left = u32::try_from(left).unwrap_or(u32::MAX);
+        let reset_at = Instant::now() + Duration::from_millis(reset_ms);
+        self.lock().observe(quota, left, reset_at);
+    }
+
+    /// The last known quota and requests left.
+    pub fn snapshot(&self) -> QuotaSnapshot {
+        let state = self.lock();
+        QuotaSnapshot {
+            quota: state.quota,
+            left: state.left,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, QuotaState> {
+        // The state is a few numbers, valid after any panic; a poisoned lock is still usable.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl QuotaState {
+    fn decide(&mut self, share: f64, now: Instant) -> Decision {
+        let (Some(quota), Some(reset_at)) = (self.quota, self.reset_at) else {
+            // Nothing reported yet (or not a BigCommerce answer): nothing to pace by.
+            return Decision::Send;
+        };
+        if now >= reset_at {
+            // A new window: the store's next answer tells what other apps spent in it.
+            self.left = Some(quota);
+            self.spent = 0;
+            self.reset_at = None;
+            return Decision::Send;
+        }
+        let budget = ((f64::from(quota) * share).floor() as u32).max(1);
+        let reserve = quota.saturating_sub(budget);
+        let left = self.left.unwrap_or(quota);
+        if self.spent < budget && left > reserve {
+            Decision::Send
+        } else {
+            Decision::WaitUntil(reset_at)
+        }
+    }
+
+    fn record_send(&mut self) {
+        self.spent = self.spent.saturating_add(1);
+        self.left = self.left.map(|left| left.saturating_sub(1));
+    }
+
+    fn observe(&mut self, quota: Option<u32>, left: u32, reset_at: Instant) {
+        let new_window = self
+            .reset_at
+            .is_none_or(|current| reset_at > current + Duration::from_millis(500));
+        if quota.is_some() {
+            self.quota = quota;
+        } else if self.quota.is_none() {
+            self.quota = Some(left);
+        }
+        if new_window {
+            self.left = Some(left);
+        } else {
+            // Answers overtake each other: within a window, the lowest count is the truth.
+            self.left = Some(self.left.map_or(left, |known| known.min(left)));
+        }
+        self.reset_at = Some(reset_at);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use reqwest::header::HeaderValue;
+
+    use super::*;
+
+    fn headers(left: &'static str, quota: &'static str, reset_ms: &'static str) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        map.insert(LEFT_HEADER, HeaderValue::from_static(left));
+        map.insert(QUOTA_HEADER, HeaderValue::from_static(quota));
+        map.insert(RESET_MS_HEADER, HeaderValue::from_static(reset_ms));
+        map
+    }
+
+    #[tokio::test]
+    async fn without_headers_nothing_is_paced() {
+        let pacer = QuotaPacer::new(0.5, 4);
+
+        for _ in 0..100 {
+            assert_eq!(pacer.acquire(Instant::now()).await, Ok(()));
+        }
+    }
+
+    #[tokio::test]
+    async fn the_store_is_never_pushed_below_the_reserved_share() {
+        let pacer = QuotaPacer::new(0.5, 4);
+        pacer.observe(&headers("100", "150", "20000"));
+        let deadline = Instant::now() + Duration::from_secs(1);
+
+        let mut sent = 0;
+        while pacer.acquire(deadline).await.is_ok() {
+            sent += 1;
+            assert!(sent <= 100, "unbounded");
+        }
+
+        assert_eq!(sent, 25, "100 left, 75 reserved for other apps");
+        assert_eq!(pacer.snapshot().left, Some(75));
+    }
+
+    #[tokio::test]
+    async fn own_spending_stays_within_the_share_even_when_the_store_has_room() {
+        let pacer = QuotaPacer::new(0.5, 4);
+        pacer.observe(&headers("150", "150", "20000"));
+        let deadline = Instant::now() + Duration::from_secs(1);
+
+        let mut sent = 0;
+        while pacer.acquire(deadline).await.is_ok() {
+            sent += 1;
+            assert!(sent <= 150, "unbounded");
+        }
+
+        assert_eq!(sent, 75);
+    }
+
+    #[tokio::test]
+    async fn a_caller_waits_for_the_next_window_when_it_fits_the_budget() {
+        let pacer = QuotaPacer::new(0.5, 4);
+        pacer.observe(&headers("75", "150", "200"));
+        let started = Instant::now();
+
+        let result = pacer.acquire(started + Duration::from_secs(2)).await;
+
+        assert_eq!(result, Ok(()));
+        assert!(started.elapsed() >= Duration::from_millis(200));
+    }
+
+    #[tokio::test]
+    async fn a_wait_past_the_deadline_is_refused_with_the_time_to_reset() {
+        let pacer = QuotaPacer::new(0.5, 4);
+        pacer.observe(&headers("10", "150", "9000"));
+
+        let result = pacer.acquire(Instant::now() + Duration::from_secs(1)).await;
+
+        let wait = result.unwrap_err();
+        assert!(
+            wait > Duration::from_secs(8) && wait <= Duration::from_secs(9),
+            "{wait:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_refuses_at_once() {
+        let pacer = std::sync::Arc::new(QuotaPacer::new(0.5, 1));
+        pacer.observe(&headers("10", "150", "300"));
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let queued = {
+            let pacer = pacer.clone();
+            tokio::spawn(async move { pacer.acquire(deadline).await })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+
+        let refused = pacer.acquire(deadline).await;
+
+        assert!(refused.is_err());
+        assert_eq!(queued.await.unwrap(), Ok(()));
+    }
+
+    #[test]
+    fn within_a_window_the_lowest_reported_count_wins() {
+        let pacer = QuotaPacer::new(0.5, 4);
+
+        pacer.observe(&headers("100", "150", "20000"));
+        pacer.observe(&headers("120", "150", "19990"));
+
+        assert_eq!(
+            pacer.snapshot(),
+            QuotaSnapshot {
+                quota: Some(150),
+                left: Some(100)
+            }
+        );
+    }
+}
