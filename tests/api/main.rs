@@ -3,8 +3,10 @@
 mod helpers;
 
 mod auth;
+mod cors;
 mod health;
 mod metafields;
+mod openapi_conformance;
 mod openapi_document;
 mod orders;
 mod upstream_failures;
