@@ -9,4 +9,5 @@ mod metafields;
 mod openapi_conformance;
 mod openapi_document;
 mod orders;
+mod upstream_connections;
 mod upstream_failures;
