@@ -134,8 +134,10 @@ struct RawSettings {
 impl Settings {
     /// Reads the process environment (after `.env`, which never overrides it) once.
     pub fn from_env() -> Result<Self, ConfigError> {
-        // A missing .env is normal; a malformed one is reported by name.
-        match dotenvy::dotenv() {
+        // Only the working directory's .env is read: dotenvy::dotenv() would also search
+        // every parent directory and pick up an unrelated file. A missing .env is normal; a
+        // malformed one is reported by name.
+        match dotenvy::from_path(".env") {
             Ok(_) => {}
             Err(error) if error.not_found() => {}
             Err(error) => {
