@@ -5,6 +5,7 @@ mod helpers;
 mod auth;
 mod cors;
 mod health;
+mod log_secrets;
 mod metafields;
 mod openapi_conformance;
 mod openapi_document;
