@@ -47,6 +47,8 @@ enum Upstream {
     Healthy,
     /// The customer has no orders (the v2 API's `204`).
     NoOrders,
+    /// Nothing is mounted, so every call answers wiremock's `404` (a wrong store hash).
+    Missing,
     /// Every call answers `500`.
     Failing,
     /// Orders load, every metafield call answers `500`.
@@ -226,7 +228,7 @@ impl Scenario {
 /// Every served route with every status the service can be made to answer in tests.
 fn scenarios() -> Vec<Scenario> {
     use Credentials::{Garbage, WrongSecret};
-    use Upstream::{Failing, MetafieldsFailing, NoOrders, RateLimited, Slow};
+    use Upstream::{Failing, MetafieldsFailing, Missing, NoOrders, RateLimited, Slow};
 
     const ORDERS: Documented = Documented::Route("/v1/orders");
     const ORDER: Documented = Documented::Route("/v1/orders/{order_id}");
@@ -306,6 +308,7 @@ fn scenarios() -> Vec<Scenario> {
             .method(Method::PATCH)
             .credentials(Credentials::None),
         Scenario::get("upstream 500 for orders", "/v1/orders", ORDERS, 502).upstream(Failing),
+        Scenario::get("upstream 404 for orders", "/v1/orders", ORDERS, 502).upstream(Missing),
         Scenario::get(
             "upstream 500 for metafields",
             "/v1/orders/100/metafields",
@@ -338,6 +341,7 @@ async fn arrange_upstream(app: &TestApp, upstream: Upstream) {
             app.mount_orders(CUSTOMER, orders, ..).await;
         }
         Upstream::NoOrders => app.mount_orders(CUSTOMER, Vec::new(), ..).await,
+        Upstream::Missing => {}
         Upstream::Failing => {
             any_call()
                 .respond_with(ResponseTemplate::new(500))
