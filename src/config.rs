@@ -197,8 +197,10 @@ fn log_filter(
 
 /// Reads the process environment once, after `.env` (which never overrides it).
 fn read_environment() -> Result<RawSettings, ConfigError> {
-    // A missing .env is normal; a malformed one is reported by name.
-    match dotenvy::dotenv() {
+    // Only the working directory's .env is read: dotenvy::dotenv() would also search every
+    // parent directory and pick up an unrelated file. A missing .env is normal; a malformed
+    // one is reported by name.
+    match dotenvy::from_path(".env") {
         Ok(_) => {}
         Err(error) if error.not_found() => {}
         Err(error) => {

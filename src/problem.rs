@@ -291,7 +291,15 @@ impl From<&ManagementError> for ApiError {
                 tracing::warn!(error = %error, "answering 504");
                 ApiError::UpstreamTimeout
             }
-            ManagementError::NotFound { .. } => ApiError::NotFound,
+            // A missing order is decided by `access` from the customer's own order list (and
+            // a missing order's metafields become `AccessError::NotFound` there). A 404 that
+            // reaches this point is for the order list itself, which always exists (no orders
+            // is a 204): the store hash or base URL is wrong, so it must not pass for "you
+            // have no such order".
+            ManagementError::NotFound { .. } => {
+                tracing::error!(error = %error, "answering 502: check BC_STORE_HASH and BC_API_BASE_URL");
+                ApiError::UpstreamError
+            }
             ManagementError::Rejected {
                 status: 401 | 403, ..
             } => {

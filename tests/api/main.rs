@@ -4,13 +4,17 @@ mod helpers;
 
 mod auth;
 mod cli;
+mod cors;
 mod end_to_end;
 mod health;
+mod log_secrets;
 mod metafields;
+mod openapi_conformance;
 mod openapi_document;
 mod orders;
 mod sandbox_fidelity;
 mod sandbox_store;
 mod stale_and_pacing;
+mod upstream_connections;
 mod upstream_failures;
 mod webhooks;

@@ -141,6 +141,11 @@ async fn unreadable_or_refused_upstream_answers_are_502() {
             "access token refused",
         ),
         (403, "{\"status\":403}", "missing scope"),
+        (
+            404,
+            "{\"status\":404,\"title\":\"The requested resource was not found.\"}",
+            "store hash or base url unknown upstream",
+        ),
     ] {
         let app = spawn_app().await;
         Mock::given(method("GET"))

@@ -1,0 +1,493 @@
+//! The real binary, run as a child process with an explicit environment in a fresh working
+//! directory: at trace level it logs one line per request (route pattern and status) and
+//! never a secret, a token or the shopper's email; a bad configuration stops it with one
+//! line naming the variable; and only the working directory's `.env` is read, under the
+//! real environment.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use jsonwebtoken::Algorithm;
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::helpers::{CLIENT_ID, STORE_HASH, claims_for, metafield_page, v2_order, v3_metafield};
+
+/// Distinctive values, so that finding one in the output cannot be a coincidence.
+const CLIENT_SECRET: &str = "cs-7Hq2LcF9eUaN4sJd-client-secret";
+const ACCESS_TOKEN: &str = "at-Zq8XvN3kPw6RbT1y-access-token";
+const SHOPPER_EMAIL: &str = "distinct.shopper.58173@example.com";
+
+/// How long the binary may take to start listening or to exit on a configuration error.
+const START_UP_LIMIT: Duration = Duration::from_secs(20);
+
+/// Environment variables as `(name, value)` pairs.
+type Environment<'a> = &'a [(&'a str, &'a str)];
+
+/// A request to make, and the route pattern and status its log line must show.
+struct LoggedRequest {
+    description: &'static str,
+    uri: &'static str,
+    token: Option<String>,
+    route: &'static str,
+    status: u16,
+}
+
+#[tokio::test]
+async fn the_trace_log_has_a_line_per_request_and_no_secret_token_or_email() {
+    let management = MockServer::start().await;
+    mount_store(&management).await;
+    let port = free_port();
+    let mut service = Service::start(&[
+        ("LISTEN_ADDR", &format!("127.0.0.1:{port}")),
+        ("LOG_LEVEL", "trace"),
+        ("LOG_FORMAT", "json"),
+        ("BC_API_BASE_URL", &management.uri()),
+        ("UPSTREAM_MAX_RETRIES", "1"),
+        ("JWT_ALGORITHMS", "HS256"),
+    ]);
+    let address = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    service.wait_until_healthy(&client, &address).await;
+    let requests = logged_requests();
+
+    for (index, request) in requests.iter().enumerate() {
+        let mut builder = client
+            .get(format!("{address}{}", request.uri))
+            .header("x-request-id", format!("log-check-{index}"));
+        if let Some(token) = &request.token {
+            builder = builder.bearer_auth(token);
+        }
+        let response = builder
+            .send()
+            .await
+            .expect("the request reaches the binary");
+        assert_eq!(
+            response.status().as_u16(),
+            request.status,
+            "case: {}",
+            request.description
+        );
+    }
+    let output = service.stop();
+
+    let lines: Vec<Value> = output
+        .stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
+    assert!(
+        lines.iter().any(|line| line["level"] == "TRACE"),
+        "LOG_LEVEL=trace took effect"
+    );
+    for (index, request) in requests.iter().enumerate() {
+        let request_id = format!("log-check-{index}");
+        let finished: Vec<&Value> = lines
+            .iter()
+            .filter(|line| field(line, "request_id") == Some(&json!(request_id)))
+            .filter(|line| field(line, "status").is_some())
+            .filter(|line| line["message"] == "request finished")
+            .collect();
+        assert_eq!(
+            finished.len(),
+            1,
+            "case: {}: one finished line",
+            request.description
+        );
+        assert_eq!(
+            field(finished[0], "route"),
+            Some(&json!(request.route)),
+            "case: {}",
+            request.description
+        );
+        assert_eq!(
+            field(finished[0], "status"),
+            Some(&json!(request.status)),
+            "case: {}",
+            request.description
+        );
+    }
+    let everything = format!("{}\n{}", output.stdout, output.stderr);
+    for (secret, what) in secrets(&requests) {
+        assert!(!everything.contains(&secret), "the log contains {what}");
+    }
+}
+
+#[test]
+fn a_bad_configuration_stops_start_up_with_one_line_naming_the_variable_and_no_secret() {
+    let cases: [(Environment, &[&str], &str, &str); 2] = [
+        (
+            &[],
+            &["BC_STORE_HASH"],
+            "BC_STORE_HASH",
+            "store hash missing",
+        ),
+        (
+            &[("JWT_ALGORITHMS", "RS256")],
+            &[],
+            "JWT_ALGORITHMS",
+            "an asymmetric algorithm with a client secret",
+        ),
+    ];
+    for (extra, removed, variable, description) in cases {
+        let environment: Vec<(&str, &str)> = required_environment()
+            .into_iter()
+            .filter(|(name, _)| !removed.contains(name))
+            .chain(extra.iter().copied())
+            .collect();
+        let directory = ScratchDirectory::new();
+
+        let (status, stdout, stderr) = run_to_exit(&directory, &environment);
+
+        assert!(!status.success(), "case: {description}: exits non-zero");
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "case: {description}: stderr {stderr:?}");
+        assert!(
+            lines[0].contains(variable),
+            "case: {description}: {stderr:?}"
+        );
+        for secret in [CLIENT_SECRET, ACCESS_TOKEN] {
+            assert!(
+                !stdout.contains(secret) && !stderr.contains(secret),
+                "case: {description}: a secret was printed"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_dotenv_file_above_the_working_directory_is_not_read() {
+    let parent = ScratchDirectory::new();
+    fs::write(parent.join(".env"), format!("BC_STORE_HASH={STORE_HASH}\n")).unwrap();
+    let directory = parent.join("working");
+    fs::create_dir(&directory).unwrap();
+    let environment: Vec<(&str, &str)> = required_environment()
+        .into_iter()
+        .filter(|(name, _)| *name != "BC_STORE_HASH")
+        .collect();
+
+    let (status, _, stderr) = run_to_exit(&directory, &environment);
+
+    assert!(!status.success());
+    assert!(stderr.contains("BC_STORE_HASH"), "stderr: {stderr:?}");
+}
+
+#[test]
+fn a_dotenv_file_in_the_working_directory_is_read_and_the_environment_wins_over_it() {
+    let cases: [(&str, Environment, &str); 2] = [
+        ("JWT_ALGORITHMS=RS256\n", &[], "the file is read"),
+        (
+            "BC_STORE_HASH=not-a-store-hash\n",
+            &[("JWT_ALGORITHMS", "RS256")],
+            "the environment wins",
+        ),
+    ];
+    for (dotenv, extra, description) in cases {
+        let directory = ScratchDirectory::new();
+        fs::write(directory.join(".env"), dotenv).unwrap();
+        let environment: Vec<(&str, &str)> = required_environment()
+            .into_iter()
+            .chain(extra.iter().copied())
+            .collect();
+
+        let (status, _, stderr) = run_to_exit(&directory, &environment);
+
+        // Either way start-up fails on JWT_ALGORITHMS: a store hash from the file would
+        // have failed earlier, on BC_STORE_HASH.
+        assert!(!status.success(), "case: {description}");
+        assert!(
+            stderr.contains("JWT_ALGORITHMS") && !stderr.contains("BC_STORE_HASH"),
+            "case: {description}: stderr {stderr:?}"
+        );
+    }
+}
+
+/// The binary running as a child process.
+struct Service {
+    child: Child,
+    directory: ScratchDirectory,
+}
+
+/// A new, empty directory under the system's temporary directory, removed when dropped.
+struct ScratchDirectory(PathBuf);
+
+/// What the binary wrote.
+struct Output {
+    stdout: String,
+    stderr: String,
+}
+
+impl Service {
+    /// Starts the binary with the required variables plus `extra`, in a fresh directory.
+    fn start(extra: &[(&str, &str)]) -> Self {
+        let directory = ScratchDirectory::new();
+        let environment: Vec<(&str, &str)> = required_environment()
+            .into_iter()
+            .chain(extra.iter().copied())
+            .collect();
+        let child = command(&directory, &environment)
+            .stdout(fs::File::create(directory.join("stdout.log")).unwrap())
+            .stderr(fs::File::create(directory.join("stderr.log")).unwrap())
+            .spawn()
+            .expect("the binary starts");
+        Self { child, directory }
+    }
+
+    async fn wait_until_healthy(&mut self, client: &reqwest::Client, address: &str) {
+        let started = Instant::now();
+        while started.elapsed() < START_UP_LIMIT {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                let output = self.stop();
+                panic!("the binary exited with {status}: {}", output.stderr);
+            }
+            let health = client
+                .get(format!("{address}/healthz"))
+                .timeout(Duration::from_secs(1))
+                .send()
+                .await;
+            if health.is_ok_and(|response| response.status() == 200) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let output = self.stop();
+        panic!("/healthz did not answer in time: {}", output.stderr);
+    }
+
+    /// Kills the binary and reads everything it wrote.
+    fn stop(&mut self) -> Output {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        Output {
+            stdout: fs::read_to_string(self.directory.join("stdout.log")).unwrap_or_default(),
+            stderr: fs::read_to_string(self.directory.join("stderr.log")).unwrap_or_default(),
+        }
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl ScratchDirectory {
+    fn new() -> Self {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let directory = std::env::temp_dir().join(format!(
+            "order-metafields-test-{}-{}-{nanos}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        ));
+        fs::create_dir_all(&directory).unwrap();
+        Self(directory)
+    }
+}
+
+impl std::ops::Deref for ScratchDirectory {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for ScratchDirectory {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+fn required_environment() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("BC_STORE_HASH", STORE_HASH),
+        ("BC_ACCESS_TOKEN", ACCESS_TOKEN),
+        ("BC_CLIENT_ID", CLIENT_ID),
+        ("BC_CLIENT_SECRET", CLIENT_SECRET),
+        ("LISTEN_ADDR", "127.0.0.1:0"),
+    ]
+}
+
+/// The binary with exactly `environment` (and `PATH`), in `directory`, so neither the
+/// test's environment nor a developer's `.env` can leak in. Later pairs win.
+fn command(directory: &Path, environment: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_order-metafields"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(environment.iter().copied())
+        .current_dir(directory)
+        .stdin(Stdio::null());
+    command
+}
+
+/// Runs the binary expecting it to exit by itself (it is killed after the start-up limit),
+/// answering its exit status, stdout and stderr.
+fn run_to_exit(directory: &Path, environment: &[(&str, &str)]) -> (ExitStatus, String, String) {
+    let mut child = command(directory, environment)
+        .stdout(fs::File::create(directory.join("stdout.log")).unwrap())
+        .stderr(fs::File::create(directory.join("stderr.log")).unwrap())
+        .spawn()
+        .expect("the binary starts");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > START_UP_LIMIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the binary kept running instead of refusing its configuration");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let stdout = fs::read_to_string(directory.join("stdout.log")).unwrap();
+    let stderr = fs::read_to_string(directory.join("stderr.log")).unwrap();
+    (status, stdout, stderr)
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// Customer 7 owns order 100 with one visible metafield; customer 8's orders fail with
+/// `500`; customer 9's are rate limited far beyond the retry budget.
+async fn mount_store(management: &MockServer) {
+    let orders = format!("/stores/{STORE_HASH}/v2/orders");
+    let page = |customer: u64, number: u64| {
+        Mock::given(method("GET"))
+            .and(path(orders.clone()))
+            .and(query_param("customer_id", customer.to_string()))
+            .and(query_param("page", number.to_string()))
+    };
+    page(7, 1)
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([v2_order(100, 7, 1)])))
+        .mount(management)
+        .await;
+    page(8, 1)
+        .respond_with(ResponseTemplate::new(500).set_body_string("upstream failure body"))
+        .mount(management)
+        .await;
+    page(9, 1)
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("X-Rate-Limit-Time-Reset-Ms", "60000")
+                .insert_header("X-Retry-After", "60"),
+        )
+        .mount(management)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!(
+            "/stores/{STORE_HASH}/v3/orders/100/metafields"
+        )))
+        .respond_with(ResponseTemplate::new(200).set_body_json(metafield_page(
+            vec![v3_metafield(
+                1,
+                100,
+                "read_and_sf_access",
+                "Shipping",
+                "tracking_url",
+            )],
+            1,
+            1,
+            1,
+        )))
+        .mount(management)
+        .await;
+}
+
+/// A token for the customer, carrying the distinctive email, signed as given.
+fn token(customer_id: u64, algorithm: Algorithm, secret: &str) -> String {
+    let mut claims = claims_for(customer_id);
+    claims["customer"]["email"] = json!(SHOPPER_EMAIL);
+    crate::helpers::sign(&claims, algorithm, secret)
+}
+
+fn logged_requests() -> Vec<LoggedRequest> {
+    let valid = |customer| Some(token(customer, Algorithm::HS256, CLIENT_SECRET));
+    let request = |description, uri, token, route, status| LoggedRequest {
+        description,
+        uri,
+        token,
+        route,
+        status,
+    };
+    vec![
+        request("orders", "/v1/orders", valid(7), "/v1/orders", 200),
+        request(
+            "one order",
+            "/v1/orders/100",
+            valid(7),
+            "/v1/orders/{order_id}",
+            200,
+        ),
+        request(
+            "metafields",
+            "/v1/orders/100/metafields",
+            valid(7),
+            "/v1/orders/{order_id}/metafields",
+            200,
+        ),
+        request(
+            "a token that is not a jwt",
+            "/v1/orders",
+            Some("garbage-token-4kT9wQ2vX7".to_owned()),
+            "/v1/orders",
+            401,
+        ),
+        request(
+            "a token signed with another secret",
+            "/v1/orders/100",
+            Some(token(7, Algorithm::HS256, "another-secret-8sLm3Vb")),
+            "/v1/orders/{order_id}",
+            401,
+        ),
+        request(
+            "a valid token in an algorithm not accepted",
+            "/v1/orders",
+            Some(token(7, Algorithm::HS512, CLIENT_SECRET)),
+            "/v1/orders",
+            401,
+        ),
+        request("upstream 500", "/v1/orders", valid(8), "/v1/orders", 502),
+        request("upstream 429", "/v1/orders", valid(9), "/v1/orders", 503),
+    ]
+}
+
+/// Everything that must never reach the log: the configured secrets, the email, and each
+/// token sent, whole and by part.
+fn secrets(requests: &[LoggedRequest]) -> Vec<(String, String)> {
+    let mut secrets = vec![
+        (CLIENT_SECRET.to_owned(), "the client secret".to_owned()),
+        (ACCESS_TOKEN.to_owned(), "the access token".to_owned()),
+        (SHOPPER_EMAIL.to_owned(), "the shopper's email".to_owned()),
+    ];
+    for request in requests {
+        let Some(token) = &request.token else {
+            continue;
+        };
+        let what = format!("the token of case {}", request.description);
+        secrets.push((token.clone(), what.clone()));
+        let parts: Vec<&str> = token.split('.').collect();
+        if let [_, claims, signature] = parts[..] {
+            secrets.push((claims.to_owned(), format!("{what} (claims)")));
+            secrets.push((signature.to_owned(), format!("{what} (signature)")));
+        }
+    }
+    secrets
+}
+
+/// A field of a JSON log line, at the top level or among its span's fields.
+fn field<'a>(line: &'a Value, name: &str) -> Option<&'a Value> {
+    line.get(name).or_else(|| line["span"].get(name))
+}
