@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::AuthSettings;
 use crate::domain::CustomerId;
 use crate::problem::ApiError;
+use crate::throttle::CustomerThrottle;
 
 /// The longest token looked at; anything larger is refused before parsing.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -257,7 +258,17 @@ impl FromRequest for AuthenticatedCustomer {
         ready(match result {
             Ok(id) => {
                 tracing::Span::current().record("customer_id", id.get());
-                Ok(AuthenticatedCustomer { id })
+                // Every authenticated request counts against the customer's own limit.
+                match request
+                    .app_data::<web::Data<CustomerThrottle>>()
+                    .map(|throttle| throttle.check(id))
+                {
+                    Some(Err(retry_after)) => {
+                        tracing::info!("customer over their request limit");
+                        Err(ApiError::TooManyRequests { retry_after })
+                    }
+                    _ => Ok(AuthenticatedCustomer { id }),
+                }
             }
             Err(reason) => {
                 tracing::debug!(reason = %reason, "refused the request's credentials");

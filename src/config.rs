@@ -43,10 +43,13 @@ pub struct AuthSettings {
     pub leeway: Duration,
 }
 
-/// Where the server listens and who may call it from a browser.
+/// Where the server listens, who may call it from a browser, and how often a customer may.
 #[derive(Clone, Debug)]
 pub struct HttpSettings {
     pub listen_addr: SocketAddr,
+    /// Sustained requests per minute per customer; `None` turns the limit off.
+    pub customer_rate_per_minute: Option<std::num::NonZeroU32>,
+    pub customer_burst: std::num::NonZeroU32,
     pub cors_allowed_origins: Vec<String>,
     pub cors_max_age: Duration,
 }
@@ -124,6 +127,8 @@ struct RawSettings {
     listen_addr: Option<String>,
     cors_allowed_origins: Option<String>,
     cors_max_age: Option<String>,
+    customer_rate_limit: Option<String>,
+    customer_rate_burst: Option<String>,
     metafield_namespaces: Option<String>,
     orders_cache_ttl: Option<String>,
     orders_refresh_interval: Option<String>,
@@ -349,6 +354,22 @@ impl Settings {
             },
             http: HttpSettings {
                 listen_addr,
+                customer_rate_per_minute: std::num::NonZeroU32::new(small_count(
+                    "CUSTOMER_RATE_LIMIT",
+                    raw.customer_rate_limit,
+                    600,
+                )?),
+                customer_burst: std::num::NonZeroU32::new(small_count(
+                    "CUSTOMER_RATE_BURST",
+                    raw.customer_rate_burst,
+                    1200,
+                )?)
+                .ok_or_else(|| {
+                    invalid(
+                        "CUSTOMER_RATE_BURST",
+                        "expected a whole number above zero such as 1200",
+                    )
+                })?,
                 cors_allowed_origins,
                 cors_max_age,
             },
@@ -541,6 +562,15 @@ fn count(variable: &'static str, value: Option<String>, default: u64) -> Result<
         });
     }
     Ok(count)
+}
+
+fn small_count(
+    variable: &'static str,
+    value: Option<String>,
+    default: u32,
+) -> Result<u32, ConfigError> {
+    u32::try_from(count_or_zero(variable, value, u64::from(default))?)
+        .map_err(|_| invalid(variable, "expected a smaller whole number"))
 }
 
 fn parse_share(value: Option<String>) -> Result<f64, ConfigError> {

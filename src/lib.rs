@@ -16,4 +16,5 @@ pub mod routes;
 pub mod sandbox;
 pub mod startup;
 pub mod telemetry;
+pub mod throttle;
 pub mod webhooks;

@@ -21,6 +21,7 @@ use crate::domain::VisibilityPolicy;
 use crate::management::ManagementClient;
 use crate::routes;
 use crate::telemetry::{REQUEST_ID_HEADER, ServiceRootSpan, request_identity};
+use crate::throttle::CustomerThrottle;
 use crate::webhooks::WebhookReceiver;
 
 /// A built, listening application.
@@ -52,6 +53,12 @@ impl Application {
         })?;
         let port = listener.local_addr()?.port();
         let verifier = web::Data::new(Arc::new(verifier));
+        let throttle = settings.http.customer_rate_per_minute.map(|per_minute| {
+            web::Data::new(CustomerThrottle::new(
+                per_minute,
+                settings.http.customer_burst,
+            ))
+        });
         let receiver = web::Data::new(WebhookReceiver::new(
             &settings.auth.client_secret,
             settings.auth.webhook_secret.clone(),
@@ -59,8 +66,12 @@ impl Application {
         let access_data = web::Data::new(access.clone());
         let http = settings.http.clone();
         let server = HttpServer::new(move || {
-            App::new()
-                .wrap(cors(&http))
+            let app = App::new();
+            let app = match &throttle {
+                Some(throttle) => app.app_data(throttle.clone()),
+                None => app,
+            };
+            app.wrap(cors(&http))
                 .wrap(TracingLogger::<ServiceRootSpan>::new())
                 .wrap(from_fn(request_identity))
                 .app_data(verifier.clone())

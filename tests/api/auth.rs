@@ -199,3 +199,26 @@ async fn scheme_is_case_insensitive_and_hs512_is_accepted_when_configured() {
 
     assert_eq!(response.status(), 200);
 }
+
+#[tokio::test]
+async fn a_customer_over_their_rate_gets_429_with_retry_after_and_costs_nothing() {
+    let app = spawn_app_with(&[("CUSTOMER_RATE_LIMIT", "60"), ("CUSTOMER_RATE_BURST", "3")]).await;
+    app.mount_orders(7, vec![v2_order(100, 7, 1)], 1).await;
+
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        statuses.push(app.get_orders(&token_for(7), "").await.status().as_u16());
+    }
+    let limited = app.get_orders(&token_for(7), "").await;
+    let other_customer = app.get("/v1/orders", Some(&token_for(8))).await;
+
+    assert_eq!(statuses, vec![200, 200, 200]);
+    assert_eq!(limited.headers()["retry-after"], "1");
+    assert_problem(limited, 429, "too-many-requests").await;
+    assert_ne!(other_customer.status(), 429);
+    assert_eq!(
+        app.upstream_calls("v2/orders").await,
+        2,
+        "customer 7 once, customer 8 once"
+    );
+}
