@@ -10,6 +10,7 @@ pub mod cache;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod hook_registration;
 pub mod management;
 pub mod problem;
 pub mod routes;

@@ -11,6 +11,8 @@ use secrecy::ExposeSecret;
 
 use order_metafields::config::{LogSettings, Settings, TokenSettings};
 use order_metafields::demo::{Demo, DemoOptions};
+use order_metafields::hook_registration;
+use order_metafields::management::ManagementClient;
 use order_metafields::sandbox::{self, SandboxConfig, SeedSpec, TokenCustomer};
 use order_metafields::startup::Application;
 use order_metafields::telemetry;
@@ -64,6 +66,15 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         extra_orders_per_customer: u32,
     },
+    /// Manage the store's webhooks that keep this service's cache fresh.
+    ///
+    /// Uses the service's configuration (BC_STORE_HASH, BC_ACCESS_TOKEN, ... and
+    /// WEBHOOK_SECRET, sent by BigCommerce as the X-Webhook-Secret header of every delivery).
+    /// The access token needs the Information & Settings scope (modify) for webhooks.
+    Webhooks {
+        #[command(subcommand)]
+        action: WebhooksCommand,
+    },
     /// Mint a Current Customer JWT for local development and curl.
     ///
     /// Uses BC_CLIENT_ID, BC_CLIENT_SECRET and BC_STORE_HASH from the environment (or
@@ -82,6 +93,24 @@ enum Command {
         /// HS256, HS384 or HS512.
         #[arg(long, default_value = "HS256", value_parser = parse_algorithm)]
         algorithm: Algorithm,
+    },
+}
+
+#[derive(Subcommand)]
+enum WebhooksCommand {
+    /// Create the hooks this service needs (running it again creates nothing new).
+    Register {
+        /// Where BigCommerce delivers, e.g. https://orders.example.com/webhooks/bigcommerce
+        #[arg(long)]
+        destination: url::Url,
+    },
+    /// List the app's hooks on the store (header values are not shown).
+    List,
+    /// Delete this service's hooks that deliver to the destination.
+    Remove {
+        /// The destination the hooks were registered with.
+        #[arg(long)]
+        destination: url::Url,
     },
 }
 
@@ -131,6 +160,7 @@ fn main() -> ExitCode {
             },
             ..SandboxConfig::demo_defaults()
         }),
+        Command::Webhooks { action } => webhooks(action),
         Command::Token {
             customer_id,
             email,
@@ -200,6 +230,56 @@ fn run_sandbox(config: SandboxConfig) -> ExitCode {
         );
         tokio::signal::ctrl_c().await?;
         sandbox.stop().await;
+        anyhow::Ok(())
+    }))
+}
+
+fn webhooks(action: WebhooksCommand) -> ExitCode {
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("order-metafields: configuration error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(code) = init_quiet_logs() {
+        return code;
+    }
+    report(actix_web::rt::System::new().block_on(async move {
+        let client = ManagementClient::new(&settings.store, &settings.upstream)?;
+        match action {
+            WebhooksCommand::Register { destination } => {
+                let Some(secret) = settings.auth.webhook_secret.as_ref() else {
+                    anyhow::bail!(
+                        "WEBHOOK_SECRET: required to register hooks (BigCommerce sends it as the X-Webhook-Secret header of every delivery)"
+                    );
+                };
+                if destination.scheme() != "https" {
+                    eprintln!("note: BigCommerce only delivers to https destinations on port 443");
+                }
+                for action in hook_registration::register(&client, destination.as_str(), secret).await? {
+                    println!("{action}");
+                }
+            }
+            WebhooksCommand::List => {
+                let hooks = client.list_hooks().await?;
+                if hooks.is_empty() {
+                    println!("no webhooks registered for this app");
+                }
+                for hook in &hooks {
+                    println!("{}", hook_registration::describe(hook));
+                }
+            }
+            WebhooksCommand::Remove { destination } => {
+                let actions = hook_registration::remove(&client, destination.as_str()).await?;
+                if actions.is_empty() {
+                    println!("no hooks of this service deliver to {destination}");
+                }
+                for action in actions {
+                    println!("{action}");
+                }
+            }
+        }
         anyhow::Ok(())
     }))
 }

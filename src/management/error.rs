@@ -52,6 +52,10 @@ impl ManagementError {
 pub enum Operation {
     CustomerOrders,
     OrderMetafields,
+    ListHooks,
+    CreateHook,
+    UpdateHook,
+    DeleteHook,
 }
 
 impl Operation {
@@ -59,6 +63,10 @@ impl Operation {
         match self {
             Operation::CustomerOrders => "list customer orders",
             Operation::OrderMetafields => "list order metafields",
+            Operation::ListHooks => "list webhooks",
+            Operation::CreateHook => "create a webhook",
+            Operation::UpdateHook => "update a webhook",
+            Operation::DeleteHook => "delete a webhook",
         }
     }
 }

@@ -4,6 +4,7 @@
 //! It must not know about actix or this service's HTTP statuses.
 
 pub mod error;
+pub mod hooks;
 pub mod pagination;
 pub mod quota;
 pub mod rate_limit;
@@ -12,8 +13,8 @@ pub mod wire;
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, HeaderMap, HeaderValue, USER_AGENT};
+use reqwest::{Method, StatusCode};
 use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
@@ -41,14 +42,14 @@ const METAFIELDS_MAX_PAGES: u32 = 20;
 pub struct ManagementClient {
     http: reqwest::Client,
     store_base: Url,
-    retry: RetryPolicy,
+    pub(crate) retry: RetryPolicy,
     request_timeout: Duration,
     orders_max_pages: u32,
     pacer: Arc<QuotaPacer>,
 }
 
 /// A successful upstream answer: its status and body.
-struct Answer {
+pub(crate) struct Answer {
     status: StatusCode,
     body: Vec<u8>,
 }
@@ -186,7 +187,7 @@ impl ManagementClient {
         self.pacer.snapshot()
     }
 
-    fn url(&self, path: &str) -> Url {
+    pub(crate) fn url(&self, path: &str) -> Url {
         let mut url = self.store_base.clone();
         url.path_segments_mut()
             .map(|mut segments| {
@@ -196,14 +197,27 @@ impl ManagementClient {
         url
     }
 
-    /// One GET with the retry rules: `429` waits as BigCommerce says, `5xx` and broken
-    /// connections back off with jitter, all before `deadline`.
-    async fn get(
+    pub(crate) async fn get(
         &self,
         url: Url,
         operation: Operation,
         deadline: Instant,
     ) -> Result<Answer, ManagementError> {
+        self.send(Method::GET, url, None, operation, deadline).await
+    }
+
+    /// One request with the retry rules: `429` waits as BigCommerce says, `5xx` and broken
+    /// connections back off with jitter (except for a `POST`, which is not idempotent), all
+    /// before `deadline`.
+    pub(crate) async fn send(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&serde_json::Value>,
+        operation: Operation,
+        deadline: Instant,
+    ) -> Result<Answer, ManagementError> {
+        let retry_failures = method != Method::POST;
         let mut failures = 0;
         let mut rate_limited = 0;
         loop {
@@ -220,12 +234,14 @@ impl ManagementClient {
                 return Err(ManagementError::Timeout { operation });
             }
             let started = Instant::now();
-            let outcome = self
+            let mut request = self
                 .http
-                .get(url.clone())
-                .timeout(self.request_timeout.min(remaining))
-                .send()
-                .await;
+                .request(method.clone(), url.clone())
+                .timeout(self.request_timeout.min(remaining));
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let outcome = request.send().await;
             let wait = match outcome {
                 Ok(response) => {
                     self.pacer.observe(response.headers());
@@ -240,6 +256,7 @@ impl ManagementClient {
                             Err(error) => {
                                 failures += 1;
                                 self.retry_after_failure(
+                                    retry_failures,
                                     operation,
                                     failures,
                                     deadline,
@@ -264,6 +281,7 @@ impl ManagementClient {
                     } else if status.is_server_error() {
                         failures += 1;
                         self.retry_after_failure(
+                            retry_failures,
                             operation,
                             failures,
                             deadline,
@@ -284,6 +302,7 @@ impl ManagementClient {
                 Err(error) => {
                     failures += 1;
                     self.retry_after_failure(
+                        retry_failures,
                         operation,
                         failures,
                         deadline,
@@ -299,13 +318,15 @@ impl ManagementClient {
     /// or the budget are spent.
     fn retry_after_failure(
         &self,
+        retry_failures: bool,
         operation: Operation,
         failures: u32,
         deadline: Instant,
         cause: String,
     ) -> Result<Duration, ManagementError> {
         let wait = self.retry.backoff(failures - 1);
-        if failures > self.retry.max_retries || Instant::now() + wait > deadline {
+        if !retry_failures || failures > self.retry.max_retries || Instant::now() + wait > deadline
+        {
             return Err(ManagementError::Unavailable { operation, cause });
         }
         tracing::info!(operation = %operation, cause = %cause, attempt = failures, "management api call failed; retrying");
@@ -336,7 +357,10 @@ async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::
     Ok(body)
 }
 
-fn decode<T: DeserializeOwned>(body: &[u8], operation: Operation) -> Result<T, ManagementError> {
+pub(crate) fn decode<T: DeserializeOwned>(
+    body: &[u8],
+    operation: Operation,
+) -> Result<T, ManagementError> {
     serde_json::from_slice(body).map_err(|error| ManagementError::InvalidResponse {
         operation,
         reason: format!(

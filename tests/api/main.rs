@@ -17,4 +17,5 @@ mod sandbox_store;
 mod stale_and_pacing;
 mod upstream_connections;
 mod upstream_failures;
+mod webhook_registration;
 mod webhooks;
