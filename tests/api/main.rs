@@ -10,5 +10,7 @@ mod metafields;
 mod openapi_document;
 mod orders;
 mod sandbox_fidelity;
+mod sandbox_hooks;
 mod sandbox_store;
+mod sandbox_webhooks;
 mod upstream_failures;
