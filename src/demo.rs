@@ -1,6 +1,7 @@
 //! `order-metafields demo`: the sandbox store and the service against it, in one process,
-//! with a ready token and curl lines that work exactly as printed. Nothing here is used by
-//! `serve`; the demo's secrets are the sandbox's public demo values.
+//! with a ready token and curl lines that work exactly as printed, and the sandbox's webhooks
+//! pointed at the service. Nothing here is used by `serve`; the demo's secrets are the
+//! sandbox's public demo values.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -9,6 +10,7 @@ use std::time::Duration;
 use anyhow::Context;
 use jsonwebtoken::Algorithm;
 use secrecy::{ExposeSecret, SecretString};
+use url::Url;
 
 use crate::config::Settings;
 use crate::sandbox::{self, RunningSandbox, SandboxConfig, TokenCustomer};
@@ -27,6 +29,8 @@ pub struct Demo {
     pub application: Application,
     pub service_url: String,
     token: SecretString,
+    /// The sandbox's public demo access token, for the printed metafield change.
+    sandbox_access_token: String,
 }
 
 /// The seeded shopper the printed token speaks for (Alice: four orders with metafields).
@@ -35,6 +39,8 @@ pub const DEMO_CUSTOMER_ID: u64 = 1;
 pub const DEMO_ORDER_ID: u64 = 369;
 /// Bob's order: Alice asking for it gets a `404`.
 pub const OTHER_CUSTOMERS_ORDER_ID: u64 = 365;
+/// Where the service takes BigCommerce's webhooks; the sandbox delivers its order events there.
+pub const WEBHOOK_PATH: &str = "/webhooks/bigcommerce";
 
 impl Demo {
     /// Starts the sandbox and builds the service against it.
@@ -59,6 +65,11 @@ impl Demo {
         .context("the demo's settings are invalid")?;
         let application = Application::build(settings).await?;
         let service_url = format!("http://127.0.0.1:{}", application.port());
+        // Only now is the service's port known. A service without the route yet answers 404,
+        // which the sandbox logs and gives up on; the demo runs on regardless.
+        let webhook_url = Url::parse(&format!("{service_url}{WEBHOOK_PATH}"))
+            .with_context(|| format!("forming the demo's webhook url from {service_url}"))?;
+        sandbox.set_webhook_destination(Some(webhook_url));
         let customer = sandbox
             .store()
             .customers()
@@ -82,6 +93,7 @@ impl Demo {
             application,
             service_url,
             token: SecretString::from(token),
+            sandbox_access_token: config.access_token,
         })
     }
 
@@ -119,6 +131,24 @@ impl Demo {
         .collect()
     }
 
+    /// A curl line that changes one of the demo order's storefront-visible metafields in the
+    /// sandbox through its Management API, which then sends the service a signed webhook.
+    pub fn change_metafield_line(&self) -> Option<String> {
+        let metafield = self
+            .sandbox
+            .store()
+            .metafields_of(DEMO_ORDER_ID)
+            .into_iter()
+            .find(|metafield| metafield.permission_set.ends_with("_sf_access"))?;
+        Some(format!(
+            "curl -s -X PUT '{}stores/{}/v3/orders/{DEMO_ORDER_ID}/metafields/{}' -H 'X-Auth-Token: {}' -H 'Content-Type: application/json' -d '{{\"value\": \"changed in the store\"}}'",
+            self.sandbox.api_base_url(),
+            self.sandbox.store_hash(),
+            metafield.id,
+            self.sandbox_access_token,
+        ))
+    }
+
     /// Everything the demo prints on start.
     pub fn instructions(&self) -> String {
         let storefront = self.sandbox.storefront_url();
@@ -152,6 +182,17 @@ impl Demo {
         let _ = writeln!(text, "Try:");
         for (line, what) in self.curl_lines() {
             let _ = writeln!(text, "\n  # {what}\n  {line}");
+        }
+        let _ = writeln!(
+            text,
+            "\nWebhooks: the sandbox sends signed order webhooks to {}{WEBHOOK_PATH} whenever its data changes.",
+            self.service_url
+        );
+        if let Some(line) = self.change_metafield_line() {
+            let _ = writeln!(
+                text,
+                "\n  # change one of order {DEMO_ORDER_ID}'s metafields in the store, then ask for its metafields again\n  {line}"
+            );
         }
         let _ = writeln!(text, "\nPress Ctrl-C to stop.");
         text

@@ -1,10 +1,11 @@
 //! Query parsing, filtering, sorting and paging for the sandbox's list endpoints: v2
-//! `GET /orders` and `/orders/count`, and the v3 order metafield collections. Pure functions over
-//! `StoreState`, so the HTTP layer only maps their errors to BigCommerce's error bodies.
+//! `GET /orders` and `/orders/count`, the v3 order metafield collections and `GET /v3/hooks`.
+//! Pure functions over `StoreState`, so the HTTP layer only maps their errors to BigCommerce's
+//! error bodies.
 
 use std::cmp::Ordering;
 
-use crate::sandbox::store::{Metafield, Order, PermissionSet, StoreState};
+use crate::sandbox::store::{Hook, Metafield, Order, PermissionSet, StoreState};
 
 /// The most rows either API returns per page.
 pub(crate) const MAX_LIMIT: u64 = 250;
@@ -50,6 +51,18 @@ pub(crate) struct MetafieldQuery {
     pub page: u64,
     pub limit: u64,
     pub descending: bool,
+    /// The filters to repeat in pagination links, already encoded.
+    pub link_filters: String,
+}
+
+/// A parsed `GET /v3/hooks` query (webhooks.v3.yml, `getWebhooks` parameters).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct HookQuery {
+    pub scope: Option<String>,
+    pub destination: Option<String>,
+    pub is_active: Option<bool>,
+    pub page: u64,
+    pub limit: u64,
     /// The filters to repeat in pagination links, already encoded.
     pub link_filters: String,
 }
@@ -243,35 +256,101 @@ impl MetafieldQuery {
 
     /// The `meta.pagination` object of orders.v3.yml (`Pagination`) for a page of `count` rows.
     pub(crate) fn pagination(&self, total: u64, count: usize) -> serde_json::Value {
-        let total_pages = total.div_ceil(self.limit);
-        let link = |page: u64| {
-            let separator = if self.link_filters.is_empty() {
-                ""
-            } else {
-                "&"
-            };
-            format!(
-                "?{}{separator}page={page}&limit={}",
-                self.link_filters, self.limit
-            )
-        };
-        let mut links = serde_json::Map::new();
-        if self.page > 1 {
-            links.insert("previous".to_owned(), link(self.page - 1).into());
-        }
-        links.insert("current".to_owned(), link(self.page).into());
-        if self.page < total_pages {
-            links.insert("next".to_owned(), link(self.page + 1).into());
-        }
-        serde_json::json!({
-            "total": total,
-            "count": count,
-            "per_page": self.limit,
-            "current_page": self.page,
-            "total_pages": total_pages,
-            "links": links,
-        })
+        pagination(self.page, self.limit, &self.link_filters, total, count)
     }
+}
+
+impl HookQuery {
+    /// Parses a `GET /v3/hooks` query; unknown parameters are ignored.
+    pub(crate) fn parse<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self, QueryError> {
+        let mut query = HookQuery {
+            scope: None,
+            destination: None,
+            is_active: None,
+            page: 1,
+            limit: DEFAULT_LIMIT,
+            link_filters: String::new(),
+        };
+        let mut filters = url::form_urlencoded::Serializer::new(String::new());
+        for (name, value) in pairs {
+            match name {
+                "scope" => query.scope = Some(value.to_owned()),
+                "destination" => query.destination = Some(value.to_owned()),
+                "is_active" => query.is_active = Some(number::<bool>(name, value)?),
+                "page" => query.page = positive(name, value)?,
+                "limit" => query.limit = positive(name, value)?.min(MAX_LIMIT),
+                _ => {}
+            }
+            if matches!(name, "scope" | "destination" | "is_active") {
+                filters.append_pair(name, value);
+            }
+        }
+        query.link_filters = filters.finish();
+        Ok(query)
+    }
+
+    /// The requested page of the hooks that pass the filters, by ascending id, and their total.
+    pub(crate) fn select<'a>(&self, state: &'a StoreState) -> (Vec<&'a Hook>, u64) {
+        let matching: Vec<&Hook> = state
+            .hooks
+            .values()
+            .filter(|hook| self.scope.as_ref().is_none_or(|scope| &hook.scope == scope))
+            .filter(|hook| {
+                self.destination
+                    .as_ref()
+                    .is_none_or(|destination| &hook.destination == destination)
+            })
+            .filter(|hook| self.is_active.is_none_or(|active| hook.is_active == active))
+            .collect();
+        let total = matching.len() as u64;
+        let skip =
+            usize::try_from((self.page - 1).saturating_mul(self.limit)).unwrap_or(usize::MAX);
+        let rows = matching
+            .into_iter()
+            .skip(skip)
+            .take(usize::try_from(self.limit).unwrap_or(usize::MAX))
+            .collect();
+        (rows, total)
+    }
+
+    /// The `meta.pagination` object for a page of `count` hooks out of `total`.
+    pub(crate) fn pagination(&self, total: u64, count: usize) -> serde_json::Value {
+        pagination(self.page, self.limit, &self.link_filters, total, count)
+    }
+}
+
+/// A v3 `meta.pagination` object (orders.v3.yml and webhooks.v3.yml, `Pagination`) for page
+/// `page` of `limit` rows, holding `count` of `total`; links repeat `link_filters`.
+pub(crate) fn pagination(
+    page: u64,
+    limit: u64,
+    link_filters: &str,
+    total: u64,
+    count: usize,
+) -> serde_json::Value {
+    let total_pages = total.div_ceil(limit);
+    let link = |page: u64| {
+        let separator = if link_filters.is_empty() { "" } else { "&" };
+        format!("?{link_filters}{separator}page={page}&limit={limit}")
+    };
+    let mut links = serde_json::Map::new();
+    if page > 1 {
+        links.insert("previous".to_owned(), link(page - 1).into());
+    }
+    links.insert("current".to_owned(), link(page).into());
+    if page < total_pages {
+        links.insert("next".to_owned(), link(page + 1).into());
+    }
+    serde_json::json!({
+        "total": total,
+        "count": count,
+        "per_page": limit,
+        "current_page": page,
+        "total_pages": total_pages,
+        "links": links,
+    })
 }
 
 /// Whether the app `client_id` may see `metafield`: `app_only` ones are private to their owner.
@@ -463,6 +542,26 @@ mod tests {
         let foreign = query.select(&state, None, "someone-else").total;
 
         assert_eq!((own, foreign), (2, 0));
+    }
+
+    #[test]
+    fn hook_query_reads_filters_and_refuses_a_non_boolean_is_active() {
+        let query = HookQuery::parse([
+            ("scope", "store/order/*"),
+            ("is_active", "false"),
+            ("limit", "500"),
+        ])
+        .unwrap();
+        let error = HookQuery::parse([("is_active", "maybe")]).unwrap_err();
+
+        assert_eq!(query.scope.as_deref(), Some("store/order/*"));
+        assert_eq!(query.is_active, Some(false));
+        assert_eq!(query.limit, 250);
+        assert_eq!(
+            query.link_filters,
+            "scope=store%2Forder%2F*&is_active=false"
+        );
+        assert_eq!(error.status, 400);
     }
 
     #[test]

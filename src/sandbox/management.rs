@@ -1,6 +1,7 @@
-//! The sandbox's Management API under `/stores/{hash}/`: v2 orders and v3 order metafields, with
-//! BigCommerce's authentication, quota headers, `429`s and error bodies. A gate middleware does
-//! the per-request bookkeeping (counting, latency, hash, token, quota) before any handler runs.
+//! The sandbox's Management API under `/stores/{hash}/`: v2 orders, v3 order metafields and v3
+//! hooks, with BigCommerce's authentication, quota headers, `429`s and error bodies. A gate
+//! middleware does the per-request bookkeeping (counting, latency, hash, token, quota) before
+//! any handler runs.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -13,6 +14,7 @@ use actix_web::middleware::{Next, from_fn};
 use actix_web::{Error, HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
+use crate::sandbox::hooks;
 use crate::sandbox::listing::{OrderQuery, QueryError};
 use crate::sandbox::metafields;
 use crate::sandbox::quota::{QuotaDecision, QuotaWindow};
@@ -64,6 +66,11 @@ pub(crate) fn routes(config: &mut web::ServiceConfig) {
                 "/v3/orders/{order_id}/metafields/{metafield_id}",
                 web::delete().to(metafields::delete_order_metafield),
             )
+            .route("/v3/hooks", web::get().to(hooks::list_hooks))
+            .route("/v3/hooks", web::post().to(hooks::create_hook))
+            .route("/v3/hooks/{hook_id}", web::get().to(hooks::get_hook))
+            .route("/v3/hooks/{hook_id}", web::put().to(hooks::update_hook))
+            .route("/v3/hooks/{hook_id}", web::delete().to(hooks::delete_hook))
             .default_service(web::to(unknown_route)),
     );
 }
@@ -164,6 +171,7 @@ fn classify(tail: &str) -> RequestKind {
         ["v2", "orders", _] => RequestKind::Order,
         ["v3", "orders", "metafields", ..] => RequestKind::BatchMetafields,
         ["v3", "orders", _, "metafields", ..] => RequestKind::OrderMetafields,
+        ["v3", "hooks", ..] => RequestKind::Hooks,
         _ => RequestKind::Other,
     }
 }
@@ -356,6 +364,8 @@ mod tests {
                 "/stores/abc/v3/orders/metafields",
                 RequestKind::BatchMetafields,
             ),
+            ("/stores/abc/v3/hooks", RequestKind::Hooks),
+            ("/stores/abc/v3/hooks/22561593", RequestKind::Hooks),
             ("/stores/abc/v3/catalog/products", RequestKind::Other),
         ];
 

@@ -1,6 +1,7 @@
 //! The v3 order metafield routes of the sandbox's Management API: collections (per order and
 //! batch), and single metafield read, create, update and delete with BigCommerce's 404, 409 and
-//! 422 answers. The gate in `management` has already checked hash, token and quota.
+//! 422 answers; every write publishes its webhook event. The gate in `management` has already
+//! checked hash, token and quota.
 
 use std::sync::Arc;
 
@@ -8,6 +9,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
+use crate::sandbox::events::{MetafieldChange, StoreEvent};
 use crate::sandbox::listing::{MetafieldQuery, visible_to};
 use crate::sandbox::management::{
     ApiVersion, ManagementState, borrowed, id_param, json_response, json_text, query_error,
@@ -100,7 +102,8 @@ fn single_metafield_body(metafield: &Metafield) -> String {
     })
 }
 
-fn input_error(error: InputError) -> HttpResponse {
+/// BigCommerce's `400` for a body that is not a JSON object, or `422` naming the invalid fields.
+pub(super) fn input_error(error: InputError) -> HttpResponse {
     match error {
         InputError::Syntax => json_response(
             StatusCode::BAD_REQUEST,
@@ -214,13 +217,15 @@ pub(super) async fn create_order_metafield(
         store
             .metafields
             .get(&id)
-            .map(single_metafield_body)
+            .map(|metafield| {
+                (
+                    single_metafield_body(metafield),
+                    metafield_event(MetafieldChange::Created, metafield),
+                )
+            })
             .ok_or(WriteRefusal::MetafieldNotFound)
     });
-    match created {
-        Ok(body) => json_text(StatusCode::OK, body),
-        Err(refusal) => refusal.response(),
-    }
+    respond_and_publish(&state, created)
 }
 
 pub(super) async fn update_order_metafield(
@@ -269,11 +274,34 @@ pub(super) async fn update_order_metafield(
             return Err(WriteRefusal::MetafieldNotFound);
         };
         apply(metafield, input);
-        Ok(single_metafield_body(metafield))
+        Ok((
+            single_metafield_body(metafield),
+            metafield_event(MetafieldChange::Updated, metafield),
+        ))
     });
-    match updated {
-        Ok(body) => json_text(StatusCode::OK, body),
+    respond_and_publish(&state, updated)
+}
+
+/// Answers a write, and publishes its event once the store is unlocked again.
+fn respond_and_publish(
+    state: &ManagementState,
+    outcome: Result<(String, StoreEvent), WriteRefusal>,
+) -> HttpResponse {
+    match outcome {
+        Ok((body, event)) => {
+            state.store.publish(&event);
+            json_text(StatusCode::OK, body)
+        }
         Err(refusal) => refusal.response(),
+    }
+}
+
+fn metafield_event(change: MetafieldChange, metafield: &Metafield) -> StoreEvent {
+    StoreEvent::Metafield {
+        change,
+        metafield_id: metafield.id,
+        order_id: metafield.order_id,
+        namespace: metafield.namespace.clone(),
     }
 }
 
@@ -318,11 +346,18 @@ pub(super) async fn delete_order_metafield(
             .is_some_and(|metafield| {
                 metafield.order_id == order_id && visible_to(metafield, &state.app_client_id)
             });
-        belongs && store.remove_metafield(metafield_id).is_some()
+        if !belongs {
+            return None;
+        }
+        store
+            .remove_metafield(metafield_id)
+            .map(|metafield| metafield_event(MetafieldChange::Deleted, &metafield))
     });
-    if removed {
-        HttpResponse::NoContent().finish()
-    } else {
-        v3_not_found("Metafield not found")
+    match removed {
+        Some(event) => {
+            state.store.publish(&event);
+            HttpResponse::NoContent().finish()
+        }
+        None => v3_not_found("Metafield not found"),
     }
 }

@@ -1,7 +1,12 @@
 //! A fake BigCommerce store built into the product: Management API (v2 orders, v3 order
-//! metafields, quota), a storefront with sign-in and `/customer/current.jwt`, and deterministic
-//! seed data. `demo`, `sandbox`, benchmarks and end-to-end tests start it; the service never does.
+//! metafields, v3 hooks, quota), signed webhook callbacks, a storefront with sign-in and
+//! `/customer/current.jwt`, and deterministic seed data. `demo`, `sandbox`, benchmarks and
+//! end-to-end tests start it; the service never does.
 
+mod delivery;
+mod events;
+mod hook_input;
+mod hooks;
 mod listing;
 mod management;
 mod metafield_input;
@@ -25,12 +30,14 @@ use jsonwebtoken::Algorithm;
 use tokio::task::JoinHandle;
 use url::Url;
 
+use crate::sandbox::delivery::Deliveries;
 use crate::sandbox::management::ManagementState;
 use crate::sandbox::quota::QuotaWindow;
 use crate::sandbox::storefront::StorefrontState;
 
 // The sandbox's public API lives in its submodules; these re-exports give callers the short
 // `sandbox::…` paths the `demo`, `sandbox` and `token` subcommands and the tests use.
+pub use crate::sandbox::delivery::DeliveryRecord;
 pub use crate::sandbox::seed::{DEMO_PASSWORD, SeedSpec};
 pub use crate::sandbox::store::{RequestKind, SandboxStore, SeedCustomerInfo, SeedMetafieldInfo};
 pub use crate::sandbox::token::{TokenCustomer, mint_current_customer_token};
@@ -59,6 +66,10 @@ pub struct SandboxConfig {
     pub latency: Duration,
     /// What data to generate.
     pub seed: SeedSpec,
+    /// Where to send every order webhook (`store/order/*`, order metafield events included)
+    /// besides the hooks registered through `/v3/hooks`; `None` sends them nowhere else.
+    /// `RunningSandbox::set_webhook_destination` changes it after start.
+    pub webhook_destination: Option<Url>,
 }
 
 impl std::fmt::Debug for SandboxConfig {
@@ -76,13 +87,15 @@ impl std::fmt::Debug for SandboxConfig {
             .field("quota_window", &self.quota_window)
             .field("latency", &self.latency)
             .field("seed", &self.seed)
+            .field("webhook_destination", &self.webhook_destination)
             .finish()
     }
 }
 
 impl SandboxConfig {
     /// The demo store: hash `sandbox1`, fixed demo credentials, BigCommerce's default quota of
-    /// 150 requests per 30 seconds, no added latency, the hand-written data set, `127.0.0.1:0`.
+    /// 150 requests per 30 seconds, no added latency, the hand-written data set, `127.0.0.1:0`,
+    /// no webhook destination.
     pub fn demo_defaults() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -95,6 +108,7 @@ impl SandboxConfig {
             quota_window: Duration::from_secs(30),
             latency: Duration::ZERO,
             seed: SeedSpec::default(),
+            webhook_destination: None,
         }
     }
 }
@@ -135,6 +149,12 @@ impl RunningSandbox {
         self.store.clone()
     }
 
+    /// Sends every order webhook to `destination` too (`None`: only to registered hooks), for
+    /// a service whose address is known only after the sandbox started.
+    pub fn set_webhook_destination(&self, destination: Option<Url>) {
+        self.store.set_webhook_destination(destination);
+    }
+
     /// Stops the server, letting in-flight requests finish.
     pub async fn stop(self) {
         self.handle.stop(true).await;
@@ -145,7 +165,7 @@ impl RunningSandbox {
 }
 
 /// Seeds a store from `config`, binds its listener and starts serving it on the current tokio
-/// runtime; returns once the port is bound.
+/// runtime, which also carries its webhook deliveries; returns once the port is bound.
 pub async fn start(config: SandboxConfig) -> anyhow::Result<RunningSandbox> {
     if !matches!(
         config.jwt_algorithm,
@@ -167,7 +187,8 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<RunningSandbox> {
     let api_base = Url::parse(&format!("http://{address}/"))
         .with_context(|| format!("forming the sandbox store's url from {address}"))?;
     let state = seed::build(&config.seed, &config.client_id);
-    let store = SandboxStore::new(state);
+    let deliveries = Deliveries::new(&config.client_secret, config.webhook_destination.clone())?;
+    let store = SandboxStore::new(state, &config.store_hash, deliveries);
     let management = web::Data::new(ManagementState {
         store: store.clone(),
         store_hash: config.store_hash.clone(),

@@ -1,14 +1,20 @@
-//! The sandbox store's data: customers, orders, order metafields, their indexes, and the counters
-//! of Management API requests. It owns the locking (one `Mutex`, never held across an `.await`)
-//! and knows nothing about HTTP or JSON shapes; `wire` renders what it holds.
+//! The sandbox store's data: customers, orders, order metafields, webhooks, their indexes, and
+//! the counters of Management API requests. It owns the locking (one `Mutex`, never held across
+//! an `.await`) and decides which hooks hear of a change; `wire` renders what it holds and
+//! `delivery` sends the callbacks.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use serde::Serialize;
 use time::OffsetDateTime;
+use url::Url;
 use uuid::Uuid;
+
+use crate::sandbox::delivery::{Deliveries, DeliveryRecord, Target};
+use crate::sandbox::events::{self, CONFIGURED_DESTINATION_SCOPE, StoreEvent};
 
 /// A cloneable handle on a sandbox store's data and request counters, for tests and demos.
 #[derive(Clone)]
@@ -65,11 +71,13 @@ pub enum RequestKind {
     OrderMetafields,
     /// Anything under `/v3/orders/metafields` (batch).
     BatchMetafields,
+    /// Anything under `/v3/hooks`.
+    Hooks,
     /// Any other path under `/stores/{hash}/`.
     Other,
 }
 
-const REQUEST_KINDS: usize = 6;
+const REQUEST_KINDS: usize = 7;
 
 impl RequestKind {
     fn index(self) -> usize {
@@ -79,7 +87,8 @@ impl RequestKind {
             RequestKind::Order => 2,
             RequestKind::OrderMetafields => 3,
             RequestKind::BatchMetafields => 4,
-            RequestKind::Other => 5,
+            RequestKind::Hooks => 5,
+            RequestKind::Other => 6,
         }
     }
 }
@@ -87,6 +96,9 @@ impl RequestKind {
 struct StoreInner {
     state: Mutex<StoreState>,
     counters: [AtomicU64; REQUEST_KINDS],
+    /// The `producer` of every callback is `stores/{store_hash}`.
+    store_hash: String,
+    deliveries: Deliveries,
 }
 
 /// Everything the store holds, with the indexes that keep per-request work proportional to the
@@ -103,6 +115,9 @@ pub(crate) struct StoreState {
     pub next_metafield_id: u64,
     /// Billing details used for orders of customers the store does not know (guests).
     pub guest_address: Arc<Address>,
+    /// Webhooks registered through `/v3/hooks`, by id.
+    pub hooks: BTreeMap<u64, Hook>,
+    pub next_hook_id: u64,
 }
 
 pub(crate) struct Customer {
@@ -302,6 +317,24 @@ pub(crate) struct Metafield {
     pub date_modified: OffsetDateTime,
 }
 
+/// A webhook registered through `/v3/hooks` (webhooks.v3.yml, `webhook_Full`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Hook {
+    pub id: u64,
+    pub scope: String,
+    /// As it was sent: BigCommerce echoes destinations unchanged.
+    pub destination: String,
+    pub is_active: bool,
+    /// Custom headers sent with every callback; `None` prints as `null`, as BigCommerce does
+    /// for a hook created without any.
+    pub headers: Option<BTreeMap<String, String>>,
+    pub events_history_enabled: bool,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub updated_at: i64,
+}
+
 impl StoreState {
     pub(crate) fn empty(guest_address: Arc<Address>) -> Self {
         Self {
@@ -313,7 +346,18 @@ impl StoreState {
             next_order_id: 100,
             next_metafield_id: 1,
             guest_address,
+            hooks: BTreeMap::new(),
+            next_hook_id: 1,
         }
+    }
+
+    /// Stores `hook` under the next hook id; returns that id.
+    pub(crate) fn insert_hook(&mut self, mut hook: Hook) -> u64 {
+        let id = self.next_hook_id;
+        self.next_hook_id += 1;
+        hook.id = id;
+        self.hooks.insert(id, hook);
+        id
     }
 
     /// Stores `order` under the next order id and indexes it; returns that id.
@@ -359,11 +403,13 @@ impl StoreState {
 }
 
 impl SandboxStore {
-    pub(crate) fn new(state: StoreState) -> Self {
+    pub(crate) fn new(state: StoreState, store_hash: &str, deliveries: Deliveries) -> Self {
         Self {
             inner: Arc::new(StoreInner {
                 state: Mutex::new(state),
                 counters: Default::default(),
+                store_hash: store_hash.to_owned(),
+                deliveries,
             }),
         }
     }
@@ -438,30 +484,142 @@ impl SandboxStore {
         })
     }
 
-    /// Changes a metafield's value (and its `date_modified`); false when there is no such id.
+    /// Changes a metafield's value (and its `date_modified`) and sends the
+    /// `store/order/metafield/updated` webhooks; false when there is no such id.
     pub fn set_metafield_value(&self, metafield_id: u64, value: impl Into<String>) -> bool {
         let value = value.into();
-        self.with_state(|state| match state.metafields.get_mut(&metafield_id) {
-            Some(metafield) => {
-                metafield.value = value;
-                metafield.date_modified = now_to_the_second();
+        let event = self.with_state(|state| {
+            let metafield = state.metafields.get_mut(&metafield_id)?;
+            metafield.value = value;
+            metafield.date_modified = now_to_the_second();
+            Some(StoreEvent::Metafield {
+                change: events::MetafieldChange::Updated,
+                metafield_id,
+                order_id: metafield.order_id,
+                namespace: metafield.namespace.clone(),
+            })
+        });
+        match event {
+            Some(event) => {
+                self.publish(&event);
                 true
             }
             None => false,
-        })
+        }
     }
 
-    /// Places a new order, dated now and awaiting fulfillment, for `customer_id`; returns its id.
+    /// Places a new order, dated now and awaiting fulfillment, for `customer_id`, and sends the
+    /// `store/order/created` webhooks; returns its id.
     ///
     /// An unknown `customer_id` (0 included) gets guest billing details, as BigCommerce keeps
     /// whatever billing address the checkout sent.
     pub fn add_order(&self, customer_id: u64) -> u64 {
-        self.with_state(|state| {
+        let order_id = self.with_state(|state| {
             let billing = state.billing_for(customer_id);
             let order =
                 crate::sandbox::seed::fresh_order(customer_id, billing, now_to_the_second());
             state.insert_order(order)
-        })
+        });
+        self.publish(&StoreEvent::OrderCreated { order_id });
+        order_id
+    }
+
+    /// Moves an order to another status (BigCommerce's ids, 0 to 14) and, when the status
+    /// really changes, sends the `store/order/statusUpdated` and `store/order/updated`
+    /// webhooks; false when there is no such order or status.
+    pub fn set_order_status(&self, order_id: u64, status_id: u8) -> bool {
+        if !crate::sandbox::wire::ORDER_STATUSES
+            .iter()
+            .any(|status| status.id == status_id)
+        {
+            return false;
+        }
+        let change = self.with_state(|state| {
+            let order = state.orders.get_mut(&order_id)?;
+            let previous_status_id = order.status_id;
+            if previous_status_id != status_id {
+                order.status_id = status_id;
+                order.date_modified = now_to_the_second();
+            }
+            Some(previous_status_id)
+        });
+        match change {
+            Some(previous_status_id) if previous_status_id != status_id => {
+                self.publish(&StoreEvent::OrderStatusUpdated {
+                    order_id,
+                    previous_status_id,
+                    new_status_id: status_id,
+                });
+                true
+            }
+            Some(_) => true,
+            None => false,
+        }
+    }
+
+    /// Sends the webhooks `event` fires to every active hook whose scope matches and, for order
+    /// events, to the configured destination. Returns before anything is sent.
+    pub(crate) fn publish(&self, event: &StoreEvent) {
+        let deliveries = &self.inner.deliveries;
+        let configured = deliveries.destination();
+        let created_at = OffsetDateTime::now_utc().unix_timestamp();
+        for notification in event.notifications() {
+            let mut targets: Vec<Target> = self.with_state(|state| {
+                state
+                    .hooks
+                    .values()
+                    .filter(|hook| hook.is_active)
+                    .filter(|hook| events::scope_matches(&hook.scope, notification.scope))
+                    .filter_map(|hook| {
+                        // Destinations were parsed when the hook was saved.
+                        Some(Target {
+                            destination: Url::parse(&hook.destination).ok()?,
+                            hook_id: Some(hook.id),
+                            headers: hook.headers.clone().unwrap_or_default(),
+                        })
+                    })
+                    .collect()
+            });
+            if let Some(destination) = &configured
+                && events::scope_matches(CONFIGURED_DESTINATION_SCOPE, notification.scope)
+            {
+                targets.push(Target {
+                    destination: destination.clone(),
+                    hook_id: None,
+                    headers: BTreeMap::new(),
+                });
+            }
+            if targets.is_empty() {
+                continue;
+            }
+            let body = events::callback_body(&notification, &self.inner.store_hash, created_at);
+            deliveries.send(notification.scope, &body, targets);
+        }
+    }
+
+    /// Points every order event at `destination` besides registered hooks (`None`: nowhere).
+    pub fn set_webhook_destination(&self, destination: Option<Url>) {
+        self.inner.deliveries.set_destination(destination);
+    }
+
+    /// Where order events go besides registered hooks, if anywhere.
+    pub fn webhook_destination(&self) -> Option<Url> {
+        self.inner.deliveries.destination()
+    }
+
+    /// Every webhook message finished so far (delivered or given up on), in finishing order.
+    pub fn webhook_deliveries(&self) -> Vec<DeliveryRecord> {
+        self.inner.deliveries.records()
+    }
+
+    /// Waits until at least `count` webhook messages have finished and none is in flight, or
+    /// until `timeout`; returns `webhook_deliveries()` either way. `count` 0 waits for quiet.
+    pub async fn wait_for_deliveries(
+        &self,
+        count: usize,
+        timeout: Duration,
+    ) -> Vec<DeliveryRecord> {
+        self.inner.deliveries.wait(count, timeout).await
     }
 
     /// Total Management API requests received, whatever their outcome (401 and 429 included).

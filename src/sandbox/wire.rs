@@ -1,6 +1,9 @@
 //! The JSON shapes the sandbox answers with, copied from BigCommerce's reference: v2 orders
 //! (`order_Resp` in orders.v2.oas2.yml, RFC 2822 dates, four-decimal money strings), v3 order
-//! metafields (orders.v3.yml, RFC 3339 dates) and the two error body families. No routing here.
+//! metafields (orders.v3.yml, RFC 3339 dates), webhooks (webhooks.v3.yml, Unix-second dates) and
+//! the two error body families. No routing here.
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -8,7 +11,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc2822;
 use time::macros::format_description;
 
-use crate::sandbox::store::{Address, Metafield, Order};
+use crate::sandbox::store::{Address, Hook, Metafield, Order};
 
 /// BigCommerce's order status ids (orders.v2.oas2.yml, `ordersCount_Resp` example).
 pub(crate) mod status_id {
@@ -401,6 +404,39 @@ pub(crate) fn v3_metafield(metafield: &Metafield) -> V3Metafield<'_> {
         date_created: rfc3339(metafield.date_created),
         date_modified: rfc3339(metafield.date_modified),
         owner_client_id: &metafield.owner_client_id,
+    }
+}
+
+/// A webhook in the field order of webhooks.v3.yml's `webhook_Resp` example.
+#[derive(Serialize)]
+pub(crate) struct V3Hook<'a> {
+    id: u64,
+    client_id: &'a str,
+    store_hash: &'a str,
+    created_at: i64,
+    updated_at: i64,
+    scope: &'a str,
+    destination: &'a str,
+    is_active: bool,
+    headers: Option<&'a BTreeMap<String, String>>,
+    /// Not in the reference snapshot's `webhook_Full`, but BigCommerce accepts it on create and
+    /// returns it, and clients read it back.
+    events_history_enabled: bool,
+}
+
+/// Renders a hook as `/v3/hooks` does; `client_id` is the app behind the access token.
+pub(crate) fn v3_hook<'a>(hook: &'a Hook, client_id: &'a str, store_hash: &'a str) -> V3Hook<'a> {
+    V3Hook {
+        id: hook.id,
+        client_id,
+        store_hash,
+        created_at: hook.created_at,
+        updated_at: hook.updated_at,
+        scope: &hook.scope,
+        destination: &hook.destination,
+        is_active: hook.is_active,
+        headers: hook.headers.as_ref(),
+        events_history_enabled: hook.events_history_enabled,
     }
 }
 

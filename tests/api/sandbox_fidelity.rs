@@ -7,7 +7,7 @@ use jsonschema::{Draft, Validator};
 use order_metafields::sandbox::{self, RunningSandbox, SandboxConfig};
 use serde_json::{Map, Value, json};
 
-const REFERENCE: &str = concat!(
+pub(crate) const REFERENCE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../shared/bigcommerce-reference"
 );
@@ -19,7 +19,7 @@ const UNDECLARED_ORDER_FIELDS: [(&str, &str); 2] =
 const INCLUDE_ONLY_ORDER_FIELDS: [&str; 2] = ["consignments", "fees"];
 
 /// A description of a broken response and how to break a good one that way.
-type Mutation = (&'static str, fn(&mut Value));
+pub(crate) type Mutation = (&'static str, fn(&mut Value));
 
 struct Reference {
     order: Validator,
@@ -85,7 +85,7 @@ impl Reference {
 }
 
 /// Reads a reference file and returns its `components.schemas` as JSON Schema 2020-12.
-fn load_components(file: &str) -> Value {
+pub(crate) fn load_components(file: &str) -> Value {
     let path = format!("{REFERENCE}/{file}");
     let text =
         std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("reading {path}: {error}"));
@@ -184,7 +184,7 @@ fn strict_metafield(v3: &Value) -> Value {
 }
 
 /// Builds a validator for `root` with the reference's schemas embedded as `#/components/schemas`.
-fn build(schemas: &Value, mut root: Value) -> Validator {
+pub(crate) fn build(schemas: &Value, mut root: Value) -> Validator {
     root["$schema"] = json!("https://json-schema.org/draft/2020-12/schema");
     root["components"] = json!({ "schemas": schemas });
     jsonschema::options()
@@ -195,7 +195,7 @@ fn build(schemas: &Value, mut root: Value) -> Validator {
 }
 
 #[track_caller]
-fn assert_valid(validator: &Validator, instance: &Value, what: &str) {
+pub(crate) fn assert_valid(validator: &Validator, instance: &Value, what: &str) {
     let errors: Vec<String> = validator
         .iter_errors(instance)
         .map(|error| format!("{} at {}", error, error.instance_path()))

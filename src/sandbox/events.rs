@@ -1,0 +1,415 @@
+//! What the sandbox tells webhook subscribers: the store changes it reports, the scopes they
+//! fire (BigCommerce's webhook events reference, Orders and Metafields tables), how a
+//! subscribed scope matches, and the callback payloads of `webhooks-callbacks/`. Pure data: no
+//! locking, no HTTP; `delivery` sends what this renders.
+
+use aws_lc_rs::digest;
+use serde::Serialize;
+
+/// Every scope `/v3/hooks` accepts: BigCommerce's order and metafield scopes, wildcards included.
+/// The sandbox only fires the order, order status and metafield events; the others are accepted
+/// because BigCommerce accepts them, and simply never fire here.
+pub(crate) const SUPPORTED_SCOPES: [&str; 17] = [
+    "store/order/*",
+    "store/order/created",
+    "store/order/updated",
+    "store/order/archived",
+    "store/order/statusUpdated",
+    "store/order/message/created",
+    "store/order/refund/created",
+    "store/order/transaction/created",
+    "store/order/transaction/updated",
+    "store/order/metafield/*",
+    "store/order/metafield/created",
+    "store/order/metafield/updated",
+    "store/order/metafield/deleted",
+    "store/metafield/*",
+    "store/metafield/created",
+    "store/metafield/updated",
+    "store/metafield/deleted",
+];
+
+/// What `SandboxConfig::webhook_destination` is subscribed to: every order event, order
+/// metafield events included, but not the generic `store/metafield/*` ones.
+pub(crate) const CONFIGURED_DESTINATION_SCOPE: &str = "store/order/*";
+
+/// The numeric store id BigCommerce puts in every callback; the sandbox has just one store.
+pub(crate) const SANDBOX_STORE_ID: &str = "1001197568";
+
+/// A change to the store's data that webhooks report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum StoreEvent {
+    OrderCreated {
+        order_id: u64,
+    },
+    OrderStatusUpdated {
+        order_id: u64,
+        previous_status_id: u8,
+        new_status_id: u8,
+    },
+    Metafield {
+        change: MetafieldChange,
+        metafield_id: u64,
+        order_id: u64,
+        namespace: String,
+    },
+}
+
+/// What happened to an order metafield.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MetafieldChange {
+    Created,
+    Updated,
+    Deleted,
+}
+
+/// One callback an event fires: its scope and its `data` object.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Notification {
+    pub scope: &'static str,
+    pub data: CallbackData,
+}
+
+/// The `data` objects of the callbacks the sandbox sends, fields in the reference's order.
+#[derive(Debug, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub(crate) enum CallbackData {
+    /// `store/order/created|updated` (`data/store_order_created.json`).
+    Order { r#type: &'static str, id: u64 },
+    /// `store/order/statusUpdated` (`data/store_order_statusUpdated.json`).
+    OrderStatus {
+        r#type: &'static str,
+        id: u64,
+        status: StatusChange,
+    },
+    /// `store/order/metafield/*` (`store_order_metafield_created.yml`): the order id is a string.
+    OrderMetafield {
+        metafield_id: u64,
+        resource_id: String,
+        namespace: String,
+    },
+    /// `store/metafield/*` (`store_metafield_created.yml`), which names the resource type.
+    Metafield {
+        metafield_id: u64,
+        resource_id: String,
+        resource_type: &'static str,
+        namespace: String,
+    },
+}
+
+/// `data.status` of `store/order/statusUpdated`.
+#[derive(Debug, PartialEq, Eq, Serialize)]
+pub(crate) struct StatusChange {
+    pub previous_status_id: u8,
+    pub new_status_id: u8,
+}
+
+impl StoreEvent {
+    /// The callbacks this event fires, most specific scope family first.
+    pub(crate) fn notifications(&self) -> Vec<Notification> {
+        match self {
+            StoreEvent::OrderCreated { order_id } => vec![Notification {
+                scope: "store/order/created",
+                data: CallbackData::Order {
+                    r#type: "order",
+                    id: *order_id,
+                },
+            }],
+            // BigCommerce's events table: a status change also counts as an order update.
+            StoreEvent::OrderStatusUpdated {
+                order_id,
+                previous_status_id,
+                new_status_id,
+            } => vec![
+                Notification {
+                    scope: "store/order/statusUpdated",
+                    data: CallbackData::OrderStatus {
+                        r#type: "order",
+                        id: *order_id,
+                        status: StatusChange {
+                            previous_status_id: *previous_status_id,
+                            new_status_id: *new_status_id,
+                        },
+                    },
+                },
+                Notification {
+                    scope: "store/order/updated",
+                    data: CallbackData::Order {
+                        r#type: "order",
+                        id: *order_id,
+                    },
+                },
+            ],
+            StoreEvent::Metafield {
+                change,
+                metafield_id,
+                order_id,
+                namespace,
+            } => {
+                let (order_scope, generic_scope) = match change {
+                    MetafieldChange::Created => {
+                        ("store/order/metafield/created", "store/metafield/created")
+                    }
+                    MetafieldChange::Updated => {
+                        ("store/order/metafield/updated", "store/metafield/updated")
+                    }
+                    MetafieldChange::Deleted => {
+                        ("store/order/metafield/deleted", "store/metafield/deleted")
+                    }
+                };
+                vec![
+                    Notification {
+                        scope: order_scope,
+                        data: CallbackData::OrderMetafield {
+                            metafield_id: *metafield_id,
+                            resource_id: order_id.to_string(),
+                            namespace: namespace.clone(),
+                        },
+                    },
+                    Notification {
+                        scope: generic_scope,
+                        data: CallbackData::Metafield {
+                            metafield_id: *metafield_id,
+                            resource_id: order_id.to_string(),
+                            resource_type: "order",
+                            namespace: namespace.clone(),
+                        },
+                    },
+                ]
+            }
+        }
+    }
+}
+
+/// Whether a hook subscribed to `subscribed` receives a callback of `scope`: the same scope, or
+/// a `…/*` wildcard over it at any depth. BigCommerce documents `store/order/*` as firing "for all
+/// store/order events" and lists the order metafield events among them, so the wildcard covers
+/// `store/order/metafield/…` too.
+pub(crate) fn scope_matches(subscribed: &str, scope: &str) -> bool {
+    match subscribed.strip_suffix("/*") {
+        Some(prefix) => scope
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with('/')),
+        None => subscribed == scope,
+    }
+}
+
+/// The whole callback body as BigCommerce sends it: `scope`, `store_id`, `data`, `hash`,
+/// `created_at`, `producer`, in the order of the reference's `data/*.json` examples.
+pub(crate) fn callback_body(
+    notification: &Notification,
+    store_hash: &str,
+    created_at: i64,
+) -> String {
+    let mut callback = Callback {
+        scope: notification.scope,
+        store_id: SANDBOX_STORE_ID,
+        data: &notification.data,
+        hash: None,
+        created_at,
+        producer: format!("stores/{store_hash}"),
+    };
+    // BigCommerce: "The SHA-1 hash of the JSON-encoded payload data. Ensures users can detect
+    // duplicate events." The sandbox hashes the body without its `hash` field, so the same
+    // event sent to two hooks (or retried) carries the same hash.
+    let unhashed = serde_json::to_vec(&callback).unwrap_or_default();
+    callback.hash = Some(hex(digest::digest(
+        &digest::SHA1_FOR_LEGACY_USE_ONLY,
+        &unhashed,
+    )
+    .as_ref()));
+    serde_json::to_string(&callback).unwrap_or_default()
+}
+
+#[derive(Serialize)]
+struct Callback<'a> {
+    scope: &'a str,
+    store_id: &'a str,
+    data: &'a CallbackData,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hash: Option<String>,
+    created_at: i64,
+    producer: String,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut text, byte| {
+            let _ = write!(text, "{byte:02x}");
+            text
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    #[test]
+    fn wildcards_match_every_scope_below_them_and_nothing_else() {
+        let cases = [
+            (
+                "store/order/*",
+                "store/order/created",
+                true,
+                "wildcard over a child",
+            ),
+            (
+                "store/order/*",
+                "store/order/metafield/updated",
+                true,
+                "wildcard over a grandchild",
+            ),
+            (
+                "store/order/*",
+                "store/metafield/updated",
+                false,
+                "another family",
+            ),
+            (
+                "store/order/*",
+                "store/orders/created",
+                false,
+                "a longer sibling name",
+            ),
+            ("store/order/*", "store/order", false, "the prefix itself"),
+            (
+                "store/order/metafield/*",
+                "store/order/statusUpdated",
+                false,
+                "a narrower wildcard",
+            ),
+            (
+                "store/order/created",
+                "store/order/created",
+                true,
+                "exact scope",
+            ),
+            (
+                "store/order/created",
+                "store/order/updated",
+                false,
+                "another exact scope",
+            ),
+        ];
+
+        for (subscribed, scope, expected, description) in cases {
+            assert_eq!(scope_matches(subscribed, scope), expected, "{description}");
+        }
+    }
+
+    #[test]
+    fn every_fired_scope_is_a_supported_scope() {
+        let events = [
+            StoreEvent::OrderCreated { order_id: 1 },
+            StoreEvent::OrderStatusUpdated {
+                order_id: 1,
+                previous_status_id: 1,
+                new_status_id: 2,
+            },
+            StoreEvent::Metafield {
+                change: MetafieldChange::Created,
+                metafield_id: 1,
+                order_id: 1,
+                namespace: "n".to_owned(),
+            },
+            StoreEvent::Metafield {
+                change: MetafieldChange::Updated,
+                metafield_id: 1,
+                order_id: 1,
+                namespace: "n".to_owned(),
+            },
+            StoreEvent::Metafield {
+                change: MetafieldChange::Deleted,
+                metafield_id: 1,
+                order_id: 1,
+                namespace: "n".to_owned(),
+            },
+        ];
+
+        for event in events {
+            for notification in event.notifications() {
+                assert!(
+                    SUPPORTED_SCOPES.contains(&notification.scope),
+                    "{}",
+                    notification.scope
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn status_update_body_matches_the_reference_example_field_for_field() {
+        let event = StoreEvent::OrderStatusUpdated {
+            order_id: 250,
+            previous_status_id: 0,
+            new_status_id: 11,
+        };
+        let notifications = event.notifications();
+
+        let body = callback_body(&notifications[0], "abc123", 1_561_479_335);
+
+        let parsed: Value = serde_json::from_str(&body).unwrap();
+        let hash = parsed["hash"].as_str().unwrap().to_owned();
+        assert_eq!(
+            parsed,
+            json!({
+                "scope": "store/order/statusUpdated",
+                "store_id": SANDBOX_STORE_ID,
+                "data": {"type": "order", "id": 250, "status": {"previous_status_id": 0, "new_status_id": 11}},
+                "hash": hash,
+                "created_at": 1_561_479_335,
+                "producer": "stores/abc123"
+            })
+        );
+        assert!(body.starts_with(r#"{"scope":"store/order/statusUpdated","store_id":"#));
+        assert_eq!(hash.len(), 40);
+        assert!(hash.bytes().all(|byte| byte.is_ascii_hexdigit()));
+    }
+
+    #[test]
+    fn metafield_events_fire_the_order_and_the_generic_scope() {
+        let event = StoreEvent::Metafield {
+            change: MetafieldChange::Deleted,
+            metafield_id: 14,
+            order_id: 270,
+            namespace: "delivery".to_owned(),
+        };
+
+        let bodies: Vec<Value> = event
+            .notifications()
+            .iter()
+            .map(|notification| serde_json::from_str(&callback_body(notification, "h", 1)).unwrap())
+            .collect();
+
+        assert_eq!(bodies[0]["scope"], "store/order/metafield/deleted");
+        assert_eq!(
+            bodies[0]["data"],
+            json!({"metafield_id": 14, "resource_id": "270", "namespace": "delivery"})
+        );
+        assert_eq!(bodies[1]["scope"], "store/metafield/deleted");
+        assert_eq!(
+            bodies[1]["data"],
+            json!({"metafield_id": 14, "resource_id": "270", "resource_type": "order", "namespace": "delivery"})
+        );
+    }
+
+    #[test]
+    fn the_same_event_hashes_the_same_and_a_different_one_differently() {
+        let notification = &StoreEvent::OrderCreated { order_id: 7 }.notifications()[0];
+        let other = &StoreEvent::OrderCreated { order_id: 8 }.notifications()[0];
+        let hash = |body: String| serde_json::from_str::<Value>(&body).unwrap()["hash"].clone();
+
+        let first = hash(callback_body(notification, "h", 100));
+        let again = hash(callback_body(notification, "h", 100));
+        let different = hash(callback_body(other, "h", 100));
+
+        assert_eq!(first, again);
+        assert_ne!(first, different);
+    }
+}
