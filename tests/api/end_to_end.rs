@@ -243,6 +243,71 @@ async fn the_service_paces_itself_within_its_share_and_never_meets_a_429() {
 }
 
 #[tokio::test]
+async fn a_metafield_changed_in_the_store_is_served_on_the_next_request_after_its_webhook() {
+    let config = SandboxConfig::demo_defaults();
+    // Long lifetimes: only the webhook can make the service fetch again.
+    let stack = start_stack(
+        config.clone(),
+        &[("METAFIELDS_CACHE_TTL", "1h"), ("ORDERS_CACHE_TTL", "1h")],
+    )
+    .await;
+    stack.sandbox.set_webhook_destination(Some(
+        format!("{}/webhooks/bigcommerce", stack.service)
+            .parse()
+            .unwrap(),
+    ));
+    let cookie = stack.sign_in("alice@example.com").await;
+    let token = stack
+        .current_jwt(&cookie, &config.client_id)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let store = stack.sandbox.store();
+    let slot = store
+        .metafields_of(369)
+        .into_iter()
+        .find(|metafield| metafield.key == "slot")
+        .unwrap();
+    let before: Value = stack
+        .call("/v1/orders/369/metafields", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let cached: Value = stack
+        .call("/v1/orders/369/metafields", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let metafield_calls = store.management_requests_of(RequestKind::OrderMetafields);
+
+    assert!(store.set_metafield_value(slot.id, "2025-11-15 14:00-17:00"));
+    let deliveries = store.wait_for_deliveries(1, Duration::from_secs(5)).await;
+    let after: Value = stack
+        .call("/v1/orders/369/metafields", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    assert_eq!(before, cached);
+    assert_eq!(metafield_calls, 1, "the second read was a cache hit");
+    assert!(
+        deliveries
+            .iter()
+            .all(|delivery| delivery.status == Some(200)),
+        "{deliveries:?}"
+    );
+    assert_eq!(after["data"][0]["value"], "2025-11-15 14:00-17:00");
+    assert_eq!(
+        store.management_requests_of(RequestKind::OrderMetafields),
+        2
+    );
+}
+
+#[tokio::test]
 async fn the_demo_prints_curl_lines_that_answer_as_described() {
     let demo = Demo::start(DemoOptions {
         service: "127.0.0.1:0".parse().unwrap(),
