@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::AuthSettings;
 use crate::domain::CustomerId;
+use crate::metrics::{AuthFailureReason, Metrics};
 use crate::problem::ApiError;
 use crate::throttle::CustomerThrottle;
 
@@ -194,6 +195,22 @@ impl TokenVerifier {
     }
 }
 
+impl AuthError {
+    /// The reason's class, for metrics: six values, whatever the token said.
+    pub fn class(&self) -> AuthFailureReason {
+        match self {
+            AuthError::Missing => AuthFailureReason::Missing,
+            AuthError::MalformedHeader | AuthError::TooLarge | AuthError::Malformed => {
+                AuthFailureReason::Malformed
+            }
+            AuthError::AlgorithmNotAccepted(_) => AuthFailureReason::Algorithm,
+            AuthError::BadSignature => AuthFailureReason::Signature,
+            AuthError::Expired => AuthFailureReason::Expired,
+            AuthError::NotYetValid | AuthError::Claim(_) => AuthFailureReason::Claims,
+        }
+    }
+}
+
 fn classify(kind: &ErrorKind) -> AuthError {
     match kind {
         ErrorKind::InvalidSignature => AuthError::BadSignature,
@@ -272,6 +289,9 @@ impl FromRequest for AuthenticatedCustomer {
             }
             Err(reason) => {
                 tracing::debug!(reason = %reason, "refused the request's credentials");
+                if let Some(metrics) = request.app_data::<web::Data<Metrics>>() {
+                    metrics.auth.failed(reason.class());
+                }
                 Err(ApiError::Unauthorized {
                     token_sent: reason != AuthError::Missing,
                 })

@@ -2,19 +2,23 @@
 //! bounded in size and lifetime. Every read goes through a get-or-load call, so a caller
 //! cannot forget to fill the cache, and concurrent misses for one key share a single load.
 //! When a load fails for a passing reason, the last good value is served for a bounded
-//! time, marked stale. It knows nothing of HTTP or of BigCommerce: loaders are passed in.
+//! time, marked stale. Each lookup is counted. It knows nothing of HTTP or of BigCommerce:
+//! loaders are passed in.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::hash::Hash;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use moka::future::Cache as MokaCache;
+use moka::notification::RemovalCause;
 use tokio::time::Instant;
 
 use crate::config::CacheSettings;
 use crate::domain::{CustomerId, Order, OrderId};
+use crate::metrics::{CACHE_NAMES, CacheMetrics, CacheOutcome, EvictionCause};
 
 /// How long after a failed load a key is served stale without trying again, so an outage
 /// costs one upstream attempt per key per interval, not one per request.
@@ -74,13 +78,17 @@ pub struct CacheUsage {
 /// A fresh cache with single-flight fills, plus the last good value of each key for
 /// serving stale, plus a short memory of failed loads.
 struct Layer<K, V> {
+    /// The cache's name, in metrics.
+    name: &'static str,
+    metrics: CacheMetrics,
     fresh: MokaCache<K, Arc<Stamped<V>>>,
     last_good: Option<MokaCache<K, Arc<Stamped<V>>>>,
     failures: MokaCache<K, ()>,
 }
 
 impl Cache {
-    pub fn new(settings: &CacheSettings) -> Self {
+    /// Empty caches sized by `settings`, counting into `metrics`.
+    pub fn new(settings: &CacheSettings, metrics: CacheMetrics) -> Self {
         let order_weight = |_: &CustomerId, value: &Arc<Stamped<CustomerOrders>>| {
             // Weighed in orders, so the bound holds however many orders one customer has.
             u32::try_from(value.value.orders.len())
@@ -93,15 +101,18 @@ impl Cache {
                 .unwrap_or(u32::MAX)
                 .saturating_add(64)
         };
+        let [orders_name, metafields_name] = CACHE_NAMES;
         let orders = Layer::new(
-            "customer-orders",
+            orders_name,
+            metrics.clone(),
             settings.max_orders,
             settings.orders_ttl,
             settings.stale_if_error,
             order_weight,
         );
         let metafields = Layer::new(
-            "order-metafields",
+            metafields_name,
+            metrics,
             settings.metafields_max_bytes,
             settings.metafields_ttl,
             settings.stale_if_error,
@@ -178,6 +189,7 @@ impl Cache {
         if !gate.is_fresh() {
             return None;
         }
+        self.orders.count(CacheOutcome::Miss);
         let orders = match load.await {
             Ok(orders) => orders,
             Err(error) => return Some(Err(error)),
@@ -220,7 +232,8 @@ impl Cache {
         self.metafields.forget(&order).await;
     }
 
-    /// Entries and total weight held now, per cache (after pending maintenance).
+    /// Entries and total weight held now, per cache (after pending maintenance, so that
+    /// expired entries are gone and counted as evictions).
     pub async fn usage(&self) -> CacheUsage {
         self.orders.fresh.run_pending_tasks().await;
         self.metafields.fresh.run_pending_tasks().await;
@@ -230,6 +243,19 @@ impl Cache {
             orders_with_metafields: self.metafields.fresh.entry_count(),
             metafield_bytes: self.metafields.fresh.weighted_size(),
         }
+    }
+
+    /// Brings the size gauges of every cache up to date (for a metrics scrape).
+    pub async fn report_usage(&self) {
+        let usage = self.usage().await;
+        self.orders
+            .metrics
+            .usage(self.orders.name, usage.customers, usage.orders);
+        self.metafields.metrics.usage(
+            self.metafields.name,
+            usage.orders_with_metafields,
+            usage.metafield_bytes,
+        );
     }
 }
 
@@ -246,6 +272,8 @@ async fn remember_owners(
 impl<K, V> Clone for Layer<K, V> {
     fn clone(&self) -> Self {
         Self {
+            name: self.name,
+            metrics: self.metrics.clone(),
             fresh: self.fresh.clone(),
             last_good: self.last_good.clone(),
             failures: self.failures.clone(),
@@ -259,17 +287,29 @@ where
     V: Send + Sync + 'static,
 {
     fn new(
-        name: &str,
+        name: &'static str,
+        metrics: CacheMetrics,
         capacity: u64,
         ttl: Duration,
         stale_if_error: Duration,
         weigher: impl Fn(&K, &Arc<Stamped<V>>) -> u32 + Send + Sync + Clone + 'static,
     ) -> Self {
+        let listener_metrics = metrics.clone();
         let fresh = MokaCache::builder()
             .name(name)
             .max_capacity(capacity)
             .weigher(weigher.clone())
             .time_to_live(ttl)
+            .eviction_listener(move |_key, _value, cause| {
+                let cause = match cause {
+                    RemovalCause::Expired => EvictionCause::Expired,
+                    RemovalCause::Size => EvictionCause::Size,
+                    RemovalCause::Explicit => EvictionCause::Invalidated,
+                    // A reload replacing a value removes nothing.
+                    RemovalCause::Replaced => return,
+                };
+                listener_metrics.evicted(name, cause);
+            })
             .build();
         // The last good values hold the same `Arc`s as the fresh cache while both have
         // them, so keeping them costs memory only for entries past their lifetime.
@@ -286,10 +326,17 @@ where
             .time_to_live(FAILURE_BACKOFF)
             .build();
         Self {
+            name,
+            metrics,
             fresh,
             last_good,
             failures,
         }
+    }
+
+    /// Counts a lookup's outcome in the metrics.
+    fn count(&self, outcome: CacheOutcome) {
+        self.metrics.lookup(self.name, outcome);
     }
 
     async fn get_or_load<Fut, E>(
@@ -303,6 +350,7 @@ where
         E: Send + Sync + 'static,
     {
         if let Some(entry) = self.fresh.get(&key).await {
+            self.count(CacheOutcome::Hit);
             return Ok(Cached {
                 entry,
                 stale: false,
@@ -311,13 +359,18 @@ where
         if self.failures.contains_key(&key)
             && let Some(entry) = self.last_good(&key).await
         {
+            self.count(CacheOutcome::Stale);
             return Ok(Cached { entry, stale: true });
         }
         let last_good = self.last_good.clone();
         let stored_key = key.clone();
+        // Set when this caller's loader runs; a caller whose loader did not run got the
+        // value (or the error) of a concurrent caller's load: a single-flight waiter.
+        let loader_ran = AtomicBool::new(false);
         let loaded = self
             .fresh
-            .try_get_with(key.clone(), async move {
+            .try_get_with(key.clone(), async {
+                loader_ran.store(true, Ordering::Relaxed);
                 let entry = Arc::new(Stamped::now(load.await?));
                 if let Some(last_good) = last_good {
                     last_good.insert(stored_key, Arc::clone(&entry)).await;
@@ -325,19 +378,34 @@ where
                 Ok(entry)
             })
             .await;
+        if !loader_ran.load(Ordering::Relaxed) {
+            self.metrics.waited(self.name);
+        }
         match loaded {
-            Ok(entry) => Ok(Cached {
-                entry,
-                stale: false,
-            }),
+            Ok(entry) => {
+                self.count(CacheOutcome::Miss);
+                Ok(Cached {
+                    entry,
+                    stale: false,
+                })
+            }
             Err(error) if transient(&error) => {
                 self.failures.insert(key.clone(), ()).await;
                 match self.last_good(&key).await {
-                    Some(entry) => Ok(Cached { entry, stale: true }),
-                    None => Err(error),
+                    Some(entry) => {
+                        self.count(CacheOutcome::Stale);
+                        Ok(Cached { entry, stale: true })
+                    }
+                    None => {
+                        self.count(CacheOutcome::Miss);
+                        Err(error)
+                    }
                 }
             }
-            Err(error) => Err(error),
+            Err(error) => {
+                self.count(CacheOutcome::Miss);
+                Err(error)
+            }
         }
     }
 

@@ -47,6 +47,8 @@ pub struct AuthSettings {
 #[derive(Clone, Debug)]
 pub struct HttpSettings {
     pub listen_addr: SocketAddr,
+    /// Where `/metrics` is served instead of `listen_addr`, when set.
+    pub metrics_addr: Option<SocketAddr>,
     /// Sustained requests per minute per customer; `None` turns the limit off.
     pub customer_rate_per_minute: Option<std::num::NonZeroU32>,
     pub customer_burst: std::num::NonZeroU32,
@@ -125,6 +127,7 @@ struct RawSettings {
     jwt_algorithms: Option<String>,
     jwt_leeway: Option<String>,
     listen_addr: Option<String>,
+    metrics_addr: Option<String>,
     cors_allowed_origins: Option<String>,
     cors_max_age: Option<String>,
     customer_rate_limit: Option<String>,
@@ -276,6 +279,18 @@ impl Settings {
                 "expected an IP address and port, e.g. 0.0.0.0:8080",
             )
         })?;
+        let metrics_addr = raw
+            .metrics_addr
+            .filter(|value| !value.trim().is_empty())
+            .map(|value| {
+                value.trim().parse::<SocketAddr>().map_err(|_| {
+                    invalid(
+                        "METRICS_ADDR",
+                        "expected an IP address and port, e.g. 0.0.0.0:9090",
+                    )
+                })
+            })
+            .transpose()?;
         let cors_allowed_origins = parse_origins(raw.cors_allowed_origins.as_deref())?;
         let cors_max_age = duration("CORS_MAX_AGE", raw.cors_max_age, "10m")?;
 
@@ -354,6 +369,7 @@ impl Settings {
             },
             http: HttpSettings {
                 listen_addr,
+                metrics_addr,
                 customer_rate_per_minute: std::num::NonZeroU32::new(small_count(
                     "CUSTOMER_RATE_LIMIT",
                     raw.customer_rate_limit,
@@ -625,6 +641,7 @@ mod tests {
         );
         assert_eq!(settings.auth.algorithms, vec![Algorithm::HS256]);
         assert_eq!(settings.http.listen_addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(settings.http.metrics_addr, None);
         assert!(settings.http.cors_allowed_origins.is_empty());
         assert_eq!(settings.auth.leeway, Duration::from_secs(30));
         assert_eq!(
@@ -653,7 +670,7 @@ mod tests {
 
     #[test]
     fn malformed_values_are_refused_with_the_variable_named() {
-        let cases: [(&str, &str, &str); 12] = [
+        let cases: [(&str, &str, &str); 13] = [
             ("JWT_ALGORITHMS", "RS256", "asymmetric algorithm"),
             ("JWT_ALGORITHMS", "HS256,none", "none algorithm"),
             ("JWT_ALGORITHMS", " , ", "empty list"),
@@ -674,6 +691,7 @@ mod tests {
             ("ORDERS_CACHE_TTL", "forever", "not a duration"),
             ("CACHE_MAX_ORDERS", "0", "zero capacity"),
             ("LOG_FORMAT", "xml", "unknown log format"),
+            ("METRICS_ADDR", "9090", "no address"),
         ];
         for (variable, value, description) in cases {
             let error = settings_with(&[(variable, value)]).unwrap_err();

@@ -12,6 +12,7 @@ pub mod demo;
 pub mod domain;
 pub mod hook_registration;
 pub mod management;
+pub mod metrics;
 pub mod problem;
 pub mod routes;
 pub mod sandbox;

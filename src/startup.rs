@@ -1,6 +1,7 @@
-//! Builds the application from settings: the token verifier (self-tested), the Management
-//! API client, the caches, the middleware and the routes, bound to a listener (port 0 is
-//! allowed). Only `main` and the tests use it.
+//! Builds the application from settings: the token verifier (self-tested), the metrics
+//! registry, the Management API client, the caches, the middleware and the
+//! routes, bound to a listener (port 0 is allowed), plus a second listener for `/metrics`
+//! when `METRICS_ADDR` is set. Only `main` and the tests use it.
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use crate::cache::Cache;
 use crate::config::{HttpSettings, Settings};
 use crate::domain::VisibilityPolicy;
 use crate::management::ManagementClient;
+use crate::metrics::Metrics;
 use crate::routes;
 use crate::telemetry::{REQUEST_ID_HEADER, ServiceRootSpan, request_identity};
 use crate::throttle::CustomerThrottle;
@@ -28,6 +30,8 @@ use crate::webhooks::WebhookReceiver;
 pub struct Application {
     port: u16,
     server: Server,
+    /// The server of the separate metrics address, and its port.
+    metrics_server: Option<(u16, Server)>,
     access: Access,
 }
 
@@ -39,9 +43,12 @@ impl Application {
         verifier.self_test(&settings.auth).map_err(|error| {
             anyhow::anyhow!("start-up check of jwt verification failed: {error}")
         })?;
+        // Each application owns its registry: nothing is recorded process-wide.
+        let metrics = Metrics::new();
         let management = ManagementClient::new(&settings.store, &settings.upstream)
-            .context("cannot build the management api http client")?;
-        let cache = Cache::new(&settings.cache);
+            .context("cannot build the management api http client")?
+            .with_metrics(metrics.upstream.clone());
+        let cache = Cache::new(&settings.cache, metrics.cache.clone());
         let access = Access::new(
             management,
             cache,
@@ -64,6 +71,12 @@ impl Application {
             settings.auth.webhook_secret.clone(),
         ));
         let access_data = web::Data::new(access.clone());
+        let metrics = web::Data::new(metrics);
+        let metrics_server = match settings.http.metrics_addr {
+            Some(address) => Some(metrics_server(address, &metrics, &access_data)?),
+            None => None,
+        };
+        let metrics_on_main = metrics_server.is_none();
         let http = settings.http.clone();
         let server = HttpServer::new(move || {
             let app = App::new();
@@ -71,12 +84,18 @@ impl Application {
                 Some(throttle) => app.app_data(throttle.clone()),
                 None => app,
             };
+            let app = if metrics_on_main {
+                app.configure(routes::configure_metrics)
+            } else {
+                app
+            };
             app.wrap(cors(&http))
                 .wrap(TracingLogger::<ServiceRootSpan>::new())
                 .wrap(from_fn(request_identity))
                 .app_data(verifier.clone())
                 .app_data(receiver.clone())
                 .app_data(access_data.clone())
+                .app_data(metrics.clone())
                 .configure(routes::configure)
         })
         .listen(listener)?
@@ -84,12 +103,18 @@ impl Application {
         Ok(Self {
             port,
             server,
+            metrics_server,
             access,
         })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of the separate metrics address, when `METRICS_ADDR` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_server.as_ref().map(|(port, _)| *port)
     }
 
     /// The customer-facing read model, for tests and future operational endpoints.
@@ -99,8 +124,40 @@ impl Application {
 
     /// Serves until the server is stopped (Ctrl-C or SIGTERM stop it gracefully).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        match self.metrics_server {
+            Some((_, metrics_server)) => {
+                tokio::try_join!(self.server, metrics_server)?;
+                Ok(())
+            }
+            None => self.server.await,
+        }
     }
+}
+
+/// The server of the separate metrics address: `/metrics` only, one worker, with the same
+/// request ids and log lines as the main address.
+fn metrics_server(
+    address: std::net::SocketAddr,
+    metrics: &web::Data<Metrics>,
+    access: &web::Data<Access>,
+) -> anyhow::Result<(u16, Server)> {
+    let listener = TcpListener::bind(address)
+        .with_context(|| format!("cannot listen on METRICS_ADDR {address}"))?;
+    let port = listener.local_addr()?.port();
+    let metrics = metrics.clone();
+    let access = access.clone();
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(TracingLogger::<ServiceRootSpan>::new())
+            .wrap(from_fn(request_identity))
+            .app_data(metrics.clone())
+            .app_data(access.clone())
+            .configure(routes::configure_metrics_only)
+    })
+    .workers(1)
+    .listen(listener)?
+    .run();
+    Ok((port, server))
 }
 
 /// CORS for exactly the configured origins: `GET` with an `Authorization` header, no

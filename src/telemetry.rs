@@ -1,6 +1,7 @@
-//! Logging and request identity: the subscriber (JSON in containers, pretty on a terminal),
-//! the per-request root span (route pattern, never the raw query or a header value), and
-//! the `X-Request-Id` every response carries. Tokens, secrets and emails are never recorded.
+//! Logging, request identity and request metrics: the subscriber (JSON in containers,
+//! pretty on a terminal), the per-request root span (route pattern, status and latency;
+//! never the raw query or a header value), the `X-Request-Id` every response carries, and
+//! the request counters. Tokens, secrets and emails are never recorded.
 
 use std::io::IsTerminal;
 
@@ -9,7 +10,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage, HttpResponse, ResponseError};
+use actix_web::{Error, HttpMessage, HttpResponse, ResponseError, web};
 use tokio::time::Instant;
 use tracing::Span;
 use tracing_actix_web::RootSpanBuilder;
@@ -18,6 +19,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::{LogFormat, LogSettings};
+use crate::metrics::Metrics;
 use crate::problem::{ensure_problem, needs_problem_body, problem_for_status};
 
 /// The request id header, taken from the caller when sane and always returned.
@@ -62,9 +64,7 @@ pub struct ServiceRootSpan;
 
 impl RootSpanBuilder for ServiceRootSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
-        let route = request
-            .match_pattern()
-            .unwrap_or_else(|| "unmatched".to_owned());
+        let route = route_pattern(request);
         let request_id = request
             .extensions()
             .get::<RequestId>()
@@ -102,9 +102,38 @@ impl RootSpanBuilder for ServiceRootSpan {
     }
 }
 
-/// Middleware: assigns the request id (the caller's when sane), returns it on every
-/// response, and renders any error response that is not yet a problem as one.
+/// Middleware, outermost: assigns the request id (the caller's when sane), returns it on
+/// every response, renders any error response that is not yet a problem as one, and
+/// counts the request in the metrics.
 pub async fn request_identity(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let route = route_pattern(&request);
+    let metrics = request.app_data::<web::Data<Metrics>>().cloned();
+    let started = Instant::now();
+    let result = identify(request, next).await;
+    if let Some(metrics) = metrics {
+        let status = match &result {
+            Ok(response) => response.status(),
+            Err(error) => error.as_response_error().status_code(),
+        };
+        metrics
+            .http
+            .observe(&route, status.as_u16(), started.elapsed());
+    }
+    result
+}
+
+/// The route pattern the request matches (`/v1/orders/{order_id}`), or `unmatched`: never
+/// the raw path, so that logs and metric labels carry no id.
+fn route_pattern(request: &ServiceRequest) -> String {
+    request
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned())
+}
+
+async fn identify(
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {

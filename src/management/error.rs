@@ -69,6 +69,18 @@ impl Operation {
             Operation::DeleteHook => "delete a webhook",
         }
     }
+
+    /// The operation's name as a metric label value.
+    pub fn label(self) -> &'static str {
+        match self {
+            Operation::CustomerOrders => "list_customer_orders",
+            Operation::OrderMetafields => "list_order_metafields",
+            Operation::ListHooks => "list_hooks",
+            Operation::CreateHook => "create_hook",
+            Operation::UpdateHook => "update_hook",
+            Operation::DeleteHook => "delete_hook",
+        }
+    }
 }
 
 impl std::fmt::Display for Operation {

@@ -27,6 +27,7 @@ use crate::management::pagination::{PAGE_LIMIT, next_v2_page, next_v3_page};
 use crate::management::quota::{QuotaPacer, QuotaSnapshot};
 use crate::management::rate_limit::{MAX_RATE_LIMITED_ATTEMPTS, RetryPolicy, rate_limit_wait};
 use crate::management::wire::{WireMetafieldPage, WireOrder};
+use crate::metrics::UpstreamMetrics;
 
 /// The `User-Agent` sent upstream: the service's name and version.
 pub const USER_AGENT_VALUE: &str = concat!("order-metafields/", env!("CARGO_PKG_VERSION"));
@@ -46,6 +47,7 @@ pub struct ManagementClient {
     request_timeout: Duration,
     orders_max_pages: u32,
     pacer: Arc<QuotaPacer>,
+    metrics: UpstreamMetrics,
 }
 
 /// A successful upstream answer: its status and body.
@@ -80,7 +82,16 @@ impl ManagementClient {
             request_timeout: upstream.request_timeout,
             orders_max_pages: upstream.orders_max_pages,
             pacer: Arc::new(QuotaPacer::new(upstream.quota_share, upstream.queue_max)),
+            metrics: UpstreamMetrics::new(),
         })
+    }
+
+    /// The same client, recording its calls into `metrics` (a client built by [`new`]
+    /// records into handles no registry renders).
+    ///
+    /// [`new`]: ManagementClient::new
+    pub fn with_metrics(self, metrics: UpstreamMetrics) -> Self {
+        Self { metrics, ..self }
     }
 
     /// Every order the customer placed, in BigCommerce's order (id ascending), as listed by
@@ -224,6 +235,7 @@ impl ManagementClient {
             // Stay within this service's share of the store's window before every send.
             if let Err(retry_after) = self.pacer.acquire(deadline).await {
                 tracing::info!(operation = %operation, wait_ms = retry_after.as_millis() as u64, "this service's share of the store's api quota is spent");
+                self.metrics.paced(operation.label());
                 return Err(ManagementError::RateLimited {
                     operation,
                     retry_after,
@@ -242,6 +254,7 @@ impl ManagementClient {
                 request = request.json(body);
             }
             let outcome = request.send().await;
+            self.note_outcome(operation, &outcome, started);
             let wait = match outcome {
                 Ok(response) => {
                     self.pacer.observe(response.headers());
@@ -311,6 +324,31 @@ impl ManagementClient {
                 }
             };
             tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Records one request's answer, or failure to get one, in the metrics and the store's
+    /// quota gauges.
+    fn note_outcome(
+        &self,
+        operation: Operation,
+        outcome: &Result<reqwest::Response, reqwest::Error>,
+        started: Instant,
+    ) {
+        let elapsed = started.elapsed();
+        match outcome {
+            Ok(response) => {
+                let status = response.status();
+                self.metrics
+                    .answered(operation.label(), status.as_u16(), elapsed);
+                if let Some(report) = QuotaPacer::report(response.headers()) {
+                    self.metrics.quota_reported(report.quota, report.left);
+                }
+            }
+            Err(error) => {
+                self.metrics
+                    .unanswered(operation.label(), error.is_timeout(), elapsed);
+            }
         }
     }
 

@@ -43,6 +43,13 @@ pub struct QuotaSnapshot {
     pub left: Option<u32>,
 }
 
+/// The store's quota headers on one answer, as sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QuotaReport {
+    pub quota: Option<u32>,
+    pub left: u32,
+}
+
 /// Whether a request may go now.
 #[derive(Debug, PartialEq, Eq)]
 enum Decision {
@@ -110,6 +117,17 @@ impl QuotaPacer {
         let left = u32::try_from(left).unwrap_or(u32::MAX);
         let reset_at = Instant::now() + Duration::from_millis(reset_ms);
         self.lock().observe(quota, left, reset_at);
+    }
+
+    /// The quota and requests left an answer reports, for metrics; `None` when it carries
+    /// no readable `X-Rate-Limit-Requests-Left`.
+    pub fn report(headers: &HeaderMap) -> Option<QuotaReport> {
+        let number =
+            |name: &str| -> Option<u64> { headers.get(name)?.to_str().ok()?.trim().parse().ok() };
+        Some(QuotaReport {
+            quota: number(QUOTA_HEADER).and_then(|quota| u32::try_from(quota).ok()),
+            left: u32::try_from(number(LEFT_HEADER)?).unwrap_or(u32::MAX),
+        })
     }
 
     /// The last known quota and requests left.
@@ -273,6 +291,28 @@ mod tests {
 
         assert!(refused.is_err());
         assert_eq!(queued.await.unwrap(), Ok(()));
+    }
+
+    #[test]
+    fn a_report_reads_the_headers_as_sent() {
+        let cases = [
+            (
+                headers("97", "150", "20000"),
+                Some(QuotaReport {
+                    quota: Some(150),
+                    left: 97,
+                }),
+                "all headers",
+            ),
+            (HeaderMap::new(), None, "no headers"),
+        ];
+        for (headers, expected, description) in cases {
+            assert_eq!(
+                QuotaPacer::report(&headers),
+                expected,
+                "case: {description}"
+            );
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 mod health;
 mod metafields;
+mod metrics;
 mod openapi;
 mod orders;
 mod webhooks;
@@ -15,7 +16,8 @@ use actix_web::{HttpResponse, HttpResponseBuilder, web};
 
 use crate::problem::ApiError;
 
-/// Registers all routes; unknown paths answer a `404` problem, other methods a `405`.
+/// Registers all routes but `/metrics` (see [`configure_metrics`]); unknown paths answer a
+/// `404` problem, other methods a `405`.
 pub fn configure(config: &mut web::ServiceConfig) {
     config
         .service(
@@ -51,6 +53,21 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .default_service(web::to(get_only)),
         )
         .default_service(web::to(not_found));
+}
+
+/// Registers `/metrics`, on the main address or on the separate metrics address.
+pub fn configure_metrics(config: &mut web::ServiceConfig) {
+    config.service(
+        web::resource("/metrics")
+            .route(web::get().to(metrics::get_metrics))
+            .default_service(web::to(get_only)),
+    );
+}
+
+/// The whole of the separate metrics address: `/metrics`, and a `404` problem elsewhere.
+pub fn configure_metrics_only(config: &mut web::ServiceConfig) {
+    configure_metrics(config);
+    config.default_service(web::to(not_found));
 }
 
 /// `Cache-Control: private, no-store`, for every response that carries customer data.

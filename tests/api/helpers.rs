@@ -21,6 +21,8 @@ pub const ACCESS_TOKEN: &str = "test-access-token-value";
 /// A running application and its fake Management API.
 pub struct TestApp {
     pub address: String,
+    /// The separate metrics address, when the app was given `METRICS_ADDR`.
+    pub metrics_address: Option<String>,
     pub management: MockServer,
     pub client: reqwest::Client,
 }
@@ -63,9 +65,13 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         .await
         .expect("the application builds");
     let address = format!("http://127.0.0.1:{}", application.port());
+    let metrics_address = application
+        .metrics_port()
+        .map(|port| format!("http://127.0.0.1:{port}"));
     tokio::spawn(application.run_until_stopped());
     TestApp {
         address,
+        metrics_address,
         management,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())

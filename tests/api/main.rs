@@ -9,6 +9,7 @@ mod end_to_end;
 mod health;
 mod log_secrets;
 mod metafields;
+mod metrics;
 mod openapi_conformance;
 mod openapi_document;
 mod orders;

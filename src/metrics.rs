@@ -1,0 +1,607 @@
+//! The service's Prometheus metrics: one registry per application (never a process-global
+//! recorder, so applications built side by side, as the tests do, count only their own
+//! traffic), the handles each part records into, and the text rendering for `/metrics`.
+//! Label values come from fixed sets (route patterns, operations, reasons): never a
+//! customer id, an order id or a token. It knows nothing of HTTP servers.
+
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::{Registry, Unit};
+
+/// The media type of [`Metrics::render`]'s output: the Prometheus text format 0.0.4.
+pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
+
+/// The caches whose lookups are counted, by the names their moka caches carry.
+pub const CACHE_NAMES: [&str; 2] = ["customer-orders", "order-metafields"];
+
+/// Every series of one application, and the registry that renders them.
+pub struct Metrics {
+    registry: Registry,
+    pub http: HttpMetrics,
+    pub upstream: UpstreamMetrics,
+    pub cache: CacheMetrics,
+    pub auth: AuthMetrics,
+}
+
+/// Requests this service answered.
+#[derive(Clone)]
+pub struct HttpMetrics {
+    requests: Family<RouteStatusLabels, Counter>,
+    duration: Family<RouteLabels, Histogram, fn() -> Histogram>,
+}
+
+/// Calls to the Management API and what the store said about its quota.
+#[derive(Clone)]
+pub struct UpstreamMetrics {
+    requests: Family<OperationStatusLabels, Counter>,
+    duration: Family<OperationLabels, Histogram, fn() -> Histogram>,
+    rate_limited: Family<OperationLabels, Counter>,
+    paced: Family<OperationLabels, Counter>,
+    // Families without labels, so that a value appears only once the store reported one
+    // (a plain gauge would read 0 requests left before the first answer).
+    requests_left: Family<NoLabels, Gauge>,
+    quota: Family<NoLabels, Gauge>,
+}
+
+/// Lookups, single-flight waits, evictions and sizes of the caches.
+#[derive(Clone)]
+pub struct CacheMetrics {
+    lookups: Family<CacheOutcomeLabels, Counter>,
+    waiters: Family<CacheLabels, Counter>,
+    evictions: Family<CacheCauseLabels, Counter>,
+    entries: Family<CacheLabels, Gauge>,
+    weighted_size: Family<CacheLabels, Gauge>,
+}
+
+/// Refused customer tokens.
+#[derive(Clone)]
+pub struct AuthMetrics {
+    failures: Family<ReasonLabels, Counter>,
+}
+
+/// How a cache lookup was answered, from cheapest to most telling; a request that makes
+/// several lookups is described by the last of these it met.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum CacheOutcome {
+    /// Served from the cache.
+    Hit,
+    /// Loaded from the Management API, by this caller or by a concurrent one it waited for.
+    Miss,
+    /// Served from the last good value because loading failed.
+    Stale,
+}
+
+/// Why an entry left a cache.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EvictionCause {
+    /// Its lifetime ended.
+    Expired,
+    /// The cache was full.
+    Size,
+    /// A webhook (or a reload) dropped it.
+    Invalidated,
+}
+
+/// The class of a refused customer token; the precise reason only goes to a debug log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthFailureReason {
+    /// No bearer token.
+    Missing,
+    /// Not a single well-formed bearer JWT (or too large).
+    Malformed,
+    Expired,
+    /// Signed with another secret.
+    Signature,
+    /// A claim is missing or wrong (issuer, audience, store, customer, times).
+    Claims,
+    /// Signed with an algorithm `JWT_ALGORITHMS` does not accept.
+    Algorithm,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteStatusLabels {
+    route: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OperationStatusLabels {
+    operation: &'static str,
+    /// The HTTP status, or `timeout` / `error` when no answer came.
+    status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OperationLabels {
+    operation: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CacheLabels {
+    cache: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CacheOutcomeLabels {
+    cache: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CacheCauseLabels {
+    cache: &'static str,
+    cause: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: &'static str,
+}
+
+type NoLabels = [(&'static str, &'static str); 0];
+
+impl Metrics {
+    /// A fresh registry with every series of the service registered under the
+    /// `order_metafields_` prefix.
+    pub fn new() -> Self {
+        let mut root = Registry::with_prefix("order_metafields");
+        let http = HttpMetrics::new();
+        let upstream = UpstreamMetrics::new();
+        let cache = CacheMetrics::new();
+        let auth = AuthMetrics::new();
+        http.register(root.sub_registry_with_prefix("http"));
+        upstream.register(root.sub_registry_with_prefix("upstream"));
+        cache.register(root.sub_registry_with_prefix("cache"));
+        auth.register(root.sub_registry_with_prefix("auth"));
+        Self {
+            registry: root,
+            http,
+            upstream,
+            cache,
+            auth,
+        }
+    }
+
+    /// Every series in the Prometheus text format 0.0.4 ([`CONTENT_TYPE`]).
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        // Writing into a String cannot fail; a failure would only mean a partial page.
+        if prometheus_client::encoding::prometheus_text::encode(&mut text, &self.registry).is_err()
+        {
+            tracing::error!("rendering the metrics failed");
+        }
+        text
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl HttpMetrics {
+    fn new() -> Self {
+        Self {
+            requests: Family::default(),
+            // 0.5 ms to about 16 s: a cache hit is well under a millisecond, a cold load
+            // of many pages takes seconds.
+            duration: Family::new_with_constructor(|| {
+                Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+            }),
+        }
+    }
+
+    fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "requests",
+            "HTTP requests answered, by route pattern and status",
+            self.requests.clone(),
+        );
+        registry.register_with_unit(
+            "request_duration",
+            "Time to answer an HTTP request (to the response head), by route pattern",
+            Unit::Seconds,
+            self.duration.clone(),
+        );
+    }
+
+    /// Counts one answered request. `route` must be a route pattern (or `unmatched`),
+    /// never a raw path, so that the number of series stays bounded.
+    pub fn observe(&self, route: &str, status: u16, elapsed: Duration) {
+        self.requests
+            .get_or_create(&RouteStatusLabels {
+                route: route.to_owned(),
+                status,
+            })
+            .inc();
+        self.duration
+            .get_or_create(&RouteLabels {
+                route: route.to_owned(),
+            })
+            .observe(elapsed.as_secs_f64());
+    }
+}
+
+impl UpstreamMetrics {
+    /// Handles that record into no registry until one registers them: for a client used
+    /// outside the server (the `webhooks` commands).
+    pub fn new() -> Self {
+        Self {
+            requests: Family::default(),
+            // 5 ms to about 10 s, the range of a Management API answer up to the timeout.
+            duration: Family::new_with_constructor(|| {
+                Histogram::new(exponential_buckets(0.005, 2.0, 12))
+            }),
+            rate_limited: Family::default(),
+            paced: Family::default(),
+            requests_left: Family::default(),
+            quota: Family::default(),
+        }
+    }
+
+    fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "requests",
+            "Management API requests sent, by operation and HTTP status (timeout or error when none came back)",
+            self.requests.clone(),
+        );
+        registry.register_with_unit(
+            "request_duration",
+            "Time until the Management API answered one request, by operation",
+            Unit::Seconds,
+            self.duration.clone(),
+        );
+        registry.register(
+            "rate_limited",
+            "429 answers received from the Management API, by operation",
+            self.rate_limited.clone(),
+        );
+        registry.register(
+            "paced",
+            "Calls refused before sending because this service's share of the store's quota window was spent, by operation",
+            self.paced.clone(),
+        );
+        registry.register(
+            "rate_limit_requests_left",
+            "The store's X-Rate-Limit-Requests-Left as last seen (shared by every app on the store)",
+            self.requests_left.clone(),
+        );
+        registry.register(
+            "rate_limit_quota",
+            "The store's X-Rate-Limit-Requests-Quota as last seen (requests per window)",
+            self.quota.clone(),
+        );
+    }
+
+    /// Counts one answered request; `status` is its HTTP status.
+    pub fn answered(&self, operation: &'static str, status: u16, elapsed: Duration) {
+        self.record(operation, status.to_string(), elapsed);
+        if status == 429 {
+            self.rate_limited
+                .get_or_create(&OperationLabels { operation })
+                .inc();
+        }
+    }
+
+    /// Counts one request that got no answer, by timeout or by a transport error.
+    pub fn unanswered(&self, operation: &'static str, timed_out: bool, elapsed: Duration) {
+        let status = if timed_out { "timeout" } else { "error" };
+        self.record(operation, status.to_owned(), elapsed);
+    }
+
+    /// Counts a call the quota pacer refused without sending it.
+    pub fn paced(&self, operation: &'static str) {
+        self.paced
+            .get_or_create(&OperationLabels { operation })
+            .inc();
+    }
+
+    /// Remembers the store's quota headers of the latest answer.
+    pub fn quota_reported(&self, quota: Option<u32>, requests_left: u32) {
+        self.requests_left
+            .get_or_create(&[])
+            .set(i64::from(requests_left));
+        if let Some(quota) = quota {
+            self.quota.get_or_create(&[]).set(i64::from(quota));
+        }
+    }
+
+    fn record(&self, operation: &'static str, status: String, elapsed: Duration) {
+        self.requests
+            .get_or_create(&OperationStatusLabels { operation, status })
+            .inc();
+        self.duration
+            .get_or_create(&OperationLabels { operation })
+            .observe(elapsed.as_secs_f64());
+    }
+}
+
+impl Default for UpstreamMetrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl CacheMetrics {
+    /// Handles that record into no registry until one registers them.
+    pub fn new() -> Self {
+        let metrics = Self {
+            lookups: Family::default(),
+            waiters: Family::default(),
+            evictions: Family::default(),
+            entries: Family::default(),
+            weighted_size: Family::default(),
+        };
+        // Every known series starts at zero, so a dashboard sees them before any traffic.
+        for cache in CACHE_NAMES {
+            for outcome in [CacheOutcome::Hit, CacheOutcome::Miss, CacheOutcome::Stale] {
+                metrics.lookups.get_or_create_owned(&CacheOutcomeLabels {
+                    cache,
+                    outcome: outcome.as_str(),
+                });
+            }
+            for cause in [
+                EvictionCause::Expired,
+                EvictionCause::Size,
+                EvictionCause::Invalidated,
+            ] {
+                metrics.evictions.get_or_create_owned(&CacheCauseLabels {
+                    cache,
+                    cause: cause.as_str(),
+                });
+            }
+            metrics.waiters.get_or_create_owned(&CacheLabels { cache });
+        }
+        metrics
+    }
+
+    fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "lookups",
+            "Cache lookups by cache and outcome (hit, miss: loaded from the Management API, stale: served the last good value because loading failed)",
+            self.lookups.clone(),
+        );
+        registry.register(
+            "single_flight_waiters",
+            "Lookups that waited for a load another caller started instead of calling the Management API themselves",
+            self.waiters.clone(),
+        );
+        registry.register(
+            "evictions",
+            "Entries removed from a cache, by cause (expired, size, invalidated)",
+            self.evictions.clone(),
+        );
+        registry.register(
+            "entries",
+            "Entries held by a cache, as of the last scrape",
+            self.entries.clone(),
+        );
+        registry.register(
+            "weighted_size",
+            "Weighted size of a cache as of the last scrape: orders for customer-orders, bytes for order-metafields",
+            self.weighted_size.clone(),
+        );
+    }
+
+    /// Counts one lookup in `cache`.
+    pub fn lookup(&self, cache: &'static str, outcome: CacheOutcome) {
+        self.lookups
+            .get_or_create(&CacheOutcomeLabels {
+                cache,
+                outcome: outcome.as_str(),
+            })
+            .inc();
+    }
+
+    /// Counts a lookup in `cache` that was answered by another caller's load.
+    pub fn waited(&self, cache: &'static str) {
+        self.waiters.get_or_create(&CacheLabels { cache }).inc();
+    }
+
+    /// Counts an entry leaving `cache`.
+    pub fn evicted(&self, cache: &'static str, cause: EvictionCause) {
+        self.evictions
+            .get_or_create(&CacheCauseLabels {
+                cache,
+                cause: cause.as_str(),
+            })
+            .inc();
+    }
+
+    /// Sets what `cache` holds now.
+    pub fn usage(&self, cache: &'static str, entries: u64, weighted_size: u64) {
+        let labels = CacheLabels { cache };
+        self.entries
+            .get_or_create(&labels)
+            .set(i64::try_from(entries).unwrap_or(i64::MAX));
+        self.weighted_size
+            .get_or_create(&labels)
+            .set(i64::try_from(weighted_size).unwrap_or(i64::MAX));
+    }
+}
+
+impl Default for CacheMetrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl AuthMetrics {
+    fn new() -> Self {
+        let metrics = Self {
+            failures: Family::default(),
+        };
+        for reason in [
+            AuthFailureReason::Missing,
+            AuthFailureReason::Malformed,
+            AuthFailureReason::Expired,
+            AuthFailureReason::Signature,
+            AuthFailureReason::Claims,
+            AuthFailureReason::Algorithm,
+        ] {
+            metrics.failures.get_or_create_owned(&ReasonLabels {
+                reason: reason.as_str(),
+            });
+        }
+        metrics
+    }
+
+    fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "failures",
+            "Requests refused for their customer token, by reason class",
+            self.failures.clone(),
+        );
+    }
+
+    /// Counts one refused token.
+    pub fn failed(&self, reason: AuthFailureReason) {
+        self.failures
+            .get_or_create(&ReasonLabels {
+                reason: reason.as_str(),
+            })
+            .inc();
+    }
+}
+
+impl CacheOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CacheOutcome::Hit => "hit",
+            CacheOutcome::Miss => "miss",
+            CacheOutcome::Stale => "stale",
+        }
+    }
+}
+
+impl EvictionCause {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EvictionCause::Expired => "expired",
+            EvictionCause::Size => "size",
+            EvictionCause::Invalidated => "invalidated",
+        }
+    }
+}
+
+impl AuthFailureReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthFailureReason::Missing => "missing",
+            AuthFailureReason::Malformed => "malformed",
+            AuthFailureReason::Expired => "expired",
+            AuthFailureReason::Signature => "signature",
+            AuthFailureReason::Claims => "claims",
+            AuthFailureReason::Algorithm => "algorithm",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_registry_renders_the_known_series_at_zero_and_nothing_unknown() {
+        let metrics = Metrics::new();
+
+        let text = metrics.render();
+
+        assert!(text.contains(
+            "order_metafields_cache_lookups_total{cache=\"order-metafields\",outcome=\"stale\"} 0\n"
+        ));
+        assert!(text.contains(
+            "order_metafields_cache_evictions_total{cache=\"customer-orders\",cause=\"size\"} 0\n"
+        ));
+        assert!(text.contains("order_metafields_auth_failures_total{reason=\"algorithm\"} 0\n"));
+        assert!(
+            !text.contains("order_metafields_upstream_rate_limit_requests_left"),
+            "no quota value before the store reported one"
+        );
+    }
+
+    #[test]
+    fn every_family_is_rendered_once_recorded() {
+        let metrics = Metrics::new();
+
+        metrics
+            .http
+            .observe("/healthz", 200, Duration::from_millis(2));
+        metrics
+            .upstream
+            .answered("list_customer_orders", 429, Duration::from_millis(40));
+        metrics
+            .upstream
+            .unanswered("list_customer_orders", true, Duration::from_secs(2));
+        metrics.upstream.paced("list_customer_orders");
+        metrics.upstream.quota_reported(Some(150), 120);
+        metrics.cache.usage("customer-orders", 1, 3);
+
+        let text = metrics.render();
+        for family in [
+            "order_metafields_http_requests_total counter",
+            "order_metafields_http_request_duration_seconds histogram",
+            "order_metafields_upstream_requests_total counter",
+            "order_metafields_upstream_request_duration_seconds histogram",
+            "order_metafields_upstream_rate_limited_total counter",
+            "order_metafields_upstream_paced_total counter",
+            "order_metafields_upstream_rate_limit_requests_left gauge",
+            "order_metafields_upstream_rate_limit_quota gauge",
+            "order_metafields_cache_lookups_total counter",
+            "order_metafields_cache_single_flight_waiters_total counter",
+            "order_metafields_cache_evictions_total counter",
+            "order_metafields_cache_entries gauge",
+            "order_metafields_cache_weighted_size gauge",
+            "order_metafields_auth_failures_total counter",
+        ] {
+            assert!(
+                text.contains(&format!("# TYPE {family}\n")),
+                "{family} in {text}"
+            );
+        }
+        assert!(text.contains(
+            "order_metafields_upstream_requests_total{operation=\"list_customer_orders\",status=\"timeout\"} 1\n"
+        ));
+        assert!(text.contains(
+            "order_metafields_upstream_rate_limited_total{operation=\"list_customer_orders\"} 1\n"
+        ));
+    }
+
+    #[test]
+    fn the_quota_gauges_show_the_last_reported_values() {
+        let metrics = Metrics::new();
+
+        metrics.upstream.quota_reported(Some(150), 120);
+        metrics.upstream.quota_reported(None, 97);
+
+        let text = metrics.render();
+        assert!(text.contains("order_metafields_upstream_rate_limit_requests_left 97\n"));
+        assert!(text.contains("order_metafields_upstream_rate_limit_quota 150\n"));
+    }
+
+    #[test]
+    fn applications_do_not_share_series() {
+        let first = Metrics::new();
+        let second = Metrics::new();
+
+        first
+            .http
+            .observe("/healthz", 200, Duration::from_millis(1));
+
+        assert!(first.render().contains(
+            "order_metafields_http_requests_total{route=\"/healthz\",status=\"200\"} 1\n"
+        ));
+        assert!(!second.render().contains("route=\"/healthz\""));
+    }
+}
