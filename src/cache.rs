@@ -2,8 +2,8 @@
 //! bounded in size and lifetime. Every read goes through a get-or-load call, so a caller
 //! cannot forget to fill the cache, and concurrent misses for one key share a single load.
 //! When a load fails for a passing reason, the last good value is served for a bounded
-//! time, marked stale. Each lookup is counted. It knows nothing of HTTP or of BigCommerce:
-//! loaders are passed in.
+//! time, marked stale. Each lookup is counted (and noted on the request being served). It
+//! knows nothing of HTTP or of BigCommerce: loaders are passed in.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -19,6 +19,7 @@ use tokio::time::Instant;
 use crate::config::CacheSettings;
 use crate::domain::{CustomerId, Order, OrderId};
 use crate::metrics::{CACHE_NAMES, CacheMetrics, CacheOutcome, EvictionCause};
+use crate::request_cost;
 
 /// How long after a failed load a key is served stale without trying again, so an outage
 /// costs one upstream attempt per key per interval, not one per request.
@@ -334,9 +335,10 @@ where
         }
     }
 
-    /// Counts a lookup's outcome in the metrics.
+    /// Counts a lookup's outcome, in the metrics and on the request being served.
     fn count(&self, outcome: CacheOutcome) {
         self.metrics.lookup(self.name, outcome);
+        request_cost::note_cache(outcome);
     }
 
     async fn get_or_load<Fut, E>(

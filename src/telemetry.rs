@@ -1,7 +1,8 @@
 //! Logging, request identity and request metrics: the subscriber (JSON in containers,
-//! pretty on a terminal), the per-request root span (route pattern, status and latency;
-//! never the raw query or a header value), the `X-Request-Id` every response carries, and
-//! the request counters. Tokens, secrets and emails are never recorded.
+//! pretty on a terminal), the per-request root span (route pattern, status, latency, cache
+//! outcome and upstream calls; never the raw query or a header value), the `X-Request-Id`
+//! every response carries, and the request counters. Tokens, secrets and emails are never
+//! recorded.
 
 use std::io::IsTerminal;
 
@@ -21,6 +22,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 use crate::config::{LogFormat, LogSettings};
 use crate::metrics::Metrics;
 use crate::problem::{ensure_problem, needs_problem_body, problem_for_status};
+use crate::request_cost;
 
 /// The request id header, taken from the caller when sane and always returned.
 pub static REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
@@ -59,7 +61,7 @@ pub fn init(settings: &LogSettings) -> anyhow::Result<()> {
 }
 
 /// The root span of each request: method, route pattern, request id; the customer id and
-/// the outcome are recorded later.
+/// the outcome (status, latency, cache outcome, upstream calls spent) are recorded later.
 pub struct ServiceRootSpan;
 
 impl RootSpanBuilder for ServiceRootSpan {
@@ -78,6 +80,8 @@ impl RootSpanBuilder for ServiceRootSpan {
             customer_id = tracing::field::Empty,
             status = tracing::field::Empty,
             latency_ms = tracing::field::Empty,
+            cache = tracing::field::Empty,
+            upstream_calls = tracing::field::Empty,
         )
     }
 
@@ -98,13 +102,18 @@ impl RootSpanBuilder for ServiceRootSpan {
         if let Some(latency_ms) = latency_ms {
             span.record("latency_ms", (latency_ms * 1000.0).round() / 1000.0);
         }
+        // This runs inside `request_identity`'s cost scope, which wraps the whole request.
+        if let Some(cost) = request_cost::current() {
+            span.record("cache", cost.cache_label());
+            span.record("upstream_calls", cost.upstream_calls);
+        }
         span.in_scope(|| tracing::info!("request finished"));
     }
 }
 
 /// Middleware, outermost: assigns the request id (the caller's when sane), returns it on
-/// every response, renders any error response that is not yet a problem as one, and
-/// counts the request in the metrics.
+/// every response, renders any error response that is not yet a problem as one, runs the
+/// request in its own cost tally, and counts it in the metrics.
 pub async fn request_identity(
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -112,7 +121,7 @@ pub async fn request_identity(
     let route = route_pattern(&request);
     let metrics = request.app_data::<web::Data<Metrics>>().cloned();
     let started = Instant::now();
-    let result = identify(request, next).await;
+    let result = request_cost::scope(identify(request, next)).await;
     if let Some(metrics) = metrics {
         let status = match &result {
             Ok(response) => response.status(),

@@ -1,5 +1,6 @@
 //! The real binary, run as a child process with an explicit environment in a fresh working
-//! directory: at trace level it logs one line per request (route pattern and status) and
+//! directory: at trace level it logs one line per request (route pattern, status, latency,
+//! cache outcome and upstream calls spent) and
 //! never a secret, a token or the shopper's email; a bad configuration stops it with one
 //! line naming the variable; and only the working directory's `.env` is read, under the
 //! real environment.
@@ -28,13 +29,17 @@ const START_UP_LIMIT: Duration = Duration::from_secs(20);
 /// Environment variables as `(name, value)` pairs.
 type Environment<'a> = &'a [(&'a str, &'a str)];
 
-/// A request to make, and the route pattern and status its log line must show.
+/// A request to make, and what its log line must show.
 struct LoggedRequest {
     description: &'static str,
     uri: &'static str,
     token: Option<String>,
     route: &'static str,
     status: u16,
+    /// The cache outcome: `hit`, `miss`, `stale` or `none`.
+    cache: &'static str,
+    /// Management API requests this request sent.
+    upstream_calls: u64,
 }
 
 #[tokio::test]
@@ -108,6 +113,23 @@ async fn the_trace_log_has_a_line_per_request_and_no_secret_token_or_email() {
             field(finished[0], "status"),
             Some(&json!(request.status)),
             "case: {}",
+            request.description
+        );
+        assert_eq!(
+            field(finished[0], "cache"),
+            Some(&json!(request.cache)),
+            "case: {}",
+            request.description
+        );
+        assert_eq!(
+            field(finished[0], "upstream_calls"),
+            Some(&json!(request.upstream_calls)),
+            "case: {}",
+            request.description
+        );
+        assert!(
+            field(finished[0], "latency_ms").is_some_and(Value::is_number),
+            "case: {}: latency",
             request.description
         );
     }
@@ -415,28 +437,42 @@ fn token(customer_id: u64, algorithm: Algorithm, secret: &str) -> String {
 
 fn logged_requests() -> Vec<LoggedRequest> {
     let valid = |customer| Some(token(customer, Algorithm::HS256, CLIENT_SECRET));
-    let request = |description, uri, token, route, status| LoggedRequest {
+    let request = |description, uri, token, route, status, cache, upstream_calls| LoggedRequest {
         description,
         uri,
         token,
         route,
         status,
+        cache,
+        upstream_calls,
     };
     vec![
-        request("orders", "/v1/orders", valid(7), "/v1/orders", 200),
         request(
-            "one order",
+            "orders",
+            "/v1/orders",
+            valid(7),
+            "/v1/orders",
+            200,
+            "miss",
+            1,
+        ),
+        request(
+            "one order, from the cached list",
             "/v1/orders/100",
             valid(7),
             "/v1/orders/{order_id}",
             200,
+            "hit",
+            0,
         ),
         request(
-            "metafields",
+            "metafields: the list is cached, the metafields are not",
             "/v1/orders/100/metafields",
             valid(7),
             "/v1/orders/{order_id}/metafields",
             200,
+            "miss",
+            1,
         ),
         request(
             "a token that is not a jwt",
@@ -444,6 +480,8 @@ fn logged_requests() -> Vec<LoggedRequest> {
             Some("garbage-token-4kT9wQ2vX7".to_owned()),
             "/v1/orders",
             401,
+            "none",
+            0,
         ),
         request(
             "a token signed with another secret",
@@ -451,6 +489,8 @@ fn logged_requests() -> Vec<LoggedRequest> {
             Some(token(7, Algorithm::HS256, "another-secret-8sLm3Vb")),
             "/v1/orders/{order_id}",
             401,
+            "none",
+            0,
         ),
         request(
             "a valid token in an algorithm not accepted",
@@ -458,9 +498,27 @@ fn logged_requests() -> Vec<LoggedRequest> {
             Some(token(7, Algorithm::HS512, CLIENT_SECRET)),
             "/v1/orders",
             401,
+            "none",
+            0,
         ),
-        request("upstream 500", "/v1/orders", valid(8), "/v1/orders", 502),
-        request("upstream 429", "/v1/orders", valid(9), "/v1/orders", 503),
+        request(
+            "upstream 500, retried once",
+            "/v1/orders",
+            valid(8),
+            "/v1/orders",
+            502,
+            "miss",
+            2,
+        ),
+        request(
+            "upstream 429 beyond the budget",
+            "/v1/orders",
+            valid(9),
+            "/v1/orders",
+            503,
+            "miss",
+            1,
+        ),
     ]
 }
 
