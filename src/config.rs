@@ -79,6 +79,9 @@ pub struct UpstreamSettings {
     pub quota_share: f64,
     /// Callers that may wait for the next window at once; more get 503 at once.
     pub queue_max: usize,
+    /// How long an answer of the Management API (to traffic or a probe) keeps the service
+    /// ready, and so how often readiness may probe at most.
+    pub readiness_interval: Duration,
 }
 
 /// Which metafields a customer may see besides the storefront-marked ones.
@@ -146,6 +149,7 @@ struct RawSettings {
     orders_max_pages: Option<String>,
     upstream_quota_share: Option<String>,
     upstream_queue_max: Option<String>,
+    readiness_interval: Option<String>,
     log_format: Option<String>,
     log_level: Option<String>,
     rust_log: Option<String>,
@@ -343,6 +347,11 @@ impl Settings {
                 256,
             )?)
             .map_err(|_| invalid("UPSTREAM_QUEUE_MAX", "expected a whole number"))?,
+            readiness_interval: positive_duration(
+                "READINESS_INTERVAL",
+                raw.readiness_interval,
+                "30s",
+            )?,
         };
         let visibility = VisibilitySettings {
             extra_namespaces: list(raw.metafield_namespaces.as_deref())
@@ -642,6 +651,10 @@ mod tests {
         assert_eq!(settings.auth.algorithms, vec![Algorithm::HS256]);
         assert_eq!(settings.http.listen_addr.to_string(), "127.0.0.1:8080");
         assert_eq!(settings.http.metrics_addr, None);
+        assert_eq!(
+            settings.upstream.readiness_interval,
+            Duration::from_secs(30)
+        );
         assert!(settings.http.cors_allowed_origins.is_empty());
         assert_eq!(settings.auth.leeway, Duration::from_secs(30));
         assert_eq!(
@@ -670,7 +683,7 @@ mod tests {
 
     #[test]
     fn malformed_values_are_refused_with_the_variable_named() {
-        let cases: [(&str, &str, &str); 13] = [
+        let cases: [(&str, &str, &str); 14] = [
             ("JWT_ALGORITHMS", "RS256", "asymmetric algorithm"),
             ("JWT_ALGORITHMS", "HS256,none", "none algorithm"),
             ("JWT_ALGORITHMS", " , ", "empty list"),
@@ -692,6 +705,7 @@ mod tests {
             ("CACHE_MAX_ORDERS", "0", "zero capacity"),
             ("LOG_FORMAT", "xml", "unknown log format"),
             ("METRICS_ADDR", "9090", "no address"),
+            ("READINESS_INTERVAL", "0s", "zero interval"),
         ];
         for (variable, value, description) in cases {
             let error = settings_with(&[(variable, value)]).unwrap_err();

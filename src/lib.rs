@@ -14,6 +14,7 @@ pub mod hook_registration;
 pub mod management;
 pub mod metrics;
 pub mod problem;
+pub mod readiness;
 pub mod request_cost;
 pub mod routes;
 pub mod sandbox;

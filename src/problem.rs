@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::access::AccessError;
 use crate::management::error::ManagementError;
+use crate::readiness::NotReady;
 
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -51,7 +52,10 @@ pub enum ApiError {
     UpstreamTimeout,
     /// Not ready to serve (readiness probe only); `detail` names the part.
     #[error("not ready: {detail}")]
-    NotReady { detail: String },
+    NotReady {
+        detail: String,
+        retry_after: Duration,
+    },
     #[error("internal error")]
     Internal,
 }
@@ -131,7 +135,7 @@ impl ApiError {
                 "The delivery carries neither a valid webhook signature nor the shared webhook secret."
             }
             ApiError::NotFound => "There is no such resource for this customer.",
-            ApiError::BadRequest { detail } | ApiError::NotReady { detail } => detail,
+            ApiError::BadRequest { detail } | ApiError::NotReady { detail, .. } => detail,
             ApiError::MethodNotAllowed { .. } => "This method is not allowed on this resource.",
             ApiError::PayloadTooLarge => "The request body is too large.",
             ApiError::TooManyRequests { .. } => {
@@ -179,7 +183,8 @@ impl ResponseError for ApiError {
                 );
             }
             ApiError::TooManyRequests { retry_after }
-            | ApiError::UpstreamRateLimited { retry_after } => {
+            | ApiError::UpstreamRateLimited { retry_after }
+            | ApiError::NotReady { retry_after, .. } => {
                 headers.insert(
                     header::RETRY_AFTER,
                     HeaderValue::from(retry_after_seconds(*retry_after)),
@@ -278,6 +283,15 @@ impl From<AccessError> for ApiError {
     }
 }
 
+impl From<NotReady> for ApiError {
+    fn from(not_ready: NotReady) -> Self {
+        ApiError::NotReady {
+            detail: not_ready.reason.to_string(),
+            retry_after: not_ready.retry_after,
+        }
+    }
+}
+
 impl From<&ManagementError> for ApiError {
     fn from(error: &ManagementError) -> Self {
         match error {
@@ -358,6 +372,14 @@ mod tests {
                 },
                 503,
                 "urn:order-metafields:problem:upstream-rate-limited",
+            ),
+            (
+                ApiError::NotReady {
+                    detail: "the Management API could not be reached".to_owned(),
+                    retry_after: Duration::from_secs(30),
+                },
+                503,
+                "urn:order-metafields:problem:not-ready",
             ),
         ];
         for (error, status, uri) in cases {

@@ -1,5 +1,5 @@
 //! Builds the application from settings: the token verifier (self-tested), the metrics
-//! registry, the Management API client, the caches, the middleware and the
+//! registry, the Management API client, the caches, readiness, the middleware and the
 //! routes, bound to a listener (port 0 is allowed), plus a second listener for `/metrics`
 //! when `METRICS_ADDR` is set. Only `main` and the tests use it.
 
@@ -21,6 +21,7 @@ use crate::config::{HttpSettings, Settings};
 use crate::domain::VisibilityPolicy;
 use crate::management::ManagementClient;
 use crate::metrics::Metrics;
+use crate::readiness::Readiness;
 use crate::routes;
 use crate::telemetry::{REQUEST_ID_HEADER, ServiceRootSpan, request_identity};
 use crate::throttle::CustomerThrottle;
@@ -49,6 +50,10 @@ impl Application {
             .context("cannot build the management api http client")?
             .with_metrics(metrics.upstream.clone());
         let cache = Cache::new(&settings.cache, metrics.cache.clone());
+        let readiness = web::Data::new(Readiness::new(
+            management.clone(),
+            settings.upstream.readiness_interval,
+        ));
         let access = Access::new(
             management,
             cache,
@@ -95,6 +100,7 @@ impl Application {
                 .app_data(verifier.clone())
                 .app_data(receiver.clone())
                 .app_data(access_data.clone())
+                .app_data(readiness.clone())
                 .app_data(metrics.clone())
                 .configure(routes::configure)
         })

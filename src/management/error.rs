@@ -56,6 +56,8 @@ pub enum Operation {
     CreateHook,
     UpdateHook,
     DeleteHook,
+    /// The cheap call readiness makes to see that the access token is accepted.
+    ReadinessProbe,
 }
 
 impl Operation {
@@ -67,6 +69,7 @@ impl Operation {
             Operation::CreateHook => "create a webhook",
             Operation::UpdateHook => "update a webhook",
             Operation::DeleteHook => "delete a webhook",
+            Operation::ReadinessProbe => "check the access token",
         }
     }
 
@@ -79,6 +82,7 @@ impl Operation {
             Operation::CreateHook => "create_hook",
             Operation::UpdateHook => "update_hook",
             Operation::DeleteHook => "delete_hook",
+            Operation::ReadinessProbe => "readiness_probe",
         }
     }
 }

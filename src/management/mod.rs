@@ -3,6 +3,7 @@
 //! retries with backoff and the per-call time budget all live behind those methods.
 //! It must not know about actix or this service's HTTP statuses.
 
+pub mod contact;
 pub mod error;
 pub mod hooks;
 pub mod pagination;
@@ -22,6 +23,7 @@ use url::Url;
 
 use crate::config::{StoreSettings, UpstreamSettings};
 use crate::domain::{CustomerId, Metafield, Order, OrderId};
+use crate::management::contact::{Contact, ContactLog, ContactOutcome};
 use crate::management::error::{ManagementError, Operation};
 use crate::management::pagination::{PAGE_LIMIT, next_v2_page, next_v3_page};
 use crate::management::quota::{QuotaPacer, QuotaSnapshot};
@@ -48,6 +50,7 @@ pub struct ManagementClient {
     request_timeout: Duration,
     orders_max_pages: u32,
     pacer: Arc<QuotaPacer>,
+    contacts: Arc<ContactLog>,
     metrics: UpstreamMetrics,
 }
 
@@ -83,6 +86,7 @@ impl ManagementClient {
             request_timeout: upstream.request_timeout,
             orders_max_pages: upstream.orders_max_pages,
             pacer: Arc::new(QuotaPacer::new(upstream.quota_share, upstream.queue_max)),
+            contacts: Arc::default(),
             metrics: UpstreamMetrics::new(),
         })
     }
@@ -194,6 +198,26 @@ impl ManagementClient {
         Ok(metafields)
     }
 
+    /// Checks cheaply that the store answers the access token: `GET /v2/orders/count`
+    /// (one small object, within an Orders read-only token's scopes), paced like every
+    /// call, tried once and never waiting out a `429` (the `429` itself shows the token
+    /// works), within one request timeout.
+    pub async fn probe(&self) -> Result<(), ManagementError> {
+        let deadline = Instant::now() + self.request_timeout;
+        self.get(
+            self.url("v2/orders/count"),
+            Operation::ReadinessProbe,
+            deadline,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// The latest answer (or failure to get one) of any call, probes included.
+    pub fn last_contact(&self) -> Option<Contact> {
+        self.contacts.latest()
+    }
+
     /// The store's quota as last reported.
     pub fn quota(&self) -> QuotaSnapshot {
         self.pacer.snapshot()
@@ -229,7 +253,10 @@ impl ManagementClient {
         operation: Operation,
         deadline: Instant,
     ) -> Result<Answer, ManagementError> {
-        let retry_failures = method != Method::POST;
+        // A readiness probe reports what it met at once: it retries nothing and waits out
+        // no 429, so that /readyz answers within one request timeout.
+        let patient = operation != Operation::ReadinessProbe;
+        let retry_failures = patient && method != Method::POST;
         let mut failures = 0;
         let mut rate_limited = 0;
         loop {
@@ -283,7 +310,8 @@ impl ManagementClient {
                         rate_limited += 1;
                         let wait = rate_limit_wait(response.headers())
                             .unwrap_or_else(|| self.retry.backoff(rate_limited - 1));
-                        if rate_limited > MAX_RATE_LIMITED_ATTEMPTS
+                        if !patient
+                            || rate_limited > MAX_RATE_LIMITED_ATTEMPTS
                             || Instant::now() + wait > deadline
                         {
                             return Err(ManagementError::RateLimited {
@@ -329,8 +357,8 @@ impl ManagementClient {
         }
     }
 
-    /// Records one request's answer, or failure to get one, in the metrics and the store's
-    /// quota gauges.
+    /// Records one request's answer, or failure to get one, in the metrics, the contact log
+    /// and the store's quota gauges.
     fn note_outcome(
         &self,
         operation: Operation,
@@ -338,7 +366,7 @@ impl ManagementClient {
         started: Instant,
     ) {
         let elapsed = started.elapsed();
-        match outcome {
+        let contact = match outcome {
             Ok(response) => {
                 let status = response.status();
                 self.metrics
@@ -346,11 +374,20 @@ impl ManagementClient {
                 if let Some(report) = QuotaPacer::report(response.headers()) {
                     self.metrics.quota_reported(report.quota, report.left);
                 }
+                ContactOutcome::of_status(status)
             }
             Err(error) => {
                 self.metrics
                     .unanswered(operation.label(), error.is_timeout(), elapsed);
+                Some(if error.is_timeout() {
+                    ContactOutcome::TimedOut
+                } else {
+                    ContactOutcome::Unreachable
+                })
             }
+        };
+        if let Some(contact) = contact {
+            self.contacts.record(contact);
         }
     }
 

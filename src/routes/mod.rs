@@ -41,6 +41,11 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .default_service(web::to(get_only)),
         )
         .service(
+            web::resource("/readyz")
+                .route(web::get().to(health::get_readiness))
+                .default_service(web::to(get_only)),
+        )
+        .service(
             web::resource("/webhooks/bigcommerce")
                 // Bodies over the limit are refused with 413 before they are read in full.
                 .app_data(web::PayloadConfig::new(crate::webhooks::MAX_BODY_BYTES))

@@ -13,6 +13,7 @@ mod metrics;
 mod openapi_conformance;
 mod openapi_document;
 mod orders;
+mod readiness;
 mod sandbox_fidelity;
 mod sandbox_hooks;
 mod sandbox_store;
