@@ -57,6 +57,8 @@ enum Upstream {
     RateLimited,
     /// Every call answers, but only after two seconds.
     Slow,
+    /// Every call answers `401`: the access token is refused.
+    TokenRefused,
 }
 
 #[derive(Clone, Copy)]
@@ -228,12 +230,16 @@ impl Scenario {
 /// Every served route with every status the service can be made to answer in tests.
 fn scenarios() -> Vec<Scenario> {
     use Credentials::{Garbage, WrongSecret};
-    use Upstream::{Failing, MetafieldsFailing, Missing, NoOrders, RateLimited, Slow};
+    use Upstream::{
+        Failing, MetafieldsFailing, Missing, NoOrders, RateLimited, Slow, TokenRefused,
+    };
 
     const ORDERS: Documented = Documented::Route("/v1/orders");
     const ORDER: Documented = Documented::Route("/v1/orders/{order_id}");
     const METAFIELDS: Documented = Documented::Route("/v1/orders/{order_id}/metafields");
     const HEALTH: Documented = Documented::Route("/healthz");
+    const READINESS: Documented = Documented::Route("/readyz");
+    const METRICS: Documented = Documented::Route("/metrics");
     const DOCUMENT: Documented = Documented::Route("/openapi.yaml");
     const UNKNOWN_PATH: Documented = Documented::Shared("NotFound", 404);
     vec![
@@ -259,6 +265,25 @@ fn scenarios() -> Vec<Scenario> {
             200,
         ),
         Scenario::get("liveness", "/healthz", HEALTH, 200).credentials(Credentials::None),
+        Scenario::get("readiness", "/readyz", READINESS, 200).credentials(Credentials::None),
+        Scenario::get("not ready: upstream down", "/readyz", READINESS, 503)
+            .credentials(Credentials::None)
+            .upstream(Failing),
+        Scenario::get("not ready: token refused", "/readyz", READINESS, 503)
+            .credentials(Credentials::None)
+            .upstream(TokenRefused),
+        Scenario::get("not ready: unknown store", "/readyz", READINESS, 503)
+            .credentials(Credentials::None)
+            .upstream(Missing),
+        Scenario::get("metrics", "/metrics", METRICS, 200).credentials(Credentials::None),
+        Scenario::get(
+            "metrics on the main address when METRICS_ADDR is set",
+            "/metrics",
+            METRICS,
+            404,
+        )
+        .credentials(Credentials::None)
+        .settings(&[("METRICS_ADDR", "127.0.0.1:0")]),
         Scenario::get("the document", "/openapi.yaml", DOCUMENT, 200)
             .credentials(Credentials::None),
         Scenario::get("page 0", "/v1/orders?page=0", ORDERS, 400),
@@ -304,6 +329,12 @@ fn scenarios() -> Vec<Scenario> {
         Scenario::get("POST liveness", "/healthz", HEALTH, 405)
             .method(Method::POST)
             .credentials(Credentials::None),
+        Scenario::get("POST readiness", "/readyz", READINESS, 405)
+            .method(Method::POST)
+            .credentials(Credentials::None),
+        Scenario::get("DELETE metrics", "/metrics", METRICS, 405)
+            .method(Method::DELETE)
+            .credentials(Credentials::None),
         Scenario::get("PATCH the document", "/openapi.yaml", DOCUMENT, 405)
             .method(Method::PATCH)
             .credentials(Credentials::None),
@@ -339,12 +370,23 @@ async fn arrange_upstream(app: &TestApp, upstream: Upstream) {
                 v2_order(OWN_ORDER, CUSTOMER, 1),
             ];
             app.mount_orders(CUSTOMER, orders, ..).await;
+            Mock::given(method("GET"))
+                .and(path(format!("/stores/{STORE_HASH}/v2/orders/count")))
+                .respond_with(ResponseTemplate::new(200).set_body_json(json!({"count": 2})))
+                .mount(&app.management)
+                .await;
         }
         Upstream::NoOrders => app.mount_orders(CUSTOMER, Vec::new(), ..).await,
         Upstream::Missing => {}
         Upstream::Failing => {
             any_call()
                 .respond_with(ResponseTemplate::new(500))
+                .mount(&app.management)
+                .await;
+        }
+        Upstream::TokenRefused => {
+            any_call()
+                .respond_with(ResponseTemplate::new(401))
                 .mount(&app.management)
                 .await;
         }
