@@ -294,7 +294,8 @@ impl Settings {
 
         let cache = CacheSettings {
             orders_ttl: positive_duration("ORDERS_CACHE_TTL", raw.orders_cache_ttl, "60s")?,
-            orders_refresh_interval: duration(
+            // Zero would let every unknown order id reload the list: no bound on cost.
+            orders_refresh_interval: positive_duration(
                 "ORDERS_REFRESH_INTERVAL",
                 raw.orders_refresh_interval,
                 "10s",
