@@ -5,6 +5,7 @@ mod helpers;
 mod auth;
 mod cli;
 mod cors;
+mod documentation;
 mod end_to_end;
 mod health;
 mod log_secrets;
