@@ -695,12 +695,12 @@ fn collect_oas_examples<'a>(
 }
 
 /// Escapes one JSON Pointer reference token (RFC 6901).
-fn pointer_escape(token: &str) -> String {
+pub(crate) fn pointer_escape(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
 }
 
 /// Percent-encodes a JSON Pointer for use as a URI fragment (RFC 6901 section 6).
-fn fragment_encode(pointer: &str) -> String {
+pub(crate) fn fragment_encode(pointer: &str) -> String {
     let mut encoded = String::with_capacity(pointer.len());
     for byte in pointer.bytes() {
         if byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?".contains(&byte) {
