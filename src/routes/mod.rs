@@ -2,6 +2,7 @@
 //! authenticated customer first), ask `access` for what the customer may see, and map it
 //! to a response; statuses for errors come from `problem`.
 
+mod client;
 mod health;
 mod metafields;
 mod openapi;
@@ -35,6 +36,11 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(
             web::resource("/healthz")
                 .route(web::get().to(health::get_health))
+                .default_service(web::to(get_only)),
+        )
+        .service(
+            web::resource("/client/v1/order-metafields.js")
+                .route(web::get().to(client::get_client_module))
                 .default_service(web::to(get_only)),
         )
         .service(

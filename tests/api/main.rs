@@ -4,6 +4,7 @@ mod helpers;
 
 mod auth;
 mod cli;
+mod client_module;
 mod end_to_end;
 mod health;
 mod metafields;
