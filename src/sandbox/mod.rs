@@ -2,6 +2,7 @@
 //! metafields, quota), a storefront with sign-in and `/customer/current.jwt`, and deterministic
 //! seed data. `demo`, `sandbox`, benchmarks and end-to-end tests start it; the service never does.
 
+mod account;
 mod listing;
 mod management;
 mod metafield_input;
@@ -15,7 +16,7 @@ mod wire;
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
@@ -59,6 +60,9 @@ pub struct SandboxConfig {
     pub latency: Duration,
     /// What data to generate.
     pub seed: SeedSpec,
+    /// The order-metafields service the storefront's account pages load the client from
+    /// and call; without it they say so. `RunningSandbox::set_service_url` sets it later.
+    pub service_url: Option<Url>,
 }
 
 impl std::fmt::Debug for SandboxConfig {
@@ -76,6 +80,7 @@ impl std::fmt::Debug for SandboxConfig {
             .field("quota_window", &self.quota_window)
             .field("latency", &self.latency)
             .field("seed", &self.seed)
+            .field("service_url", &self.service_url.as_ref().map(Url::as_str))
             .finish()
     }
 }
@@ -95,6 +100,7 @@ impl SandboxConfig {
             quota_window: Duration::from_secs(30),
             latency: Duration::ZERO,
             seed: SeedSpec::default(),
+            service_url: None,
         }
     }
 }
@@ -104,6 +110,7 @@ pub struct RunningSandbox {
     base_url: Url,
     store_hash: String,
     store: SandboxStore,
+    storefront: web::Data<StorefrontState>,
     handle: ServerHandle,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -133,6 +140,16 @@ impl RunningSandbox {
     /// A handle on the store's data and request counters.
     pub fn store(&self) -> SandboxStore {
         self.store.clone()
+    }
+
+    /// Points the storefront's account pages at the service, for a service started after
+    /// the sandbox (its Management API URL is the sandbox's, so it cannot start first).
+    pub fn set_service_url(&self, service_url: Url) {
+        *self
+            .storefront
+            .service_url
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(service_url);
     }
 
     /// Stops the server, letting in-flight requests finish.
@@ -184,11 +201,13 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<RunningSandbox> {
         client_secret: config.client_secret.clone(),
         algorithm: config.jwt_algorithm,
         sessions: Mutex::new(HashMap::new()),
+        service_url: RwLock::new(config.service_url.clone()),
     });
+    let app_storefront = storefront.clone();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(management.clone())
-            .app_data(storefront.clone())
+            .app_data(app_storefront.clone())
             .configure(management::routes)
             .configure(storefront::routes)
     })
@@ -204,6 +223,7 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<RunningSandbox> {
         base_url: api_base,
         store_hash: config.store_hash,
         store,
+        storefront,
         handle,
         task,
     })

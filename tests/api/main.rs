@@ -10,6 +10,7 @@ mod health;
 mod metafields;
 mod openapi_document;
 mod orders;
+mod sandbox_account;
 mod sandbox_fidelity;
 mod sandbox_store;
 mod upstream_failures;
