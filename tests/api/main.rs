@@ -4,6 +4,7 @@ mod helpers;
 
 mod auth;
 mod cli;
+mod client_module;
 mod cors;
 mod documentation;
 mod end_to_end;
@@ -14,6 +15,7 @@ mod openapi_conformance;
 mod openapi_document;
 mod orders;
 mod process;
+mod sandbox_account;
 mod sandbox_fidelity;
 mod sandbox_hooks;
 mod sandbox_store;

@@ -18,7 +18,7 @@ const HTTP_METHODS: [&str; 8] = [
 ];
 
 /// The handlers are named after these, so the set is part of the contract.
-const OPERATION_IDS: [&str; 8] = [
+const OPERATION_IDS: [&str; 9] = [
     "list_orders",
     "get_order",
     "list_order_metafields",
@@ -27,6 +27,7 @@ const OPERATION_IDS: [&str; 8] = [
     "get_metrics",
     "receive_bigcommerce_webhook",
     "get_openapi_document",
+    "get_client_module",
 ];
 
 const PROBLEM_SCHEMA_REF: &str = "#/components/schemas/Problem";
