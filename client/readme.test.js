@@ -7,11 +7,17 @@ import { it } from "node:test";
 
 const here = new URL(".", import.meta.url);
 
-for (const name of ["order-details.html", "orders-list.html"]) {
-  it(`README.md shows snippets/${name} as it is`, async () => {
-    const readme = await readFile(new URL("README.md", here), "utf8");
+const copies = [
+  ["README.md", "order-details.html"],
+  ["README.md", "orders-list.html"],
+  ["../README.md", "order-details.html"],
+];
+
+for (const [readmePath, name] of copies) {
+  it(`${readmePath} shows snippets/${name} as it is`, async () => {
+    const readme = await readFile(new URL(readmePath, here), "utf8");
     const snippet = await readFile(new URL(`snippets/${name}`, here), "utf8");
 
-    assert.ok(readme.includes("```handlebars\n" + snippet + "```\n"), `update README.md from snippets/${name}`);
+    assert.ok(readme.includes("```handlebars\n" + snippet + "```\n"), `update ${readmePath} from snippets/${name}`);
   });
 }
