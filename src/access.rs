@@ -6,6 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use crate::cache::{Cache, Cached, CustomerOrders, OrderMetafields};
 use crate::domain::{CustomerId, Metafield, Order, OrderId, VisibilityPolicy};
 use crate::management::ManagementClient;
@@ -62,10 +64,19 @@ impl Access {
         &self,
         customer: CustomerId,
     ) -> Result<Cached<CustomerOrders>, AccessError> {
+        self.orders_within(customer, self.management.deadline())
+            .await
+    }
+
+    async fn orders_within(
+        &self,
+        customer: CustomerId,
+        deadline: Instant,
+    ) -> Result<Cached<CustomerOrders>, AccessError> {
         self.cache
             .customer_orders(
                 customer,
-                self.management.customer_orders(customer),
+                self.management.customer_orders(customer, deadline),
                 ManagementError::is_transient,
             )
             .await
@@ -80,7 +91,17 @@ impl Access {
         customer: CustomerId,
         id: OrderId,
     ) -> Result<OwnedOrder, AccessError> {
-        let orders = self.orders(customer).await?;
+        self.order_within(customer, id, self.management.deadline())
+            .await
+    }
+
+    async fn order_within(
+        &self,
+        customer: CustomerId,
+        id: OrderId,
+        deadline: Instant,
+    ) -> Result<OwnedOrder, AccessError> {
+        let orders = self.orders_within(customer, deadline).await?;
         if let Some(order) = orders.value().get(id) {
             return Ok(OwnedOrder {
                 order: order.clone(),
@@ -92,7 +113,7 @@ impl Access {
             .refresh_customer_orders(
                 customer,
                 self.refresh_interval,
-                self.management.customer_orders(customer),
+                self.management.customer_orders(customer, deadline),
             )
             .await;
         match refreshed {
@@ -115,12 +136,16 @@ impl Access {
         customer: CustomerId,
         id: OrderId,
     ) -> Result<Cached<OrderMetafields>, AccessError> {
+        // One budget for all of this request's upstream work.
+        let deadline = self.management.deadline();
         // Ownership first: nobody's metafields are fetched for an order they did not place.
-        let owned = self.order(customer, id).await?;
+        let owned = self.order_within(customer, id, deadline).await?;
         let policy = Arc::clone(&self.policy);
         let management = self.management.clone();
         let load = async move {
-            let metafields = management.order_metafields(owned.order.id).await?;
+            let metafields = management
+                .order_metafields(owned.order.id, deadline)
+                .await?;
             Ok::<_, ManagementError>(visible_metafields(&policy, metafields))
         };
         self.cache

@@ -30,7 +30,8 @@ pub const OPERATION: &str = "current_customer";
 
 /// Checks tokens against this app and store; built once at start-up.
 pub struct TokenVerifier {
-    key: DecodingKey,
+    /// The client secret's key first, then the previous secret's during a rotation.
+    keys: Vec<DecodingKey>,
     accepted: Vec<Algorithm>,
     validations: HashMap<Algorithm, Validation>,
     store_hash: String,
@@ -106,7 +107,10 @@ impl TokenVerifier {
             })
             .collect();
         Self {
-            key: DecodingKey::from_secret(settings.client_secret.expose_secret().as_bytes()),
+            keys: settings
+                .secrets()
+                .map(|secret| DecodingKey::from_secret(secret.expose_secret().as_bytes()))
+                .collect(),
             accepted: settings.algorithms.clone(),
             validations,
             store_hash: store_hash.to_owned(),
@@ -139,8 +143,17 @@ impl TokenVerifier {
             .validations
             .get(&algorithm)
             .ok_or(AuthError::AlgorithmNotAccepted(algorithm))?;
-        let data = jsonwebtoken::decode::<CurrentCustomerClaims>(token, &self.key, validation)
-            .map_err(|error| classify(error.kind()))?;
+        // During a rotation a token may be signed with either secret; only a signature
+        // mismatch moves on to the next key, any other failure is final.
+        let mut outcome = Err(AuthError::BadSignature);
+        for key in &self.keys {
+            outcome = jsonwebtoken::decode::<CurrentCustomerClaims>(token, key, validation)
+                .map_err(|error| classify(error.kind()));
+            if !matches!(outcome, Err(AuthError::BadSignature)) {
+                break;
+            }
+        }
+        let data = outcome?;
         let claims = data.claims;
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -316,6 +329,7 @@ mod tests {
         AuthSettings {
             client_id: "client-id".to_owned(),
             client_secret: SecretString::from(SECRET),
+            previous_client_secret: None,
             webhook_secret: None,
             algorithms,
             leeway: Duration::from_secs(30),

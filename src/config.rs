@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use jsonwebtoken::Algorithm;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
@@ -37,10 +37,19 @@ pub struct StoreSettings {
 pub struct AuthSettings {
     pub client_id: String,
     pub client_secret: SecretString,
+    /// The secret being rotated out: tokens and webhook signatures made with it still verify.
+    pub previous_client_secret: Option<SecretString>,
     /// The `X-Webhook-Secret` header value the service registers its hooks with.
     pub webhook_secret: Option<SecretString>,
     pub algorithms: Vec<Algorithm>,
     pub leeway: Duration,
+}
+
+impl AuthSettings {
+    /// The client secret, then the previous one when a rotation is under way.
+    pub fn secrets(&self) -> impl Iterator<Item = &SecretString> {
+        std::iter::once(&self.client_secret).chain(self.previous_client_secret.as_ref())
+    }
 }
 
 /// Where the server listens, who may call it from a browser, and how often a customer may.
@@ -54,6 +63,8 @@ pub struct HttpSettings {
     pub customer_burst: std::num::NonZeroU32,
     pub cors_allowed_origins: Vec<String>,
     pub cors_max_age: Duration,
+    /// How long in-flight requests may take to finish after SIGTERM or Ctrl-C.
+    pub shutdown_grace: Duration,
 }
 
 /// Cache lifetimes and bounds.
@@ -126,6 +137,7 @@ struct RawSettings {
     bc_client_id: Option<String>,
     bc_client_secret: Option<SecretString>,
     webhook_secret: Option<SecretString>,
+    bc_client_secret_previous: Option<SecretString>,
     bc_api_base_url: Option<String>,
     jwt_algorithms: Option<String>,
     jwt_leeway: Option<String>,
@@ -134,6 +146,7 @@ struct RawSettings {
     cors_allowed_origins: Option<String>,
     cors_max_age: Option<String>,
     customer_rate_limit: Option<String>,
+    shutdown_grace: Option<String>,
     customer_rate_burst: Option<String>,
     metafield_namespaces: Option<String>,
     orders_cache_ttl: Option<String>,
@@ -300,7 +313,8 @@ impl Settings {
 
         let cache = CacheSettings {
             orders_ttl: positive_duration("ORDERS_CACHE_TTL", raw.orders_cache_ttl, "60s")?,
-            orders_refresh_interval: duration(
+            // Zero would let every unknown order id reload the list: no bound on cost.
+            orders_refresh_interval: positive_duration(
                 "ORDERS_REFRESH_INTERVAL",
                 raw.orders_refresh_interval,
                 "10s",
@@ -372,6 +386,9 @@ impl Settings {
             auth: AuthSettings {
                 client_id,
                 client_secret,
+                previous_client_secret: raw
+                    .bc_client_secret_previous
+                    .filter(|secret| !secret.expose_secret().trim().is_empty()),
                 webhook_secret: optional_secret("WEBHOOK_SECRET", raw.webhook_secret)?,
                 algorithms,
                 leeway,
@@ -397,6 +414,7 @@ impl Settings {
                 })?,
                 cors_allowed_origins,
                 cors_max_age,
+                shutdown_grace: duration("SHUTDOWN_GRACE", raw.shutdown_grace, "30s")?,
             },
             cache,
             upstream,

@@ -43,8 +43,19 @@ pub const OTHER_CUSTOMERS_ORDER_ID: u64 = 365;
 pub const WEBHOOK_PATH: &str = "/webhooks/bigcommerce";
 
 impl Demo {
-    /// Starts the sandbox and builds the service against it.
+    /// Starts the sandbox and builds the service against it, allowing the sandbox
+    /// storefront's origin to call it from a browser.
     pub async fn start(options: DemoOptions) -> anyhow::Result<Self> {
+        Self::start_with_allowed_origins(options, None).await
+    }
+
+    /// As `start`, but the service allows `allowed_origins` (comma-separated, as in
+    /// `CORS_ALLOWED_ORIGINS`) instead of the sandbox storefront's origin; any other origin
+    /// shows the browser blocking the storefront, as a misconfigured service would.
+    pub async fn start_with_allowed_origins(
+        options: DemoOptions,
+        allowed_origins: Option<&str>,
+    ) -> anyhow::Result<Self> {
         let config = SandboxConfig {
             listen: options.sandbox,
             ..SandboxConfig::demo_defaults()
@@ -60,7 +71,10 @@ impl Demo {
             ("BC_CLIENT_SECRET", config.client_secret.as_str()),
             ("BC_API_BASE_URL", api_base.as_str()),
             ("LISTEN_ADDR", listen.as_str()),
-            ("CORS_ALLOWED_ORIGINS", storefront_origin.as_str()),
+            (
+                "CORS_ALLOWED_ORIGINS",
+                allowed_origins.unwrap_or(storefront_origin.as_str()),
+            ),
         ])
         .context("the demo's settings are invalid")?;
         let application = Application::build(settings).await?;
@@ -70,6 +84,8 @@ impl Demo {
         let webhook_url = Url::parse(&format!("{service_url}{WEBHOOK_PATH}"))
             .with_context(|| format!("forming the demo's webhook url from {service_url}"))?;
         sandbox.set_webhook_destination(Some(webhook_url));
+        sandbox
+            .set_service_url(Url::parse(&service_url).context("forming the demo service's url")?);
         let customer = sandbox
             .store()
             .customers()
@@ -161,6 +177,10 @@ impl Demo {
             text,
             "  Storefront (sign in as alice@example.com / {}): {storefront}login",
             sandbox::DEMO_PASSWORD
+        );
+        let _ = writeln!(
+            text,
+            "  Orders page (the README's snippets, in a browser): {storefront}account.php?action=order_status"
         );
         let _ = writeln!(
             text,

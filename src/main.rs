@@ -43,6 +43,11 @@ enum Command {
         /// Port of the sandbox store (0 picks a free one).
         #[arg(long, default_value_t = 8081)]
         sandbox_port: u16,
+        /// Origins allowed to call the service from a browser (comma-separated), instead of
+        /// the sandbox storefront's own. Any other origin shows what a CORS_ALLOWED_ORIGINS
+        /// that misses the store looks like: the browser blocks the storefront's calls.
+        #[arg(long, value_name = "ORIGINS")]
+        cors_allowed_origins: Option<String>,
     },
     /// Run the sandbox BigCommerce store alone, for a separately started service or client.
     #[command(long_about = SANDBOX_HELP)]
@@ -140,7 +145,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(),
-        Command::Demo { port, sandbox_port } => demo(port, sandbox_port),
+        Command::Demo {
+            port,
+            sandbox_port,
+            cors_allowed_origins,
+        } => demo(port, sandbox_port, cors_allowed_origins),
         Command::Sandbox {
             port,
             quota,
@@ -190,16 +199,17 @@ fn serve() -> ExitCode {
     }))
 }
 
-fn demo(port: u16, sandbox_port: u16) -> ExitCode {
+fn demo(port: u16, sandbox_port: u16, cors_allowed_origins: Option<String>) -> ExitCode {
     if let Err(code) = init_quiet_logs() {
         return code;
     }
     report(actix_web::rt::System::new().block_on(async move {
-        let demo = Demo::start(DemoOptions {
+        let options = DemoOptions {
             service: loopback(port),
             sandbox: loopback(sandbox_port),
-        })
-        .await?;
+        };
+        let demo =
+            Demo::start_with_allowed_origins(options, cors_allowed_origins.as_deref()).await?;
         println!("{}", demo.instructions());
         let Demo {
             sandbox,

@@ -72,7 +72,7 @@ impl Application {
             ))
         });
         let receiver = web::Data::new(WebhookReceiver::new(
-            &settings.auth.client_secret,
+            settings.auth.secrets(),
             settings.auth.webhook_secret.clone(),
         ));
         let access_data = web::Data::new(access.clone());
@@ -104,6 +104,8 @@ impl Application {
                 .app_data(metrics.clone())
                 .configure(routes::configure)
         })
+        // On SIGTERM or Ctrl-C: stop accepting, let in-flight requests finish within the grace.
+        .shutdown_timeout(settings.http.shutdown_grace.as_secs().max(1))
         .listen(listener)?
         .run();
         Ok(Self {

@@ -24,7 +24,8 @@ const DEDUPLICATION_WINDOW: Duration = Duration::from_secs(15 * 60);
 
 /// Checks deliveries and remembers which ones were handled.
 pub struct WebhookReceiver {
-    signing_key: hmac::Key,
+    /// The client secret's key, then the previous secret's during a rotation.
+    signing_keys: Vec<hmac::Key>,
     shared_secret: Option<SecretString>,
     seen: SyncCache<String, ()>,
 }
@@ -87,13 +88,17 @@ struct PayloadData {
 }
 
 impl WebhookReceiver {
-    /// Signatures are keyed with the app's client secret, as BigCommerce signs them.
-    pub fn new(client_secret: &SecretString, shared_secret: Option<SecretString>) -> Self {
+    /// Signatures are keyed with the app's client secret (or, during a rotation, the
+    /// previous one), as BigCommerce signs them.
+    pub fn new<'a>(
+        client_secrets: impl IntoIterator<Item = &'a SecretString>,
+        shared_secret: Option<SecretString>,
+    ) -> Self {
         Self {
-            signing_key: hmac::Key::new(
-                hmac::HMAC_SHA256,
-                client_secret.expose_secret().as_bytes(),
-            ),
+            signing_keys: client_secrets
+                .into_iter()
+                .map(|secret| hmac::Key::new(hmac::HMAC_SHA256, secret.expose_secret().as_bytes()))
+                .collect(),
             shared_secret,
             seen: SyncCache::builder()
                 .max_capacity(100_000)
@@ -155,7 +160,11 @@ impl WebhookReceiver {
             .split_whitespace()
             .filter_map(|entry| entry.strip_prefix("v1,"))
             .filter_map(|encoded| BASE64.decode(encoded).ok())
-            .any(|tag| hmac::verify(&self.signing_key, &signed, &tag).is_ok());
+            .any(|tag| {
+                self.signing_keys
+                    .iter()
+                    .any(|key| hmac::verify(key, &signed, &tag).is_ok())
+            });
         if valid {
             Ok(())
         } else {
@@ -242,7 +251,10 @@ mod tests {
     const NOW: u64 = 1_800_000_000;
 
     fn receiver(shared: Option<&str>) -> WebhookReceiver {
-        WebhookReceiver::new(&SecretString::from(SECRET), shared.map(SecretString::from))
+        WebhookReceiver::new(
+            [&SecretString::from(SECRET)],
+            shared.map(SecretString::from),
+        )
     }
 
     fn signature(id: &str, timestamp: u64, body: &[u8], secret: &str) -> String {

@@ -99,15 +99,23 @@ impl ManagementClient {
         Self { metrics, ..self }
     }
 
-    /// Every order the customer placed, in BigCommerce's order (id ascending), as listed by
-    /// `GET /v2/orders?customer_id=…`. Orders of anyone else, and deleted (archived) orders,
-    /// are dropped even if the API returned them.
+    /// When upstream work started now must be over: the retry budget (`UPSTREAM_RETRY_BUDGET`)
+    /// from now. A caller request takes one deadline and passes it to every operation it
+    /// chains, so all of its upstream work, waits included, fits in one budget.
+    pub fn deadline(&self) -> Instant {
+        Instant::now() + self.retry.budget
+    }
+
+    /// Every order the customer placed, newest id first, as listed by
+    /// `GET /v2/orders?customer_id=…&sort=id:desc`, so that a customer with more than
+    /// `ORDERS_MAX_PAGES` pages misses their oldest orders, not their newest. Orders of anyone
+    /// else, and deleted (archived) orders, are dropped even if the API returned them.
     pub async fn customer_orders(
         &self,
         customer: CustomerId,
+        deadline: Instant,
     ) -> Result<Vec<Order>, ManagementError> {
         let operation = Operation::CustomerOrders;
-        let deadline = Instant::now() + self.retry.budget;
         let mut orders = Vec::new();
         let mut previous_first_id = None;
         let mut page = 1;
@@ -116,7 +124,8 @@ impl ManagementClient {
             url.query_pairs_mut()
                 .append_pair("customer_id", &customer.to_string())
                 .append_pair("limit", &PAGE_LIMIT.to_string())
-                .append_pair("page", &page.to_string());
+                .append_pair("page", &page.to_string())
+                .append_pair("sort", "id:desc");
             let answer = self.get(url, operation, deadline).await?;
             // The v2 API answers an empty list with 204 and no body.
             let wire: Vec<WireOrder> =
@@ -163,9 +172,9 @@ impl ManagementClient {
     pub async fn order_metafields(
         &self,
         order: OrderId,
+        deadline: Instant,
     ) -> Result<Vec<Metafield>, ManagementError> {
         let operation = Operation::OrderMetafields;
-        let deadline = Instant::now() + self.retry.budget;
         let mut metafields = Vec::new();
         let mut page = 1;
         for _ in 0..METAFIELDS_MAX_PAGES {

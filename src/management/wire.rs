@@ -85,15 +85,20 @@ pub struct WirePagination {
     pub total_pages: Option<u64>,
 }
 
-/// A v3 metafield.
+/// A v3 metafield. Only the id is required: a metafield missing its `permission_set` is
+/// treated as `app_only` (never shown) rather than failing the whole order's answer.
 #[derive(Deserialize)]
 pub struct WireMetafield {
     pub id: u64,
+    #[serde(default)]
     pub namespace: String,
+    #[serde(default)]
     pub key: String,
+    #[serde(default)]
     pub value: String,
     #[serde(default)]
     pub description: Option<String>,
+    #[serde(default)]
     pub permission_set: String,
     #[serde(default)]
     pub resource_type: Option<String>,
@@ -269,6 +274,18 @@ mod tests {
         for secret in ["VIP", "12.345", "ch_123", "staff_notes", "ip_address"] {
             assert!(!rendered.contains(secret), "{secret} leaked: {rendered}");
         }
+    }
+
+    #[test]
+    fn wire_metafield_without_a_permission_set_is_treated_as_app_only() {
+        let body = serde_json::json!({"id": 8, "namespace": "n", "key": "k", "value": "v"});
+
+        let wire: WireMetafield = serde_json::from_value(body).unwrap();
+
+        assert_eq!(
+            wire.into_metafield().unwrap().permission_set,
+            PermissionSet::AppOnly
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! authenticated customer first), ask `access` for what the customer may see, and map it
 //! to a response; statuses for errors come from `problem`.
 
+mod client;
 mod health;
 mod metafields;
 mod metrics;
@@ -51,6 +52,11 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .app_data(web::PayloadConfig::new(crate::webhooks::MAX_BODY_BYTES))
                 .route(web::post().to(webhooks::receive_bigcommerce_webhook))
                 .default_service(web::to(post_only)),
+        )
+        .service(
+            web::resource("/client/v1/order-metafields.js")
+                .route(web::get().to(client::get_client_module))
+                .default_service(web::to(get_only)),
         )
         .service(
             web::resource("/openapi.yaml")

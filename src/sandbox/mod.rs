@@ -3,6 +3,7 @@
 //! `/customer/current.jwt`, and deterministic seed data. `demo`, `sandbox`, benchmarks and
 //! end-to-end tests start it; the service never does.
 
+mod account;
 mod delivery;
 mod events;
 mod hook_input;
@@ -20,7 +21,7 @@ mod wire;
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
@@ -70,6 +71,9 @@ pub struct SandboxConfig {
     /// besides the hooks registered through `/v3/hooks`; `None` sends them nowhere else.
     /// `RunningSandbox::set_webhook_destination` changes it after start.
     pub webhook_destination: Option<Url>,
+    /// The order-metafields service the storefront's account pages load the client from
+    /// and call; without it they say so. `RunningSandbox::set_service_url` sets it later.
+    pub service_url: Option<Url>,
 }
 
 impl std::fmt::Debug for SandboxConfig {
@@ -88,6 +92,7 @@ impl std::fmt::Debug for SandboxConfig {
             .field("latency", &self.latency)
             .field("seed", &self.seed)
             .field("webhook_destination", &self.webhook_destination)
+            .field("service_url", &self.service_url.as_ref().map(Url::as_str))
             .finish()
     }
 }
@@ -109,6 +114,7 @@ impl SandboxConfig {
             latency: Duration::ZERO,
             seed: SeedSpec::default(),
             webhook_destination: None,
+            service_url: None,
         }
     }
 }
@@ -118,6 +124,7 @@ pub struct RunningSandbox {
     base_url: Url,
     store_hash: String,
     store: SandboxStore,
+    storefront: web::Data<StorefrontState>,
     handle: ServerHandle,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -153,6 +160,16 @@ impl RunningSandbox {
     /// a service whose address is known only after the sandbox started.
     pub fn set_webhook_destination(&self, destination: Option<Url>) {
         self.store.set_webhook_destination(destination);
+    }
+
+    /// Points the storefront's account pages at the service, for a service started after
+    /// the sandbox (its Management API URL is the sandbox's, so it cannot start first).
+    pub fn set_service_url(&self, service_url: Url) {
+        *self
+            .storefront
+            .service_url
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(service_url);
     }
 
     /// Stops the server, letting in-flight requests finish.
@@ -205,11 +222,13 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<RunningSandbox> {
         client_secret: config.client_secret.clone(),
         algorithm: config.jwt_algorithm,
         sessions: Mutex::new(HashMap::new()),
+        service_url: RwLock::new(config.service_url.clone()),
     });
+    let app_storefront = storefront.clone();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(management.clone())
-            .app_data(storefront.clone())
+            .app_data(app_storefront.clone())
             .configure(management::routes)
             .configure(storefront::routes)
     })
@@ -225,6 +244,7 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<RunningSandbox> {
         base_url: api_base,
         store_hash: config.store_hash,
         store,
+        storefront,
         handle,
         task,
     })

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
@@ -13,7 +13,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use jsonwebtoken::Algorithm;
 use rand::RngExt;
 use serde::Deserialize;
+use url::Url;
 
+use crate::sandbox::account;
 use crate::sandbox::store::SandboxStore;
 use crate::sandbox::token::{TokenCustomer, mint_current_customer_token};
 
@@ -31,6 +33,8 @@ pub(crate) struct StorefrontState {
     pub algorithm: Algorithm,
     /// Session id → customer id.
     pub sessions: Mutex<HashMap<String, u64>>,
+    /// Where the account pages load the client from and send its calls; none, no client.
+    pub service_url: RwLock<Option<Url>>,
 }
 
 /// Registers every storefront route.
@@ -38,12 +42,19 @@ pub(crate) fn routes(config: &mut web::ServiceConfig) {
     config
         .route("/", web::get().to(home))
         .route("/login", web::get().to(login_page))
+        .route("/login.php", web::get().to(login_page))
         .route("/login", web::post().to(login))
         .route("/logout", web::post().to(logout))
         .route("/logout", web::get().to(logout))
-        .route("/customer/current.jwt", web::get().to(current_jwt));
-    // The page that loads the JavaScript client (a later issue) is registered here, next to
-    // the home page, so it shares the shopper's session cookie and origin.
+        .route("/customer/current.jwt", web::get().to(current_jwt))
+        // The pages that load the JavaScript client share the shopper's session cookie and
+        // origin with the home page; `/account.php` is BigCommerce's own URL for them.
+        .route("/account.php", web::get().to(account::account_page))
+        .route("/account/orders", web::get().to(account::orders_list_page))
+        .route(
+            "/account/orders/{order_id}",
+            web::get().to(account::order_details_page),
+        );
 }
 
 #[derive(Deserialize)]
@@ -52,7 +63,7 @@ struct LoginForm {
     password: String,
 }
 
-struct Shopper {
+pub(crate) struct Shopper {
     id: u64,
     email: String,
     name: String,
@@ -60,7 +71,8 @@ struct Shopper {
 }
 
 impl StorefrontState {
-    fn signed_in(&self, request: &HttpRequest) -> Option<Shopper> {
+    /// The shopper whose session cookie the request carries, if any.
+    pub(crate) fn signed_in(&self, request: &HttpRequest) -> Option<Shopper> {
         let session_id = session_cookie(request)?;
         let customer_id = *self
             .sessions
@@ -75,6 +87,14 @@ impl StorefrontState {
                 group_id: customer.group_id.clone(),
             })
         })
+    }
+
+    /// The service's URL, once the sandbox knows it.
+    pub(crate) fn service_url(&self) -> Option<Url> {
+        self.service_url
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 }
 
@@ -96,11 +116,13 @@ async fn home(request: HttpRequest, state: web::Data<StorefrontState>) -> HttpRe
             let _ = write!(
                 body,
                 "<p>Signed in as {} &lt;{}&gt; (customer {}).</p>\n\
+                 <p><a href=\"{}\">Your orders</a> (the README's snippets, calling the service)</p>\n\
                  <p><a href=\"/customer/current.jwt?app_client_id={}\">Current customer JWT</a></p>\n\
                  <form method=\"post\" action=\"/logout\"><button>Sign out</button></form>\n",
                 escape(&shopper.name),
                 escape(&shopper.email),
                 shopper.id,
+                escape(account::ORDERS_PATH),
                 escape(&url_encode(&state.client_id)),
             );
         }
@@ -268,7 +290,7 @@ fn new_session_id() -> String {
         })
 }
 
-fn page(status: StatusCode, title: &str, body: &str) -> HttpResponse {
+pub(crate) fn page(status: StatusCode, title: &str, body: &str) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header((CONTENT_TYPE, "text/html; charset=utf-8"))
         .insert_header((CACHE_CONTROL, "no-store"))
@@ -283,7 +305,7 @@ fn url_encode(text: &str) -> String {
 }
 
 /// Escapes text for HTML element content and double-quoted attribute values.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for character in text.chars() {
         match character {

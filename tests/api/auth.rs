@@ -222,3 +222,42 @@ async fn a_customer_over_their_rate_gets_429_with_retry_after_and_costs_nothing(
         "customer 7 once, customer 8 once"
     );
 }
+
+#[tokio::test]
+async fn tokens_signed_with_the_previous_secret_keep_working_during_a_rotation() {
+    let app = spawn_app_with(&[
+        ("BC_CLIENT_SECRET", "the-new-client-secret"),
+        ("BC_CLIENT_SECRET_PREVIOUS", CLIENT_SECRET),
+    ])
+    .await;
+    app.mount_orders(7, vec![v2_order(100, 7, 1)], 1).await;
+
+    let old = app.get_orders(&token_for(7), "").await;
+    let new = app
+        .get_orders(
+            &sign(&claims_for(7), Algorithm::HS256, "the-new-client-secret"),
+            "",
+        )
+        .await;
+    let other = app
+        .get_orders(
+            &sign(&claims_for(7), Algorithm::HS256, "some-other-secret"),
+            "",
+        )
+        .await;
+    let expired_old = app
+        .get_orders(
+            &sign(
+                &with(claims_for(7), "exp", json!(now() - 3600)),
+                Algorithm::HS256,
+                CLIENT_SECRET,
+            ),
+            "",
+        )
+        .await;
+
+    assert_eq!(old.status(), 200);
+    assert_eq!(new.status(), 200);
+    assert_problem(other, 401, "unauthorized").await;
+    assert_problem(expired_old, 401, "unauthorized").await;
+}

@@ -64,6 +64,14 @@ impl Stack {
         cookie.split(';').next().unwrap().to_owned()
     }
 
+    /// Signs in as `email` and fetches their Current Customer JWT, as a storefront page does.
+    async fn token_of(&self, email: &str, client_id: &str) -> String {
+        let cookie = self.sign_in(email).await;
+        let response = self.current_jwt(&cookie, client_id).await;
+        assert_eq!(response.status(), 200);
+        response.text().await.unwrap()
+    }
+
     /// What the storefront's JavaScript does: fetch the shopper's token on the store's origin.
     async fn current_jwt(&self, cookie: &str, client_id: &str) -> reqwest::Response {
         self.client
@@ -129,13 +137,7 @@ async fn a_signed_in_shopper_sees_their_orders_and_metafields_and_nobody_elses()
 async fn a_customer_with_more_than_250_orders_sees_them_all() {
     let config = SandboxConfig::demo_defaults();
     let stack = start_stack(config.clone(), &[]).await;
-    let cookie = stack.sign_in("dave@example.com").await;
-    let token = stack
-        .current_jwt(&cookie, &config.client_id)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let token = stack.token_of("dave@example.com", &config.client_id).await;
 
     let page: Value = stack
         .call("/v1/orders?page=2&limit=250", &token)
@@ -163,13 +165,7 @@ async fn a_quota_spent_by_another_app_makes_the_service_wait_and_recover() {
         ..SandboxConfig::demo_defaults()
     };
     let stack = start_stack(config.clone(), &[("UPSTREAM_RETRY_BUDGET", "5s")]).await;
-    let cookie = stack.sign_in("alice@example.com").await;
-    let token = stack
-        .current_jwt(&cookie, &config.client_id)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let token = stack.token_of("alice@example.com", &config.client_id).await;
     // Another app on the store spends the whole window first.
     for _ in 0..2 {
         let spent = stack
@@ -213,13 +209,7 @@ async fn the_service_paces_itself_within_its_share_and_never_meets_a_429() {
         ..SandboxConfig::demo_defaults()
     };
     let stack = start_stack(config.clone(), &[("UPSTREAM_RETRY_BUDGET", "5s")]).await;
-    let cookie = stack.sign_in("alice@example.com").await;
-    let token = stack
-        .current_jwt(&cookie, &config.client_id)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let token = stack.token_of("alice@example.com", &config.client_id).await;
     let started = Instant::now();
 
     // Half of 4 per window is this service's: the third upstream call waits for the next window.
@@ -256,13 +246,7 @@ async fn a_metafield_changed_in_the_store_is_served_on_the_next_request_after_it
             .parse()
             .unwrap(),
     ));
-    let cookie = stack.sign_in("alice@example.com").await;
-    let token = stack
-        .current_jwt(&cookie, &config.client_id)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let token = stack.token_of("alice@example.com", &config.client_id).await;
     let store = stack.sandbox.store();
     let slot = store
         .metafields_of(369)

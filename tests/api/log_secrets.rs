@@ -6,10 +6,6 @@
 //! real environment.
 
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};
@@ -17,14 +13,12 @@ use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::helpers::{CLIENT_ID, STORE_HASH, claims_for, metafield_page, v2_order, v3_metafield};
+use crate::process::{ScratchDirectory, Service, free_port, run_to_exit};
 
 /// Distinctive values, so that finding one in the output cannot be a coincidence.
 const CLIENT_SECRET: &str = "cs-7Hq2LcF9eUaN4sJd-client-secret";
 const ACCESS_TOKEN: &str = "at-Zq8XvN3kPw6RbT1y-access-token";
 const SHOPPER_EMAIL: &str = "distinct.shopper.58173@example.com";
-
-/// How long the binary may take to start listening or to exit on a configuration error.
-const START_UP_LIMIT: Duration = Duration::from_secs(20);
 
 /// Environment variables as `(name, value)` pairs.
 type Environment<'a> = &'a [(&'a str, &'a str)];
@@ -47,14 +41,18 @@ async fn the_trace_log_has_a_line_per_request_and_no_secret_token_or_email() {
     let management = MockServer::start().await;
     mount_store(&management).await;
     let port = free_port();
-    let mut service = Service::start(&[
-        ("LISTEN_ADDR", &format!("127.0.0.1:{port}")),
+    let listen = format!("127.0.0.1:{port}");
+    let base = management.uri();
+    let mut environment = required_environment();
+    environment.extend([
+        ("LISTEN_ADDR", listen.as_str()),
         ("LOG_LEVEL", "trace"),
         ("LOG_FORMAT", "json"),
-        ("BC_API_BASE_URL", &management.uri()),
+        ("BC_API_BASE_URL", base.as_str()),
         ("UPSTREAM_MAX_RETRIES", "1"),
         ("JWT_ALGORITHMS", "HS256"),
     ]);
+    let mut service = Service::start(&environment);
     let address = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     service.wait_until_healthy(&client, &address).await;
@@ -228,160 +226,6 @@ fn a_dotenv_file_in_the_working_directory_is_read_and_the_environment_wins_over_
     }
 }
 
-/// The binary running as a child process.
-struct Service {
-    child: Child,
-    directory: ScratchDirectory,
-}
-
-/// A new, empty directory under the system's temporary directory, removed when dropped.
-struct ScratchDirectory(PathBuf);
-
-/// What the binary wrote.
-struct Output {
-    stdout: String,
-    stderr: String,
-}
-
-impl Service {
-    /// Starts the binary with the required variables plus `extra`, in a fresh directory.
-    fn start(extra: &[(&str, &str)]) -> Self {
-        let directory = ScratchDirectory::new();
-        let environment: Vec<(&str, &str)> = required_environment()
-            .into_iter()
-            .chain(extra.iter().copied())
-            .collect();
-        let child = command(&directory, &environment)
-            .stdout(fs::File::create(directory.join("stdout.log")).unwrap())
-            .stderr(fs::File::create(directory.join("stderr.log")).unwrap())
-            .spawn()
-            .expect("the binary starts");
-        Self { child, directory }
-    }
-
-    async fn wait_until_healthy(&mut self, client: &reqwest::Client, address: &str) {
-        let started = Instant::now();
-        while started.elapsed() < START_UP_LIMIT {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                let output = self.stop();
-                panic!("the binary exited with {status}: {}", output.stderr);
-            }
-            let health = client
-                .get(format!("{address}/healthz"))
-                .timeout(Duration::from_secs(1))
-                .send()
-                .await;
-            if health.is_ok_and(|response| response.status() == 200) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let output = self.stop();
-        panic!("/healthz did not answer in time: {}", output.stderr);
-    }
-
-    /// Kills the binary and reads everything it wrote.
-    fn stop(&mut self) -> Output {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        Output {
-            stdout: fs::read_to_string(self.directory.join("stdout.log")).unwrap_or_default(),
-            stderr: fs::read_to_string(self.directory.join("stderr.log")).unwrap_or_default(),
-        }
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl ScratchDirectory {
-    fn new() -> Self {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let directory = std::env::temp_dir().join(format!(
-            "order-metafields-test-{}-{}-{nanos}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst)
-        ));
-        fs::create_dir_all(&directory).unwrap();
-        Self(directory)
-    }
-}
-
-impl std::ops::Deref for ScratchDirectory {
-    type Target = Path;
-
-    fn deref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for ScratchDirectory {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
-fn required_environment() -> Vec<(&'static str, &'static str)> {
-    vec![
-        ("BC_STORE_HASH", STORE_HASH),
-        ("BC_ACCESS_TOKEN", ACCESS_TOKEN),
-        ("BC_CLIENT_ID", CLIENT_ID),
-        ("BC_CLIENT_SECRET", CLIENT_SECRET),
-        ("LISTEN_ADDR", "127.0.0.1:0"),
-    ]
-}
-
-/// The binary with exactly `environment` (and `PATH`), in `directory`, so neither the
-/// test's environment nor a developer's `.env` can leak in. Later pairs win.
-fn command(directory: &Path, environment: &[(&str, &str)]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_order-metafields"));
-    command
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .envs(environment.iter().copied())
-        .current_dir(directory)
-        .stdin(Stdio::null());
-    command
-}
-
-/// Runs the binary expecting it to exit by itself (it is killed after the start-up limit),
-/// answering its exit status, stdout and stderr.
-fn run_to_exit(directory: &Path, environment: &[(&str, &str)]) -> (ExitStatus, String, String) {
-    let mut child = command(directory, environment)
-        .stdout(fs::File::create(directory.join("stdout.log")).unwrap())
-        .stderr(fs::File::create(directory.join("stderr.log")).unwrap())
-        .spawn()
-        .expect("the binary starts");
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > START_UP_LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the binary kept running instead of refusing its configuration");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let stdout = fs::read_to_string(directory.join("stdout.log")).unwrap();
-    let stderr = fs::read_to_string(directory.join("stderr.log")).unwrap();
-    (status, stdout, stderr)
-}
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
 /// Customer 7 owns order 100 with one visible metafield; customer 8's orders fail with
 /// `500`; customer 9's are rate limited far beyond the retry budget.
 async fn mount_store(management: &MockServer) {
@@ -548,4 +392,14 @@ fn secrets(requests: &[LoggedRequest]) -> Vec<(String, String)> {
 /// A field of a JSON log line, at the top level or among its span's fields.
 fn field<'a>(line: &'a Value, name: &str) -> Option<&'a Value> {
     line.get(name).or_else(|| line["span"].get(name))
+}
+
+fn required_environment() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("BC_STORE_HASH", STORE_HASH),
+        ("BC_ACCESS_TOKEN", ACCESS_TOKEN),
+        ("BC_CLIENT_ID", CLIENT_ID),
+        ("BC_CLIENT_SECRET", CLIENT_SECRET),
+        ("LISTEN_ADDR", "127.0.0.1:0"),
+    ]
 }

@@ -18,6 +18,7 @@ use crate::helpers::{
     STORE_HASH, TestApp, claims_for, metafield_page, sign, spawn_app_with, token_for, v2_order,
     v3_metafield,
 };
+use crate::openapi_document::{fragment_encode, pointer_escape};
 
 /// The URI under which the document is registered, so `#/components/...` references resolve.
 const DOCUMENT_URI: &str = "urn:order-metafields:openapi";
@@ -687,22 +688,4 @@ fn resolve(document: &Value, pointer: String) -> (String, &Value) {
         }
     }
     (pointer, &Value::Null)
-}
-
-/// Escapes one JSON Pointer reference token (RFC 6901).
-fn pointer_escape(token: &str) -> String {
-    token.replace('~', "~0").replace('/', "~1")
-}
-
-/// Percent-encodes a JSON Pointer for use as a URI fragment (RFC 6901 section 6).
-fn fragment_encode(pointer: &str) -> String {
-    let mut encoded = String::with_capacity(pointer.len());
-    for byte in pointer.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?".contains(&byte) {
-            encoded.push(char::from(byte));
-        } else {
-            encoded.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    encoded
 }

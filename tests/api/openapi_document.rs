@@ -18,7 +18,7 @@ const HTTP_METHODS: [&str; 8] = [
 ];
 
 /// The handlers are named after these, so the set is part of the contract.
-const OPERATION_IDS: [&str; 8] = [
+const OPERATION_IDS: [&str; 9] = [
     "list_orders",
     "get_order",
     "list_order_metafields",
@@ -27,6 +27,7 @@ const OPERATION_IDS: [&str; 8] = [
     "get_metrics",
     "receive_bigcommerce_webhook",
     "get_openapi_document",
+    "get_client_module",
 ];
 
 const PROBLEM_SCHEMA_REF: &str = "#/components/schemas/Problem";
@@ -695,12 +696,12 @@ fn collect_oas_examples<'a>(
 }
 
 /// Escapes one JSON Pointer reference token (RFC 6901).
-fn pointer_escape(token: &str) -> String {
+pub(crate) fn pointer_escape(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
 }
 
 /// Percent-encodes a JSON Pointer for use as a URI fragment (RFC 6901 section 6).
-fn fragment_encode(pointer: &str) -> String {
+pub(crate) fn fragment_encode(pointer: &str) -> String {
     let mut encoded = String::with_capacity(pointer.len());
     for byte in pointer.bytes() {
         if byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?".contains(&byte) {

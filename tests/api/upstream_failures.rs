@@ -182,7 +182,10 @@ async fn upstream_requests_carry_the_token_accept_user_agent_and_page_size() {
             .unwrap()
             .starts_with("order-metafields/")
     );
-    assert_eq!(request.url.query(), Some("customer_id=7&limit=250&page=1"));
+    assert_eq!(
+        request.url.query(),
+        Some("customer_id=7&limit=250&page=1&sort=id%3Adesc")
+    );
 }
 
 #[tokio::test]

@@ -274,3 +274,41 @@ async fn oversized_deliveries_are_413_and_other_methods_405() {
     assert_eq!(get.headers()["allow"], "POST");
     assert_problem(get, 405, "method-not-allowed").await;
 }
+
+#[tokio::test]
+async fn deliveries_signed_with_the_previous_secret_are_accepted_during_a_rotation() {
+    let app = spawn_app_with(&[
+        ("BC_CLIENT_SECRET", "the-new-client-secret"),
+        ("BC_CLIENT_SECRET_PREVIOUS", CLIENT_SECRET),
+    ])
+    .await;
+
+    let old = app
+        .deliver(
+            "msg_1",
+            unix_now(),
+            &metafield_event(100, "h1"),
+            CLIENT_SECRET,
+        )
+        .await;
+    let new = app
+        .deliver(
+            "msg_2",
+            unix_now(),
+            &metafield_event(100, "h2"),
+            "the-new-client-secret",
+        )
+        .await;
+    let other = app
+        .deliver(
+            "msg_3",
+            unix_now(),
+            &metafield_event(100, "h3"),
+            "some-other-secret",
+        )
+        .await;
+
+    assert_eq!(old.status(), 200);
+    assert_eq!(new.status(), 200);
+    assert_problem(other, 401, "unauthorized").await;
+}

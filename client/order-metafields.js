@@ -1,0 +1,377 @@
+// order-metafields storefront client: one dependency-free ES module for Stencil themes.
+//
+// It gets the signed-in shopper's Current Customer JWT from the store's own
+// /customer/current.jwt, keeps it in memory only (never localStorage, never a URL), and calls
+// the order-metafields service with it as a Bearer token. Served by the service at
+// /client/v1/order-metafields.js; it can also be copied into a theme as is.
+
+/**
+ * @typedef {object} ClientOptions
+ * @property {string} apiBase The service's URL, e.g. `https://order-metafields.example.com`
+ *   (a path prefix is kept; a trailing slash is ignored).
+ * @property {string} appClientId The client id of the app's API account: the
+ *   `app_client_id` the store's `/customer/current.jwt` issues tokens for.
+ * @property {typeof fetch} [fetch] The fetch to use; the page's own by default.
+ * @property {number} [timeoutMs] How long one HTTP exchange may take, body included
+ *   (default 15000); past it the call fails with a `NetworkError`.
+ * @property {() => number} [now] Milliseconds since the epoch; `Date.now` by default
+ *   (tests replace it).
+ */
+
+/**
+ * An order as the service returns it; amounts are decimal strings, dates RFC 3339.
+ * @typedef {object} Order
+ * @property {number} id
+ * @property {string} status
+ * @property {number} status_id
+ * @property {string} date_created
+ * @property {string} date_modified
+ * @property {string} currency_code
+ * @property {string} subtotal_inc_tax
+ * @property {string} total_inc_tax
+ * @property {number} items_total
+ * @property {number} items_shipped
+ */
+
+/**
+ * A storefront-visible order metafield. `value` is the merchant's text: render it as text.
+ * @typedef {object} Metafield
+ * @property {number} id
+ * @property {string} namespace
+ * @property {string} key
+ * @property {string} value
+ * @property {string} description
+ * @property {string} date_created
+ * @property {string} date_modified
+ */
+
+/**
+ * @typedef {object} Pagination
+ * @property {number} total
+ * @property {number} count
+ * @property {number} per_page
+ * @property {number} current_page
+ * @property {number} total_pages
+ */
+
+/**
+ * @typedef {object} OrdersPage
+ * @property {Order[]} orders The page's orders, newest first.
+ * @property {Pagination} pagination
+ */
+
+/**
+ * @typedef {object} OrderMetafieldsClient
+ * @property {(query?: { page?: number, limit?: number }) => Promise<OrdersPage>} orders
+ *   The shopper's orders, newest first; `page` from 1, `limit` from 1 to 250 (default 50).
+ * @property {(id: number | string) => Promise<Order>} order One of the shopper's orders.
+ * @property {(orderId: number | string) => Promise<Metafield[]>} metafields That order's
+ *   storefront-visible metafields.
+ */
+
+const TOKEN_PATH = "/customer/current.jwt";
+const DEFAULT_TIMEOUT_MS = 15000;
+// A token is replaced this long before it expires, so that it does not expire on the way to
+// the service; at most a quarter of its lifetime, for unusually short-lived tokens.
+const EXPIRY_MARGIN_MS = 60000;
+const MAX_LIMIT = 250;
+
+/** Every error the client raises on purpose. */
+export class OrderMetafieldsError extends Error {
+  /**
+   * @param {string} message
+   * @param {{ cause?: unknown }} [options]
+   */
+  constructor(message, options) {
+    super(message, options);
+    this.name = "OrderMetafieldsError";
+  }
+}
+
+/** The store has no signed-in shopper (its `/customer/current.jwt` answered `404`). */
+export class NotSignedInError extends OrderMetafieldsError {
+  constructor() {
+    super("the shopper is not signed in to the store");
+    this.name = "NotSignedInError";
+  }
+}
+
+/** The store answered `/customer/current.jwt` with something other than a token or `404`. */
+export class TokenError extends OrderMetafieldsError {
+  /**
+   * @param {string} message
+   * @param {number} status The store's HTTP status.
+   */
+  constructor(message, status) {
+    super(message);
+    this.name = "TokenError";
+    /** @type {number} */
+    this.status = status;
+  }
+}
+
+/** The service could not be reached, the browser blocked the call (CORS), or it timed out. */
+export class NetworkError extends OrderMetafieldsError {
+  /**
+   * @param {string} message
+   * @param {{ cause?: unknown }} [options]
+   */
+  constructor(message, options) {
+    super(message, options);
+    this.name = "NetworkError";
+  }
+}
+
+/** The service answered with an error: an RFC 9457 problem document. */
+export class ProblemError extends OrderMetafieldsError {
+  /**
+   * @param {{ status: number, type: string, title: string, detail: string,
+   *   requestId: string | null }} problem
+   */
+  constructor(problem) {
+    super(problem.detail ? `${problem.title}: ${problem.detail}` : problem.title);
+    this.name = "ProblemError";
+    /** The HTTP status, e.g. `404` for an order that is not the shopper's. @type {number} */
+    this.status = problem.status;
+    /** The stable problem type URI to branch on. @type {string} */
+    this.type = problem.type;
+    /** @type {string} */
+    this.title = problem.title;
+    /** Human-readable and safe to show; may change. @type {string} */
+    this.detail = problem.detail;
+    /** The service's `X-Request-Id`, to quote when reporting a problem. @type {string | null} */
+    this.requestId = problem.requestId;
+  }
+}
+
+/**
+ * Creates a client for one service and one app.
+ * @param {ClientOptions} options
+ * @returns {OrderMetafieldsClient}
+ */
+export function createClient(options) {
+  const { apiBase, appClientId } = options ?? {};
+  if (typeof apiBase !== "string" || apiBase === "") {
+    throw new TypeError("createClient: apiBase must be the order-metafields service's URL");
+  }
+  if (typeof appClientId !== "string" || appClientId === "") {
+    throw new TypeError("createClient: appClientId must be the app's client id");
+  }
+  const base = apiBase.replace(/\/+$/, "");
+  const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
+  const now = options.now ?? Date.now;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const tokenUrl = `${TOKEN_PATH}?app_client_id=${encodeURIComponent(appClientId)}`;
+
+  /** @type {{ value: string, refreshAt: number } | null} */
+  let cached = null;
+  /** @type {Promise<string> | null} */
+  let pending = null;
+
+  /** The current token: the cached one while fresh, else one fetch shared by all callers. */
+  function token() {
+    if (cached !== null && now() < cached.refreshAt) {
+      return Promise.resolve(cached.value);
+    }
+    if (pending === null) {
+      const fetchedAt = now();
+      pending = fetchToken()
+        .then((value) => {
+          cached = { value, refreshAt: refreshTime(value, fetchedAt) };
+          return value;
+        })
+        .finally(() => {
+          pending = null;
+        });
+    }
+    return pending;
+  }
+
+  /** Drops `used` unless another caller has already replaced it. */
+  function forget(used) {
+    if (cached !== null && cached.value === used) {
+      cached = null;
+    }
+  }
+
+  async function fetchToken() {
+    // No Accept header: BigCommerce answers a bare token by default; `{"token": …}` is
+    // handled too because some setups answer that. `no-store` keeps an old token from
+    // coming back out of the HTTP cache.
+    const reply = await exchange(tokenUrl, { credentials: "same-origin", cache: "no-store" });
+    if (reply.status === 404) {
+      throw new NotSignedInError();
+    }
+    if (reply.status < 200 || reply.status > 299) {
+      throw new TokenError(`the store answered ${reply.status} for the customer token`, reply.status);
+    }
+    const value = tokenFromBody(reply.text);
+    if (value === null) {
+      throw new TokenError("the store's customer token is not a JWT", reply.status);
+    }
+    return value;
+  }
+
+  /** GETs `path` from the service; on a `401` gets a fresh token once and retries once. */
+  async function call(path) {
+    let used = await token();
+    let reply = await exchange(base + path, serviceInit(used));
+    if (reply.status === 401) {
+      forget(used);
+      used = await token();
+      reply = await exchange(base + path, serviceInit(used));
+    }
+    if (reply.status < 200 || reply.status > 299) {
+      throw problemFrom(reply);
+    }
+    try {
+      return JSON.parse(reply.text);
+    } catch (error) {
+      throw new OrderMetafieldsError("the service's answer is not JSON", { cause: error });
+    }
+  }
+
+  /**
+   * One HTTP exchange, body included, within the timeout; failures become `NetworkError`.
+   * @param {string} url
+   * @param {RequestInit} init
+   */
+  async function exchange(url, init) {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    try {
+      const response = await fetchImpl(url, { ...init, signal: controller.signal });
+      const text = await response.text();
+      return { status: response.status, headers: response.headers, text };
+    } catch (error) {
+      const reason = controller.signal.aborted ? `timed out after ${timeoutMs} ms` : "failed";
+      throw new NetworkError(`the request to ${url} ${reason}`, { cause: error });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  return {
+    async orders(query = {}) {
+      const page = query.page ?? 1;
+      const limit = query.limit ?? 50;
+      if (!Number.isInteger(page) || page < 1) {
+        throw new RangeError("orders: page must be an integer from 1");
+      }
+      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
+        throw new RangeError(`orders: limit must be an integer from 1 to ${MAX_LIMIT}`);
+      }
+      const body = await call(`/v1/orders?page=${page}&limit=${limit}`);
+      return { orders: body.data, pagination: body.meta?.pagination };
+    },
+    async order(id) {
+      const body = await call(`/v1/orders/${orderId(id)}`);
+      return body.data;
+    },
+    async metafields(id) {
+      const body = await call(`/v1/orders/${orderId(id)}/metafields`);
+      return body.data;
+    },
+  };
+}
+
+/**
+ * The request to the service: the token in the header only; no cookies go to the service.
+ * @param {string} token
+ * @returns {RequestInit}
+ */
+function serviceInit(token) {
+  return {
+    credentials: "omit",
+    headers: { Accept: "application/json", Authorization: `Bearer ${token}` },
+  };
+}
+
+/**
+ * An order id as a path segment; anything but a positive integer is refused here, so no
+ * caller can steer the request to another path.
+ * @param {number | string} id
+ */
+function orderId(id) {
+  const text = String(id);
+  if (!/^[1-9][0-9]{0,15}$/.test(text)) {
+    throw new RangeError(`order id must be a positive integer, not ${JSON.stringify(text)}`);
+  }
+  return text;
+}
+
+/**
+ * The token in a `/customer/current.jwt` body: a bare token or `{"token": "…"}`; null when
+ * the body holds no JWT.
+ * @param {string} body
+ * @returns {string | null}
+ */
+function tokenFromBody(body) {
+  let value = body.trim();
+  if (value.startsWith("{")) {
+    try {
+      value = JSON.parse(value).token;
+    } catch {
+      return null;
+    }
+  }
+  return typeof value === "string" && /^[\w-]+\.[\w-]+\.[\w-]+$/.test(value) ? value : null;
+}
+
+/**
+ * When to stop reusing a token fetched at `fetchedAt`. The lifetime is taken from the token's
+ * own `exp - iat`, so a browser clock that is off does not matter; a token whose lifetime
+ * cannot be read is not reused.
+ * @param {string} token
+ * @param {number} fetchedAt
+ */
+function refreshTime(token, fetchedAt) {
+  const claims = payload(token);
+  const exp = claims?.exp;
+  if (typeof exp !== "number") {
+    return fetchedAt;
+  }
+  const iat = claims.iat;
+  const lifetimeMs = typeof iat === "number" ? (exp - iat) * 1000 : exp * 1000 - fetchedAt;
+  return fetchedAt + lifetimeMs - Math.min(EXPIRY_MARGIN_MS, lifetimeMs / 4);
+}
+
+/**
+ * The decoded (not verified: the service verifies) claims of a JWT, or null.
+ * @param {string} token
+ * @returns {Record<string, unknown> | null}
+ */
+function payload(token) {
+  try {
+    const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    const binary = atob(part.padEnd(part.length + ((4 - (part.length % 4)) % 4), "="));
+    const bytes = Uint8Array.from(binary, (character) => character.charCodeAt(0));
+    const claims = JSON.parse(new TextDecoder().decode(bytes));
+    return claims !== null && typeof claims === "object" ? claims : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The error for a non-2xx answer: the problem document's fields when there is one, else
+ * what the status says (a proxy in front of the service may answer with HTML).
+ * @param {{ status: number, headers: Headers, text: string }} reply
+ */
+function problemFrom(reply) {
+  let body = null;
+  try {
+    body = JSON.parse(reply.text);
+  } catch {
+    // Not a problem document; the status alone has to do.
+  }
+  const field = (name) =>
+    body !== null && typeof body === "object" && typeof body[name] === "string" ? body[name] : null;
+  return new ProblemError({
+    status: reply.status,
+    type: field("type") ?? "about:blank",
+    title: field("title") ?? `HTTP ${reply.status}`,
+    detail: field("detail") ?? "",
+    requestId: reply.headers.get("x-request-id"),
+  });
+}
