@@ -321,7 +321,7 @@ impl ManagementClient {
                             .unwrap_or_else(|| self.retry.backoff(rate_limited - 1));
                         if !patient
                             || rate_limited > MAX_RATE_LIMITED_ATTEMPTS
-                            || Instant::now() + wait > deadline
+                            || wait > deadline.saturating_duration_since(Instant::now())
                         {
                             return Err(ManagementError::RateLimited {
                                 operation,
@@ -411,7 +411,9 @@ impl ManagementClient {
         cause: String,
     ) -> Result<Duration, ManagementError> {
         let wait = self.retry.backoff(failures - 1);
-        if !retry_failures || failures > self.retry.max_retries || Instant::now() + wait > deadline
+        if !retry_failures
+            || failures > self.retry.max_retries
+            || wait > deadline.saturating_duration_since(Instant::now())
         {
             return Err(ManagementError::Unavailable { operation, cause });
         }

@@ -26,6 +26,10 @@ pub const RETRY_AFTER_HEADER: &str = "x-retry-after";
 /// The most `429`s one caller request waits out, so a store answering `429` with a zero
 /// reset time cannot keep us in a tight loop.
 pub const MAX_RATE_LIMITED_ATTEMPTS: u32 = 8;
+/// The longest wait a `429` is believed to ask for. BigCommerce's windows last seconds; a
+/// larger value is a broken header, and must neither overflow a clock nor reach a caller's
+/// `Retry-After` as a number of centuries.
+pub const MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(5 * 60);
 
 impl RetryPolicy {
     pub fn new(max_retries: u32, budget: Duration) -> Self {
@@ -51,7 +55,8 @@ impl RetryPolicy {
 }
 
 /// The wait a `429` asks for: the longer of `X-Rate-Limit-Time-Reset-Ms`, `X-Retry-After`
-/// and a standard `Retry-After` in seconds; `None` when none is present and readable.
+/// and a standard `Retry-After` in seconds, at most [`MAX_RATE_LIMIT_WAIT`]; `None` when none
+/// is present and readable.
 pub fn rate_limit_wait(headers: &HeaderMap) -> Option<Duration> {
     let number = |name: &str| -> Option<u64> {
         headers
@@ -67,7 +72,11 @@ pub fn rate_limit_wait(headers: &HeaderMap) -> Option<Duration> {
     let reset = number(RESET_MS_HEADER).map(Duration::from_millis);
     let retry_after = number(RETRY_AFTER_HEADER).map(Duration::from_secs);
     let standard = number(RETRY_AFTER.as_str()).map(Duration::from_secs);
-    [reset, retry_after, standard].into_iter().flatten().max()
+    [reset, retry_after, standard]
+        .into_iter()
+        .flatten()
+        .max()
+        .map(|wait| wait.min(MAX_RATE_LIMIT_WAIT))
 }
 
 #[cfg(test)]
@@ -109,6 +118,11 @@ mod tests {
             (vec![(RESET_MS_HEADER, "12.5")], Some(13), "fractional ms"),
             (vec![(RESET_MS_HEADER, "soon")], None, "unreadable"),
             (vec![(RESET_MS_HEADER, "-5")], None, "negative"),
+            (
+                vec![(RETRY_AFTER_HEADER, "99999999999999999999")],
+                Some(300_000),
+                "absurd, capped",
+            ),
             (vec![], None, "no header"),
         ];
         for (pairs, expected_ms, description) in cases {

@@ -205,3 +205,27 @@ async fn failures_are_not_cached() {
     assert_problem(failed, 502, "upstream-error").await;
     assert_eq!(recovered.status(), 200);
 }
+
+#[tokio::test]
+async fn an_absurd_429_wait_is_503_not_a_panic() {
+    let app = spawn_app().await;
+    Mock::given(method("GET"))
+        .and(path(orders_path()))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("X-Rate-Limit-Time-Reset-Ms", "99999999999999999999")
+                .insert_header("X-Retry-After", "99999999999999999999"),
+        )
+        .mount(&app.management)
+        .await;
+
+    let response = app.get_orders(&token_for(7), "").await;
+
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry_after <= 3600, "Retry-After {retry_after}");
+    assert_problem(response, 503, "upstream-rate-limited").await;
+}
