@@ -10,6 +10,8 @@ use std::time::Duration;
 use reqwest::header::HeaderMap;
 use tokio::time::Instant;
 
+use super::rate_limit::MAX_RATE_LIMIT_WAIT;
+
 /// BigCommerce's header: requests left in the current window (store-wide).
 pub const LEFT_HEADER: &str = "x-rate-limit-requests-left";
 /// BigCommerce's header: requests per window.
@@ -115,7 +117,10 @@ impl QuotaPacer {
         };
         let quota = number(QUOTA_HEADER).and_then(|quota| u32::try_from(quota).ok());
         let left = u32::try_from(left).unwrap_or(u32::MAX);
-        let reset_at = Instant::now() + Duration::from_millis(reset_ms);
+        // A reset further away than any real window is a broken header: believing it would
+        // pause the service for as long as it says, possibly forever.
+        let reset_in = Duration::from_millis(reset_ms).min(MAX_RATE_LIMIT_WAIT);
+        let reset_at = Instant::now() + reset_in;
         self.lock().observe(quota, left, reset_at);
     }
 

@@ -124,3 +124,33 @@ async fn the_service_refuses_with_503_rather_than_spend_the_stores_reserve() {
         json!("The store's API quota is spent for now; retry after the time in Retry-After.")
     );
 }
+
+#[tokio::test]
+async fn an_absurd_window_reset_pauses_the_service_minutes_not_forever() {
+    let app = spawn_app_with(&[("UPSTREAM_RETRY_BUDGET", "2s")]).await;
+    // A broken reset header on an answer that also says nothing is left.
+    Mock::given(method("GET"))
+        .and(path(format!("/stores/{STORE_HASH}/v2/orders")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(vec![v2_order(100, 7, 1)])
+                .insert_header("X-Rate-Limit-Requests-Left", "0")
+                .insert_header("X-Rate-Limit-Requests-Quota", "150")
+                .insert_header("X-Rate-Limit-Time-Reset-Ms", "18446744073709551615"),
+        )
+        .expect(1)
+        .mount(&app.management)
+        .await;
+
+    let first = app.get_orders(&token_for(7), "").await;
+    let other_customer = app.get_orders(&token_for(8), "").await;
+
+    assert_eq!(first.status(), 200);
+    let retry_after: u64 = other_customer.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry_after <= 300, "Retry-After {retry_after}");
+    assert_problem(other_customer, 503, "upstream-rate-limited").await;
+}
