@@ -127,6 +127,8 @@ pub struct ConfigError {
 
 /// The longest clock-skew leeway the contract allows.
 pub const MAX_LEEWAY: Duration = Duration::from_secs(60);
+/// The longest duration any setting accepts.
+pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 
 /// Raw values as envy reads them; every field is a string so that each error can name its
 /// variable and say what is expected, which envy's generic messages do not.
@@ -561,10 +563,15 @@ fn duration(
     let text = value
         .filter(|value| !value.trim().is_empty())
         .unwrap_or_else(|| default.to_owned());
-    humantime::parse_duration(text.trim()).map_err(|_| ConfigError {
+    let problem = || ConfigError {
         variable,
-        problem: format!("expected a duration such as {default}, 500ms or 2m"),
-    })
+        problem: format!("expected a duration such as {default}, 500ms or 2m, at most 365 days"),
+    };
+    // Longer than any sane setting, and long enough to overflow a clock when added to now.
+    humantime::parse_duration(text.trim())
+        .ok()
+        .filter(|duration| *duration <= MAX_DURATION)
+        .ok_or_else(problem)
 }
 
 fn positive_duration(

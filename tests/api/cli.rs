@@ -82,3 +82,40 @@ fn help_lists_every_subcommand() {
         );
     }
 }
+
+#[test]
+fn serve_refuses_a_duration_too_long_to_add_to_a_clock() {
+    let mut child = binary()
+        .arg("serve")
+        .env("BC_STORE_HASH", STORE_HASH)
+        .env("BC_ACCESS_TOKEN", ACCESS_TOKEN)
+        .env("BC_CLIENT_ID", CLIENT_ID)
+        .env("BC_CLIENT_SECRET", CLIENT_SECRET)
+        .env("LISTEN_ADDR", "127.0.0.1:0")
+        .env("UPSTREAM_RETRY_BUDGET", "500000000000years")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Bounded: a service that accepted the setting would run until killed.
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if started.elapsed() > std::time::Duration::from_secs(10) {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let output = child.wait_with_output().unwrap();
+
+    assert_eq!(status.and_then(|status| status.code()), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.starts_with("order-metafields: configuration error: UPSTREAM_RETRY_BUDGET: "),
+        "{stderr}"
+    );
+}
