@@ -55,6 +55,10 @@ pub enum AuthError {
     TooLarge,
     #[error("the token is not a well-formed jwt")]
     Malformed,
+    #[error(
+        "the token's header has a crit parameter, naming extensions this service does not support"
+    )]
+    CriticalExtension,
     #[error("the token is signed with {0:?}, which JWT_ALGORITHMS does not accept")]
     AlgorithmNotAccepted(Algorithm),
     #[error("the token's signature does not match the client secret")]
@@ -124,6 +128,9 @@ impl TokenVerifier {
             return Err(AuthError::TooLarge);
         }
         let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Malformed)?;
+        if has_critical_extensions(token) {
+            return Err(AuthError::CriticalExtension);
+        }
         if !self.accepted.contains(&header.alg) {
             // Real stores may sign with HS512 rather than the documented HS256; say so
             // loudly when that is the only thing wrong, so the operator can fix the setting.
@@ -213,15 +220,37 @@ impl AuthError {
     pub fn class(&self) -> AuthFailureReason {
         match self {
             AuthError::Missing => AuthFailureReason::Missing,
-            AuthError::MalformedHeader | AuthError::TooLarge | AuthError::Malformed => {
-                AuthFailureReason::Malformed
-            }
+            AuthError::MalformedHeader
+            | AuthError::TooLarge
+            | AuthError::Malformed
+            | AuthError::CriticalExtension => AuthFailureReason::Malformed,
             AuthError::AlgorithmNotAccepted(_) => AuthFailureReason::Algorithm,
             AuthError::BadSignature => AuthFailureReason::Signature,
             AuthError::Expired => AuthFailureReason::Expired,
             AuthError::NotYetValid | AuthError::Claim(_) => AuthFailureReason::Claims,
         }
     }
+}
+
+/// Whether the token's JOSE header has a `crit` parameter. RFC 7515 section 4.1.11: a JWS
+/// naming critical extensions the recipient does not understand (this service understands
+/// none, e.g. `b64`) is invalid; the JWT library ignores the parameter, so it is checked here.
+fn has_critical_extensions(token: &str) -> bool {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    #[derive(Deserialize)]
+    struct CriticalParameter {
+        crit: Option<serde::de::IgnoredAny>,
+    }
+    let Some((header, _)) = token.split_once('.') else {
+        return false;
+    };
+    URL_SAFE_NO_PAD
+        .decode(header)
+        .ok()
+        .and_then(|json| serde_json::from_slice::<CriticalParameter>(&json).ok())
+        .is_some_and(|parameters| parameters.crit.is_some())
 }
 
 fn classify(kind: &ErrorKind) -> AuthError {
@@ -504,6 +533,14 @@ mod tests {
                 AuthError::Malformed,
             ),
             ("garbage", "not.a.jwt".to_owned(), AuthError::Malformed),
+            (
+                "critical extension",
+                format!(
+                    "{}.{rest}",
+                    "eyJhbGciOiJIUzI1NiIsImNyaXQiOlsiYjY0Il0sImI2NCI6ZmFsc2V9"
+                ),
+                AuthError::CriticalExtension,
+            ),
             ("two parts", format!("{head}.{head}"), AuthError::Malformed),
             (
                 "too large",

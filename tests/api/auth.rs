@@ -261,3 +261,43 @@ async fn tokens_signed_with_the_previous_secret_keep_working_during_a_rotation()
     assert_problem(other, 401, "unauthorized").await;
     assert_problem(expired_old, 401, "unauthorized").await;
 }
+
+/// RFC 7515 section 4.1.11: a JWS whose `crit` header names extensions the recipient does
+/// not understand is invalid, even with a good signature. This service understands none.
+#[tokio::test]
+async fn a_token_with_critical_header_extensions_is_refused() {
+    let app = spawn_app().await;
+    let signed_with_header = |header: Value| {
+        use base64::Engine;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let encode = |value: &Value| URL_SAFE_NO_PAD.encode(value.to_string());
+        let content = format!("{}.{}", encode(&header), encode(&claims_for(7)));
+        let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, CLIENT_SECRET.as_bytes());
+        let tag = aws_lc_rs::hmac::sign(&key, content.as_bytes());
+        format!("{content}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()))
+    };
+    app.mount_orders(7, Vec::new(), ..).await;
+    let plain = signed_with_header(json!({"alg": "HS256", "typ": "JWT"}));
+    assert_eq!(
+        app.get_orders(&plain, "").await.status(),
+        200,
+        "the signing is right"
+    );
+
+    for header in [
+        json!({"alg": "HS256", "crit": ["x-unknown"], "x-unknown": true}),
+        json!({"alg": "HS256", "b64": false, "crit": ["b64"]}),
+        json!({"alg": "HS256", "crit": []}),
+    ] {
+        let response = app
+            .get_orders(&signed_with_header(header.clone()), "")
+            .await;
+
+        assert_eq!(
+            response.headers()["www-authenticate"],
+            INVALID_CHALLENGE,
+            "case: {header}"
+        );
+        assert_problem(response, 401, "unauthorized").await;
+    }
+}
