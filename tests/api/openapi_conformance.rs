@@ -689,3 +689,47 @@ fn resolve(document: &Value, pointer: String) -> (String, &Value) {
     }
     (pointer, &Value::Null)
 }
+
+/// Property-based testers generate parameters from the document: every value it allows
+/// must be served, and every value it forbids refused.
+#[tokio::test]
+async fn the_documents_parameter_bounds_are_the_services() {
+    let document = load_document();
+    let parameter = |name: &str| document["components"]["parameters"][name]["schema"].clone();
+    let page = jsonschema::validator_for(&parameter("Page")).unwrap();
+    let request_id = jsonschema::validator_for(&parameter("XRequestId")).unwrap();
+    let app = spawn_app_with(&[]).await;
+    arrange_upstream(&app, Upstream::Healthy).await;
+    let token = token_for(CUSTOMER);
+
+    for (value, served) in [(4_294_967_295_u64, true), (4_294_967_296, false)] {
+        let response = app.get_orders(&token, &format!("?page={value}")).await;
+
+        assert_eq!(
+            page.is_valid(&json!(value)),
+            served,
+            "page {value} in the document"
+        );
+        assert_eq!(response.status() == 200, served, "page {value} served");
+    }
+    for value in ["not sane!", ""] {
+        let response = app
+            .client
+            .get(format!("{}/v1/orders", app.address))
+            .bearer_auth(&token)
+            .header("x-request-id", value)
+            .send()
+            .await
+            .unwrap();
+
+        assert_eq!(
+            response.status(),
+            200,
+            "request id {value:?} is ignored, not refused"
+        );
+        assert!(
+            request_id.is_valid(&json!(value)),
+            "request id {value:?} must then be valid in the document"
+        );
+    }
+}
