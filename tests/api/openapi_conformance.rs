@@ -733,3 +733,43 @@ async fn the_documents_parameter_bounds_are_the_services() {
         );
     }
 }
+
+/// A delivery authenticated by the shared secret (and carrying no signature, which would be
+/// judged instead) is acknowledged whatever its `webhook-id` and `webhook-timestamp`, so the
+/// document must not forbid any of their values.
+#[tokio::test]
+async fn the_document_allows_every_webhook_header_value_the_service_acknowledges() {
+    let document = load_document();
+    let secret = "a-long-random-webhook-secret";
+    let app = spawn_app_with(&[("WEBHOOK_SECRET", secret)]).await;
+    let parameters = document["paths"]["/webhooks/bigcommerce"]["post"]["parameters"]
+        .as_array()
+        .unwrap()
+        .clone();
+
+    for parameter in parameters
+        .iter()
+        .filter(|parameter| parameter["in"] == "header")
+    {
+        let name = parameter["name"].as_str().unwrap();
+        if !["webhook-id", "webhook-timestamp"].contains(&name) {
+            continue;
+        }
+        let schema = jsonschema::validator_for(&parameter["schema"]).unwrap();
+        let response = app
+            .client
+            .post(format!("{}/webhooks/bigcommerce", app.address))
+            .header("x-webhook-secret", secret)
+            .header(name, "")
+            .json(&json!({"scope": "store/order/updated", "data": {"type": "order", "id": 1}}))
+            .send()
+            .await
+            .unwrap();
+
+        assert_eq!(response.status(), 200, "{name}: \"\" is acknowledged");
+        assert!(
+            schema.is_valid(&json!("")),
+            "{name}: the document refuses \"\""
+        );
+    }
+}
