@@ -24,26 +24,31 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(
             web::resource("/v1/orders")
                 .route(web::get().to(orders::list_orders))
+                .route(web::head().to(orders::list_orders))
                 .default_service(web::to(get_only)),
         )
         .service(
             web::resource("/v1/orders/{order_id}")
                 .route(web::get().to(orders::get_order))
+                .route(web::head().to(orders::get_order))
                 .default_service(web::to(get_only)),
         )
         .service(
             web::resource("/v1/orders/{order_id}/metafields")
                 .route(web::get().to(metafields::list_order_metafields))
+                .route(web::head().to(metafields::list_order_metafields))
                 .default_service(web::to(get_only)),
         )
         .service(
             web::resource("/healthz")
                 .route(web::get().to(health::get_health))
+                .route(web::head().to(health::get_health))
                 .default_service(web::to(get_only)),
         )
         .service(
             web::resource("/readyz")
                 .route(web::get().to(health::get_readiness))
+                .route(web::head().to(health::get_readiness))
                 .default_service(web::to(get_only)),
         )
         .service(
@@ -56,11 +61,13 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(
             web::resource("/client/v1/order-metafields.js")
                 .route(web::get().to(client::get_client_module))
+                .route(web::head().to(client::get_client_module))
                 .default_service(web::to(get_only)),
         )
         .service(
             web::resource("/openapi.yaml")
                 .route(web::get().to(openapi::get_openapi_document))
+                .route(web::head().to(openapi::get_openapi_document))
                 .default_service(web::to(get_only)),
         )
         .default_service(web::to(not_found));
@@ -71,6 +78,7 @@ pub fn configure_metrics(config: &mut web::ServiceConfig) {
     config.service(
         web::resource("/metrics")
             .route(web::get().to(metrics::get_metrics))
+            .route(web::head().to(metrics::get_metrics))
             .default_service(web::to(get_only)),
     );
 }
@@ -97,8 +105,9 @@ fn customer_data(stale_age: Option<Duration>) -> HttpResponseBuilder {
     response
 }
 
+/// `HEAD` is served wherever `GET` is (RFC 9110 section 9.1), without the body.
 async fn get_only() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::MethodNotAllowed { allow: "GET" })
+    Err(ApiError::MethodNotAllowed { allow: "GET, HEAD" })
 }
 
 async fn post_only() -> Result<HttpResponse, ApiError> {

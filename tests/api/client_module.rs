@@ -112,6 +112,6 @@ async fn client_module_answers_other_methods_with_method_not_allowed() {
         .await
         .unwrap();
 
-    assert_eq!(response.headers()["allow"], "GET");
+    assert_eq!(response.headers()["allow"], "GET, HEAD");
     assert_problem(response, 405, "method-not-allowed").await;
 }

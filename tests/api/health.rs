@@ -45,7 +45,7 @@ async fn wrong_method_is_a_method_not_allowed_problem_with_allow() {
         .await
         .unwrap();
 
-    assert_eq!(response.headers()["allow"], "GET");
+    assert_eq!(response.headers()["allow"], "GET, HEAD");
     assert_problem(response, 405, "method-not-allowed").await;
 }
 
@@ -66,4 +66,39 @@ async fn callers_sane_request_id_is_echoed_and_an_insane_one_replaced() {
     let new_id = replaced.headers()["x-request-id"].to_str().unwrap();
     assert_ne!(new_id, "bad id with spaces");
     assert_eq!(new_id.len(), 36, "a uuid: {new_id}");
+}
+
+#[tokio::test]
+async fn head_is_answered_like_get_without_a_body() {
+    let app = spawn_app().await;
+    app.mount_orders(7, vec![crate::helpers::v2_order(100, 7, 1)], ..)
+        .await;
+
+    let health = app
+        .client
+        .head(format!("{}/healthz", app.address))
+        .send()
+        .await
+        .unwrap();
+    let orders = app
+        .client
+        .head(format!("{}/v1/orders/100", app.address))
+        .bearer_auth(token_for(7))
+        .send()
+        .await
+        .unwrap();
+    let unauthenticated = app
+        .client
+        .head(format!("{}/v1/orders", app.address))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(health.status(), 200);
+    assert_eq!(orders.status(), 200);
+    assert_eq!(orders.headers()["cache-control"], "private, no-store");
+    assert!(orders.headers().contains_key("x-request-id"));
+    assert_eq!(orders.text().await.unwrap(), "");
+    assert_eq!(unauthenticated.status(), 401);
+    assert!(unauthenticated.headers().contains_key("www-authenticate"));
 }
