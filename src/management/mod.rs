@@ -270,14 +270,17 @@ impl ManagementClient {
         let mut rate_limited = 0;
         loop {
             // Stay within this service's share of the store's window before every send.
-            if let Err(retry_after) = self.pacer.acquire(deadline).await {
-                tracing::info!(operation = %operation, wait_ms = retry_after.as_millis() as u64, "this service's share of the store's api quota is spent");
-                self.metrics.paced(operation.label());
-                return Err(ManagementError::RateLimited {
-                    operation,
-                    retry_after,
-                });
-            }
+            let permit = match self.pacer.acquire(deadline).await {
+                Ok(permit) => permit,
+                Err(retry_after) => {
+                    tracing::info!(operation = %operation, wait_ms = retry_after.as_millis() as u64, "this service's share of the store's api quota is spent");
+                    self.metrics.paced(operation.label());
+                    return Err(ManagementError::RateLimited {
+                        operation,
+                        retry_after,
+                    });
+                }
+            };
             let remaining = deadline.saturating_duration_since(Instant::now());
             if remaining.is_zero() {
                 return Err(ManagementError::Timeout { operation });
@@ -292,10 +295,15 @@ impl ManagementClient {
             }
             request_cost::note_upstream_call();
             let outcome = request.send().await;
+            // The store's account first, then the permit: a caller waiting for a fresh account
+            // must find it when it wakes.
+            if let Ok(response) = &outcome {
+                self.pacer.observe(response.headers());
+            }
+            drop(permit);
             self.note_outcome(operation, &outcome, started);
             let wait = match outcome {
                 Ok(response) => {
-                    self.pacer.observe(response.headers());
                     let status = response.status();
                     tracing::debug!(operation = %operation, status = status.as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "management api answered");
                     if status.is_success() {

@@ -2,12 +2,15 @@
 //! (150 per 30 s on Standard and Plus plans); BigCommerce reports what is left on every
 //! answer. The pacer believes those headers, spends at most a configured share of each
 //! window, and makes callers wait for the next window, or refuses them when the wait would
-//! not fit their budget or too many are waiting already.
+//! not fit their budget or too many are waiting already. What other apps spent since the
+//! store last answered is unknown, so when that answer is not fresh, one request goes alone
+//! and the others wait for the store's new account instead of bursting on an old one.
 
 use std::sync::Mutex;
 use std::time::Duration;
 
 use reqwest::header::HeaderMap;
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::rate_limit::MAX_RATE_LIMIT_WAIT;
@@ -24,6 +27,17 @@ pub struct QuotaPacer {
     share: f64,
     max_waiting: usize,
     state: Mutex<QuotaState>,
+    /// Wakes callers waiting for an answer in flight.
+    answered: Notify,
+}
+
+/// How long the store's last account of its window is taken as current.
+pub const FRESHNESS: Duration = Duration::from_secs(1);
+
+/// The right to send one request; dropping it (once the answer is read) lets callers that
+/// wait for a fresh account go on.
+pub struct QuotaPermit<'a> {
+    pacer: &'a QuotaPacer,
 }
 
 /// The store's window as last reported, corrected by what was sent since.
@@ -36,6 +50,10 @@ struct QuotaState {
     /// Requests this service sent in the current window.
     spent: u32,
     waiting: usize,
+    /// When the store last reported its window.
+    observed_at: Option<Instant>,
+    /// Requests sent and not yet answered.
+    in_flight: u32,
 }
 
 /// What the store's quota looks like now, for readiness and metrics.
@@ -57,6 +75,8 @@ pub struct QuotaReport {
 enum Decision {
     Send,
     WaitUntil(Instant),
+    /// The store's account is not fresh and a request is out that will renew it.
+    WaitForAnswer,
 }
 
 impl QuotaPacer {
@@ -67,38 +87,50 @@ impl QuotaPacer {
             share: share.clamp(0.01, 1.0),
             max_waiting,
             state: Mutex::new(QuotaState::default()),
+            answered: Notify::new(),
         }
     }
 
     /// Waits until a request fits the share, or fails with how long until it would: when
-    /// that is past `deadline` or the queue is full.
-    pub async fn acquire(&self, deadline: Instant) -> Result<(), Duration> {
+    /// that is past `deadline` or the queue is full. Hold the permit until the answer's
+    /// headers are observed.
+    pub async fn acquire(&self, deadline: Instant) -> Result<QuotaPermit<'_>, Duration> {
         let mut queued = false;
         let result = loop {
+            // Registered before the state is read, so no answer between the two is missed.
+            let answered = self.answered.notified();
             let now = Instant::now();
             let decision = {
                 let mut state = self.lock();
                 let decision = state.decide(self.share, now);
                 match decision {
                     Decision::Send => state.record_send(),
-                    Decision::WaitUntil(reset_at) => {
-                        let wait = reset_at.saturating_duration_since(now);
-                        if reset_at > deadline || (!queued && state.waiting >= self.max_waiting) {
+                    Decision::WaitUntil(until) => {
+                        let wait = until.saturating_duration_since(now);
+                        if until > deadline || (!queued && state.waiting >= self.max_waiting) {
                             break Err(wait.max(Duration::from_millis(1)));
                         }
-                        if !queued {
-                            state.waiting += 1;
-                            queued = true;
+                    }
+                    Decision::WaitForAnswer => {
+                        if now >= deadline || (!queued && state.waiting >= self.max_waiting) {
+                            break Err(FRESHNESS);
                         }
                     }
+                }
+                if decision != Decision::Send && !queued {
+                    state.waiting += 1;
+                    queued = true;
                 }
                 decision
             };
             match decision {
-                Decision::Send => break Ok(()),
+                Decision::Send => break Ok(QuotaPermit { pacer: self }),
                 // A little past the reset, so the store has started its new window.
-                Decision::WaitUntil(reset_at) => {
-                    tokio::time::sleep_until(reset_at + Duration::from_millis(20)).await;
+                Decision::WaitUntil(until) => {
+                    tokio::time::sleep_until(until + Duration::from_millis(20)).await;
+                }
+                Decision::WaitForAnswer => {
+                    let _ = tokio::time::timeout_at(deadline, answered).await;
                 }
             }
         };
@@ -122,6 +154,7 @@ impl QuotaPacer {
         let reset_in = Duration::from_millis(reset_ms).min(MAX_RATE_LIMIT_WAIT);
         let reset_at = Instant::now() + reset_in;
         self.lock().observe(quota, left, reset_at);
+        self.answered.notify_waiters();
     }
 
     /// The quota and requests left an answer reports, for metrics; `None` when it carries
@@ -152,32 +185,51 @@ impl QuotaPacer {
     }
 }
 
+impl Drop for QuotaPermit<'_> {
+    fn drop(&mut self) {
+        let mut state = self.pacer.lock();
+        state.in_flight = state.in_flight.saturating_sub(1);
+        drop(state);
+        self.pacer.answered.notify_waiters();
+    }
+}
+
 impl QuotaState {
     fn decide(&mut self, share: f64, now: Instant) -> Decision {
-        let (Some(quota), Some(reset_at)) = (self.quota, self.reset_at) else {
+        let Some(quota) = self.quota else {
             // Nothing reported yet (or not a BigCommerce answer): nothing to pace by.
             return Decision::Send;
         };
-        if now >= reset_at {
+        if self.reset_at.is_some_and(|reset_at| now >= reset_at) {
             // A new window: the store's next answer tells what other apps spent in it.
-            self.left = Some(quota);
+            self.left = None;
             self.spent = 0;
             self.reset_at = None;
-            return Decision::Send;
+            self.observed_at = None;
         }
-        let budget = ((f64::from(quota) * share).floor() as u32).max(1);
-        let reserve = quota.saturating_sub(budget);
-        let left = self.left.unwrap_or(quota);
-        if self.spent < budget && left > reserve {
+        if let Some(reset_at) = self.reset_at {
+            // Within a window the count only falls, so even an old reading of it holds.
+            let budget = ((f64::from(quota) * share).floor() as u32).max(1);
+            let reserve = quota.saturating_sub(budget);
+            let left = self.left.unwrap_or(quota);
+            if self.spent >= budget || left <= reserve {
+                return Decision::WaitUntil(reset_at);
+            }
+        }
+        let fresh = self
+            .observed_at
+            .is_some_and(|observed_at| now.duration_since(observed_at) < FRESHNESS);
+        if fresh || self.in_flight == 0 {
             Decision::Send
         } else {
-            Decision::WaitUntil(reset_at)
+            Decision::WaitForAnswer
         }
     }
 
     fn record_send(&mut self) {
         self.spent = self.spent.saturating_add(1);
         self.left = self.left.map(|left| left.saturating_sub(1));
+        self.in_flight = self.in_flight.saturating_add(1);
     }
 
     fn observe(&mut self, quota: Option<u32>, left: u32, reset_at: Instant) {
@@ -196,6 +248,7 @@ impl QuotaState {
             self.left = Some(self.left.map_or(left, |known| known.min(left)));
         }
         self.reset_at = Some(reset_at);
+        self.observed_at = Some(Instant::now());
     }
 }
 
@@ -220,7 +273,7 @@ mod tests {
         let pacer = QuotaPacer::new(0.5, 4);
 
         for _ in 0..100 {
-            assert_eq!(pacer.acquire(Instant::now()).await, Ok(()));
+            assert_eq!(pacer.acquire(Instant::now()).await.map(drop), Ok(()));
         }
     }
 
@@ -261,7 +314,10 @@ mod tests {
         pacer.observe(&headers("75", "150", "200"));
         let started = Instant::now();
 
-        let result = pacer.acquire(started + Duration::from_secs(2)).await;
+        let result = pacer
+            .acquire(started + Duration::from_secs(2))
+            .await
+            .map(drop);
 
         assert_eq!(result, Ok(()));
         assert!(started.elapsed() >= Duration::from_millis(200));
@@ -272,7 +328,10 @@ mod tests {
         let pacer = QuotaPacer::new(0.5, 4);
         pacer.observe(&headers("10", "150", "9000"));
 
-        let result = pacer.acquire(Instant::now() + Duration::from_secs(1)).await;
+        let result = pacer
+            .acquire(Instant::now() + Duration::from_secs(1))
+            .await
+            .map(drop);
 
         let wait = result.unwrap_err();
         assert!(
@@ -288,11 +347,11 @@ mod tests {
         let deadline = Instant::now() + Duration::from_secs(5);
         let queued = {
             let pacer = pacer.clone();
-            tokio::spawn(async move { pacer.acquire(deadline).await })
+            tokio::spawn(async move { pacer.acquire(deadline).await.map(drop) })
         };
         tokio::time::sleep(Duration::from_millis(50)).await;
 
-        let refused = pacer.acquire(deadline).await;
+        let refused = pacer.acquire(deadline).await.map(drop);
 
         assert!(refused.is_err());
         assert_eq!(queued.await.unwrap(), Ok(()));
@@ -333,6 +392,57 @@ mod tests {
                 quota: Some(150),
                 left: Some(100)
             }
+        );
+    }
+
+    #[tokio::test]
+    async fn on_a_stale_account_one_request_goes_and_the_rest_wait_for_its_answer() {
+        let pacer = std::sync::Arc::new(QuotaPacer::new(0.5, 8));
+        pacer.observe(&headers("140", "150", "20000"));
+        tokio::time::sleep(FRESHNESS + Duration::from_millis(50)).await;
+        let deadline = Instant::now() + Duration::from_secs(3);
+        let first = pacer.acquire(deadline).await.unwrap();
+        let second = {
+            let pacer = pacer.clone();
+            tokio::spawn(async move {
+                let started = Instant::now();
+                pacer
+                    .acquire(deadline)
+                    .await
+                    .map(drop)
+                    .map(|()| started.elapsed())
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(200)).await;
+
+        pacer.observe(&headers("100", "150", "19000"));
+        drop(first);
+        let waited = second.await.unwrap().unwrap();
+
+        assert!(waited >= Duration::from_millis(150), "{waited:?}");
+        assert_eq!(pacer.snapshot().left, Some(99));
+    }
+
+    #[tokio::test]
+    async fn an_answer_that_shows_the_reserve_reached_stops_the_waiting_requests() {
+        let pacer = std::sync::Arc::new(QuotaPacer::new(0.5, 8));
+        pacer.observe(&headers("140", "150", "20000"));
+        tokio::time::sleep(FRESHNESS + Duration::from_millis(50)).await;
+        let deadline = Instant::now() + Duration::from_secs(2);
+        let first = pacer.acquire(deadline).await.unwrap();
+        let waiting = {
+            let pacer = pacer.clone();
+            tokio::spawn(async move { pacer.acquire(deadline).await.map(drop) })
+        };
+        tokio::time::sleep(Duration::from_millis(100)).await;
+
+        // Other apps spent the window meanwhile: the store is at the reserve.
+        pacer.observe(&headers("75", "150", "19000"));
+        drop(first);
+
+        assert!(
+            waiting.await.unwrap().is_err(),
+            "a wait past the deadline is refused"
         );
     }
 }

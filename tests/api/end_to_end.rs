@@ -292,6 +292,104 @@ async fn a_metafield_changed_in_the_store_is_served_on_the_next_request_after_it
 }
 
 #[tokio::test]
+async fn many_customers_against_a_nearly_spent_quota_keep_the_reserve_and_get_503s() {
+    let config = SandboxConfig {
+        quota: 20,
+        quota_window: Duration::from_secs(30),
+        seed: sandbox::SeedSpec {
+            extra_customers: 40,
+            extra_orders_per_customer: 2,
+            ..sandbox::SeedSpec::default()
+        },
+        ..SandboxConfig::demo_defaults()
+    };
+    let stack = start_stack(config.clone(), &[("UPSTREAM_RETRY_BUDGET", "2s")]).await;
+    let token = |id: u64| {
+        sandbox::mint_current_customer_token(
+            &config.client_id,
+            config.client_secret.as_bytes(),
+            &config.store_hash,
+            &sandbox::TokenCustomer {
+                id,
+                email: format!("shopper{id}@example.net"),
+                group_id: "0".to_owned(),
+            },
+            jsonwebtoken::Algorithm::HS256,
+            Duration::from_secs(900),
+        )
+        .unwrap()
+    };
+    let spend_as_another_app = |count: usize| {
+        let client = stack.client.clone();
+        let url = format!(
+            "{}stores/{}/v2/orders/count",
+            stack.sandbox.api_base_url(),
+            config.store_hash
+        );
+        let access_token = config.access_token.clone();
+        async move {
+            let mut left = None;
+            for _ in 0..count {
+                let response = client
+                    .get(&url)
+                    .header("x-auth-token", &access_token)
+                    .send()
+                    .await
+                    .unwrap();
+                left = response.headers()["x-rate-limit-requests-left"]
+                    .to_str()
+                    .ok()
+                    .and_then(|value| value.parse::<u32>().ok());
+            }
+            left
+        }
+    };
+    // Two customers' lists are cached; then other apps spend most of what is left.
+    for id in [1, 2] {
+        assert_eq!(stack.call("/v1/orders", &token(id)).await.status(), 200);
+    }
+    assert_eq!(spend_as_another_app(6).await, Some(12));
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+
+    let burst = (1..=2).chain(6..=45).map(|id| {
+        let token = token(id);
+        let stack = &stack;
+        async move { (id, stack.call("/v1/orders", &token).await) }
+    });
+    let responses = futures_util::future::join_all(burst).await;
+    let left_after = spend_as_another_app(1).await;
+
+    let mut served = 0;
+    let mut refused = 0;
+    for (id, response) in responses {
+        match response.status().as_u16() {
+            200 => served += 1,
+            503 => {
+                let retry_after: u64 = response.headers()["retry-after"]
+                    .to_str()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                assert!(
+                    (1..=30).contains(&retry_after),
+                    "customer {id}: {retry_after}"
+                );
+                refused += 1;
+            }
+            status => panic!("customer {id}: unexpected {status}"),
+        }
+    }
+    // Half of 20 is kept for other apps: the service spent 2 more (12 -> 10), no further.
+    assert_eq!(served, 2 + 2, "two cached customers and two new ones");
+    assert_eq!(refused, 38);
+    assert_eq!(
+        left_after,
+        Some(9),
+        "10 left for other apps, this probe spent one of them"
+    );
+}
+
+#[tokio::test]
 async fn the_demo_prints_curl_lines_that_answer_as_described() {
     let demo = Demo::start(DemoOptions {
         service: "127.0.0.1:0".parse().unwrap(),
