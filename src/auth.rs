@@ -23,6 +23,8 @@ use crate::throttle::CustomerThrottle;
 
 /// The longest token looked at; anything larger is refused before parsing.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+/// The longest lifetime (`exp - iat`) accepted; BigCommerce's tokens live 15 minutes.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 /// The issuer BigCommerce puts in every Current Customer JWT.
 pub const ISSUER: &str = "bc/apps";
 /// The `operation` claim of a Current Customer JWT.
@@ -169,7 +171,9 @@ impl TokenVerifier {
         if claims.iat > now.saturating_add(self.leeway.as_secs()) {
             return Err(AuthError::NotYetValid);
         }
-        if claims.exp <= claims.iat {
+        // BigCommerce issues these tokens for 15 minutes; a token claiming to live longer than
+        // a day was not made by it, and would stay usable for as long as it says if leaked.
+        if claims.exp <= claims.iat || claims.exp - claims.iat > MAX_TOKEN_LIFETIME.as_secs() {
             return Err(AuthError::Claim("exp"));
         }
         if claims.operation != OPERATION {
@@ -436,6 +440,11 @@ mod tests {
                 "exp a float",
                 with(claims(), &["exp"], json!(1.5e12)),
                 AuthError::Claim("claims shape"),
+            ),
+            (
+                "lives longer than a day",
+                with(claims(), &["exp"], json!(now() + 2 * 86_400)),
+                AuthError::Claim("exp"),
             ),
             (
                 "iat in the future",

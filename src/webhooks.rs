@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use aws_lc_rs::{constant_time, hmac};
+use aws_lc_rs::{constant_time, digest, hmac};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use moka::sync::Cache as SyncCache;
@@ -115,12 +115,19 @@ impl WebhookReceiver {
         body: &[u8],
         now: u64,
     ) -> Result<(), WebhookAuthError> {
-        if headers.webhook_signature.is_some() {
+        if headers
+            .webhook_signature
+            .is_some_and(|signature| !signature.trim().is_empty())
+        {
             return self.verify_signature(headers, body, now);
         }
         match (headers.shared_secret, &self.shared_secret) {
             (Some(sent), Some(expected)) => {
-                constant_time::verify_slices_are_equal(sent, expected.expose_secret().as_bytes())
+                // Digests of both, compared in constant time: equal lengths, so the comparison
+                // reveals neither the secret's content nor its length.
+                let sent = digest::digest(&digest::SHA256, sent);
+                let expected = digest::digest(&digest::SHA256, expected.expose_secret().as_bytes());
+                constant_time::verify_slices_are_equal(sent.as_ref(), expected.as_ref())
                     .map_err(|_| WebhookAuthError::WrongSharedSecret)
             }
             (Some(_), None) => Err(WebhookAuthError::WrongSharedSecret),
@@ -389,6 +396,18 @@ mod tests {
             without_secret.authenticate(&sent("hook-secret"), b"{}", NOW),
             Err(WebhookAuthError::WrongSharedSecret)
         );
+    }
+
+    #[test]
+    fn an_empty_signature_header_does_not_hide_a_valid_shared_secret() {
+        let receiver = receiver(Some("hook-secret"));
+        let headers = DeliveryHeaders {
+            webhook_signature: Some(" "),
+            shared_secret: Some(b"hook-secret"),
+            ..DeliveryHeaders::default()
+        };
+
+        assert_eq!(receiver.authenticate(&headers, b"{}", NOW), Ok(()));
     }
 
     #[test]
