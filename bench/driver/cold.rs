@@ -105,7 +105,8 @@ pub async fn run(latency: Duration, samples: usize) -> anyhow::Result<()> {
         "of which metafields",
         "p50 ms",
         "max ms",
-    ]);
+    ])
+    .text_columns(2);
     for scenario in &SCENARIOS {
         let customers: Vec<u64> = (next_customer..next_customer + samples as u64).collect();
         next_customer += samples as u64;

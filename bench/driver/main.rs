@@ -97,6 +97,9 @@ enum Command {
         metafields_max_bytes: Option<u64>,
         #[arg(long, default_value_t = 32)]
         concurrency: usize,
+        /// Ask for the order lists only, not the metafields.
+        #[arg(long)]
+        lists_only: bool,
     },
 }
 
@@ -146,6 +149,7 @@ fn main() -> anyhow::Result<()> {
                 max_orders,
                 metafields_max_bytes,
                 concurrency,
+                lists_only,
             } => {
                 memory::run(memory::Fill {
                     sandbox,
@@ -153,6 +157,7 @@ fn main() -> anyhow::Result<()> {
                     max_orders,
                     metafields_max_bytes,
                     concurrency,
+                    lists_only,
                 })
                 .await
             }

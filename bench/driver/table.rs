@@ -1,9 +1,11 @@
 //! Markdown tables, so `bench/run`'s output pastes straight into BENCHMARKS.md.
 
-/// A table with a header row; cells are right-aligned after the first column.
+/// A table with a header row; the first `text_columns` columns are left-aligned, the
+/// numbers after them right-aligned.
 pub struct Table {
     header: Vec<String>,
     rows: Vec<Vec<String>>,
+    text_columns: usize,
 }
 
 impl Table {
@@ -11,7 +13,14 @@ impl Table {
         Self {
             header: header.iter().map(|cell| (*cell).to_owned()).collect(),
             rows: Vec::new(),
+            text_columns: 1,
         }
+    }
+
+    /// Left-aligns the first `count` columns.
+    pub fn text_columns(mut self, count: usize) -> Self {
+        self.text_columns = count;
+        self
     }
 
     pub fn row(&mut self, cells: Vec<String>) {
@@ -35,7 +44,7 @@ impl Table {
                 .iter()
                 .enumerate()
                 .map(|(column, cell)| {
-                    if column == 0 {
+                    if column < self.text_columns {
                         format!("{cell:<w$}", w = widths[column])
                     } else {
                         format!("{cell:>w$}", w = widths[column])
@@ -49,7 +58,7 @@ impl Table {
             .iter()
             .enumerate()
             .map(|(column, width)| {
-                if column == 0 {
+                if column < self.text_columns {
                     "-".repeat(*width)
                 } else {
                     format!("{}:", "-".repeat(width.saturating_sub(1)))
