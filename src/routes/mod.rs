@@ -12,7 +12,7 @@ mod webhooks;
 
 use std::time::Duration;
 
-use actix_web::http::header::{self, CacheControl, CacheDirective};
+use actix_web::http::header;
 use actix_web::{HttpResponse, HttpResponseBuilder, web};
 
 use crate::problem::ApiError;
@@ -90,8 +90,12 @@ pub fn configure_metrics_only(config: &mut web::ServiceConfig) {
 }
 
 /// `Cache-Control: private, no-store`, for every response that carries customer data.
-fn private_no_store() -> CacheControl {
-    CacheControl(vec![CacheDirective::Private, CacheDirective::NoStore])
+fn private_no_store() -> (header::HeaderName, header::HeaderValue) {
+    // A static value: formatting a `CacheControl` list on every response showed in profiles.
+    (
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("private, no-store"),
+    )
 }
 
 /// A `200` carrying customer data; a value served stale because BigCommerce failed is
