@@ -312,16 +312,13 @@ impl ManagementClient {
                             Err(error) if error.is_timeout() => {
                                 return Err(ManagementError::Timeout { operation });
                             }
-                            Err(error) => {
-                                failures += 1;
-                                self.retry_after_failure(
-                                    retry_failures,
-                                    operation,
-                                    failures,
-                                    deadline,
-                                    format!("body read failed: {}", error_kind(&error)),
-                                )?
-                            }
+                            Err(error) => self.retry_after_failure(
+                                retry_failures,
+                                operation,
+                                &mut failures,
+                                deadline,
+                                format!("body read failed: {}", error_kind(&error)),
+                            )?,
                         }
                     } else if status == StatusCode::TOO_MANY_REQUESTS {
                         rate_limited += 1;
@@ -339,11 +336,10 @@ impl ManagementClient {
                         tracing::info!(operation = %operation, wait_ms = wait.as_millis() as u64, "store api quota spent; waiting for the window to reset");
                         wait
                     } else if status.is_server_error() {
-                        failures += 1;
                         self.retry_after_failure(
                             retry_failures,
                             operation,
-                            failures,
+                            &mut failures,
                             deadline,
                             format!("status {}", status.as_u16()),
                         )?
@@ -359,16 +355,13 @@ impl ManagementClient {
                 Err(error) if error.is_timeout() => {
                     return Err(ManagementError::Timeout { operation });
                 }
-                Err(error) => {
-                    failures += 1;
-                    self.retry_after_failure(
-                        retry_failures,
-                        operation,
-                        failures,
-                        deadline,
-                        error_kind(&error).to_owned(),
-                    )?
-                }
+                Err(error) => self.retry_after_failure(
+                    retry_failures,
+                    operation,
+                    &mut failures,
+                    deadline,
+                    error_kind(&error).to_owned(),
+                )?,
             };
             tokio::time::sleep(wait).await;
         }
@@ -414,10 +407,12 @@ impl ManagementClient {
         &self,
         retry_failures: bool,
         operation: Operation,
-        failures: u32,
+        failures: &mut u32,
         deadline: Instant,
         cause: String,
     ) -> Result<Duration, ManagementError> {
+        *failures += 1;
+        let failures = *failures;
         let wait = self.retry.backoff(failures - 1);
         if !retry_failures
             || failures > self.retry.max_retries
