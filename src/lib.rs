@@ -11,6 +11,7 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod hook_registration;
+pub mod json_log;
 pub mod management;
 pub mod metrics;
 pub mod problem;

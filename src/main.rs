@@ -187,10 +187,13 @@ fn serve() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Err(error) = telemetry::init(&settings.log) {
-        eprintln!("order-metafields: cannot start logging: {error}");
-        return ExitCode::FAILURE;
-    }
+    let _log = match telemetry::init(&settings.log) {
+        Ok(guard) => guard,
+        Err(error) => {
+            eprintln!("order-metafields: cannot start logging: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     report(actix_web::rt::System::new().block_on(async move {
         let application = Application::build(settings).await?;
         tracing::info!(port = application.port(), "order-metafields is listening");
@@ -200,9 +203,10 @@ fn serve() -> ExitCode {
 }
 
 fn demo(port: u16, sandbox_port: u16, cors_allowed_origins: Option<String>) -> ExitCode {
-    if let Err(code) = init_quiet_logs() {
-        return code;
-    }
+    let _log = match init_quiet_logs() {
+        Ok(guard) => guard,
+        Err(code) => return code,
+    };
     report(actix_web::rt::System::new().block_on(async move {
         let options = DemoOptions {
             service: loopback(port),
@@ -224,9 +228,10 @@ fn demo(port: u16, sandbox_port: u16, cors_allowed_origins: Option<String>) -> E
 }
 
 fn run_sandbox(config: SandboxConfig) -> ExitCode {
-    if let Err(code) = init_quiet_logs() {
-        return code;
-    }
+    let _log = match init_quiet_logs() {
+        Ok(guard) => guard,
+        Err(code) => return code,
+    };
     report(actix_web::rt::System::new().block_on(async move {
         let sandbox = sandbox::start(config.clone()).await?;
         println!(
@@ -252,9 +257,10 @@ fn webhooks(action: WebhooksCommand) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Err(code) = init_quiet_logs() {
-        return code;
-    }
+    let _log = match init_quiet_logs() {
+        Ok(guard) => guard,
+        Err(code) => return code,
+    };
     report(actix_web::rt::System::new().block_on(async move {
         let client = ManagementClient::new(&settings.store, &settings.upstream)?;
         match action {
@@ -335,7 +341,7 @@ fn token(customer_id: u64, email: String, lifetime: Duration, algorithm: Algorit
 }
 
 /// Demo and sandbox logs: warnings only unless LOG_LEVEL or RUST_LOG says otherwise.
-fn init_quiet_logs() -> Result<(), ExitCode> {
+fn init_quiet_logs() -> Result<telemetry::LogGuard, ExitCode> {
     let settings = LogSettings::from_env("warn").map_err(|error| {
         eprintln!("order-metafields: configuration error: {error}");
         ExitCode::from(2)

@@ -4,6 +4,7 @@
 //! every response carries, and the request counters. Tokens, secrets and emails are never
 //! recorded.
 
+use std::cell::Cell;
 use std::io::IsTerminal;
 
 use actix_web::body::MessageBody;
@@ -11,15 +12,17 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage, HttpResponse, ResponseError, web};
+use actix_web::{Error, HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
 use tokio::time::Instant;
 use tracing::Span;
 use tracing_actix_web::RootSpanBuilder;
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::{LogFormat, LogSettings};
+use crate::json_log::JsonLines;
 use crate::metrics::Metrics;
 use crate::problem::{ensure_problem, needs_problem_body, problem_for_status};
 use crate::request_cost;
@@ -27,16 +30,45 @@ use crate::request_cost;
 /// The request id header, taken from the caller when sane and always returned.
 pub static REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The id of the request being served.
-#[derive(Clone, Debug)]
-pub struct RequestId(pub HeaderValue);
+/// What the service knows about the request being served, kept in its extensions (one
+/// entry, so one allocation) for the log span, the log line and the metrics.
+#[derive(Debug)]
+pub struct RequestContext {
+    /// The request id, the caller's when sane.
+    pub id: HeaderValue,
+    /// The route pattern the request matches, or `unmatched`.
+    route: String,
+    /// When the request reached the service.
+    start: Instant,
+    /// The customer whose token the request carried, once verified. (Recording it on the
+    /// span instead would render the span's fields again.)
+    customer: Cell<Option<u64>>,
+}
 
-/// When the request reached the service.
-#[derive(Clone, Copy, Debug)]
-struct RequestStart(Instant);
+impl RequestContext {
+    /// Notes the verified customer of `request`, for its log line.
+    pub fn note_customer(request: &HttpRequest, customer: u64) {
+        if let Some(context) = request.extensions().get::<RequestContext>() {
+            context.customer.set(Some(customer));
+        }
+    }
+}
+
+/// Keeps the JSON log writer running; dropping it writes out every line logged so far.
+/// Hold it until the process is about to exit.
+#[must_use = "dropping the guard stops the log writer"]
+pub struct LogGuard(#[allow(dead_code)] Option<WorkerGuard>);
+
+/// The most log lines waiting to be written; past it, logging waits for the writer (lines
+/// are never dropped), as writing straight to stdout would.
+const LOG_LINES_QUEUED_MAX: usize = 64 * 1024;
 
 /// Installs the global subscriber. Returns an error if one is already installed.
-pub fn init(settings: &LogSettings) -> anyhow::Result<()> {
+///
+/// JSON lines are written by a background thread, which writes everything queued since its
+/// last write in one go: under load, one write(2) carries dozens of lines instead of each
+/// request paying for its own. The pretty format (a terminal) writes directly.
+pub fn init(settings: &LogSettings) -> anyhow::Result<LogGuard> {
     let filter = EnvFilter::try_new(&settings.filter)?;
     let json = match settings.format {
         LogFormat::Json => true,
@@ -44,70 +76,70 @@ pub fn init(settings: &LogSettings) -> anyhow::Result<()> {
         LogFormat::Auto => !std::io::stdout().is_terminal(),
     };
     let registry = tracing_subscriber::registry().with(filter);
-    if json {
-        registry
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .json()
-                    .flatten_event(true)
-                    .with_current_span(true)
-                    .with_span_list(false),
-            )
-            .try_init()?;
-    } else {
+    if !json {
         registry.with(tracing_subscriber::fmt::layer()).try_init()?;
+        return Ok(LogGuard(None));
     }
-    Ok(())
+    let (writer, guard) = NonBlockingBuilder::default()
+        .lossy(false)
+        .buffered_lines_limit(LOG_LINES_QUEUED_MAX)
+        .thread_name("log-writer")
+        .finish(std::io::BufWriter::new(std::io::stdout()));
+    registry.with(JsonLines::new(writer)).try_init()?;
+    Ok(LogGuard(Some(guard)))
 }
 
-/// The root span of each request: method, route pattern, request id; the customer id and
-/// the outcome (status, latency, cache outcome, upstream calls spent) are recorded later.
+/// The root span of each request: method, route pattern and request id, which every line
+/// logged while serving it carries. The outcome (status, latency, customer id, cache outcome,
+/// upstream calls spent) goes on the one `request finished` line rather than being recorded
+/// on the span: a JSON span is rendered again for every field recorded on it.
 pub struct ServiceRootSpan;
 
 impl RootSpanBuilder for ServiceRootSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
-        let route = route_pattern(request);
-        let request_id = request
-            .extensions()
-            .get::<RequestId>()
-            .and_then(|id| id.0.to_str().ok().map(str::to_owned))
+        let extensions = request.extensions();
+        let context = extensions.get::<RequestContext>();
+        let route = context.map_or("unmatched", |context| context.route.as_str());
+        let request_id = context
+            .and_then(|context| context.id.to_str().ok())
             .unwrap_or_default();
         tracing::info_span!(
             "request",
-            method = %request.method(),
-            route = %route,
-            request_id = %request_id,
-            customer_id = tracing::field::Empty,
-            status = tracing::field::Empty,
-            latency_ms = tracing::field::Empty,
-            cache = tracing::field::Empty,
-            upstream_calls = tracing::field::Empty,
+            method = request.method().as_str(),
+            route,
+            request_id,
         )
     }
 
     fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
-        let status = match outcome {
-            Ok(response) => response.status().as_u16(),
-            Err(error) => error.as_response_error().status_code().as_u16(),
+        let (status, latency_ms, customer_id) = match outcome {
+            Ok(response) => {
+                let extensions = response.request().extensions();
+                let context = extensions.get::<RequestContext>();
+                (
+                    response.status().as_u16(),
+                    context.map(|context| {
+                        (context.start.elapsed().as_secs_f64() * 1e6).round() / 1000.0
+                    }),
+                    context.and_then(|context| context.customer.get()),
+                )
+            }
+            Err(error) => (error.as_response_error().status_code().as_u16(), None, None),
         };
-        let latency_ms = match outcome {
-            Ok(response) => response
-                .request()
-                .extensions()
-                .get::<RequestStart>()
-                .map(|start| start.0.elapsed().as_secs_f64() * 1000.0),
-            Err(_) => None,
-        };
-        span.record("status", status);
-        if let Some(latency_ms) = latency_ms {
-            span.record("latency_ms", (latency_ms * 1000.0).round() / 1000.0);
-        }
         // This runs inside `request_identity`'s cost scope, which wraps the whole request.
-        if let Some(cost) = request_cost::current() {
-            span.record("cache", cost.cache_label());
-            span.record("upstream_calls", cost.upstream_calls);
-        }
-        span.in_scope(|| tracing::info!("request finished"));
+        let cost = request_cost::current();
+        let cache = cost.map(|cost| cost.cache_label());
+        let upstream_calls = cost.map(|cost| cost.upstream_calls);
+        span.in_scope(|| {
+            tracing::info!(
+                status,
+                latency_ms,
+                customer_id,
+                cache,
+                upstream_calls,
+                "request finished"
+            );
+        });
     }
 }
 
@@ -118,10 +150,22 @@ pub async fn request_identity(
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let route = route_pattern(&request);
-    let metrics = request.app_data::<web::Data<Metrics>>().cloned();
     let started = Instant::now();
-    let result = request_cost::scope(identify(request, next)).await;
+    let route = route_pattern(&request);
+    let request_id = request
+        .headers()
+        .get(&REQUEST_ID_HEADER)
+        .filter(|value| is_sane_request_id(value.as_bytes()))
+        .cloned()
+        .unwrap_or_else(new_request_id);
+    request.extensions_mut().insert(RequestContext {
+        id: request_id.clone(),
+        route: route.clone(),
+        start: started,
+        customer: Cell::new(None),
+    });
+    let metrics = request.app_data::<web::Data<Metrics>>().cloned();
+    let result = request_cost::scope(identify(request, request_id, next)).await;
     if let Some(metrics) = metrics {
         let status = match &result {
             Ok(response) => response.status(),
@@ -144,20 +188,9 @@ fn route_pattern(request: &ServiceRequest) -> String {
 
 async fn identify(
     request: ServiceRequest,
+    request_id: HeaderValue,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let request_id = request
-        .headers()
-        .get(&REQUEST_ID_HEADER)
-        .filter(|value| is_sane_request_id(value.as_bytes()))
-        .cloned()
-        .unwrap_or_else(new_request_id);
-    request
-        .extensions_mut()
-        .insert(RequestId(request_id.clone()));
-    request
-        .extensions_mut()
-        .insert(RequestStart(Instant::now()));
     match next.call(request).await {
         Ok(response) => {
             let mut response = ensure_problem(response);

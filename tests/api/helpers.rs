@@ -34,7 +34,10 @@ static TRACING: LazyLock<()> = LazyLock::new(|| {
             format: order_metafields::config::LogFormat::Pretty,
             filter: "debug".to_owned(),
         };
-        order_metafields::telemetry::init(&settings).ok();
+        // The pretty format writes directly; its guard holds no writer thread.
+        if let Ok(guard) = order_metafields::telemetry::init(&settings) {
+            std::mem::forget(guard);
+        }
     }
 });
 
