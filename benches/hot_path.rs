@@ -100,7 +100,7 @@ async fn warm_access(settings: &Settings) -> Access {
     let customer = CustomerId::new(CUSTOMER).expect("customer ids are positive");
     let orders: Vec<Order> = (FIRST_ORDER..FIRST_ORDER + ORDERS).map(order).collect();
     cache
-        .customer_orders(customer, async { Ok::<_, ()>(orders) }, |_| false)
+        .customer_orders(customer, || async { Ok::<_, ()>(orders) }, |_| false)
         .await
         .expect("filling the order list");
     let metafields = OrderMetafields {
@@ -110,7 +110,7 @@ async fn warm_access(settings: &Settings) -> Access {
     cache
         .order_metafields(
             OrderId::new(FIRST_ORDER).expect("order ids are positive"),
-            async { Ok::<_, ()>(metafields) },
+            || async { Ok::<_, ()>(metafields) },
             |_| false,
         )
         .await
@@ -181,7 +181,7 @@ fn cache_hits(criterion: &mut Criterion) {
                 .cache()
                 .order_metafields(
                     black_box(order),
-                    async { Err::<OrderMetafields, ()>(()) },
+                    || async { Err::<OrderMetafields, ()>(()) },
                     |_| false,
                 )
                 .await

@@ -4,12 +4,14 @@
 //! Visibility of metafields is applied here, once, when they are loaded.
 
 use std::sync::Arc;
+
+use bytes::Bytes;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use crate::cache::{Cache, Cached, CustomerOrders, OrderMetafields};
-use crate::domain::{CustomerId, Metafield, Order, OrderId, VisibilityPolicy};
+use crate::domain::{CustomerId, Metafield, OrderId, VisibilityPolicy};
 use crate::management::ManagementClient;
 use crate::management::error::ManagementError;
 
@@ -36,7 +38,8 @@ pub enum AccessError {
 /// list was served stale because BigCommerce failed.
 #[derive(Debug)]
 pub struct OwnedOrder {
-    pub order: Order,
+    /// The order's JSON, as rendered when the list was loaded (shared, not copied).
+    pub json: Bytes,
     pub stale_age: Option<Duration>,
 }
 
@@ -76,7 +79,7 @@ impl Access {
         self.cache
             .customer_orders(
                 customer,
-                self.management.customer_orders(customer, deadline),
+                || self.management.customer_orders(customer, deadline),
                 ManagementError::is_transient,
             )
             .await
@@ -102,27 +105,27 @@ impl Access {
         deadline: Instant,
     ) -> Result<OwnedOrder, AccessError> {
         let orders = self.orders_within(customer, deadline).await?;
-        if let Some(order) = orders.value().get(id) {
+        if let Some(json) = orders.value().get(id) {
             return Ok(OwnedOrder {
-                order: order.clone(),
+                json,
                 stale_age: orders.stale_age(),
             });
         }
-        let refreshed = self
-            .cache
-            .refresh_customer_orders(
-                customer,
-                self.refresh_interval,
-                self.management.customer_orders(customer, deadline),
-            )
-            .await;
+        // Rare, and holding a Management API call: boxed, so that the common case's future
+        // stays small.
+        let refreshed = Box::pin(self.cache.refresh_customer_orders(
+            customer,
+            self.refresh_interval,
+            || self.management.customer_orders(customer, deadline),
+        ))
+        .await;
         match refreshed {
             None => Err(AccessError::NotFound),
             Some(Ok(orders)) => orders
                 .value
                 .get(id)
-                .map(|order| OwnedOrder {
-                    order: order.clone(),
+                .map(|json| OwnedOrder {
+                    json,
                     stale_age: None,
                 })
                 .ok_or(AccessError::NotFound),
@@ -139,14 +142,10 @@ impl Access {
         // One budget for all of this request's upstream work.
         let deadline = self.management.deadline();
         // Ownership first: nobody's metafields are fetched for an order they did not place.
-        let owned = self.order_within(customer, id, deadline).await?;
-        let policy = Arc::clone(&self.policy);
-        let management = self.management.clone();
-        let load = async move {
-            let metafields = management
-                .order_metafields(owned.order.id, deadline)
-                .await?;
-            Ok::<_, ManagementError>(visible_metafields(&policy, metafields))
+        self.order_within(customer, id, deadline).await?;
+        let load = || async move {
+            let metafields = self.management.order_metafields(id, deadline).await?;
+            Ok::<_, ManagementError>(visible_metafields(&self.policy, metafields))
         };
         self.cache
             .order_metafields(id, load, ManagementError::is_transient)

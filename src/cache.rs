@@ -8,10 +8,12 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::hash::Hash;
+use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use bytes::Bytes;
 use moka::future::Cache as MokaCache;
 use moka::notification::RemovalCause;
 use tokio::time::Instant;
@@ -51,10 +53,15 @@ pub struct Cached<V> {
     pub stale: bool,
 }
 
-/// One customer's orders, newest first.
+/// One customer's orders, newest first, kept as JSON rendered once when the list is loaded,
+/// so that a cache hit costs no serialisation: the orders' JSON objects are stored one after
+/// another, separated by commas, so any run of consecutive orders (a page) is one slice.
 #[derive(Debug)]
 pub struct CustomerOrders {
-    orders: Vec<Order>,
+    json: Bytes,
+    /// Where each order's JSON lies in `json`, newest first.
+    spans: Vec<Range<usize>>,
+    /// Each order's position in `spans`.
     index: HashMap<OrderId, usize>,
 }
 
@@ -92,7 +99,7 @@ impl Cache {
     pub fn new(settings: &CacheSettings, metrics: CacheMetrics) -> Self {
         let order_weight = |_: &CustomerId, value: &Arc<Stamped<CustomerOrders>>| {
             // Weighed in orders, so the bound holds however many orders one customer has.
-            u32::try_from(value.value.orders.len())
+            u32::try_from(value.value.len())
                 .unwrap_or(u32::MAX)
                 .saturating_add(1)
         };
@@ -142,20 +149,22 @@ impl Cache {
     }
 
     /// The customer's orders, loading them once for all concurrent callers on a miss.
-    pub async fn customer_orders<Fut, E>(
+    /// `load` is called only on a miss, so a hit neither builds nor carries its future.
+    pub async fn customer_orders<L, Fut, E>(
         &self,
         customer: CustomerId,
-        load: Fut,
+        load: L,
         transient: fn(&E) -> bool,
     ) -> Result<Cached<CustomerOrders>, Arc<E>>
     where
+        L: FnOnce() -> Fut,
         Fut: Future<Output = Result<Vec<Order>, E>>,
         E: Send + Sync + 'static,
     {
-        let owners = self.owners.clone();
-        let load = async move {
-            let orders = load.await?;
-            remember_owners(&owners, customer, &orders).await;
+        let owners = &self.owners;
+        let load = move || async move {
+            let orders = load().await?;
+            remember_owners(owners, customer, &orders).await;
             Ok(CustomerOrders::new(orders))
         };
         self.orders.get_or_load(customer, load, transient).await
@@ -164,13 +173,14 @@ impl Cache {
     /// Reloads the customer's orders unless they were loaded, or reloaded, less than the
     /// refresh interval ago; `None` when no reload was due. A burst of unknown order ids
     /// therefore costs at most one reload per interval, even when reloads fail.
-    pub async fn refresh_customer_orders<Fut, E>(
+    pub async fn refresh_customer_orders<L, Fut, E>(
         &self,
         customer: CustomerId,
         interval: Duration,
-        load: Fut,
+        load: L,
     ) -> Option<Result<Arc<Stamped<CustomerOrders>>, E>>
     where
+        L: FnOnce() -> Fut,
         Fut: Future<Output = Result<Vec<Order>, E>>,
     {
         let loaded_recently = self
@@ -191,7 +201,7 @@ impl Cache {
             return None;
         }
         self.orders.count(CacheOutcome::Miss);
-        let orders = match load.await {
+        let orders = match load().await {
             Ok(orders) => orders,
             Err(error) => return Some(Err(error)),
         };
@@ -202,13 +212,15 @@ impl Cache {
     }
 
     /// The order's visible metafields, loading them once for all concurrent callers on a miss.
-    pub async fn order_metafields<Fut, E>(
+    /// `load` is called only on a miss.
+    pub async fn order_metafields<L, Fut, E>(
         &self,
         order: OrderId,
-        load: Fut,
+        load: L,
         transient: fn(&E) -> bool,
     ) -> Result<Cached<OrderMetafields>, Arc<E>>
     where
+        L: FnOnce() -> Fut,
         Fut: Future<Output = Result<OrderMetafields, E>>,
         E: Send + Sync + 'static,
     {
@@ -341,13 +353,14 @@ where
         request_cost::note_cache(outcome);
     }
 
-    async fn get_or_load<Fut, E>(
+    async fn get_or_load<L, Fut, E>(
         &self,
         key: K,
-        load: Fut,
+        load: L,
         transient: fn(&E) -> bool,
     ) -> Result<Cached<V>, Arc<E>>
     where
+        L: FnOnce() -> Fut,
         Fut: Future<Output = Result<V, E>>,
         E: Send + Sync + 'static,
     {
@@ -358,6 +371,22 @@ where
                 stale: false,
             });
         }
+        // The miss path, with the Management API call in it, is boxed: every request's
+        // future is moved into a box by actix, and a hit's should not carry a miss's bulk.
+        Box::pin(self.load(key, load, transient)).await
+    }
+
+    async fn load<L, Fut, E>(
+        &self,
+        key: K,
+        load: L,
+        transient: fn(&E) -> bool,
+    ) -> Result<Cached<V>, Arc<E>>
+    where
+        L: FnOnce() -> Fut,
+        Fut: Future<Output = Result<V, E>>,
+        E: Send + Sync + 'static,
+    {
         if self.failures.contains_key(&key)
             && let Some(entry) = self.last_good(&key).await
         {
@@ -373,7 +402,7 @@ where
             .fresh
             .try_get_with(key.clone(), async {
                 loader_ran.store(true, Ordering::Relaxed);
-                let entry = Arc::new(Stamped::now(load.await?));
+                let entry = Arc::new(Stamped::now(load().await?));
                 if let Some(last_good) = last_good {
                     last_good.insert(stored_key, Arc::clone(&entry)).await;
                 }
@@ -456,27 +485,144 @@ impl<V> Cached<V> {
 }
 
 impl CustomerOrders {
-    /// Sorts newest first (by creation date, then id) and indexes by id.
+    /// Sorts newest first (by creation date, then id), drops repeated ids, and renders each
+    /// order's JSON.
     pub fn new(mut orders: Vec<Order>) -> Self {
         orders.sort_by(|a, b| b.date_created.cmp(&a.date_created).then(b.id.cmp(&a.id)));
         orders.dedup_by_key(|order| order.id);
-        let index = orders
-            .iter()
-            .enumerate()
-            .map(|(position, order)| (order.id, position))
-            .collect();
-        Self { orders, index }
+        let mut json = Vec::with_capacity(orders.len() * 640);
+        let mut spans = Vec::with_capacity(orders.len());
+        let mut index = HashMap::with_capacity(orders.len());
+        for order in &orders {
+            let separator = usize::from(!spans.is_empty());
+            let start = json.len() + separator;
+            if separator == 1 {
+                json.push(b',');
+            }
+            // Plain strings, numbers and dates into a Vec: this cannot fail, but if it ever
+            // did, the order is left out rather than sent half-written.
+            if let Err(error) = serde_json::to_writer(&mut json, order) {
+                tracing::error!(error = %error, "could not render an order as JSON; left it out");
+                json.truncate(start - separator);
+                continue;
+            }
+            index.insert(order.id, spans.len());
+            spans.push(start..json.len());
+        }
+        Self {
+            json: Bytes::from(json),
+            spans,
+            index,
+        }
     }
 
-    /// All orders, newest first.
-    pub fn all(&self) -> &[Order] {
-        &self.orders
+    /// How many orders the list has.
+    pub fn len(&self) -> usize {
+        self.spans.len()
     }
 
-    /// The order with this id, if it is in the list.
-    pub fn get(&self, id: OrderId) -> Option<&Order> {
-        self.index
-            .get(&id)
-            .and_then(|&position| self.orders.get(position))
+    /// Whether the list is empty.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// The JSON of the orders at `positions` (newest first), comma-separated: the inside of
+    /// a JSON array. Positions past the end are ignored.
+    pub fn json_run(&self, positions: Range<usize>) -> &[u8] {
+        let end = positions.end.min(self.spans.len());
+        if positions.start >= end {
+            return &[];
+        }
+        &self.json[self.spans[positions.start].start..self.spans[end - 1].end]
+    }
+
+    /// The JSON of the order with this id, if it is in the list.
+    pub fn get(&self, id: OrderId) -> Option<Bytes> {
+        let span = self.spans.get(*self.index.get(&id)?)?;
+        Some(self.json.slice(span.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use serde_json::{Value, json};
+    use time::OffsetDateTime;
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::domain::Decimal;
+
+    fn order(id: u64, created: OffsetDateTime, status: &str) -> Order {
+        let money = |text| Decimal::parse(text).unwrap();
+        Order {
+            id: OrderId::new(id).unwrap(),
+            customer_id: 7,
+            status: status.to_owned(),
+            status_id: 2,
+            date_created: created,
+            date_modified: created,
+            date_shipped: None,
+            currency_code: "EUR".to_owned(),
+            subtotal_ex_tax: money("1.0000"),
+            subtotal_inc_tax: money("1.2000"),
+            shipping_cost_inc_tax: money("0.0000"),
+            total_tax: money("0.2000"),
+            total_ex_tax: money("1.0000"),
+            total_inc_tax: money("1.2000"),
+            discount_amount: money("0.0000"),
+            refunded_amount: money("0.0000"),
+            items_total: 1,
+            items_shipped: 0,
+            payment_method: "Card".to_owned(),
+            order_is_digital: false,
+        }
+    }
+
+    fn array(run: &[u8]) -> Value {
+        let mut text = b"[".to_vec();
+        text.extend_from_slice(run);
+        text.push(b']');
+        serde_json::from_slice(&text).unwrap()
+    }
+
+    #[test]
+    fn an_order_list_renders_each_order_once_newest_first_and_serves_pages_as_slices() {
+        // Out of order, with a repeated id and a quote that JSON must escape.
+        let orders = CustomerOrders::new(vec![
+            order(101, datetime!(2024-01-01 0:00 UTC), "Shipped"),
+            order(103, datetime!(2024-03-01 0:00 UTC), "Say \"hi\""),
+            order(102, datetime!(2024-02-01 0:00 UTC), "Pending"),
+            order(103, datetime!(2024-03-01 0:00 UTC), "Say \"hi\""),
+        ]);
+        let expected: Vec<Value> = [
+            order(103, datetime!(2024-03-01 0:00 UTC), "Say \"hi\""),
+            order(102, datetime!(2024-02-01 0:00 UTC), "Pending"),
+            order(101, datetime!(2024-01-01 0:00 UTC), "Shipped"),
+        ]
+        .iter()
+        .map(|order| serde_json::to_value(order).unwrap())
+        .collect();
+
+        assert_eq!(orders.len(), 3);
+        assert_eq!(array(orders.json_run(0..3)), json!(expected));
+        assert_eq!(array(orders.json_run(1..2)), json!([expected[1]]));
+        assert_eq!(array(orders.json_run(2..50)), json!([expected[2]]));
+        assert_eq!(orders.json_run(3..53), b"");
+        assert_eq!(orders.json_run(2..2), b"");
+        for (id, expected) in [103, 102, 101].into_iter().zip(&expected) {
+            let json = orders.get(OrderId::new(id).unwrap()).unwrap();
+            assert_eq!(&serde_json::from_slice::<Value>(&json).unwrap(), expected);
+        }
+        assert_eq!(orders.get(OrderId::new(104).unwrap()), None);
+    }
+
+    #[test]
+    fn an_empty_order_list_has_no_json() {
+        let orders = CustomerOrders::new(Vec::new());
+
+        assert!(orders.is_empty());
+        assert_eq!(orders.json_run(0..50), b"");
     }
 }

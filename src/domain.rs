@@ -199,11 +199,11 @@ impl PageRequest {
         (page >= 1 && (1..=Self::MAX_LIMIT).contains(&limit)).then_some(Self { page, limit })
     }
 
-    /// The items of `items` on this page.
-    pub fn slice<'a, T>(&self, items: &'a [T]) -> &'a [T] {
+    /// The positions of this page's items among `total` items (empty past the end).
+    pub fn positions(&self, total: usize) -> std::ops::Range<usize> {
         let start = (self.page as usize - 1).saturating_mul(self.limit as usize);
-        let end = start.saturating_add(self.limit as usize).min(items.len());
-        items.get(start..end).unwrap_or(&[])
+        let end = start.saturating_add(self.limit as usize).min(total);
+        start.min(end)..end
     }
 
     /// How many pages `total` items make at this page size.
@@ -291,15 +291,15 @@ mod tests {
     }
 
     #[test]
-    fn page_request_slices_and_counts_pages() {
-        let items: Vec<u32> = (1..=7).collect();
+    fn page_request_finds_its_positions_and_counts_pages() {
         let first = PageRequest::new(1, 3).unwrap();
         let last = PageRequest::new(3, 3).unwrap();
         let beyond = PageRequest::new(9, 3).unwrap();
 
-        assert_eq!(first.slice(&items), &[1, 2, 3]);
-        assert_eq!(last.slice(&items), &[7]);
-        assert!(beyond.slice(&items).is_empty());
+        assert_eq!(first.positions(7), 0..3);
+        assert_eq!(last.positions(7), 6..7);
+        assert!(beyond.positions(7).is_empty());
+        assert!(first.positions(0).is_empty());
         assert_eq!(first.total_pages(7), 3);
         assert_eq!(first.total_pages(0), 0);
         assert_eq!(PageRequest::new(0, 10), None);
@@ -308,7 +308,7 @@ mod tests {
         assert!(
             PageRequest::new(u32::MAX, 250)
                 .unwrap()
-                .slice(&items)
+                .positions(7)
                 .is_empty()
         );
     }

@@ -5,15 +5,9 @@ use serde::Serialize;
 
 use crate::access::Access;
 use crate::auth::AuthenticatedCustomer;
-use crate::domain::{Order, OrderId, PageRequest};
+use crate::domain::{OrderId, PageRequest};
 use crate::problem::ApiError;
 use crate::routes::customer_data;
-
-#[derive(Serialize)]
-struct OrderCollection<'a> {
-    data: &'a [Order],
-    meta: Meta,
-}
 
 #[derive(Serialize)]
 struct Meta {
@@ -29,11 +23,6 @@ struct Pagination {
     total_pages: usize,
 }
 
-#[derive(Serialize)]
-struct OrderResponse<'a> {
-    data: &'a Order,
-}
-
 /// `GET /v1/orders`: newest first, paginated.
 pub async fn list_orders(
     customer: AuthenticatedCustomer,
@@ -42,21 +31,28 @@ pub async fn list_orders(
 ) -> Result<HttpResponse, ApiError> {
     let page = page_request(request.query_string())?;
     let orders = access.orders(customer.id).await?;
-    let all = orders.value().all();
-    let data = page.slice(all);
-    let body = OrderCollection {
-        data,
-        meta: Meta {
-            pagination: Pagination {
-                total: all.len(),
-                count: data.len(),
-                per_page: page.limit,
-                current_page: page.page,
-                total_pages: page.total_pages(all.len()),
-            },
+    let list = orders.value();
+    let positions = page.positions(list.len());
+    let meta = Meta {
+        pagination: Pagination {
+            total: list.len(),
+            count: positions.len(),
+            per_page: page.limit,
+            current_page: page.page,
+            total_pages: page.total_pages(list.len()),
         },
     };
-    Ok(customer_data(orders.stale_age()).json(body))
+    // The orders' JSON was rendered when the list was loaded; only the page's frame is new.
+    let data = list.json_run(positions);
+    let mut body = Vec::with_capacity(data.len() + 160);
+    body.extend_from_slice(b"{\"data\":[");
+    body.extend_from_slice(data);
+    body.extend_from_slice(b"],\"meta\":");
+    serde_json::to_writer(&mut body, &meta).map_err(|_| ApiError::Internal)?;
+    body.push(b'}');
+    Ok(customer_data(orders.stale_age())
+        .content_type("application/json")
+        .body(body))
 }
 
 /// `GET /v1/orders/{order_id}`: one order, if the customer placed it.
@@ -67,7 +63,13 @@ pub async fn get_order(
 ) -> Result<HttpResponse, ApiError> {
     let id = order_id(&path)?;
     let owned = access.order(customer.id, id).await?;
-    Ok(customer_data(owned.stale_age).json(OrderResponse { data: &owned.order }))
+    let mut body = Vec::with_capacity(owned.json.len() + 10);
+    body.extend_from_slice(b"{\"data\":");
+    body.extend_from_slice(&owned.json);
+    body.push(b'}');
+    Ok(customer_data(owned.stale_age)
+        .content_type("application/json")
+        .body(body))
 }
 
 /// Parses the `{order_id}` path segment: a positive whole number.
