@@ -397,6 +397,9 @@ fn classify(kind: &ErrorKind) -> AuthError {
 }
 
 /// The bearer token of the request's single `Authorization` header.
+///
+/// Works on the header's bytes: a compact JWS is base64url and dots, so checking the token
+/// against that alphabet also proves the header is visible ASCII, in one pass over it.
 fn bearer_token(request: &HttpRequest) -> Result<&str, AuthError> {
     let mut values = request.headers().get_all(AUTHORIZATION);
     let value = values.next().ok_or(AuthError::Missing)?;
@@ -406,25 +409,51 @@ fn bearer_token(request: &HttpRequest) -> Result<&str, AuthError> {
     if value.len() > MAX_TOKEN_BYTES + 64 {
         return Err(AuthError::TooLarge);
     }
-    let value = value
-        .to_str()
-        .map_err(|_| AuthError::MalformedHeader)?
-        .trim();
-    let (scheme, token) = match value.split_once([' ', '\t']) {
-        Some((scheme, token)) => (scheme, token.trim()),
-        None => (value, ""),
+    let value = trim_blanks(value.as_bytes());
+    let (scheme, token) = match value.iter().position(|&byte| is_blank(byte)) {
+        Some(end) => (&value[..end], trim_blanks(&value[end..])),
+        None => (value, &[][..]),
     };
-    // RFC 7235: the scheme is case-insensitive. Another scheme means no bearer token was sent.
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(AuthError::Missing);
+    // RFC 7235: the scheme is case-insensitive. Another scheme means no bearer token was
+    // sent, as long as the header is well-formed (visible ASCII, spaces and tabs).
+    if !scheme.eq_ignore_ascii_case(b"bearer") {
+        let visible = value
+            .iter()
+            .all(|&byte| byte.is_ascii_graphic() || is_blank(byte));
+        return Err(if visible {
+            AuthError::Missing
+        } else {
+            AuthError::MalformedHeader
+        });
     }
-    // The header value is visible ASCII here (`to_str` succeeded), so spaces and tabs are the
-    // only whitespace it can hold. Two single-byte searches (memchr) are much cheaper than
-    // one scan for either character, let alone a Unicode one.
-    if token.is_empty() || token.contains(' ') || token.contains('\t') {
+    if token.is_empty() || !token.iter().all(|&byte| is_jws_byte(byte)) {
         return Err(AuthError::MalformedHeader);
     }
-    Ok(token)
+    // Only ASCII is left, which is always UTF-8.
+    std::str::from_utf8(token).map_err(|_| AuthError::MalformedHeader)
+}
+
+fn is_blank(byte: u8) -> bool {
+    byte == b' ' || byte == b'\t'
+}
+
+fn trim_blanks(mut bytes: &[u8]) -> &[u8] {
+    while let [first, rest @ ..] = bytes
+        && is_blank(*first)
+    {
+        bytes = rest;
+    }
+    while let [rest @ .., last] = bytes
+        && is_blank(*last)
+    {
+        bytes = rest;
+    }
+    bytes
+}
+
+/// The alphabet of a compact JWS: base64url (RFC 4648 section 5) and the dots between parts.
+fn is_jws_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.')
 }
 
 impl FromRequest for AuthenticatedCustomer {
@@ -841,6 +870,16 @@ mod tests {
                 Err(AuthError::MalformedHeader),
                 "two headers",
             ),
+            (
+                vec!["\tBearer\t abc.def-_0\t "],
+                Ok("abc.def-_0"),
+                "tabs around",
+            ),
+            (
+                vec!["Bearer abc.d+f/g=="],
+                Err(AuthError::MalformedHeader),
+                "standard base64, not base64url",
+            ),
         ];
         for (headers, expected, description) in cases {
             let mut request = TestRequest::default();
@@ -850,6 +889,25 @@ mod tests {
             let request = request.to_http_request();
 
             assert_eq!(bearer_token(&request), expected, "case: {description}");
+        }
+        // Bytes past ASCII (obs-text) are the only non-visible ones a header value can hold.
+        for (header, description) in [
+            (&b"Bearer abc.d\xe9f"[..], "non-ASCII in the token"),
+            (&b"Basic dXNl\xe9cjpw"[..], "non-ASCII after another scheme"),
+            (&b"B\xe9arer abc"[..], "non-ASCII in the scheme"),
+        ] {
+            let request = TestRequest::default()
+                .append_header((
+                    AUTHORIZATION,
+                    actix_web::http::header::HeaderValue::from_bytes(header).unwrap(),
+                ))
+                .to_http_request();
+
+            assert_eq!(
+                bearer_token(&request),
+                Err(AuthError::MalformedHeader),
+                "case: {description}"
+            );
         }
     }
 }
