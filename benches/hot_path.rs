@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::{App, test, web};
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use order_metafields::access::Access;
 use order_metafields::auth::TokenVerifier;
@@ -132,7 +132,17 @@ fn token_verification(criterion: &mut Criterion) {
     validation.set_issuer(&["bc/apps"]);
     let key = DecodingKey::from_secret(SECRET.as_bytes());
     let mut group = criterion.benchmark_group("verify");
-    group.bench_function("service TokenVerifier::verify", |bencher| {
+    // A token seen for the first time: every check, then remembered.
+    group.bench_function("service TokenVerifier::verify, first sight", |bencher| {
+        bencher.iter_batched(
+            || TokenVerifier::new(&settings.auth, STORE_HASH),
+            |verifier| verifier.verify(black_box(&token)).expect("a valid token"),
+            BatchSize::SmallInput,
+        )
+    });
+    // The same token again, as a storefront sends it with every request.
+    verifier.verify(&token).expect("a valid token");
+    group.bench_function("service TokenVerifier::verify, remembered", |bencher| {
         bencher.iter(|| verifier.verify(black_box(&token)).expect("a valid token"))
     });
     group.bench_function("bare jsonwebtoken::decode (baseline)", |bencher| {
