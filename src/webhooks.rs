@@ -179,26 +179,28 @@ impl WebhookReceiver {
         }
     }
 
-    /// Reads an authentic delivery: `None` when it was seen before (same `webhook-id` or
-    /// same payload `hash`), else what it asks of the cache.
+    /// Reads an authentic delivery: `None` when it was seen before, else what it asks of the
+    /// cache. A delivery is named by its `webhook-id` when it has one (Standard Webhooks:
+    /// the same id on every retry, a new one for every event), else by its payload `hash`,
+    /// which BigCommerce repeats on a retry. The hash is not used beside an id: two real
+    /// changes of the same metafield within a second have byte-identical payloads (the data
+    /// names ids, not values, and `created_at` is in whole seconds), and the second must
+    /// still invalidate.
     pub fn accept(&self, webhook_id: Option<&str>, body: &[u8]) -> Option<Invalidation> {
         let payload: Payload = match serde_json::from_slice(body) {
             Ok(payload) => payload,
             Err(_) => return Some(Invalidation::Ignore("the body is not a webhook payload")),
         };
-        let keys: Vec<String> = [
-            webhook_id.map(|id| format!("id:{id}")),
-            payload.hash.as_deref().map(|hash| format!("hash:{hash}")),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        let seen_before = keys.iter().any(|key| self.seen.contains_key(key));
-        for key in keys {
+        let key = match (webhook_id, payload.hash.as_deref()) {
+            (Some(id), _) => Some(format!("id:{id}")),
+            (None, Some(hash)) => Some(format!("hash:{hash}")),
+            (None, None) => None,
+        };
+        if let Some(key) = key {
+            if self.seen.contains_key(&key) {
+                return None;
+            }
             self.seen.insert(key, ());
-        }
-        if seen_before {
-            return None;
         }
         Some(invalidation_for(&payload))
     }
@@ -458,19 +460,25 @@ mod tests {
     }
 
     #[test]
-    fn duplicates_by_id_or_hash_are_recognised() {
+    fn a_delivery_is_a_duplicate_by_its_id_or_without_one_by_its_hash() {
         let receiver = receiver(None);
         let body = json!({"scope": "store/order/updated", "hash": "abc", "data": {"type": "order", "id": 5}}).to_string();
         let other_hash = json!({"scope": "store/order/updated", "hash": "def", "data": {"type": "order", "id": 5}}).to_string();
 
         let first = receiver.accept(Some("msg_1"), body.as_bytes());
         let same_id = receiver.accept(Some("msg_1"), other_hash.as_bytes());
-        let same_hash = receiver.accept(Some("msg_2"), body.as_bytes());
+        // A second event whose payload is byte-identical (same second, same ids).
+        let same_payload_new_id = receiver.accept(Some("msg_2"), body.as_bytes());
+        let no_id = receiver.accept(None, other_hash.as_bytes());
+        let no_id_retried = receiver.accept(None, other_hash.as_bytes());
         let malformed = receiver.accept(Some("msg_3"), b"{not json");
 
-        assert!(first.is_some());
+        let invalidation = Some(Invalidation::Order(OrderId::new(5).unwrap()));
+        assert_eq!(first, invalidation);
         assert_eq!(same_id, None);
-        assert_eq!(same_hash, None);
+        assert_eq!(same_payload_new_id, invalidation);
+        assert_eq!(no_id, invalidation);
+        assert_eq!(no_id_retried, None);
         assert_eq!(
             malformed,
             Some(Invalidation::Ignore("the body is not a webhook payload"))
