@@ -79,6 +79,10 @@ enum Command {
         /// Metafield values changed during the day.
         #[arg(long, default_value_t = 300)]
         changes: usize,
+        /// Register the service's webhooks on the store before the day, so that every change
+        /// reaches the service as a signed delivery.
+        #[arg(long)]
+        webhooks: bool,
     },
     /// Fill an in-process service from an external sandbox; report RSS and cache usage.
     Memory {
@@ -131,6 +135,7 @@ fn main() -> anyhow::Result<()> {
                 orders_ttl,
                 metafields_ttl,
                 changes,
+                webhooks,
             } => {
                 quota::run(quota::DayPlan {
                     day,
@@ -139,6 +144,7 @@ fn main() -> anyhow::Result<()> {
                     orders_ttl,
                     metafields_ttl,
                     changes,
+                    webhooks,
                 })
                 .await
             }

@@ -3,7 +3,9 @@
 //! metafields, with repeats and reloads); a few place orders; metafield values change. The
 //! Management API requests the service makes are set beside the floor (one order-list fetch
 //! per active customer per freshness window plus one metafields fetch per distinct viewed
-//! order) and the naive figure (one per request).
+//! order) and the naive figure (one per request). With `webhooks`, the service's hooks are
+//! registered on the store first, as `order-metafields webhooks register` does, so each change
+//! reaches the service as a signed delivery; deliveries are not Management API calls.
 //!
 //! Time is compressed: a day of 86,400 s runs in `DayPlan::day`, and the cache lifetimes are
 //! compressed by the same factor, so every ratio between them is the real one.
@@ -13,11 +15,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use order_metafields::demo::WEBHOOK_PATH;
+use order_metafields::hook_registration;
+use order_metafields::management::ManagementClient;
 use order_metafields::sandbox::{self, RequestKind, SandboxConfig, SandboxStore, SeedSpec};
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
+use secrecy::SecretString;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
+use url::Url;
 
 use crate::stack;
 use crate::table::Table;
@@ -30,6 +37,8 @@ pub struct DayPlan {
     pub orders_ttl: Duration,
     pub metafields_ttl: Duration,
     pub changes: usize,
+    /// Register the service's webhooks on the store before the day starts.
+    pub webhooks: bool,
 }
 
 const SIMULATED_DAY: f64 = 86_400.0;
@@ -40,6 +49,11 @@ const ZIPF_EXPONENT: f64 = 1.0;
 const PLACE_ORDER_SHARE: f64 = 0.03;
 /// The service's default refresh interval for unknown order ids, compressed like the rest.
 const REFRESH_INTERVAL: f64 = 10.0;
+/// `WEBHOOK_SECRET`, which the registered hooks send as a header; the store also signs every
+/// delivery with the client secret, which is what the service checks first.
+const WEBHOOK_SECRET: &str = "bench-quota-webhook-shared-secret";
+/// How long to wait after the day for the last deliveries to finish.
+const DELIVERY_QUIET_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 enum Page {
@@ -112,15 +126,23 @@ pub async fn run(plan: DayPlan) -> anyhow::Result<()> {
     let orders_ttl = compressed(plan.orders_ttl);
     let metafields_ttl = compressed(plan.metafields_ttl);
     let refresh = compressed(Duration::from_secs_f64(REFRESH_INTERVAL));
-    let service = stack::start_service(
-        &sandbox.api_base_url(),
-        &[
-            ("ORDERS_CACHE_TTL", orders_ttl.as_str()),
-            ("METAFIELDS_CACHE_TTL", metafields_ttl.as_str()),
-            ("ORDERS_REFRESH_INTERVAL", refresh.as_str()),
-        ],
-    )
-    .await?;
+    let mut overrides = vec![
+        ("ORDERS_CACHE_TTL", orders_ttl.as_str()),
+        ("METAFIELDS_CACHE_TTL", metafields_ttl.as_str()),
+        ("ORDERS_REFRESH_INTERVAL", refresh.as_str()),
+        // The day is compressed but the per-customer limit is not: the busiest customer's
+        // thousands of views a minute would meet it, and its 429s are not the cache's doing.
+        // The limiter still runs on every request, with a limit this day never reaches.
+        ("CUSTOMER_RATE_LIMIT", "1000000000"),
+        ("CUSTOMER_RATE_BURST", "1000000000"),
+    ];
+    if plan.webhooks {
+        overrides.push(("WEBHOOK_SECRET", WEBHOOK_SECRET));
+    }
+    let service = stack::start_service(&sandbox.api_base_url(), &overrides).await?;
+    if plan.webhooks {
+        register_hooks(&sandbox.api_base_url(), &service.base).await?;
+    }
 
     let (sessions, changes) = schedule(&store, &plan);
     let tokens = tokens(&sessions)?;
@@ -140,15 +162,34 @@ pub async fn run(plan: DayPlan) -> anyhow::Result<()> {
         views.extend(result.context("a session task failed")??);
     }
     let upstream = Upstream::read(&store);
+    let deliveries = if plan.webhooks {
+        Some(Deliveries::read(&store).await)
+    } else {
+        None
+    };
     report(
         &plan,
         &views,
         &upstream,
+        deliveries.as_ref(),
         &change_times,
         changes_made,
         Duration::from_secs_f64(plan.orders_ttl.as_secs_f64() * scale),
     );
     sandbox.stop().await;
+    Ok(())
+}
+
+/// Registers the service's hooks on the store through its `/v3/hooks`, as
+/// `order-metafields webhooks register` does, delivering to the service's webhook route.
+async fn register_hooks(api_base: &Url, service_base: &str) -> anyhow::Result<()> {
+    let settings = stack::settings(api_base, &[])?;
+    let client = ManagementClient::new(&settings.store, &settings.upstream)
+        .context("building the client that registers the hooks")?;
+    let destination = format!("{service_base}{WEBHOOK_PATH}");
+    hook_registration::register(&client, &destination, &SecretString::from(WEBHOOK_SECRET))
+        .await
+        .context("registering the service's hooks on the sandbox")?;
     Ok(())
 }
 
@@ -379,6 +420,30 @@ impl Upstream {
     }
 }
 
+/// Webhook messages the store sent during the day, from its delivery log.
+struct Deliveries {
+    sent: usize,
+    /// Of those, for metafield changes (the rest are for placed orders).
+    metafield_changes: usize,
+    /// Answered `2xx`: the service authenticated them and dropped what they name.
+    acknowledged: usize,
+}
+
+impl Deliveries {
+    /// Waits for the last deliveries to finish, then counts them.
+    async fn read(store: &SandboxStore) -> Self {
+        let records = store.wait_for_deliveries(0, DELIVERY_QUIET_TIMEOUT).await;
+        Self {
+            sent: records.len(),
+            metafield_changes: records
+                .iter()
+                .filter(|record| record.scope.starts_with("store/order/metafield/"))
+                .count(),
+            acknowledged: records.iter().filter(|record| record.succeeded()).count(),
+        }
+    }
+}
+
 /// The floor: per customer, the fewest list fetches that keep every view within the
 /// freshness window (a fetch at a view covers the views of the next window); plus one
 /// metafields fetch per distinct order whose metafields were viewed.
@@ -430,6 +495,7 @@ fn report(
     plan: &DayPlan,
     views: &[View],
     upstream: &Upstream,
+    deliveries: Option<&Deliveries>,
     change_times: &HashMap<u64, Vec<Duration>>,
     changes: usize,
     orders_window: Duration,
@@ -449,10 +515,11 @@ fn report(
     let floor_changes = floor.order_lists + floor.metafields_with_changes;
 
     println!(
-        "Quota: one day in {} (TTL orders {}, metafields {}): {} page views, {} sessions, {} active customers of {}, {} metafield changes, {} non-200 answers",
+        "Quota: one day in {} (TTL orders {}, metafields {}{}): {} page views, {} sessions, {} active customers of {}, {} metafield changes, {} non-200 answers",
         humantime::format_duration(plan.day),
         humantime::format_duration(plan.orders_ttl),
         humantime::format_duration(plan.metafields_ttl),
+        if plan.webhooks { ", webhooks" } else { "" },
         views.len(),
         plan.sessions,
         active.len(),
@@ -515,6 +582,15 @@ fn report(
         metafield_views.len(),
         stale as f64 * 100.0 / metafield_views.len().max(1) as f64
     );
+    if let Some(deliveries) = deliveries {
+        println!(
+            "Webhook deliveries acknowledged by the service: {} of {} sent ({} for metafield changes, {} for placed orders); none is a Management API call",
+            deliveries.acknowledged,
+            deliveries.sent,
+            deliveries.metafield_changes,
+            deliveries.sent - deliveries.metafield_changes,
+        );
+    }
 }
 
 /// Samples ranks 0..n with probability proportional to 1 / (rank + 1)^exponent.

@@ -39,6 +39,18 @@ pub fn sandbox_config() -> SandboxConfig {
 /// Builds and starts the service against the sandbox at `api_base`, with `overrides` on
 /// top of the sandbox's credentials.
 pub async fn start_service(api_base: &Url, overrides: &[(&str, &str)]) -> anyhow::Result<Service> {
+    let application = Application::build(settings(api_base, overrides)?).await?;
+    let service = Service {
+        base: format!("http://127.0.0.1:{}", application.port()),
+        access: application.access().clone(),
+    };
+    tokio::spawn(application.run_until_stopped());
+    Ok(service)
+}
+
+/// The service's settings against the sandbox at `api_base`: the sandbox's credentials, a
+/// free loopback port, then `overrides`.
+pub fn settings(api_base: &Url, overrides: &[(&str, &str)]) -> anyhow::Result<Settings> {
     let config = sandbox_config();
     let api_base = api_base.to_string();
     let mut pairs = vec![
@@ -50,14 +62,7 @@ pub async fn start_service(api_base: &Url, overrides: &[(&str, &str)]) -> anyhow
         ("LISTEN_ADDR", "127.0.0.1:0"),
     ];
     pairs.extend_from_slice(overrides);
-    let settings = Settings::from_pairs(pairs).context("benchmark settings are invalid")?;
-    let application = Application::build(settings).await?;
-    let service = Service {
-        base: format!("http://127.0.0.1:{}", application.port()),
-        access: application.access().clone(),
-    };
-    tokio::spawn(application.run_until_stopped());
-    Ok(service)
+    Settings::from_pairs(pairs).context("benchmark settings are invalid")
 }
 
 /// A Current Customer token for `customer`, as the sandbox storefront mints it, valid for
