@@ -133,24 +133,26 @@ impl TokenVerifier {
     /// that passed every check is remembered, byte for byte, until its `exp`; the same string
     /// is then accepted without repeating the HMAC and the claim checks. Nothing verification
     /// would refuse is accepted from memory: the string is identical, the secrets are fixed
-    /// for the life of the process, and no time check can turn false before `exp`.
+    /// for the life of the process, and the time checks are repeated on every hit (`exp`
+    /// strictly, `iat` with the leeway, in case the clock was stepped back).
     pub fn verify(&self, token: &str) -> Result<CustomerId, AuthError> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(AuthError::TooLarge);
         }
         let now = unix_now();
-        if let Some(customer) = self.verified.get(token, now) {
+        let leeway = self.leeway.as_secs();
+        if let Some(customer) = self.verified.get(token, now, leeway) {
             return Ok(customer);
         }
-        let (customer, expires) = self.verify_afresh(token, now)?;
-        if now < expires {
-            self.verified.insert(token, customer, expires, now);
+        let verified = self.verify_afresh(token, now)?;
+        if now < verified.expires {
+            self.verified.insert(token, verified, now);
         }
-        Ok(customer)
+        Ok(verified.customer)
     }
 
-    /// Every check, with no memory; returns the customer and the token's `exp`.
-    fn verify_afresh(&self, token: &str, now: u64) -> Result<(CustomerId, u64), AuthError> {
+    /// Every check, with no memory.
+    fn verify_afresh(&self, token: &str, now: u64) -> Result<Verified, AuthError> {
         let header = JoseHeader::parse(token).ok_or(AuthError::Malformed)?;
         if header.crit.is_some() {
             return Err(AuthError::CriticalExtension);
@@ -169,12 +171,7 @@ impl TokenVerifier {
         self.check(token, header.alg, now)
     }
 
-    fn check(
-        &self,
-        token: &str,
-        algorithm: Algorithm,
-        now: u64,
-    ) -> Result<(CustomerId, u64), AuthError> {
+    fn check(&self, token: &str, algorithm: Algorithm, now: u64) -> Result<Verified, AuthError> {
         let validation = self
             .validations
             .get(&algorithm)
@@ -205,7 +202,11 @@ impl TokenVerifier {
             return Err(AuthError::Claim("store_hash"));
         }
         CustomerId::new(claims.customer.id)
-            .map(|customer| (customer, claims.exp))
+            .map(|customer| Verified {
+                customer,
+                issued_at: claims.iat,
+                expires: claims.exp,
+            })
             .ok_or(AuthError::Claim("customer.id"))
     }
 
@@ -286,9 +287,19 @@ impl JoseHeader {
 const VERIFIED_TOKENS_MAX: usize = 16_384;
 const VERIFIED_TOKENS_MAX_BYTES: usize = 16 * 1024 * 1024;
 
+/// What a token that passed every check says: its customer, `iat` and `exp`.
+#[derive(Clone, Copy, Debug)]
+struct Verified {
+    customer: CustomerId,
+    issued_at: u64,
+    expires: u64,
+}
+
 /// Tokens that passed verification, until their `exp`. Looked up by a keyed hash (the key
 /// is random per process, so nobody can aim a token at another's slot) and then compared
-/// whole in constant time. When full, expired tokens are dropped, then everything.
+/// whole in constant time. When full, expired tokens are dropped; if that frees less than an
+/// eighth, everything is (so a full memory is swept once per eighth of its size, never on
+/// every insert).
 #[derive(Default)]
 struct VerifiedTokens {
     hasher: RandomState,
@@ -303,8 +314,7 @@ struct Memory {
 
 struct VerifiedToken {
     token: Box<str>,
-    customer: CustomerId,
-    expires: u64,
+    verified: Verified,
 }
 
 impl VerifiedTokens {
@@ -318,7 +328,7 @@ impl VerifiedTokens {
         self.hasher.hash_one(signature)
     }
 
-    fn get(&self, token: &str, now: u64) -> Option<CustomerId> {
+    fn get(&self, token: &str, now: u64, leeway: u64) -> Option<CustomerId> {
         let key = self.key(token);
         let memory = self.memory.lock().unwrap_or_else(PoisonError::into_inner);
         let known = memory.tokens.get(&key)?;
@@ -327,19 +337,23 @@ impl VerifiedTokens {
             token.as_bytes(),
         )
         .is_ok();
-        (same && now < known.expires).then_some(known.customer)
+        let verified = known.verified;
+        let in_time = now < verified.expires && verified.issued_at <= now.saturating_add(leeway);
+        (same && in_time).then_some(verified.customer)
     }
 
-    fn insert(&self, token: &str, customer: CustomerId, expires: u64, now: u64) {
+    fn insert(&self, token: &str, verified: Verified, now: u64) {
         let key = self.key(token);
         let mut memory = self.memory.lock().unwrap_or_else(PoisonError::into_inner);
         if memory.tokens.len() >= VERIFIED_TOKENS_MAX
             || memory.bytes + token.len() > VERIFIED_TOKENS_MAX_BYTES
         {
-            memory.tokens.retain(|_, known| now < known.expires);
+            memory
+                .tokens
+                .retain(|_, known| now < known.verified.expires);
             memory.bytes = memory.tokens.values().map(|known| known.token.len()).sum();
-            if memory.tokens.len() >= VERIFIED_TOKENS_MAX
-                || memory.bytes + token.len() > VERIFIED_TOKENS_MAX_BYTES
+            if memory.tokens.len() > VERIFIED_TOKENS_MAX / 8 * 7
+                || memory.bytes + token.len() > VERIFIED_TOKENS_MAX_BYTES / 8 * 7
             {
                 memory.tokens.clear();
                 memory.bytes = 0;
@@ -349,8 +363,7 @@ impl VerifiedTokens {
             key,
             VerifiedToken {
                 token: token.into(),
-                customer,
-                expires,
+                verified,
             },
         );
         memory.bytes = memory.bytes + token.len() - replaced.map_or(0, |known| known.token.len());
@@ -599,6 +612,14 @@ mod tests {
         assert_eq!(verifier.verified.len(), 1);
     }
 
+    fn verified(customer: u64, issued_at: u64, expires: u64) -> Verified {
+        Verified {
+            customer: CustomerId::new(customer).unwrap(),
+            issued_at,
+            expires,
+        }
+    }
+
     #[test]
     fn a_remembered_token_is_forgotten_at_its_exp_and_then_refused() {
         let verifier = TokenVerifier::new(&settings(vec![Algorithm::HS256]), "abc123");
@@ -612,11 +633,24 @@ mod tests {
         // As if it had been verified while still valid.
         verifier
             .verified
-            .insert(&expired, customer, at.saturating_sub(120), at - 200);
+            .insert(&expired, verified(42, at - 1000, at - 120), at - 200);
 
-        assert_eq!(verifier.verified.get(&expired, at - 121), Some(customer));
-        assert_eq!(verifier.verified.get(&expired, at - 120), None);
+        assert_eq!(
+            verifier.verified.get(&expired, at - 121, 30),
+            Some(customer)
+        );
+        assert_eq!(verifier.verified.get(&expired, at - 120, 30), None);
         assert_eq!(verifier.verify(&expired), Err(AuthError::Expired));
+    }
+
+    #[test]
+    fn a_remembered_token_is_refused_when_the_clock_goes_back_before_its_iat() {
+        let memory = VerifiedTokens::default();
+        memory.insert("token", verified(7, 1_000, 1_900), 1_000);
+
+        assert!(memory.get("token", 1_000, 30).is_some());
+        assert!(memory.get("token", 970, 30).is_some(), "within the leeway");
+        assert_eq!(memory.get("token", 969, 30), None, "the clock stepped back");
     }
 
     #[test]
@@ -641,15 +675,15 @@ mod tests {
         let customer = CustomerId::new(7).unwrap();
         let now = 1_000;
         for n in 0..VERIFIED_TOKENS_MAX + 100 {
-            memory.insert(&format!("token-{n}"), customer, now + 900, now);
+            memory.insert(&format!("token-{n}"), verified(7, now, now + 900), now);
             assert!(memory.len() <= VERIFIED_TOKENS_MAX);
         }
-        assert_eq!(memory.get("token-16483", now), Some(customer));
+        assert_eq!(memory.get("token-16483", now, 30), Some(customer));
 
         let large = VerifiedTokens::default();
         let pad = "x".repeat(MAX_TOKEN_BYTES - 8);
         for n in 0..(VERIFIED_TOKENS_MAX_BYTES / MAX_TOKEN_BYTES) + 10 {
-            large.insert(&format!("{n:08}{pad}"), customer, now + 900, now);
+            large.insert(&format!("{n:08}{pad}"), verified(7, now, now + 900), now);
             let memory = large.memory.lock().unwrap();
             assert!(memory.bytes <= VERIFIED_TOKENS_MAX_BYTES);
             assert_eq!(
@@ -667,17 +701,37 @@ mod tests {
     fn a_full_memory_drops_expired_tokens_before_live_ones() {
         let memory = VerifiedTokens::default();
         let customer = CustomerId::new(7).unwrap();
-        memory.insert("live", customer, 5_000, 1_000);
+        memory.insert("live", verified(7, 1_000, 5_000), 1_000);
         for n in 1..VERIFIED_TOKENS_MAX {
-            memory.insert(&format!("short-lived-{n}"), customer, 1_100, 1_000);
+            memory.insert(
+                &format!("short-lived-{n}"),
+                verified(7, 1_000, 1_100),
+                1_000,
+            );
         }
         assert_eq!(memory.len(), VERIFIED_TOKENS_MAX);
 
-        memory.insert("new", customer, 5_000, 2_000);
+        memory.insert("new", verified(7, 2_000, 5_000), 2_000);
 
         assert_eq!(memory.len(), 2);
-        assert_eq!(memory.get("live", 2_000), Some(customer));
-        assert_eq!(memory.get("new", 2_000), Some(customer));
+        assert_eq!(memory.get("live", 2_000, 30), Some(customer));
+        assert_eq!(memory.get("new", 2_000, 30), Some(customer));
+    }
+
+    #[test]
+    fn a_full_memory_of_live_tokens_is_swept_once_not_on_every_insert() {
+        let memory = VerifiedTokens::default();
+        for n in 0..VERIFIED_TOKENS_MAX {
+            memory.insert(&format!("live-{n}"), verified(7, 1_000, 5_000), 1_000);
+        }
+        // Full of live tokens: freeing nothing, the sweep clears everything ...
+        memory.insert("next", verified(7, 1_000, 5_000), 1_000);
+        assert_eq!(memory.len(), 1);
+        // ... so the following inserts find room without sweeping again.
+        for n in 0..1_000 {
+            memory.insert(&format!("more-{n}"), verified(7, 1_000, 5_000), 1_000);
+        }
+        assert_eq!(memory.len(), 1_001);
     }
 
     #[test]
