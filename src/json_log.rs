@@ -18,6 +18,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Subscriber};
+use tracing_log::NormalizeEvent;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
@@ -60,7 +61,7 @@ where
             return;
         };
         let mut fields = Vec::new();
-        attributes.record(&mut Members(&mut fields));
+        attributes.record(&mut Members::new(&mut fields));
         span.extensions_mut().insert(SpanFields(fields));
     }
 
@@ -71,7 +72,7 @@ where
         let mut extensions = span.extensions_mut();
         if let Some(SpanFields(fields)) = extensions.get_mut::<SpanFields>() {
             // A field recorded again appears twice; the last one is the value JSON parsers keep.
-            values.record(&mut Members(fields));
+            values.record(&mut Members::new(fields));
         }
     }
 
@@ -107,7 +108,10 @@ fn format_line<S>(buffer: &mut LineBuffer, event: &Event<'_>, context: &Context<
 where
     S: Subscriber + for<'lookup> LookupSpan<'lookup>,
 {
-    let metadata = event.metadata();
+    // A line from the `log` crate: its own target and level, without the `log.*` fields
+    // that carry them through tracing.
+    let normalized = event.normalized_metadata();
+    let metadata = normalized.as_ref().unwrap_or_else(|| event.metadata());
     buffer.line.extend_from_slice(b"{\"timestamp\":");
     write_timestamp(buffer, SystemTime::now());
     buffer.line.extend_from_slice(b",\"level\":\"");
@@ -118,7 +122,10 @@ where
     let line = &mut buffer.line;
     let before_fields = line.len();
     line.push(b',');
-    event.record(&mut Members(line));
+    event.record(&mut Members {
+        out: line,
+        skip_log_fields: normalized.is_some(),
+    });
     if line.len() == before_fields + 1 {
         line.pop();
     }
@@ -180,27 +187,45 @@ fn write_str(line: &mut Vec<u8>, text: &str) {
 }
 
 /// Appends fields as JSON members, comma-separated.
-struct Members<'a>(&'a mut Vec<u8>);
+struct Members<'a> {
+    out: &'a mut Vec<u8>,
+    /// Leaves out the `log.target`, `log.file`… fields of an event from the `log` crate.
+    skip_log_fields: bool,
+}
 
-impl Members<'_> {
-    fn key(&mut self, field: &Field) {
-        if !matches!(self.0.last(), None | Some(b',' | b'{')) {
-            self.0.push(b',');
+impl<'a> Members<'a> {
+    fn new(out: &'a mut Vec<u8>) -> Self {
+        Self {
+            out,
+            skip_log_fields: false,
         }
-        write_str(self.0, field.name());
-        self.0.push(b':');
+    }
+
+    /// Writes the field's key; `false` when the field is left out.
+    fn key(&mut self, field: &Field) -> bool {
+        if self.skip_log_fields && field.name().starts_with("log.") {
+            return false;
+        }
+        if !matches!(self.out.last(), None | Some(b',' | b'{')) {
+            self.out.push(b',');
+        }
+        write_str(self.out, field.name());
+        self.out.push(b':');
+        true
     }
 
     fn number(&mut self, field: &Field, value: impl fmt::Display) {
-        self.key(field);
-        let _ = write!(self.0, "{value}");
+        if self.key(field) {
+            let _ = write!(self.out, "{value}");
+        }
     }
 }
 
 impl Visit for Members<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.key(field);
-        write_str(self.0, value);
+        if self.key(field) {
+            write_str(self.out, value);
+        }
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
@@ -374,6 +399,35 @@ mod tests {
         assert_eq!(first.get("span"), None);
         assert_eq!(lines[1]["message"], "no fields, no span");
         assert_eq!(lines[1]["level"], "ERROR");
+    }
+
+    #[test]
+    fn a_line_from_the_log_crate_keeps_its_own_target_and_level() {
+        let lines = lines(|| {
+            tracing_log::format_trace(
+                &log::Record::builder()
+                    .args(format_args!("starting 2 workers"))
+                    .level(log::Level::Warn)
+                    .target("actix_server::builder")
+                    .module_path_static(Some("actix_server::builder"))
+                    .file_static(Some("builder.rs"))
+                    .line(Some(7))
+                    .build(),
+            )
+            .unwrap();
+        });
+
+        assert_eq!(lines.len(), 1);
+        let mut line = lines[0].clone();
+        line.as_object_mut().unwrap().remove("timestamp");
+        assert_eq!(
+            line,
+            json!({
+                "level": "WARN",
+                "message": "starting 2 workers",
+                "target": "actix_server::builder"
+            })
+        );
     }
 
     #[test]
