@@ -191,6 +191,8 @@ impl WebhookReceiver {
             Ok(payload) => payload,
             Err(_) => return Some(Invalidation::Ignore("the body is not a webhook payload")),
         };
+        // An empty id names nothing; it must not become one key shared by every delivery.
+        let webhook_id = webhook_id.map(str::trim).filter(|id| !id.is_empty());
         let key = match (webhook_id, payload.hash.as_deref()) {
             (Some(id), _) => Some(format!("id:{id}")),
             (None, Some(hash)) => Some(format!("hash:{hash}")),
@@ -471,6 +473,9 @@ mod tests {
         let same_payload_new_id = receiver.accept(Some("msg_2"), body.as_bytes());
         let no_id = receiver.accept(None, other_hash.as_bytes());
         let no_id_retried = receiver.accept(None, other_hash.as_bytes());
+        let third = json!({"scope": "store/order/updated", "hash": "ghi", "data": {"type": "order", "id": 5}}).to_string();
+        let empty_id = receiver.accept(Some(" "), third.as_bytes());
+        let empty_id_retried = receiver.accept(Some(""), third.as_bytes());
         let malformed = receiver.accept(Some("msg_3"), b"{not json");
 
         let invalidation = Some(Invalidation::Order(OrderId::new(5).unwrap()));
@@ -479,6 +484,11 @@ mod tests {
         assert_eq!(same_payload_new_id, invalidation);
         assert_eq!(no_id, invalidation);
         assert_eq!(no_id_retried, None);
+        assert_eq!(
+            empty_id, invalidation,
+            "an empty id counts as none: the hash decides"
+        );
+        assert_eq!(empty_id_retried, None, "the same hash, no real id: a retry");
         assert_eq!(
             malformed,
             Some(Invalidation::Ignore("the body is not a webhook payload"))
