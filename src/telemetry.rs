@@ -54,13 +54,14 @@ impl RequestContext {
     }
 }
 
-/// Keeps the JSON log writer running; dropping it writes out every line logged so far.
+/// Keeps the JSON log writer running; dropping it writes out the lines still queued
+/// (tracing-appender gives that at most about a second, enough for any sane log sink).
 /// Hold it until the process is about to exit.
 #[must_use = "dropping the guard stops the log writer"]
 pub struct LogGuard(#[allow(dead_code)] Option<WorkerGuard>);
 
-/// The most log lines waiting to be written; past it, logging waits for the writer (lines
-/// are never dropped), as writing straight to stdout would.
+/// The most log lines waiting to be written; past it, logging waits for the writer (no line
+/// is dropped while the service runs), as writing straight to stdout would.
 const LOG_LINES_QUEUED_MAX: usize = 64 * 1024;
 
 /// Installs the global subscriber. Returns an error if one is already installed.

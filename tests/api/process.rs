@@ -58,8 +58,21 @@ impl Service {
         panic!("/healthz did not answer in time: {}", output.stderr);
     }
 
-    /// Kills the binary and reads everything it wrote.
+    /// Stops the binary as an orchestrator would (SIGTERM, so it writes out the log lines
+    /// still queued; SIGKILL only if it has not exited within ten seconds) and reads
+    /// everything it wrote.
     pub(crate) fn stop(&mut self) -> Output {
+        let terminated = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .is_ok_and(|status| status.success());
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while terminated
+            && std::time::Instant::now() < deadline
+            && matches!(self.child.try_wait(), Ok(None))
+        {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
         Output {
