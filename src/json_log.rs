@@ -34,6 +34,9 @@ impl<W> JsonLines<W> {
     }
 }
 
+/// The largest line buffer a thread keeps between lines.
+const MAX_KEPT_BUFFER: usize = 64 * 1024;
+
 /// A span's fields as JSON members (`"a":1,"b":"x"`), rendered when recorded.
 struct SpanFields(Vec<u8>);
 
@@ -84,6 +87,10 @@ where
                 .writer
                 .make_writer_for(event.metadata())
                 .write_all(&buffer.line);
+            // One huge line (a large debug value) must not pin its size for the thread's life.
+            if buffer.line.capacity() > MAX_KEPT_BUFFER {
+                buffer.line = Vec::new();
+            }
         };
         // A line logged while this thread is already writing one (by the writer itself,
         // say) gets a buffer of its own.
