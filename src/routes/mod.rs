@@ -27,16 +27,18 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .route(web::head().to(orders::list_orders))
                 .default_service(web::to(get_only)),
         )
-        .service(
-            web::resource("/v1/orders/{order_id}")
-                .route(web::get().to(orders::get_order))
-                .route(web::head().to(orders::get_order))
-                .default_service(web::to(get_only)),
-        )
+        // Before `/v1/orders/{order_id}`: the patterns never overlap, and actix tries them
+        // in order, so the busiest page (metafields) is matched with one regex, not two.
         .service(
             web::resource("/v1/orders/{order_id}/metafields")
                 .route(web::get().to(metafields::list_order_metafields))
                 .route(web::head().to(metafields::list_order_metafields))
+                .default_service(web::to(get_only)),
+        )
+        .service(
+            web::resource("/v1/orders/{order_id}")
+                .route(web::get().to(orders::get_order))
+                .route(web::head().to(orders::get_order))
                 .default_service(web::to(get_only)),
         )
         .service(
