@@ -107,6 +107,11 @@ enum Command {
     },
 }
 
+/// The service binary's allocator, so that the memory scenario, which runs the service in
+/// this process, measures what `order-metafields serve` holds.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
