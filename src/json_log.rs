@@ -48,10 +48,18 @@ struct LineBuffer {
     prefix: String,
 }
 
+impl LineBuffer {
+    const fn new() -> Self {
+        Self {
+            line: Vec::new(),
+            second: u64::MAX,
+            prefix: String::new(),
+        }
+    }
+}
+
 thread_local! {
-    static BUFFER: RefCell<LineBuffer> = const {
-        RefCell::new(LineBuffer { line: Vec::new(), second: u64::MAX, prefix: String::new() })
-    };
+    static BUFFER: RefCell<LineBuffer> = const { RefCell::new(LineBuffer::new()) };
 }
 
 impl<S, W> Layer<S> for JsonLines<W>
@@ -102,11 +110,7 @@ where
             Err(_) => false,
         });
         if reused != Ok(true) {
-            write(&mut LineBuffer {
-                line: Vec::new(),
-                second: u64::MAX,
-                prefix: String::new(),
-            });
+            write(&mut LineBuffer::new());
         }
     }
 }
@@ -439,11 +443,7 @@ mod tests {
 
     #[test]
     fn the_timestamp_is_rfc3339_utc_with_microseconds() {
-        let mut buffer = LineBuffer {
-            line: Vec::new(),
-            second: u64::MAX,
-            prefix: String::new(),
-        };
+        let mut buffer = LineBuffer::new();
         let at = UNIX_EPOCH + std::time::Duration::from_micros(1_795_649_750_000_042);
         write_timestamp(&mut buffer, at);
         buffer.line.push(b' ');
