@@ -12,9 +12,9 @@ use jsonwebtoken::Algorithm;
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
-use crate::config::Settings;
-use crate::sandbox::{self, RunningSandbox, SandboxConfig, TokenCustomer};
-use crate::startup::Application;
+use order_metafields_sandbox::{self as sandbox, RunningSandbox, SandboxConfig, TokenCustomer};
+use order_metafields_service::config::Settings;
+use order_metafields_service::startup::Application;
 
 /// Where the demo listens.
 #[derive(Clone, Copy, Debug)]

@@ -1,6 +1,7 @@
 //! The `order-metafields` binary: parses the command line, loads settings, installs
 //! telemetry and runs the chosen command. Nothing else.
 
+#[cfg(feature = "demo")]
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -9,13 +10,16 @@ use clap::{Parser, Subcommand};
 use jsonwebtoken::Algorithm;
 use secrecy::ExposeSecret;
 
-use order_metafields::config::{LogSettings, Settings, TokenSettings};
+#[cfg(feature = "demo")]
 use order_metafields::demo::{Demo, DemoOptions};
-use order_metafields::hook_registration;
-use order_metafields::management::ManagementClient;
-use order_metafields::sandbox::{self, SandboxConfig, SeedSpec, TokenCustomer};
-use order_metafields::startup::Application;
-use order_metafields::telemetry;
+use order_metafields::token::DevelopmentToken;
+#[cfg(feature = "demo")]
+use order_metafields_sandbox::{self as sandbox, SandboxConfig, SeedSpec};
+use order_metafields_service::config::{LogSettings, Settings, TokenSettings};
+use order_metafields_service::hook_registration;
+use order_metafields_service::management::ManagementClient;
+use order_metafields_service::startup::Application;
+use order_metafields_service::telemetry;
 
 /// Shows signed-in BigCommerce shoppers their own orders and order metafields.
 ///
@@ -33,6 +37,7 @@ enum Command {
     /// Run the service (the default when no command is given).
     Serve,
     /// Run the service against a built-in sandbox store: no BigCommerce account needed.
+    #[cfg(feature = "demo")]
     ///
     /// Prints the storefront URL, the API URL, a ready token for a seeded shopper and curl
     /// lines that work as printed. Ctrl-C stops everything.
@@ -50,6 +55,7 @@ enum Command {
         cors_allowed_origins: Option<String>,
     },
     /// Run the sandbox BigCommerce store alone, for a separately started service or client.
+    #[cfg(feature = "demo")]
     #[command(long_about = SANDBOX_HELP)]
     Sandbox {
         /// Port to listen on (0 picks a free one).
@@ -119,6 +125,7 @@ enum WebhooksCommand {
     },
 }
 
+#[cfg(feature = "demo")]
 const SANDBOX_HELP: &str = "Run the sandbox BigCommerce store alone, for a separately started \
 service or another client.
 
@@ -150,11 +157,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(),
+        #[cfg(feature = "demo")]
         Command::Demo {
             port,
             sandbox_port,
             cors_allowed_origins,
         } => demo(port, sandbox_port, cors_allowed_origins),
+        #[cfg(feature = "demo")]
         Command::Sandbox {
             port,
             quota,
@@ -207,6 +216,7 @@ fn serve() -> ExitCode {
     }))
 }
 
+#[cfg(feature = "demo")]
 fn demo(port: u16, sandbox_port: u16, cors_allowed_origins: Option<String>) -> ExitCode {
     let _log = match init_quiet_logs() {
         Ok(guard) => guard,
@@ -232,6 +242,7 @@ fn demo(port: u16, sandbox_port: u16, cors_allowed_origins: Option<String>) -> E
     }))
 }
 
+#[cfg(feature = "demo")]
 fn run_sandbox(config: SandboxConfig) -> ExitCode {
     let _log = match init_quiet_logs() {
         Ok(guard) => guard,
@@ -317,18 +328,15 @@ fn token(customer_id: u64, email: String, lifetime: Duration, algorithm: Algorit
         eprintln!("order-metafields: --customer-id must be a customer's id (above 0)");
         return ExitCode::from(2);
     }
-    let minted = sandbox::mint_current_customer_token(
-        &settings.client_id,
-        settings.client_secret.expose_secret().as_bytes(),
-        &settings.store_hash,
-        &TokenCustomer {
-            id: customer_id,
-            email,
-            group_id: "0".to_owned(),
-        },
+    let minted = DevelopmentToken {
+        client_id: &settings.client_id,
+        store_hash: &settings.store_hash,
+        customer_id,
+        email: &email,
         algorithm,
         lifetime,
-    );
+    }
+    .sign(settings.client_secret.expose_secret().as_bytes());
     match minted {
         Ok(token) => {
             eprintln!(
@@ -357,6 +365,7 @@ fn init_quiet_logs() -> Result<telemetry::LogGuard, ExitCode> {
     })
 }
 
+#[cfg(feature = "demo")]
 fn loopback(port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
 }

@@ -1,0 +1,363 @@
+//! The v3 order metafield routes of the sandbox's Management API: collections (per order and
+//! batch), and single metafield read, create, update and delete with BigCommerce's 404, 409 and
+//! 422 answers; every write publishes its webhook event. The gate in `management` has already
+//! checked hash, token and quota.
+
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Value, json};
+
+use crate::events::{MetafieldChange, StoreEvent};
+use crate::listing::{MetafieldQuery, visible_to};
+use crate::management::{
+    ApiVersion, ManagementState, borrowed, id_param, json_response, json_text, query_error,
+    query_pairs, v3_not_found,
+};
+use crate::metafield_input::{self, InputError, MetafieldInput};
+use crate::store::{Metafield, now_to_the_second};
+use crate::wire;
+
+pub(super) async fn list_order_metafields(
+    request: HttpRequest,
+    state: web::Data<ManagementState>,
+) -> HttpResponse {
+    let Some(order_id) = id_param(&request, "order_id") else {
+        return v3_not_found("Order not found");
+    };
+    list_metafields(&request, &state, Some(order_id))
+}
+
+pub(super) async fn list_all_order_metafields(
+    request: HttpRequest,
+    state: web::Data<ManagementState>,
+) -> HttpResponse {
+    list_metafields(&request, &state, None)
+}
+
+fn list_metafields(
+    request: &HttpRequest,
+    state: &ManagementState,
+    order_id: Option<u64>,
+) -> HttpResponse {
+    let pairs = query_pairs(request);
+    let query = match MetafieldQuery::parse(borrowed(&pairs)) {
+        Ok(query) => query,
+        Err(error) => return query_error(ApiVersion::V3, &error),
+    };
+    let body = state.store.with_state(|store| {
+        if let Some(order_id) = order_id
+            && !store.orders.contains_key(&order_id)
+        {
+            return None;
+        }
+        let page = query.select(store, order_id, &state.app_client_id);
+        let data: Vec<wire::V3Metafield> = page
+            .rows
+            .iter()
+            .map(|row| wire::v3_metafield(row))
+            .collect();
+        let pagination = query.pagination(page.total, data.len());
+        Some(wire::to_json(&wire::Envelope {
+            data,
+            meta: json!({ "pagination": pagination }),
+        }))
+    });
+    match body {
+        Some(body) => json_text(StatusCode::OK, body),
+        None => v3_not_found("Order not found"),
+    }
+}
+
+pub(super) async fn get_order_metafield(
+    request: HttpRequest,
+    state: web::Data<ManagementState>,
+) -> HttpResponse {
+    let (Some(order_id), Some(metafield_id)) = (
+        id_param(&request, "order_id"),
+        id_param(&request, "metafield_id"),
+    ) else {
+        return v3_not_found("Metafield not found");
+    };
+    let found = state.store.with_state(|store| {
+        store
+            .metafields
+            .get(&metafield_id)
+            .filter(|metafield| metafield.order_id == order_id)
+            .filter(|metafield| visible_to(metafield, &state.app_client_id))
+            .map(single_metafield_body)
+    });
+    match found {
+        Some(body) => json_text(StatusCode::OK, body),
+        None => v3_not_found("Metafield not found"),
+    }
+}
+
+/// The `MetafieldResponse` body of orders.v3.yml: `{"data": metafield, "meta": {}}`.
+fn single_metafield_body(metafield: &Metafield) -> String {
+    wire::to_json(&wire::Envelope {
+        data: wire::v3_metafield(metafield),
+        meta: json!({}),
+    })
+}
+
+/// BigCommerce's `400` for a body that is not a JSON object, or `422` naming the invalid fields.
+pub(super) fn input_error(error: InputError) -> HttpResponse {
+    match error {
+        InputError::Syntax => json_response(
+            StatusCode::BAD_REQUEST,
+            &json!({
+                "status": 400,
+                "title": "Input is invalid",
+                "type": "https://developer.bigcommerce.com/api-docs/getting-started/api-status-codes",
+                "detail": "Syntax error",
+            }),
+        ),
+        InputError::Invalid(errors) => json_response(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &wire::v3_error(
+                422,
+                "JSON data is missing or invalid",
+                Value::Object(errors),
+            ),
+        ),
+    }
+}
+
+/// Why a metafield write changed nothing.
+enum WriteRefusal {
+    OrderNotFound,
+    MetafieldNotFound,
+    Conflict,
+}
+
+impl WriteRefusal {
+    fn response(self) -> HttpResponse {
+        match self {
+            WriteRefusal::OrderNotFound => v3_not_found("Order not found"),
+            WriteRefusal::MetafieldNotFound => v3_not_found("Metafield not found"),
+            WriteRefusal::Conflict => json_response(
+                StatusCode::CONFLICT,
+                &wire::v3_error(
+                    409,
+                    "A metafield with this namespace and key already exists on this order for this app",
+                    json!({}),
+                ),
+            ),
+        }
+    }
+}
+
+/// Whether another metafield of the same app already uses `namespace`/`key` on the order.
+fn is_duplicate(
+    metafields: &[&Metafield],
+    owner: &str,
+    namespace: &str,
+    key: &str,
+    except: Option<u64>,
+) -> bool {
+    metafields.iter().any(|metafield| {
+        Some(metafield.id) != except
+            && &*metafield.owner_client_id == owner
+            && metafield.namespace == namespace
+            && metafield.key == key
+    })
+}
+
+pub(super) async fn create_order_metafield(
+    request: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<ManagementState>,
+) -> HttpResponse {
+    let Some(order_id) = id_param(&request, "order_id") else {
+        return v3_not_found("Order not found");
+    };
+    let input = match metafield_input::parse(&body, true) {
+        Ok(input) => input,
+        Err(error) => return input_error(error),
+    };
+    let MetafieldInput {
+        permission_set: Some(permission_set),
+        namespace: Some(namespace),
+        key: Some(key),
+        value: Some(value),
+        description,
+    } = input
+    else {
+        return input_error(InputError::Syntax);
+    };
+    let created = state.store.with_state(|store| {
+        if !store.orders.contains_key(&order_id) {
+            return Err(WriteRefusal::OrderNotFound);
+        }
+        let siblings: Vec<&Metafield> = store
+            .metafields_by_order
+            .get(&order_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| store.metafields.get(id))
+            .collect();
+        if is_duplicate(&siblings, &state.app_client_id, &namespace, &key, None) {
+            return Err(WriteRefusal::Conflict);
+        }
+        let now = now_to_the_second();
+        let id = store.insert_metafield(Metafield {
+            id: 0,
+            order_id,
+            permission_set,
+            namespace,
+            key,
+            value,
+            description: description.unwrap_or_default(),
+            owner_client_id: Arc::clone(&state.app_client_id),
+            date_created: now,
+            date_modified: now,
+        });
+        store
+            .metafields
+            .get(&id)
+            .map(|metafield| {
+                (
+                    single_metafield_body(metafield),
+                    metafield_event(MetafieldChange::Created, metafield),
+                )
+            })
+            .ok_or(WriteRefusal::MetafieldNotFound)
+    });
+    respond_and_publish(&state, created)
+}
+
+pub(super) async fn update_order_metafield(
+    request: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<ManagementState>,
+) -> HttpResponse {
+    let (Some(order_id), Some(metafield_id)) = (
+        id_param(&request, "order_id"),
+        id_param(&request, "metafield_id"),
+    ) else {
+        return v3_not_found("Metafield not found");
+    };
+    let input = match metafield_input::parse(&body, false) {
+        Ok(input) => input,
+        Err(error) => return input_error(error),
+    };
+    let updated = state.store.with_state(|store| {
+        let Some(current) = store
+            .metafields
+            .get(&metafield_id)
+            .filter(|metafield| metafield.order_id == order_id)
+            .filter(|metafield| visible_to(metafield, &state.app_client_id))
+        else {
+            return Err(WriteRefusal::MetafieldNotFound);
+        };
+        let namespace = input.namespace.as_deref().unwrap_or(&current.namespace);
+        let key = input.key.as_deref().unwrap_or(&current.key);
+        let siblings: Vec<&Metafield> = store
+            .metafields_by_order
+            .get(&order_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| store.metafields.get(id))
+            .collect();
+        if is_duplicate(
+            &siblings,
+            &current.owner_client_id,
+            namespace,
+            key,
+            Some(metafield_id),
+        ) {
+            return Err(WriteRefusal::Conflict);
+        }
+        let Some(metafield) = store.metafields.get_mut(&metafield_id) else {
+            return Err(WriteRefusal::MetafieldNotFound);
+        };
+        apply(metafield, input);
+        Ok((
+            single_metafield_body(metafield),
+            metafield_event(MetafieldChange::Updated, metafield),
+        ))
+    });
+    respond_and_publish(&state, updated)
+}
+
+/// Answers a write, and publishes its event once the store is unlocked again.
+fn respond_and_publish(
+    state: &ManagementState,
+    outcome: Result<(String, StoreEvent), WriteRefusal>,
+) -> HttpResponse {
+    match outcome {
+        Ok((body, event)) => {
+            state.store.publish(&event);
+            json_text(StatusCode::OK, body)
+        }
+        Err(refusal) => refusal.response(),
+    }
+}
+
+fn metafield_event(change: MetafieldChange, metafield: &Metafield) -> StoreEvent {
+    StoreEvent::Metafield {
+        change,
+        metafield_id: metafield.id,
+        order_id: metafield.order_id,
+        namespace: metafield.namespace.clone(),
+    }
+}
+
+fn apply(metafield: &mut Metafield, input: MetafieldInput) {
+    let MetafieldInput {
+        permission_set,
+        namespace,
+        key,
+        value,
+        description,
+    } = input;
+    metafield.permission_set = permission_set.unwrap_or(metafield.permission_set);
+    if let Some(namespace) = namespace {
+        metafield.namespace = namespace;
+    }
+    if let Some(key) = key {
+        metafield.key = key;
+    }
+    if let Some(value) = value {
+        metafield.value = value;
+    }
+    if let Some(description) = description {
+        metafield.description = description;
+    }
+    metafield.date_modified = now_to_the_second();
+}
+
+pub(super) async fn delete_order_metafield(
+    request: HttpRequest,
+    state: web::Data<ManagementState>,
+) -> HttpResponse {
+    let (Some(order_id), Some(metafield_id)) = (
+        id_param(&request, "order_id"),
+        id_param(&request, "metafield_id"),
+    ) else {
+        return v3_not_found("Metafield not found");
+    };
+    let removed = state.store.with_state(|store| {
+        let belongs = store
+            .metafields
+            .get(&metafield_id)
+            .is_some_and(|metafield| {
+                metafield.order_id == order_id && visible_to(metafield, &state.app_client_id)
+            });
+        if !belongs {
+            return None;
+        }
+        store
+            .remove_metafield(metafield_id)
+            .map(|metafield| metafield_event(MetafieldChange::Deleted, &metafield))
+    });
+    match removed {
+        Some(event) => {
+            state.store.publish(&event);
+            HttpResponse::NoContent().finish()
+        }
+        None => v3_not_found("Metafield not found"),
+    }
+}

@@ -1,0 +1,7 @@
+#![allow(clippy::unwrap_used)]
+
+mod account;
+mod fidelity;
+mod hooks;
+mod store;
+mod webhooks;

@@ -1,0 +1,496 @@
+//! The sandbox store's webhook callbacks, received by wiremock servers: which hooks hear of which
+//! change, payloads checked against BigCommerce's `webhooks-callbacks/` schemas made strict,
+//! custom headers, Standard Webhooks signatures verified independently, bounded retries, and the
+//! demo pointing the sandbox at the service.
+#![allow(clippy::unwrap_used)]
+
+use std::net::TcpListener;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_lc_rs::hmac;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use order_metafields_sandbox::{self as sandbox, DeliveryRecord, RunningSandbox, SandboxConfig};
+use serde_json::{Value, json};
+use url::Url;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+use crate::fidelity::{Mutation, REFERENCE, assert_valid, build};
+
+const WAIT: Duration = Duration::from_secs(10);
+/// One of the seeded orders with storefront-visible metafields (Alice's).
+const DEMO_ORDER_ID: u64 = 369;
+
+struct Harness {
+    running: RunningSandbox,
+    config: SandboxConfig,
+    receiver: MockServer,
+    client: reqwest::Client,
+}
+
+impl Harness {
+    async fn start() -> Self {
+        Self::start_with(|_| None).await
+    }
+
+    /// Starts a wiremock receiver answering `200` to every `POST`, then a sandbox configured by
+    /// `adjust` (which may point it at the receiver).
+    async fn start_with(adjust: impl FnOnce(&mut SandboxConfig) -> Option<&'static str>) -> Self {
+        let receiver = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(&receiver)
+            .await;
+        let mut config = SandboxConfig {
+            quota: 10_000,
+            ..SandboxConfig::demo_defaults()
+        };
+        if let Some(tail) = adjust(&mut config) {
+            config.webhook_destination =
+                Some(Url::parse(&format!("{}{tail}", receiver.uri())).unwrap());
+        }
+        let running = sandbox::start(config.clone()).await.unwrap();
+        Self {
+            running,
+            config,
+            client: reqwest::Client::new(),
+            receiver,
+        }
+    }
+
+    fn destination(&self, tail: &str) -> String {
+        format!("{}{tail}", self.receiver.uri())
+    }
+
+    fn api(&self, tail: &str) -> String {
+        format!(
+            "{}stores/{}/{tail}",
+            self.running.api_base_url(),
+            self.config.store_hash
+        )
+    }
+
+    async fn call(&self, request: reqwest::RequestBuilder) -> (u16, Value) {
+        let response = request
+            .header("X-Auth-Token", &self.config.access_token)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn register(&self, body: Value) -> u64 {
+        let (status, created) = self
+            .call(self.client.post(self.api("v3/hooks")).json(&body))
+            .await;
+        assert_eq!(status, 200, "registering {body}: {created}");
+        created["data"]["id"].as_u64().unwrap()
+    }
+
+    async fn received_at(&self, tail: &str) -> Vec<Request> {
+        self.receiver
+            .received_requests()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|request| request.url.path() == tail)
+            .collect()
+    }
+
+    async fn wait_for(&self, count: usize) -> Vec<DeliveryRecord> {
+        self.running.store().wait_for_deliveries(count, WAIT).await
+    }
+}
+
+/// A strict validator for one callback of `webhooks-callbacks/{file}.yml`: every documented
+/// field required, nothing undocumented allowed, at every level.
+fn callback_schema(file: &str, scope: &str) -> jsonschema::Validator {
+    let path = format!("{REFERENCE}/webhooks-callbacks/{file}.yml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let document: Value = serde_yaml_ng::from_str(&text).unwrap();
+    let mut schema = document["properties"][scope].clone();
+    make_strict(&mut schema);
+    build(&json!({}), schema)
+}
+
+fn make_strict(schema: &mut Value) {
+    let Some(Value::Object(properties)) = schema.get_mut("properties") else {
+        return;
+    };
+    let names: Vec<Value> = properties.keys().cloned().map(Value::String).collect();
+    properties.values_mut().for_each(make_strict);
+    schema["required"] = Value::Array(names);
+    schema["additionalProperties"] = json!(false);
+}
+
+/// The keys of a reference example (`webhooks-callbacks/data/{file}.json`) and of its `data`.
+fn example_keys(file: &str) -> (Vec<String>, Vec<String>) {
+    let path = format!("{REFERENCE}/webhooks-callbacks/data/{file}.json");
+    let example: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    keys(&example)
+}
+
+fn keys(body: &Value) -> (Vec<String>, Vec<String>) {
+    let names = |value: &Value| value.as_object().unwrap().keys().cloned().collect();
+    (names(body), names(&body["data"]))
+}
+
+fn body(request: &Request) -> Value {
+    serde_json::from_slice(&request.body).unwrap()
+}
+
+fn header<'a>(request: &'a Request, name: &str) -> &'a str {
+    request
+        .headers
+        .get(name)
+        .unwrap_or_else(|| panic!("{name} is missing"))
+        .to_str()
+        .unwrap()
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .try_into()
+        .unwrap()
+}
+
+/// Checks the Standard Webhooks signature of `request` with `secret` as the raw HMAC key,
+/// computing the HMAC here rather than trusting the sandbox's own signing code.
+fn signature_verifies(request: &Request, secret: &str) -> bool {
+    let signed = format!(
+        "{}.{}.{}",
+        header(request, "webhook-id"),
+        header(request, "webhook-timestamp"),
+        String::from_utf8(request.body.clone()).unwrap()
+    );
+    let key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
+    header(request, "webhook-signature")
+        .split(' ')
+        .filter_map(|signature| signature.strip_prefix("v1,"))
+        .filter_map(|encoded| BASE64.decode(encoded).ok())
+        .any(|tag| hmac::verify(&key, signed.as_bytes(), &tag).is_ok())
+}
+
+#[tokio::test]
+async fn a_metafield_changed_through_the_api_reaches_only_the_active_matching_hook_signed() {
+    let harness = Harness::start().await;
+    let matching = harness
+        .register(json!({
+            "scope": "store/order/metafield/*",
+            "destination": harness.destination("/matching"),
+            "headers": {"X-Webhook-Secret": "s3cret"}
+        }))
+        .await;
+    harness
+        .register(json!({
+            "scope": "store/order/metafield/*",
+            "destination": harness.destination("/inactive"),
+            "is_active": false
+        }))
+        .await;
+    harness
+        .register(json!({"scope": "store/order/created", "destination": harness.destination("/other-scope")}))
+        .await;
+    let metafield = harness.running.store().metafields_of(DEMO_ORDER_ID)[0].clone();
+
+    let (status, _) = harness
+        .call(
+            harness
+                .client
+                .put(harness.api(&format!(
+                    "v3/orders/{DEMO_ORDER_ID}/metafields/{}",
+                    metafield.id
+                )))
+                .json(&json!({"value": "changed"})),
+        )
+        .await;
+    let records = harness.wait_for(1).await;
+
+    assert_eq!(status, 200);
+    assert_eq!(records.len(), 1, "{records:#?}");
+    let record = &records[0];
+    assert_eq!(record.scope, "store/order/metafield/updated");
+    assert_eq!(record.destination, harness.destination("/matching"));
+    assert_eq!(record.hook_id, Some(matching));
+    assert_eq!((record.status, record.attempts), (Some(200), 1));
+    assert!(harness.received_at("/inactive").await.is_empty());
+    assert!(harness.received_at("/other-scope").await.is_empty());
+    let received = harness.received_at("/matching").await;
+    assert_eq!(received.len(), 1);
+    let request = &received[0];
+    let payload = body(request);
+    let schema = callback_schema(
+        "store_order_metafield_updated",
+        "store/order/metafield/updated",
+    );
+    assert_valid(&schema, &payload, "order metafield callback");
+    assert_eq!(payload["scope"], "store/order/metafield/updated");
+    assert_eq!(
+        payload["data"],
+        json!({"metafield_id": metafield.id, "resource_id": DEMO_ORDER_ID.to_string(), "namespace": metafield.namespace})
+    );
+    assert_eq!(payload["producer"], "stores/sandbox1");
+    assert!((payload["created_at"].as_i64().unwrap() - unix_now()).abs() < 60);
+    let hash = payload["hash"].as_str().unwrap();
+    assert!(hash.len() == 40 && hash.bytes().all(|byte| byte.is_ascii_hexdigit()));
+    assert_eq!(header(request, "x-webhook-secret"), "s3cret");
+    assert_eq!(header(request, "content-type"), "application/json");
+    assert_eq!(header(request, "webhook-id"), record.webhook_id);
+    assert!(record.webhook_id.starts_with("msg_"));
+    let timestamp: i64 = header(request, "webhook-timestamp").parse().unwrap();
+    assert!((timestamp - unix_now()).abs() < 60);
+    assert!(signature_verifies(request, &harness.config.client_secret));
+    assert!(!signature_verifies(request, "another-secret"));
+    harness.running.stop().await;
+}
+
+#[test]
+fn callback_check_fails_on_a_wrong_type_a_missing_field_or_an_unknown_field() {
+    let schema = callback_schema(
+        "store_order_metafield_updated",
+        "store/order/metafield/updated",
+    );
+    let good = json!({
+        "scope": "store/order/metafield/updated", "store_id": "1", "producer": "stores/h",
+        "hash": "0", "created_at": 1,
+        "data": {"metafield_id": 1, "resource_id": "369", "namespace": "n"}
+    });
+    assert!(schema.is_valid(&good));
+    let mutations: [Mutation; 4] = [
+        ("resource id as a number", |body| {
+            body["data"]["resource_id"] = json!(369)
+        }),
+        ("namespace missing", |body| {
+            body["data"].as_object_mut().unwrap().remove("namespace");
+        }),
+        ("producer missing", |body| {
+            body.as_object_mut().unwrap().remove("producer");
+        }),
+        ("an undocumented data field", |body| {
+            body["data"]["resource_type"] = json!("order")
+        }),
+    ];
+
+    for (description, mutate) in mutations {
+        let mut mutated = good.clone();
+        mutate(&mut mutated);
+        assert!(!schema.is_valid(&mutated), "{description} should fail");
+    }
+}
+
+#[tokio::test]
+async fn order_events_carry_the_reference_payloads() {
+    let harness = Harness::start().await;
+    harness
+        .register(json!({"scope": "store/order/*", "destination": harness.destination("/orders")}))
+        .await;
+    let store = harness.running.store();
+
+    let order_id = store.add_order(1);
+    store.wait_for_deliveries(1, WAIT).await;
+    let changed = store.set_order_status(order_id, 2);
+    let unchanged = store.set_order_status(order_id, 2);
+    let unknown_order = store.set_order_status(999_999, 2);
+    let unknown_status = store.set_order_status(order_id, 15);
+    let records = harness.wait_for(3).await;
+
+    assert!(changed && unchanged);
+    assert!(!unknown_order && !unknown_status);
+    let scopes: Vec<&str> = records.iter().map(|record| record.scope.as_str()).collect();
+    assert_eq!(scopes.len(), 3, "{records:#?}");
+    assert_eq!(scopes[0], "store/order/created");
+    assert!(
+        scopes.contains(&"store/order/statusUpdated") && scopes.contains(&"store/order/updated")
+    );
+    let received = harness.received_at("/orders").await;
+    assert_eq!(received.len(), 3);
+    for request in &received {
+        let payload = body(request);
+        let scope = payload["scope"].as_str().unwrap().to_owned();
+        let file = scope.replace('/', "_");
+        assert_valid(&callback_schema(&file, &scope), &payload, &scope);
+        assert_eq!(keys(&payload), example_keys(&file), "{scope} keys");
+        assert_eq!(payload["data"]["type"], "order");
+        assert_eq!(payload["data"]["id"], order_id);
+        if scope == "store/order/statusUpdated" {
+            assert_eq!(
+                payload["data"]["status"],
+                json!({"previous_status_id": 11, "new_status_id": 2})
+            );
+        }
+    }
+    let (_, order) = harness
+        .call(
+            harness
+                .client
+                .get(harness.api(&format!("v2/orders/{order_id}"))),
+        )
+        .await;
+    assert_eq!(order["status_id"], 2);
+    harness.running.stop().await;
+}
+
+#[tokio::test]
+async fn generic_metafield_scopes_go_only_to_hooks_that_ask_for_them() {
+    let harness = Harness::start_with(|_| Some("/configured")).await;
+    harness
+        .register(
+            json!({"scope": "store/metafield/*", "destination": harness.destination("/generic")}),
+        )
+        .await;
+    let url = harness.api(&format!("v3/orders/{DEMO_ORDER_ID}/metafields"));
+
+    let (_, created) = harness
+        .call(harness.client.post(&url).json(&json!({
+            "permission_set": "read_and_sf_access", "namespace": "delivery", "key": "door", "value": "Back"
+        })))
+        .await;
+    let metafield_id = created["data"]["id"].as_u64().unwrap();
+    let (deleted, _) = harness
+        .call(harness.client.delete(format!("{url}/{metafield_id}")))
+        .await;
+    let records = harness.wait_for(4).await;
+
+    assert_eq!(deleted, 204);
+    assert_eq!(records.len(), 4, "{records:#?}");
+    let configured: Vec<Value> = harness
+        .received_at("/configured")
+        .await
+        .iter()
+        .map(body)
+        .collect();
+    let generic: Vec<Value> = harness
+        .received_at("/generic")
+        .await
+        .iter()
+        .map(body)
+        .collect();
+    let scopes = |bodies: &[Value]| {
+        let mut scopes: Vec<String> = bodies
+            .iter()
+            .map(|body| body["scope"].as_str().unwrap().to_owned())
+            .collect();
+        scopes.sort();
+        scopes
+    };
+    assert_eq!(
+        scopes(&configured),
+        [
+            "store/order/metafield/created",
+            "store/order/metafield/deleted"
+        ]
+    );
+    assert_eq!(
+        scopes(&generic),
+        ["store/metafield/created", "store/metafield/deleted"]
+    );
+    for payload in &generic {
+        let scope = payload["scope"].as_str().unwrap();
+        assert_valid(
+            &callback_schema(&scope.replace('/', "_"), scope),
+            payload,
+            scope,
+        );
+        assert_eq!(
+            payload["data"],
+            json!({"metafield_id": metafield_id, "resource_id": DEMO_ORDER_ID.to_string(), "resource_type": "order", "namespace": "delivery"})
+        );
+    }
+    assert!(
+        records
+            .iter()
+            .filter(|record| record.destination.ends_with("/configured"))
+            .all(|record| record.hook_id.is_none())
+    );
+    harness.running.stop().await;
+}
+
+#[tokio::test]
+async fn the_destination_can_be_set_and_cleared_after_start() {
+    let harness = Harness::start().await;
+    let store = harness.running.store();
+    let metafield_id = store.metafields_of(DEMO_ORDER_ID)[0].id;
+
+    store.set_metafield_value(metafield_id, "nobody hears this");
+    let unheard = store.wait_for_deliveries(0, WAIT).await;
+    harness
+        .running
+        .set_webhook_destination(Some(Url::parse(&harness.destination("/late")).unwrap()));
+    store.set_metafield_value(metafield_id, "the late destination hears this");
+    let heard = store.wait_for_deliveries(1, WAIT).await;
+    harness.running.set_webhook_destination(None);
+    store.set_metafield_value(metafield_id, "nobody hears this either");
+    let after = store.wait_for_deliveries(1, WAIT).await;
+
+    assert!(unheard.is_empty());
+    assert_eq!(heard.len(), 1);
+    assert_eq!(heard[0].destination, harness.destination("/late"));
+    assert_eq!(heard[0].scope, "store/order/metafield/updated");
+    assert!(heard[0].succeeded());
+    assert_eq!(after, heard);
+    assert!(store.webhook_destination().is_none());
+    harness.running.stop().await;
+}
+
+#[tokio::test]
+async fn failing_destinations_are_retried_a_bounded_number_of_times() {
+    let harness = Harness::start().await;
+    Mock::given(method("POST"))
+        .and(path("/down"))
+        .respond_with(ResponseTemplate::new(500))
+        .with_priority(1)
+        .mount(&harness.receiver)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/flaky"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&harness.receiver)
+        .await;
+    let closed_port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    for destination in [
+        harness.destination("/down"),
+        harness.destination("/flaky"),
+        format!("http://127.0.0.1:{closed_port}/refused"),
+    ] {
+        harness
+            .register(json!({"scope": "store/order/created", "destination": destination}))
+            .await;
+    }
+
+    harness.running.store().add_order(2);
+    let records = harness.wait_for(3).await;
+
+    let outcome = |tail: &str| {
+        records
+            .iter()
+            .find(|record| record.destination.ends_with(tail))
+            .map(|record| (record.status, record.attempts))
+    };
+    assert_eq!(outcome("/down"), Some((Some(500), 4)));
+    assert_eq!(outcome("/flaky"), Some((Some(200), 2)));
+    assert_eq!(outcome("/refused"), Some((None, 4)));
+    let flaky = harness.received_at("/flaky").await;
+    assert_eq!(flaky.len(), 2);
+    assert_eq!(
+        header(&flaky[0], "webhook-id"),
+        header(&flaky[1], "webhook-id")
+    );
+    assert_eq!(flaky[0].body, flaky[1].body);
+    assert!(
+        flaky
+            .iter()
+            .all(|request| signature_verifies(request, &harness.config.client_secret))
+    );
+    harness.running.stop().await;
+}

@@ -1,0 +1,23 @@
+//! order-metafields: shows a signed-in BigCommerce shopper their own orders and the order
+//! metafields the merchant exposed, by verifying the shopper's Current Customer JWT and
+//! reading the Management API through a cache.
+//!
+//! Start at [`startup::Application`] (how the pieces are wired) and [`routes`] (every path).
+
+pub mod access;
+pub mod auth;
+pub mod cache;
+pub mod config;
+pub mod domain;
+pub mod hook_registration;
+pub mod json_log;
+pub mod management;
+pub mod metrics;
+pub mod problem;
+pub mod readiness;
+pub mod request_cost;
+pub mod routes;
+pub mod startup;
+pub mod telemetry;
+pub mod throttle;
+pub mod webhooks;

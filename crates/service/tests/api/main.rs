@@ -1,0 +1,20 @@
+#![allow(clippy::unwrap_used)]
+
+mod helpers;
+
+mod auth;
+mod client_module;
+mod cors;
+mod documentation;
+mod health;
+mod metafields;
+mod metrics;
+mod openapi_conformance;
+mod openapi_document;
+mod orders;
+mod readiness;
+mod stale_and_pacing;
+mod upstream_connections;
+mod upstream_failures;
+mod webhook_registration;
+mod webhooks;
