@@ -1,13 +1,17 @@
 //! Builds the application from settings: the token verifier (self-tested), the metrics
 //! registry, the Management API client, the caches, readiness, the middleware and the
-//! routes, bound to a listener (port 0 is allowed), plus a second listener for `/metrics`
-//! when `METRICS_ADDR` is set. Only `main` and the tests use it.
+//! routes, bound to a listener (port 0 is allowed) with the server's limits (header, body
+//! and keep-alive timeouts, connections in all and per client), plus a second listener for
+//! `/metrics` when `METRICS_ADDR` is set. Only `main` and the tests use it.
 
 use std::net::TcpListener;
+use std::num::NonZeroUsize;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_cors::Cors;
 use actix_web::dev::Server;
+use actix_web::http::KeepAlive;
 use actix_web::http::{Method, header};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
@@ -19,6 +23,7 @@ use crate::auth::TokenVerifier;
 use crate::cache::Cache;
 use crate::config::{HttpSettings, Settings};
 use crate::domain::VisibilityPolicy;
+use crate::http_limits::{self, ClientConnections};
 use crate::management::ManagementClient;
 use crate::metrics::Metrics;
 use crate::readiness::Readiness;
@@ -78,11 +83,20 @@ impl Application {
         let access_data = web::Data::new(access.clone());
         let metrics = web::Data::new(metrics);
         let metrics_server = match settings.http.metrics_addr {
-            Some(address) => Some(metrics_server(address, &metrics, &access_data)?),
+            Some(address) => Some(metrics_server(
+                address,
+                &settings.http,
+                &metrics,
+                &access_data,
+            )?),
             None => None,
         };
         let metrics_on_main = metrics_server.is_none();
         let http = settings.http.clone();
+        let body_timeout = settings.http.body_timeout;
+        let workers = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+        let max_connections = http_limits::connection_budget(settings.http.max_connections);
+        let clients = ClientConnections::new(settings.http.max_connections_per_client);
         let server = HttpServer::new(move || {
             let app = App::new();
             let app = match &throttle {
@@ -94,16 +108,25 @@ impl Application {
             } else {
                 app
             };
-            app.wrap(cors(&http))
-                .wrap(TracingLogger::<ServiceRootSpan>::new())
-                .wrap(from_fn(request_identity))
-                .app_data(verifier.clone())
-                .app_data(receiver.clone())
-                .app_data(access_data.clone())
-                .app_data(readiness.clone())
-                .app_data(metrics.clone())
-                .configure(routes::configure)
+            app.wrap(from_fn(move |request, next| {
+                http_limits::body_deadline(request, next, body_timeout)
+            }))
+            .wrap(cors(&http))
+            .wrap(TracingLogger::<ServiceRootSpan>::new())
+            .wrap(from_fn(request_identity))
+            .app_data(verifier.clone())
+            .app_data(receiver.clone())
+            .app_data(access_data.clone())
+            .app_data(readiness.clone())
+            .app_data(metrics.clone())
+            .configure(routes::configure)
         })
+        .on_connect(move |connection, data| clients.on_connect(connection, data))
+        .workers(workers)
+        // actix counts connections per worker; the budget is for the whole server.
+        .max_connections(max_connections.div_ceil(workers))
+        .client_request_timeout(settings.http.header_timeout)
+        .keep_alive(keep_alive(settings.http.keep_alive))
         // On SIGTERM or Ctrl-C: stop accepting, let in-flight requests finish within the grace.
         .shutdown_timeout(settings.http.shutdown_grace.as_secs().max(1))
         .listen(listener)?
@@ -146,6 +169,7 @@ impl Application {
 /// request ids and log lines as the main address.
 fn metrics_server(
     address: std::net::SocketAddr,
+    http: &HttpSettings,
     metrics: &web::Data<Metrics>,
     access: &web::Data<Access>,
 ) -> anyhow::Result<(u16, Server)> {
@@ -163,9 +187,21 @@ fn metrics_server(
             .configure(routes::configure_metrics_only)
     })
     .workers(1)
+    .client_request_timeout(http.header_timeout)
+    .keep_alive(keep_alive(http.keep_alive))
     .listen(listener)?
     .run();
     Ok((port, server))
+}
+
+/// `HTTP_KEEP_ALIVE`: how long an idle connection waits for its next request; zero turns
+/// keep-alive off.
+fn keep_alive(idle: Duration) -> KeepAlive {
+    if idle.is_zero() {
+        KeepAlive::Disabled
+    } else {
+        KeepAlive::Timeout(idle)
+    }
 }
 
 /// CORS for exactly the configured origins: `GET` with an `Authorization` header, no

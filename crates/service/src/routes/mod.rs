@@ -55,8 +55,6 @@ pub fn configure(config: &mut web::ServiceConfig) {
         )
         .service(
             web::resource("/webhooks/bigcommerce")
-                // Bodies over the limit are refused with 413 before they are read in full.
-                .app_data(web::PayloadConfig::new(crate::webhooks::MAX_BODY_BYTES))
                 .route(web::post().to(webhooks::receive_bigcommerce_webhook))
                 .default_service(web::to(post_only)),
         )

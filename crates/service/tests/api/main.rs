@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod helpers;
+mod raw_http;
 
 mod auth;
 mod client_module;
@@ -13,6 +14,7 @@ mod openapi_conformance;
 mod openapi_document;
 mod orders;
 mod readiness;
+mod server_limits;
 mod stale_and_pacing;
 mod upstream_connections;
 mod upstream_failures;
