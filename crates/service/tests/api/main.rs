@@ -13,6 +13,7 @@ mod metrics;
 mod openapi_conformance;
 mod openapi_document;
 mod orders;
+mod parameters;
 mod readiness;
 mod server_limits;
 mod stale_and_pacing;

@@ -288,6 +288,7 @@ fn scenarios() -> Vec<Scenario> {
         Scenario::get("the document", "/openapi.yaml", DOCUMENT, 200)
             .credentials(Credentials::None),
         Scenario::get("page 0", "/v1/orders?page=0", ORDERS, 400),
+        Scenario::get("a repeated page", "/v1/orders?page=1&page=2", ORDERS, 400),
         Scenario::get("limit over 250", "/v1/orders?limit=251", ORDERS, 400),
         Scenario::get("non-numeric order id", "/v1/orders/abc", ORDER, 400),
         Scenario::get(
