@@ -3,7 +3,9 @@
 //! to a response; statuses for errors come from `problem`.
 
 mod client;
+mod docs;
 mod health;
+mod index;
 mod metafields;
 mod metrics;
 mod openapi;
@@ -81,6 +83,24 @@ pub fn configure(config: &mut web::ServiceConfig) {
             web::resource("/client/v1/order-metafields.js")
                 .route(web::get().to(client::get_client_module))
                 .route(web::head().to(client::get_client_module))
+                .default_service(web::to(get_only)),
+        )
+        .service(
+            web::resource("/")
+                .route(web::get().to(index::get_index))
+                .route(web::head().to(index::get_index))
+                .default_service(web::to(get_only)),
+        )
+        .service(
+            web::resource("/docs")
+                .route(web::get().to(docs::get_docs))
+                .route(web::head().to(docs::get_docs))
+                .default_service(web::to(get_only)),
+        )
+        .service(
+            web::resource("/docs/redoc.standalone.js")
+                .route(web::get().to(docs::get_docs_script))
+                .route(web::head().to(docs::get_docs_script))
                 .default_service(web::to(get_only)),
         )
         .service(

@@ -3,6 +3,7 @@
 mod helpers;
 mod raw_http;
 
+mod api_reference;
 mod auth;
 mod client_module;
 mod cors;
