@@ -65,6 +65,17 @@ pub struct HttpSettings {
     pub cors_max_age: Duration,
     /// How long in-flight requests may take to finish after SIGTERM or Ctrl-C.
     pub shutdown_grace: Duration,
+    /// How long a new connection may take to send its first request's head.
+    pub header_timeout: Duration,
+    /// How long a request's body may take to arrive after its head.
+    pub body_timeout: Duration,
+    /// How long an idle connection is kept open for a next request; zero closes it after
+    /// each answer.
+    pub keep_alive: Duration,
+    /// Connections the server holds at once, over all workers.
+    pub max_connections: usize,
+    /// Connections one client address may hold at once; `0` for no bound.
+    pub max_connections_per_client: usize,
 }
 
 /// Cache lifetimes and bounds.
@@ -149,6 +160,11 @@ struct RawSettings {
     cors_max_age: Option<String>,
     customer_rate_limit: Option<String>,
     shutdown_grace: Option<String>,
+    http_header_timeout: Option<String>,
+    http_body_timeout: Option<String>,
+    http_keep_alive: Option<String>,
+    http_max_connections: Option<String>,
+    http_max_connections_per_client: Option<String>,
     customer_rate_burst: Option<String>,
     metafield_namespaces: Option<String>,
     orders_cache_ttl: Option<String>,
@@ -417,6 +433,30 @@ impl Settings {
                 cors_allowed_origins,
                 cors_max_age,
                 shutdown_grace: duration("SHUTDOWN_GRACE", raw.shutdown_grace, "30s")?,
+                header_timeout: positive_duration(
+                    "HTTP_HEADER_TIMEOUT",
+                    raw.http_header_timeout,
+                    "5s",
+                )?,
+                body_timeout: positive_duration("HTTP_BODY_TIMEOUT", raw.http_body_timeout, "5s")?,
+                keep_alive: duration("HTTP_KEEP_ALIVE", raw.http_keep_alive, "5s")?,
+                max_connections: usize::try_from(count(
+                    "HTTP_MAX_CONNECTIONS",
+                    raw.http_max_connections,
+                    10_000,
+                )?)
+                .map_err(|_| invalid("HTTP_MAX_CONNECTIONS", "expected a smaller whole number"))?,
+                max_connections_per_client: usize::try_from(count_or_zero(
+                    "HTTP_MAX_CONNECTIONS_PER_CLIENT",
+                    raw.http_max_connections_per_client,
+                    256,
+                )?)
+                .map_err(|_| {
+                    invalid(
+                        "HTTP_MAX_CONNECTIONS_PER_CLIENT",
+                        "expected a smaller whole number",
+                    )
+                })?,
             },
             cache,
             upstream,
@@ -682,6 +722,11 @@ mod tests {
         );
         assert!(settings.http.cors_allowed_origins.is_empty());
         assert_eq!(settings.auth.leeway, Duration::from_secs(30));
+        assert_eq!(settings.http.header_timeout, Duration::from_secs(5));
+        assert_eq!(settings.http.body_timeout, Duration::from_secs(5));
+        assert_eq!(settings.http.keep_alive, Duration::from_secs(5));
+        assert_eq!(settings.http.max_connections, 10_000);
+        assert_eq!(settings.http.max_connections_per_client, 256);
         assert_eq!(
             settings.auth.client_secret.expose_secret(),
             "client-secret-value"
@@ -708,7 +753,7 @@ mod tests {
 
     #[test]
     fn malformed_values_are_refused_with_the_variable_named() {
-        let cases: [(&str, &str, &str); 14] = [
+        let cases: [(&str, &str, &str); 18] = [
             ("JWT_ALGORITHMS", "RS256", "asymmetric algorithm"),
             ("JWT_ALGORITHMS", "HS256,none", "none algorithm"),
             ("JWT_ALGORITHMS", " , ", "empty list"),
@@ -731,6 +776,10 @@ mod tests {
             ("LOG_FORMAT", "xml", "unknown log format"),
             ("METRICS_ADDR", "9090", "no address"),
             ("READINESS_INTERVAL", "0s", "zero interval"),
+            ("HTTP_BODY_TIMEOUT", "0s", "no time for a body"),
+            ("HTTP_HEADER_TIMEOUT", "soon", "not a duration"),
+            ("HTTP_MAX_CONNECTIONS", "0", "no connections"),
+            ("HTTP_MAX_CONNECTIONS_PER_CLIENT", "-1", "negative"),
         ];
         for (variable, value, description) in cases {
             let error = settings_with(&[(variable, value)]).unwrap_err();

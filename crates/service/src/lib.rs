@@ -10,6 +10,7 @@ pub mod cache;
 pub mod config;
 pub mod domain;
 pub mod hook_registration;
+pub mod http_limits;
 pub mod json_log;
 pub mod management;
 pub mod metrics;

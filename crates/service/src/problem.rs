@@ -39,6 +39,9 @@ pub enum ApiError {
     MethodNotAllowed { allow: &'static str },
     #[error("payload too large")]
     PayloadTooLarge,
+    /// The request body did not arrive within `HTTP_BODY_TIMEOUT`.
+    #[error("request timeout")]
+    RequestTimeout,
     /// This caller is over its own request rate.
     #[error("too many requests")]
     TooManyRequests { retry_after: Duration },
@@ -93,6 +96,11 @@ impl ApiError {
                 "Payload Too Large",
                 StatusCode::PAYLOAD_TOO_LARGE,
             ),
+            ApiError::RequestTimeout => (
+                "request-timeout",
+                "Request Timeout",
+                StatusCode::REQUEST_TIMEOUT,
+            ),
             ApiError::TooManyRequests { .. } => (
                 "too-many-requests",
                 "Too Many Requests",
@@ -138,6 +146,7 @@ impl ApiError {
             ApiError::BadRequest { detail } | ApiError::NotReady { detail, .. } => detail,
             ApiError::MethodNotAllowed { .. } => "This method is not allowed on this resource.",
             ApiError::PayloadTooLarge => "The request body is too large.",
+            ApiError::RequestTimeout => "The request body did not arrive in time.",
             ApiError::TooManyRequests { .. } => {
                 "Too many requests for this customer; retry after the time in Retry-After."
             }

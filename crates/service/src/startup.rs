@@ -1,15 +1,20 @@
 //! Builds the application from settings: the token verifier (self-tested), the metrics
 //! registry, the Management API client, the caches, readiness, the middleware and the
-//! routes, bound to a listener (port 0 is allowed), plus a second listener for `/metrics`
-//! when `METRICS_ADDR` is set. Only `main` and the tests use it.
+//! routes, bound to a listener (port 0 is allowed) with the server's limits (header, body
+//! and keep-alive timeouts, connections in all and per client), plus a second listener for
+//! `/metrics` when `METRICS_ADDR` is set. Only `main` and the tests use it.
 
 use std::net::TcpListener;
+use std::num::NonZeroUsize;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_cors::Cors;
-use actix_web::dev::Server;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::http::KeepAlive;
 use actix_web::http::{Method, header};
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{Next, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use tracing_actix_web::TracingLogger;
@@ -19,6 +24,7 @@ use crate::auth::TokenVerifier;
 use crate::cache::Cache;
 use crate::config::{HttpSettings, Settings};
 use crate::domain::VisibilityPolicy;
+use crate::http_limits::{self, ClientConnections};
 use crate::management::ManagementClient;
 use crate::metrics::Metrics;
 use crate::readiness::Readiness;
@@ -78,11 +84,21 @@ impl Application {
         let access_data = web::Data::new(access.clone());
         let metrics = web::Data::new(metrics);
         let metrics_server = match settings.http.metrics_addr {
-            Some(address) => Some(metrics_server(address, &metrics, &access_data)?),
+            Some(address) => Some(metrics_server(
+                address,
+                &settings.http,
+                &metrics,
+                &access_data,
+            )?),
             None => None,
         };
         let metrics_on_main = metrics_server.is_none();
         let http = settings.http.clone();
+        let body_timeout = settings.http.body_timeout;
+        let workers = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+        let max_connections = http_limits::connection_budget(settings.http.max_connections);
+        let clients = ClientConnections::new(settings.http.max_connections_per_client);
+        let allowed_origins: Arc<[String]> = settings.http.cors_allowed_origins.clone().into();
         let server = HttpServer::new(move || {
             let app = App::new();
             let app = match &throttle {
@@ -94,16 +110,29 @@ impl Application {
             } else {
                 app
             };
-            app.wrap(cors(&http))
-                .wrap(TracingLogger::<ServiceRootSpan>::new())
-                .wrap(from_fn(request_identity))
-                .app_data(verifier.clone())
-                .app_data(receiver.clone())
-                .app_data(access_data.clone())
-                .app_data(readiness.clone())
-                .app_data(metrics.clone())
-                .configure(routes::configure)
+            let allowed_origins = Arc::clone(&allowed_origins);
+            app.wrap(from_fn(move |request, next| {
+                http_limits::body_deadline(request, next, body_timeout)
+            }))
+            .wrap(cors(&http))
+            .wrap(from_fn(move |request, next| {
+                log_refused_preflight(request, next, Arc::clone(&allowed_origins))
+            }))
+            .wrap(TracingLogger::<ServiceRootSpan>::new())
+            .wrap(from_fn(request_identity))
+            .app_data(verifier.clone())
+            .app_data(receiver.clone())
+            .app_data(access_data.clone())
+            .app_data(readiness.clone())
+            .app_data(metrics.clone())
+            .configure(routes::configure)
         })
+        .on_connect(move |connection, data| clients.on_connect(connection, data))
+        .workers(workers)
+        // actix counts connections per worker; the budget is for the whole server.
+        .max_connections(max_connections.div_ceil(workers))
+        .client_request_timeout(settings.http.header_timeout)
+        .keep_alive(keep_alive(settings.http.keep_alive))
         // On SIGTERM or Ctrl-C: stop accepting, let in-flight requests finish within the grace.
         .shutdown_timeout(settings.http.shutdown_grace.as_secs().max(1))
         .listen(listener)?
@@ -146,6 +175,7 @@ impl Application {
 /// request ids and log lines as the main address.
 fn metrics_server(
     address: std::net::SocketAddr,
+    http: &HttpSettings,
     metrics: &web::Data<Metrics>,
     access: &web::Data<Access>,
 ) -> anyhow::Result<(u16, Server)> {
@@ -163,9 +193,79 @@ fn metrics_server(
             .configure(routes::configure_metrics_only)
     })
     .workers(1)
+    .client_request_timeout(http.header_timeout)
+    .keep_alive(keep_alive(http.keep_alive))
     .listen(listener)?
     .run();
     Ok((port, server))
+}
+
+/// `HTTP_KEEP_ALIVE`: how long an idle connection waits for its next request; zero turns
+/// keep-alive off.
+fn keep_alive(idle: Duration) -> KeepAlive {
+    if idle.is_zero() {
+        KeepAlive::Disabled
+    } else {
+        KeepAlive::Timeout(idle)
+    }
+}
+
+/// Middleware around CORS: a refused preflight is otherwise silent on the server, and the
+/// browser's console is the only place that says anything. Logs it at warn level with the
+/// origin (bounded, escaped) and what `CORS_ALLOWED_ORIGINS` holds, noticing the classic
+/// `www.` versus bare-domain mismatch. Preflights carry no credentials, so nothing secret
+/// is logged.
+async fn log_refused_preflight<B: MessageBody>(
+    request: ServiceRequest,
+    next: Next<B>,
+    allowed_origins: Arc<[String]>,
+) -> Result<ServiceResponse<B>, actix_web::Error> {
+    let origin = (request.method() == Method::OPTIONS)
+        .then(|| request.headers().get(header::ORIGIN))
+        .flatten()
+        .filter(|_| {
+            request
+                .headers()
+                .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+        })
+        .map(|origin| String::from_utf8_lossy(origin.as_bytes()).into_owned());
+    let result = next.call(request).await;
+    let refused = match &result {
+        Ok(response) => response.status().is_client_error(),
+        Err(error) => error.as_response_error().status_code().is_client_error(),
+    };
+    if let Some(origin) = origin.filter(|_| refused) {
+        warn_refused_preflight(&origin, &allowed_origins);
+    }
+    result
+}
+
+fn warn_refused_preflight(origin: &str, allowed_origins: &[String]) {
+    let origin: String = origin.chars().take(200).collect();
+    let allowed = allowed_origins.join(",");
+    let bare = |text: &str| text.replacen("://www.", "://", 1);
+    if allowed_origins.contains(&origin) {
+        tracing::warn!(
+            origin = %origin.escape_debug(),
+            cors_allowed_origins = %allowed,
+            "refused a cors preflight from an allowed origin: it asks for a method or header the api does not take (GET with Authorization, Accept, Content-Type, X-Request-Id)"
+        );
+    } else if allowed_origins
+        .iter()
+        .any(|allowed| bare(allowed) == bare(&origin))
+    {
+        tracing::warn!(
+            origin = %origin.escape_debug(),
+            cors_allowed_origins = %allowed,
+            "refused a cors preflight: the origin is not in CORS_ALLOWED_ORIGINS, which lists it with or without www. only; add the origin exactly as the browser sends it"
+        );
+    } else {
+        tracing::warn!(
+            origin = %origin.escape_debug(),
+            cors_allowed_origins = %allowed,
+            "refused a cors preflight: the origin is not in CORS_ALLOWED_ORIGINS"
+        );
+    }
 }
 
 /// CORS for exactly the configured origins: `GET` with an `Authorization` header, no
@@ -192,4 +292,125 @@ fn cors(settings: &HttpSettings) -> Cors {
         cors = cors.allowed_origin(origin);
     }
     cors
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::io::Write;
+    use std::sync::Mutex;
+
+    use actix_web::test::{TestRequest, call_service, init_service};
+    use actix_web::{HttpResponse, web};
+
+    use super::*;
+    use crate::config::Settings;
+
+    /// Log output collected in memory.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// What the CORS layers log for one preflight from `origin` asking for `method`.
+    async fn preflight_log(allowed: &str, origin: &str, method: &str) -> (u16, String) {
+        let settings = Settings::from_pairs([
+            ("BC_STORE_HASH", "abc123"),
+            ("BC_ACCESS_TOKEN", "access-token-value"),
+            ("BC_CLIENT_ID", "client-id"),
+            ("BC_CLIENT_SECRET", "client-secret-value"),
+            ("CORS_ALLOWED_ORIGINS", allowed),
+        ])
+        .unwrap();
+        let origins: Arc<[String]> = settings.http.cors_allowed_origins.clone().into();
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _default = tracing::subscriber::set_default(subscriber);
+        let app = init_service(
+            App::new()
+                .wrap(cors(&settings.http))
+                .wrap(from_fn(move |request, next| {
+                    log_refused_preflight(request, next, Arc::clone(&origins))
+                }))
+                .route("/v1/orders", web::get().to(HttpResponse::Ok)),
+        )
+        .await;
+        let request = TestRequest::default()
+            .method(Method::OPTIONS)
+            .uri("/v1/orders")
+            .insert_header((header::ORIGIN, origin))
+            .insert_header((header::ACCESS_CONTROL_REQUEST_METHOD, method))
+            .insert_header((header::AUTHORIZATION, "Bearer not-a-real-token"))
+            .to_request();
+
+        let status = call_service(&app, request).await.status().as_u16();
+
+        let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        (status, log)
+    }
+
+    #[actix_web::test]
+    async fn a_refused_preflight_is_logged_at_warn_naming_the_origin_and_the_setting() {
+        let allowed = "https://store.example.com";
+        let cases = [
+            (
+                "https://www.store.example.com",
+                "GET",
+                "lists it with or without www.",
+                "the www. mismatch",
+            ),
+            (
+                "https://evil.example.net",
+                "GET",
+                "the origin is not in CORS_ALLOWED_ORIGINS",
+                "another origin",
+            ),
+            (
+                allowed,
+                "DELETE",
+                "asks for a method or header the api does not take",
+                "an allowed origin asking for DELETE",
+            ),
+        ];
+        for (origin, method, expected, description) in cases {
+            let (status, log) = preflight_log(allowed, origin, method).await;
+
+            assert_eq!(status, 400, "case: {description}");
+            assert!(log.contains("WARN"), "case: {description}: {log}");
+            assert!(log.contains(expected), "case: {description}: {log}");
+            assert!(log.contains(origin), "case: {description}: {log}");
+            assert!(
+                log.contains("cors_allowed_origins=https://store.example.com"),
+                "case: {description}: {log}"
+            );
+            assert!(!log.contains("not-a-real-token"), "case: {description}");
+        }
+    }
+
+    #[actix_web::test]
+    async fn an_accepted_preflight_logs_nothing() {
+        let (status, log) = preflight_log(
+            "https://store.example.com",
+            "https://store.example.com",
+            "GET",
+        )
+        .await;
+
+        assert_eq!(status, 200);
+        assert_eq!(log, "");
+    }
 }

@@ -10,7 +10,7 @@ use std::io::IsTerminal;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::header::{HeaderName, HeaderValue, X_CONTENT_TYPE_OPTIONS};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
 use tokio::time::Instant;
@@ -29,6 +29,10 @@ use crate::request_cost;
 
 /// The request id header, taken from the caller when sane and always returned.
 pub static REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+/// `X-Content-Type-Options: nosniff`, on every response: a browser must not read a JSON
+/// answer or a problem as anything but what its `Content-Type` says.
+static NOSNIFF: HeaderValue = HeaderValue::from_static("nosniff");
 
 /// What the service knows about the request being served, kept in its extensions (one
 /// entry, so one allocation) for the log span, the log line and the metrics.
@@ -145,7 +149,7 @@ impl RootSpanBuilder for ServiceRootSpan {
 }
 
 /// Middleware, outermost: assigns the request id (the caller's when sane), returns it on
-/// every response, renders any error response that is not yet a problem as one, runs the
+/// every response with `X-Content-Type-Options: nosniff`, renders any error response that is not yet a problem as one, runs the
 /// request in its own cost tally, and counts it in the metrics.
 pub async fn request_identity(
     request: ServiceRequest,
@@ -195,9 +199,7 @@ async fn identify(
     match next.call(request).await {
         Ok(response) => {
             let mut response = ensure_problem(response);
-            response
-                .headers_mut()
-                .insert(REQUEST_ID_HEADER.clone(), request_id);
+            stamp(response.headers_mut(), request_id);
             Ok(response)
         }
         // An error a middleware returned instead of a response (a CORS rejection, say) is
@@ -235,11 +237,15 @@ impl ResponseError for IdentifiedError {
         } else {
             response
         };
-        response
-            .headers_mut()
-            .insert(REQUEST_ID_HEADER.clone(), self.request_id.clone());
+        stamp(response.headers_mut(), self.request_id.clone());
         response
     }
+}
+
+/// The headers every response carries: its request id and `nosniff`.
+fn stamp(headers: &mut actix_web::http::header::HeaderMap, request_id: HeaderValue) {
+    headers.insert(REQUEST_ID_HEADER.clone(), request_id);
+    headers.insert(X_CONTENT_TYPE_OPTIONS, NOSNIFF.clone());
 }
 
 /// 1 to 64 characters of letters, digits, `.`, `_` and `-`: safe in a header and a log.

@@ -1,8 +1,11 @@
 //! BigCommerce webhook deliveries: whether one is authentic (a Standard Webhooks signature
 //! keyed with the client secret, or the shared `X-Webhook-Secret` header), whether it was
 //! seen before, and what its scope means for the cache. Pure decisions; the route applies
-//! them. Secrets are compared in constant time and never logged.
+//! them. Authentication is split in two so that the route can refuse a delivery from its
+//! headers alone, before reading any body: [`WebhookReceiver::check_headers`], then
+//! [`WebhookReceiver::verify_body`]. Secrets are compared in constant time and never logged.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use aws_lc_rs::{constant_time, digest, hmac};
@@ -18,16 +21,36 @@ use crate::domain::OrderId;
 pub const TIMESTAMP_TOLERANCE: Duration = Duration::from_secs(5 * 60);
 /// The largest delivery body accepted; BigCommerce's payloads are a few hundred bytes.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// The longest `webhook-id` accepted. Standard Webhooks ids are short (`msg_` and a KSUID,
+/// about 30 characters); a longer one is refused from the headers, so that nobody can make
+/// the replay memory hold long keys.
+pub const MAX_WEBHOOK_ID_BYTES: usize = 256;
+/// The most entries a `webhook-signature` header may list. Several are only sent during a
+/// key rotation; a longer list is refused from the headers, so that its cost is bounded.
+pub const MAX_SIGNATURE_ENTRIES: usize = 16;
+/// How many deliveries the replay memory holds at most. Each is kept as a fixed-size digest
+/// of its id (or payload hash), so the memory is bounded in bytes as well:
+/// [`REPLAY_MEMORY_MAX_ENTRIES`] × [`REPLAY_ENTRY_BYTES`] of keys, a few MB with moka's
+/// per-entry overhead, whatever the ids sent.
+pub const REPLAY_MEMORY_MAX_ENTRIES: u64 = 100_000;
+/// The bytes one remembered delivery's key takes: a SHA-256 digest.
+pub const REPLAY_ENTRY_BYTES: usize = 32;
 /// How long a delivery id or payload hash is remembered, longer than the tolerance so a
 /// replay is either remembered or too old.
 const DEDUPLICATION_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// The length of an HMAC-SHA256 tag; a `v1` entry of any other length cannot match.
+const SIGNATURE_BYTES: usize = 32;
 
 /// Checks deliveries and remembers which ones were handled.
 pub struct WebhookReceiver {
     /// The client secret's key, then the previous secret's during a rotation.
     signing_keys: Vec<hmac::Key>,
     shared_secret: Option<SecretString>,
-    seen: SyncCache<String, ()>,
+    /// Digests of the ids (or payload hashes) of the deliveries handled recently.
+    seen: SyncCache<[u8; REPLAY_ENTRY_BYTES], ()>,
+    /// HMACs computed so far: each delivery costs one per signing key, however many
+    /// signatures it lists.
+    signatures_computed: AtomicU64,
 }
 
 /// The authentication headers of one delivery, as sent.
@@ -39,6 +62,25 @@ pub struct DeliveryHeaders<'a> {
     pub shared_secret: Option<&'a [u8]>,
 }
 
+/// What the headers of a delivery proved: either everything (the shared secret), or a
+/// plausible signature set still to be checked against the body.
+#[derive(Debug)]
+pub struct HeaderCheck<'a> {
+    kind: HeaderCheckKind<'a>,
+}
+
+#[derive(Debug)]
+enum HeaderCheckKind<'a> {
+    /// The shared secret matched: the delivery is authentic whatever its body.
+    SharedSecret,
+    /// A well-formed, timely Standard Webhooks signature set, unverified.
+    Signed {
+        id: &'a str,
+        timestamp: &'a str,
+        signatures: Vec<[u8; SIGNATURE_BYTES]>,
+    },
+}
+
 /// Why a delivery was refused; only ever logged.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum WebhookAuthError {
@@ -48,6 +90,10 @@ pub enum WebhookAuthError {
     WrongSharedSecret,
     #[error("the signature headers are incomplete or malformed")]
     MalformedSignature,
+    #[error("the webhook-id is longer than 256 bytes")]
+    IdTooLong,
+    #[error("the webhook-signature header lists more than 16 signatures")]
+    TooManySignatures,
     #[error("the delivery timestamp is more than five minutes from now")]
     StaleTimestamp,
     #[error("no signature matches the body")]
@@ -94,32 +140,63 @@ impl WebhookReceiver {
         client_secrets: impl IntoIterator<Item = &'a SecretString>,
         shared_secret: Option<SecretString>,
     ) -> Self {
+        let keys: Vec<&[u8]> = client_secrets
+            .into_iter()
+            .map(|secret| secret.expose_secret().as_bytes())
+            .collect();
+        Self::with_signing_keys(&keys, shared_secret)
+    }
+
+    /// A receiver whose signatures are keyed with these bytes (Standard Webhooks' own test
+    /// vectors use binary keys, which no environment variable holds).
+    fn with_signing_keys(keys: &[&[u8]], shared_secret: Option<SecretString>) -> Self {
         Self {
-            signing_keys: client_secrets
-                .into_iter()
-                .map(|secret| hmac::Key::new(hmac::HMAC_SHA256, secret.expose_secret().as_bytes()))
+            signing_keys: keys
+                .iter()
+                .map(|key| hmac::Key::new(hmac::HMAC_SHA256, key))
                 .collect(),
             shared_secret,
             seen: SyncCache::builder()
-                .max_capacity(100_000)
+                .max_capacity(REPLAY_MEMORY_MAX_ENTRIES)
                 .time_to_live(DEDUPLICATION_WINDOW)
                 .build(),
+            signatures_computed: AtomicU64::new(0),
         }
     }
 
     /// Accepts a delivery with a valid Standard Webhooks signature, or with the shared
-    /// secret header when `WEBHOOK_SECRET` is set; `now` is Unix seconds.
+    /// secret header when `WEBHOOK_SECRET` is set; `now` is Unix seconds. The headers are
+    /// checked first, and the body only when they are plausible.
     pub fn authenticate(
         &self,
         headers: &DeliveryHeaders<'_>,
         body: &[u8],
         now: u64,
     ) -> Result<(), WebhookAuthError> {
+        let check = self.check_headers(headers, now)?;
+        self.verify_body(&check, body)
+    }
+
+    /// Everything that can be decided without the body: the shared secret in full; for a
+    /// signed delivery, that the id, timestamp and signature list are present, bounded,
+    /// well-formed and timely. A delivery refused here is refused before its body is read.
+    pub fn check_headers<'a>(
+        &self,
+        headers: &DeliveryHeaders<'a>,
+        now: u64,
+    ) -> Result<HeaderCheck<'a>, WebhookAuthError> {
+        // An id is remembered whichever way the delivery is authenticated.
         if headers
-            .webhook_signature
-            .is_some_and(|signature| !signature.trim().is_empty())
+            .webhook_id
+            .is_some_and(|id| id.len() > MAX_WEBHOOK_ID_BYTES)
         {
-            return self.verify_signature(headers, body, now);
+            return Err(WebhookAuthError::IdTooLong);
+        }
+        if let Some(signatures) = headers
+            .webhook_signature
+            .filter(|signature| !signature.trim().is_empty())
+        {
+            return Self::check_signature_headers(headers, signatures, now);
         }
         match (headers.shared_secret, &self.shared_secret) {
             (Some(sent), Some(expected)) => {
@@ -128,26 +205,71 @@ impl WebhookReceiver {
                 let sent = digest::digest(&digest::SHA256, sent);
                 let expected = digest::digest(&digest::SHA256, expected.expose_secret().as_bytes());
                 constant_time::verify_slices_are_equal(sent.as_ref(), expected.as_ref())
-                    .map_err(|_| WebhookAuthError::WrongSharedSecret)
+                    .map_err(|_| WebhookAuthError::WrongSharedSecret)?;
+                Ok(HeaderCheck {
+                    kind: HeaderCheckKind::SharedSecret,
+                })
             }
             (Some(_), None) => Err(WebhookAuthError::WrongSharedSecret),
             (None, _) => Err(WebhookAuthError::Unsigned),
         }
     }
 
-    fn verify_signature(
+    /// Finishes what [`Self::check_headers`] began: a signed delivery is authentic when one
+    /// of its `v1` signatures is the HMAC of `{id}.{timestamp}.{body}` under one of the keys.
+    /// The HMAC is computed once per key and compared with every listed signature (in
+    /// constant time), so a long list costs no more HMACs than a short one.
+    pub fn verify_body(
         &self,
-        headers: &DeliveryHeaders<'_>,
+        check: &HeaderCheck<'_>,
         body: &[u8],
-        now: u64,
     ) -> Result<(), WebhookAuthError> {
-        let (Some(id), Some(timestamp), Some(signatures)) = (
-            headers.webhook_id,
-            headers.webhook_timestamp,
-            headers.webhook_signature,
-        ) else {
+        let HeaderCheckKind::Signed {
+            id,
+            timestamp,
+            signatures,
+        } = &check.kind
+        else {
+            return Ok(());
+        };
+        let mut signed = Vec::with_capacity(id.len() + timestamp.len() + body.len() + 2);
+        signed.extend_from_slice(id.as_bytes());
+        signed.push(b'.');
+        signed.extend_from_slice(timestamp.as_bytes());
+        signed.push(b'.');
+        signed.extend_from_slice(body);
+        for key in &self.signing_keys {
+            self.signatures_computed.fetch_add(1, Ordering::Relaxed);
+            let expected = hmac::sign(key, &signed);
+            // Every entry is compared, matching or not, so the time taken does not say which.
+            let matched = signatures.iter().fold(false, |matched, signature| {
+                constant_time::verify_slices_are_equal(expected.as_ref(), signature).is_ok()
+                    | matched
+            });
+            if matched {
+                return Ok(());
+            }
+        }
+        Err(WebhookAuthError::BadSignature)
+    }
+
+    /// How many HMACs of delivery bodies this receiver has computed: what a delivery costs,
+    /// for tests and diagnostics.
+    pub fn signatures_computed(&self) -> u64 {
+        self.signatures_computed.load(Ordering::Relaxed)
+    }
+
+    fn check_signature_headers<'a>(
+        headers: &DeliveryHeaders<'a>,
+        signatures: &'a str,
+        now: u64,
+    ) -> Result<HeaderCheck<'a>, WebhookAuthError> {
+        let (Some(id), Some(timestamp)) = (headers.webhook_id, headers.webhook_timestamp) else {
             return Err(WebhookAuthError::MalformedSignature);
         };
+        if id.trim().is_empty() {
+            return Err(WebhookAuthError::MalformedSignature);
+        }
         let sent_at: u64 = timestamp
             .trim()
             .parse()
@@ -155,28 +277,31 @@ impl WebhookReceiver {
         if now.abs_diff(sent_at) > TIMESTAMP_TOLERANCE.as_secs() {
             return Err(WebhookAuthError::StaleTimestamp);
         }
-        let mut signed = Vec::with_capacity(id.len() + timestamp.len() + body.len() + 2);
-        signed.extend_from_slice(id.as_bytes());
-        signed.push(b'.');
-        signed.extend_from_slice(timestamp.as_bytes());
-        signed.push(b'.');
-        signed.extend_from_slice(body);
-        // The header may carry several space-separated signatures (during key rotation);
-        // one valid `v1` entry is enough.
-        let valid = signatures
+        let entries: Vec<&str> = signatures
             .split_whitespace()
+            .take(MAX_SIGNATURE_ENTRIES + 1)
+            .collect();
+        if entries.len() > MAX_SIGNATURE_ENTRIES {
+            return Err(WebhookAuthError::TooManySignatures);
+        }
+        // The header may carry several space-separated signatures (during key rotation, or
+        // of other versions); only `v1` entries of an HMAC-SHA256's length can match.
+        let signatures: Vec<[u8; SIGNATURE_BYTES]> = entries
+            .into_iter()
             .filter_map(|entry| entry.strip_prefix("v1,"))
             .filter_map(|encoded| BASE64.decode(encoded).ok())
-            .any(|tag| {
-                self.signing_keys
-                    .iter()
-                    .any(|key| hmac::verify(key, &signed, &tag).is_ok())
-            });
-        if valid {
-            Ok(())
-        } else {
-            Err(WebhookAuthError::BadSignature)
+            .filter_map(|tag| <[u8; SIGNATURE_BYTES]>::try_from(tag.as_slice()).ok())
+            .collect();
+        if signatures.is_empty() {
+            return Err(WebhookAuthError::MalformedSignature);
         }
+        Ok(HeaderCheck {
+            kind: HeaderCheckKind::Signed {
+                id,
+                timestamp,
+                signatures,
+            },
+        })
     }
 
     /// Reads an authentic delivery: `None` when it was seen before, else what it asks of the
@@ -185,7 +310,7 @@ impl WebhookReceiver {
     /// which BigCommerce repeats on a retry. The hash is not used beside an id: two real
     /// changes of the same metafield within a second have byte-identical payloads (the data
     /// names ids, not values, and `created_at` is in whole seconds), and the second must
-    /// still invalidate.
+    /// still invalidate. Either is remembered as a fixed-size digest.
     pub fn accept(&self, webhook_id: Option<&str>, body: &[u8]) -> Option<Invalidation> {
         let payload: Payload = match serde_json::from_slice(body) {
             Ok(payload) => payload,
@@ -194,8 +319,8 @@ impl WebhookReceiver {
         // An empty id names nothing; it must not become one key shared by every delivery.
         let webhook_id = webhook_id.map(str::trim).filter(|id| !id.is_empty());
         let key = match (webhook_id, payload.hash.as_deref()) {
-            (Some(id), _) => Some(format!("id:{id}")),
-            (None, Some(hash)) => Some(format!("hash:{hash}")),
+            (Some(id), _) => Some(replay_key("id", id)),
+            (None, Some(hash)) => Some(replay_key("hash", hash)),
             (None, None) => None,
         };
         if let Some(key) = key {
@@ -206,6 +331,24 @@ impl WebhookReceiver {
         }
         Some(invalidation_for(&payload))
     }
+
+    /// The deliveries remembered now, and the bytes their keys take.
+    pub fn replay_memory(&self) -> (u64, u64) {
+        self.seen.run_pending_tasks();
+        let entries = self.seen.entry_count();
+        (entries, entries * REPLAY_ENTRY_BYTES as u64)
+    }
+}
+
+/// The replay memory's key for a delivery: a digest, so every key has the same size.
+fn replay_key(kind: &str, name: &str) -> [u8; REPLAY_ENTRY_BYTES] {
+    let mut context = digest::Context::new(&digest::SHA256);
+    context.update(kind.as_bytes());
+    context.update(b":");
+    context.update(name.as_bytes());
+    let mut key = [0; REPLAY_ENTRY_BYTES];
+    key.copy_from_slice(context.finish().as_ref());
+    key
 }
 
 /// The contract's scope rules: `store/order/metafield/*` and `store/metafield/*` on orders
@@ -290,6 +433,8 @@ mod tests {
         let stamp = NOW.to_string();
         let old_stamp = (NOW - 301).to_string();
         let future_stamp = (NOW + 301).to_string();
+        let long_id = "m".repeat(MAX_WEBHOOK_ID_BYTES + 1);
+        let seventeen = format!("{} {good}", vec![wrong_key.as_str(); 16].join(" "));
         type Case<'a> = (
             DeliveryHeaders<'a>,
             &'a [u8],
@@ -355,6 +500,30 @@ mod tests {
                 Err(WebhookAuthError::Unsigned),
                 "nothing",
             ),
+            (
+                headers(" ", &stamp, &good),
+                body,
+                Err(WebhookAuthError::MalformedSignature),
+                "blank id",
+            ),
+            (
+                headers(&long_id, &stamp, &good),
+                body,
+                Err(WebhookAuthError::IdTooLong),
+                "id over 256 bytes",
+            ),
+            (
+                headers("msg_1", &stamp, "v1,AAAA v2,abc"),
+                body,
+                Err(WebhookAuthError::MalformedSignature),
+                "no v1 entry of an HMAC-SHA256's length",
+            ),
+            (
+                headers("msg_1", &stamp, &seventeen),
+                body,
+                Err(WebhookAuthError::TooManySignatures),
+                "seventeen entries",
+            ),
         ];
         let receiver = receiver(None);
         for (headers, body, expected, description) in cases {
@@ -412,6 +581,121 @@ mod tests {
         };
 
         assert_eq!(receiver.authenticate(&headers, b"{}", NOW), Ok(()));
+    }
+
+    #[test]
+    fn the_standard_webhooks_published_test_vector_verifies() {
+        // From standard-webhooks' Rust library tests (libraries/rust/src/lib.rs, `test_sign`
+        // and `test_verify_with_multiple_signatures`): the key is the base64 after `whsec_`.
+        let key = BASE64.decode("C2FVsBQIhrscChlQIMV+b5sSYspob7oD").unwrap();
+        let receiver = WebhookReceiver::with_signing_keys(&[&key], None);
+        let id = "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk";
+        let timestamp = "1649367553";
+        let body = br#"{"email":"test@example.com","username":"test_user"}"#;
+        let published = "v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw=";
+        let decoys = [
+            "v1,tFtCZ5RDCPxzWQRWXWPgrCgE2frDBe9gjpbWQxnVfsQ=",
+            "v1,Mm7xgUVICxZfQ3bgf0h0Dof65L/IFx+PnZvnDWPCX6Q=",
+            "v1,9DfC1c3eeOrXB6w/5dIDydLNQaEyww5KalE5jLBZucE=",
+        ];
+        let among_decoys = format!("{} {} {published} {}", decoys[0], decoys[1], decoys[2]);
+        let only_decoys = decoys.join(" ");
+        let now = 1_649_367_553;
+        let cases = [
+            (published, Ok(()), "the published signature"),
+            (
+                &among_decoys,
+                Ok(()),
+                "the published signature among others",
+            ),
+            (
+                "v1,R3PTzyfHASBKHH98a7yexTwaJ4yNIcGhFQc1yuN+BPU=",
+                Err(WebhookAuthError::BadSignature),
+                "the library's wrong signature",
+            ),
+            (
+                &only_decoys,
+                Err(WebhookAuthError::BadSignature),
+                "only wrong signatures",
+            ),
+        ];
+
+        for (signature, expected, description) in cases {
+            let headers = headers(id, timestamp, signature);
+
+            assert_eq!(
+                receiver.authenticate(&headers, body, now),
+                expected,
+                "case: {description}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_delivery_costs_one_hmac_per_key_however_many_signatures_it_lists() {
+        let body = br#"{"scope":"store/order/updated","data":{"type":"order","id":5}}"#;
+        let good = signature("msg_1", NOW, body, SECRET);
+        let wrong = signature("msg_1", NOW, body, "other");
+        let stamp = NOW.to_string();
+        let fifteen_wrong_then_good = format!("{} {good}", vec![wrong.as_str(); 15].join(" "));
+        let two_thousand = format!("{} {good}", vec![wrong.as_str(); 1999].join(" "));
+        let rotating = WebhookReceiver::new(
+            [
+                &SecretString::from("new-secret"),
+                &SecretString::from(SECRET),
+            ],
+            None,
+        );
+        let receiver = receiver(None);
+
+        let at_the_cap = receiver.authenticate(
+            &headers("msg_1", &stamp, &fifteen_wrong_then_good),
+            body,
+            NOW,
+        );
+        let after_one = receiver.signatures_computed();
+        let over_the_cap =
+            receiver.authenticate(&headers("msg_1", &stamp, &two_thousand), body, NOW);
+        let after_two = receiver.signatures_computed();
+        let during_rotation = rotating.authenticate(
+            &headers("msg_1", &stamp, &fifteen_wrong_then_good),
+            body,
+            NOW,
+        );
+
+        assert_eq!(at_the_cap, Ok(()));
+        assert_eq!(after_one, 1, "sixteen signatures, one key: one HMAC");
+        assert_eq!(over_the_cap, Err(WebhookAuthError::TooManySignatures));
+        assert_eq!(after_two, 1, "2,000 signatures are refused before any HMAC");
+        assert_eq!(during_rotation, Ok(()));
+        assert_eq!(rotating.signatures_computed(), 2, "two keys: two HMACs");
+    }
+
+    #[test]
+    fn long_ids_are_refused_from_the_headers_and_never_remembered() {
+        let receiver = receiver(None);
+        let stamp = NOW.to_string();
+        let body = br#"{"scope":"store/order/updated","hash":"h","data":{"type":"order","id":5}}"#;
+        let plausible = signature("msg_1", NOW, body, SECRET);
+        let mut refused = 0;
+
+        for index in 0..3_000 {
+            let id = format!("{index:0>61440}");
+            let check = receiver.check_headers(&headers(&id, &stamp, &plausible), NOW);
+            if matches!(check, Err(WebhookAuthError::IdTooLong)) {
+                refused += 1;
+            }
+        }
+        let longest = "m".repeat(MAX_WEBHOOK_ID_BYTES);
+        let accepted = receiver.accept(Some(&longest), body);
+
+        assert_eq!(refused, 3_000, "every 60 KB id is refused");
+        assert!(accepted.is_some());
+        assert_eq!(
+            receiver.replay_memory(),
+            (1, REPLAY_ENTRY_BYTES as u64),
+            "an id at the bound is kept as a 32-byte digest"
+        );
     }
 
     #[test]

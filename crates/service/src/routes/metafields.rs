@@ -7,16 +7,16 @@ use crate::access::Access;
 use crate::auth::AuthenticatedCustomer;
 use crate::problem::ApiError;
 use crate::routes::customer_data;
-use crate::routes::orders::order_id;
+use crate::routes::orders::OrderPath;
 
 /// `GET /v1/orders/{order_id}/metafields`.
 pub async fn list_order_metafields(
     customer: AuthenticatedCustomer,
-    path: web::Path<String>,
+    path: web::Path<OrderPath>,
     access: web::Data<Access>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = order_id(&path)?;
-    let metafields = access.metafields(customer.id, id).await?;
+    // The body was rendered, `{"data": [...]}` included, when the metafields were loaded.
+    let metafields = access.metafields(customer.id, path.order_id).await?;
     Ok(customer_data(metafields.stale_age())
         .content_type("application/json")
         .body(metafields.value().body.clone()))

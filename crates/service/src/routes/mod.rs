@@ -3,7 +3,9 @@
 //! to a response; statuses for errors come from `problem`.
 
 mod client;
+mod docs;
 mod health;
+mod index;
 mod metafields;
 mod metrics;
 mod openapi;
@@ -12,8 +14,10 @@ mod webhooks;
 
 use std::time::Duration;
 
+use actix_web::error::QueryPayloadError;
 use actix_web::http::header;
 use actix_web::{HttpResponse, HttpResponseBuilder, web};
+use serde::Serialize;
 
 use crate::problem::ApiError;
 
@@ -21,6 +25,23 @@ use crate::problem::ApiError;
 /// `404` problem, other methods a `405`.
 pub fn configure(config: &mut web::ServiceConfig) {
     config
+        // A malformed path or query parameter is a `400` problem naming it, never actix's
+        // own answer.
+        .app_data(web::PathConfig::default().error_handler(|_, _| {
+            ApiError::BadRequest {
+                detail: orders::BAD_ORDER_ID.to_owned(),
+            }
+            .into()
+        }))
+        .app_data(web::QueryConfig::default().error_handler(|error, _| {
+            let detail = match &error {
+                QueryPayloadError::Deserialize(error) => {
+                    orders::query_error_detail(&error.to_string())
+                }
+                _ => orders::query_error_detail(""),
+            };
+            ApiError::BadRequest { detail }.into()
+        }))
         .service(
             web::resource("/v1/orders")
                 .route(web::get().to(orders::list_orders))
@@ -55,8 +76,6 @@ pub fn configure(config: &mut web::ServiceConfig) {
         )
         .service(
             web::resource("/webhooks/bigcommerce")
-                // Bodies over the limit are refused with 413 before they are read in full.
-                .app_data(web::PayloadConfig::new(crate::webhooks::MAX_BODY_BYTES))
                 .route(web::post().to(webhooks::receive_bigcommerce_webhook))
                 .default_service(web::to(post_only)),
         )
@@ -64,6 +83,24 @@ pub fn configure(config: &mut web::ServiceConfig) {
             web::resource("/client/v1/order-metafields.js")
                 .route(web::get().to(client::get_client_module))
                 .route(web::head().to(client::get_client_module))
+                .default_service(web::to(get_only)),
+        )
+        .service(
+            web::resource("/")
+                .route(web::get().to(index::get_index))
+                .route(web::head().to(index::get_index))
+                .default_service(web::to(get_only)),
+        )
+        .service(
+            web::resource("/docs")
+                .route(web::get().to(docs::get_docs))
+                .route(web::head().to(docs::get_docs))
+                .default_service(web::to(get_only)),
+        )
+        .service(
+            web::resource("/docs/redoc.standalone.js")
+                .route(web::get().to(docs::get_docs_script))
+                .route(web::head().to(docs::get_docs_script))
                 .default_service(web::to(get_only)),
         )
         .service(
@@ -109,6 +146,29 @@ fn customer_data(stale_age: Option<Duration>) -> HttpResponseBuilder {
         response.insert_header((header::AGE, age.as_secs()));
     }
     response
+}
+
+/// `{"data": <open><data><close>, "meta": <meta>}`: every customer-data body the handlers
+/// frame is framed here, around JSON rendered earlier (`data` is already valid JSON between
+/// `open` and `close`). The metafields body is framed the same way by `access` when it is
+/// loaded, since it is cached whole.
+fn data_envelope(
+    open: &[u8],
+    data: &[u8],
+    close: &[u8],
+    meta: Option<&impl Serialize>,
+) -> Result<Vec<u8>, ApiError> {
+    let mut body = Vec::with_capacity(data.len() + 192);
+    body.extend_from_slice(b"{\"data\":");
+    body.extend_from_slice(open);
+    body.extend_from_slice(data);
+    body.extend_from_slice(close);
+    if let Some(meta) = meta {
+        body.extend_from_slice(b",\"meta\":");
+        serde_json::to_writer(&mut body, meta).map_err(|_| ApiError::Internal)?;
+    }
+    body.push(b'}');
+    Ok(body)
 }
 
 /// `HEAD` is served wherever `GET` is (RFC 9110 section 9.1), without the body.

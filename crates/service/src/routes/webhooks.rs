@@ -1,20 +1,28 @@
 //! `POST /webhooks/bigcommerce`: authenticates a BigCommerce delivery, drops what it names
 //! from the cache (an in-memory operation, finished before the answer), and acknowledges it.
 //! An authentic delivery is always `200`, so BigCommerce neither retries nor disables the hook.
+//! The headers are judged before any of the body is read: a delivery that carries neither a
+//! plausible signature set nor the shared secret costs no body read at all, and the body of
+//! one that does must arrive within `HTTP_BODY_TIMEOUT` and 16 KiB.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use actix_web::http::header::HeaderMap;
+use actix_web::error::PayloadError;
+use actix_web::http::header::{self, HeaderMap};
 use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::StreamExt;
 
 use crate::access::Access;
+use crate::http_limits::is_body_timeout;
 use crate::problem::ApiError;
-use crate::webhooks::{DeliveryHeaders, Invalidation, WebhookReceiver};
+use crate::webhooks::{
+    DeliveryHeaders, Invalidation, MAX_BODY_BYTES, WebhookAuthError, WebhookReceiver,
+};
 
 /// `POST /webhooks/bigcommerce`.
 pub async fn receive_bigcommerce_webhook(
     request: HttpRequest,
-    body: web::Bytes,
+    payload: web::Payload,
     receiver: web::Data<WebhookReceiver>,
     access: web::Data<Access>,
 ) -> Result<HttpResponse, ApiError> {
@@ -31,10 +39,11 @@ pub async fn receive_bigcommerce_webhook(
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs();
-    if let Err(reason) = receiver.authenticate(&delivery, &body, now) {
-        tracing::warn!(reason = %reason, "refused a webhook delivery");
-        return Err(ApiError::WebhookUnauthorized);
-    }
+    // Refused from the headers: the body is never read, and actix closes the connection
+    // after the answer rather than wait for it.
+    let check = receiver.check_headers(&delivery, now).map_err(refused)?;
+    let body = read_body(headers, payload).await?;
+    receiver.verify_body(&check, &body).map_err(refused)?;
     match receiver.accept(delivery.webhook_id, &body) {
         None => tracing::info!("ignored a duplicate webhook delivery"),
         Some(Invalidation::Order(order)) => {
@@ -57,6 +66,53 @@ pub async fn receive_bigcommerce_webhook(
         }
     }
     Ok(HttpResponse::Ok().json(serde_json::json!({"status": "accepted"})))
+}
+
+fn refused(reason: WebhookAuthError) -> ApiError {
+    tracing::warn!(reason = %reason, "refused a webhook delivery");
+    ApiError::WebhookUnauthorized
+}
+
+/// The whole body, at most [`MAX_BODY_BYTES`] (a larger declared length is refused before
+/// reading); its deadline is `http_limits::body_deadline`'s.
+async fn read_body(
+    headers: &HeaderMap,
+    mut payload: web::Payload,
+) -> Result<web::BytesMut, ApiError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(body_error)?;
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn body_error(error: PayloadError) -> ApiError {
+    if is_body_timeout(&error) {
+        tracing::warn!(
+            "refused a webhook delivery whose body did not arrive within HTTP_BODY_TIMEOUT"
+        );
+        return ApiError::RequestTimeout;
+    }
+    match error {
+        PayloadError::Overflow => ApiError::PayloadTooLarge,
+        error => {
+            tracing::info!(error = %error, "a webhook delivery's body could not be read");
+            ApiError::BadRequest {
+                detail: "The request body could not be read.".to_owned(),
+            }
+        }
+    }
 }
 
 fn text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {

@@ -102,3 +102,50 @@ async fn head_is_answered_like_get_without_a_body() {
     assert_eq!(unauthenticated.status(), 401);
     assert!(unauthenticated.headers().contains_key("www-authenticate"));
 }
+
+#[tokio::test]
+async fn every_response_says_nosniff_whatever_its_route_or_status() {
+    let app = spawn_app().await;
+    app.mount_orders(7, vec![crate::helpers::v2_order(100, 7, 1)], ..)
+        .await;
+    let preflight = app
+        .client
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/v1/orders", app.address),
+        )
+        .header("origin", "https://elsewhere.example")
+        .header("access-control-request-method", "GET")
+        .send()
+        .await
+        .unwrap();
+    let cases = [
+        (app.get("/healthz", None).await, 200, "json"),
+        (
+            app.get("/v1/orders/100", Some(&token_for(7))).await,
+            200,
+            "customer data",
+        ),
+        (app.get("/v1/orders", None).await, 401, "problem"),
+        (
+            app.get("/v1/orders/abc", Some(&token_for(7))).await,
+            400,
+            "bad parameter",
+        ),
+        (app.get("/nothing", None).await, 404, "unknown path"),
+        (app.get("/openapi.yaml", None).await, 200, "document"),
+        (preflight, 400, "refused preflight"),
+    ];
+
+    for (response, status, description) in cases {
+        assert_eq!(response.status(), status, "case: {description}");
+        assert_eq!(
+            response
+                .headers()
+                .get("x-content-type-options")
+                .map(|value| value.to_str().unwrap()),
+            Some("nosniff"),
+            "case: {description}"
+        );
+    }
+}

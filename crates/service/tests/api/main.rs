@@ -1,7 +1,9 @@
 #![allow(clippy::unwrap_used)]
 
 mod helpers;
+mod raw_http;
 
+mod api_reference;
 mod auth;
 mod client_module;
 mod cors;
@@ -12,7 +14,9 @@ mod metrics;
 mod openapi_conformance;
 mod openapi_document;
 mod orders;
+mod parameters;
 mod readiness;
+mod server_limits;
 mod stale_and_pacing;
 mod upstream_connections;
 mod upstream_failures;

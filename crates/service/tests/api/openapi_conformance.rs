@@ -242,6 +242,9 @@ fn scenarios() -> Vec<Scenario> {
     const READINESS: Documented = Documented::Route("/readyz");
     const METRICS: Documented = Documented::Route("/metrics");
     const DOCUMENT: Documented = Documented::Route("/openapi.yaml");
+    const INDEX: Documented = Documented::Route("/");
+    const DOCS: Documented = Documented::Route("/docs");
+    const DOCS_SCRIPT: Documented = Documented::Route("/docs/redoc.standalone.js");
     const UNKNOWN_PATH: Documented = Documented::Shared("NotFound", 404);
     vec![
         Scenario::get("list orders", "/v1/orders", ORDERS, 200),
@@ -287,7 +290,20 @@ fn scenarios() -> Vec<Scenario> {
         .settings(&[("METRICS_ADDR", "127.0.0.1:0")]),
         Scenario::get("the document", "/openapi.yaml", DOCUMENT, 200)
             .credentials(Credentials::None),
+        Scenario::get("the index", "/", INDEX, 200).credentials(Credentials::None),
+        Scenario::get("the reference page", "/docs", DOCS, 200).credentials(Credentials::None),
+        Scenario::get(
+            "the reference's script",
+            "/docs/redoc.standalone.js",
+            DOCS_SCRIPT,
+            200,
+        )
+        .credentials(Credentials::None),
+        Scenario::get("POST the index", "/", INDEX, 405)
+            .method(Method::POST)
+            .credentials(Credentials::None),
         Scenario::get("page 0", "/v1/orders?page=0", ORDERS, 400),
+        Scenario::get("a repeated page", "/v1/orders?page=1&page=2", ORDERS, 400),
         Scenario::get("limit over 250", "/v1/orders?limit=251", ORDERS, 400),
         Scenario::get("non-numeric order id", "/v1/orders/abc", ORDER, 400),
         Scenario::get(

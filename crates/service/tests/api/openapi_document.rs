@@ -18,7 +18,10 @@ const HTTP_METHODS: [&str; 8] = [
 ];
 
 /// The handlers are named after these, so the set is part of the contract.
-const OPERATION_IDS: [&str; 9] = [
+const OPERATION_IDS: [&str; 12] = [
+    "get_index",
+    "get_docs",
+    "get_docs_script",
     "list_orders",
     "get_order",
     "list_order_metafields",

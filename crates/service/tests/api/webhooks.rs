@@ -12,6 +12,7 @@ use crate::helpers::{
     CLIENT_SECRET, TestApp, assert_problem, spawn_app, spawn_app_with, token_for, v2_order,
     v3_metafield,
 };
+use crate::raw_http;
 
 const WEBHOOK_SECRET: &str = "a-long-random-webhook-secret";
 
@@ -339,4 +340,95 @@ async fn a_second_change_with_an_identical_payload_still_invalidates() {
         after_second,
         "a retry of the same delivery reloads nothing"
     );
+}
+
+/// Sends a delivery's head declaring a 1,000-byte body, and never the body.
+async fn hold_body_open(app: &TestApp, extra_headers: &str) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+
+    let mut stream = raw_http::connect(app).await;
+    let head = format!(
+        "POST /webhooks/bigcommerce HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+         Content-Length: 1000\r\n{extra_headers}\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream
+}
+
+#[tokio::test]
+async fn a_delivery_without_credentials_is_refused_before_its_body_is_read() {
+    let app = spawn_app_with(&[("HTTP_BODY_TIMEOUT", "60s")]).await;
+
+    let mut stream = hold_body_open(&app, "").await;
+    let response = raw_http::read_response(&mut stream).await;
+
+    // Answered without the body (which never comes) and well before the body timeout.
+    assert_eq!(response.status, 401);
+    assert_eq!(
+        response.header("content-type"),
+        Some("application/problem+json")
+    );
+    assert!(response.header("x-request-id").is_some());
+    assert!(response.header("www-authenticate").is_some());
+    assert_eq!(response.header("connection"), Some("close"));
+    let body: Value = serde_json::from_str(&response.body).unwrap();
+    assert_eq!(body["type"], "urn:order-metafields:problem:unauthorized");
+    raw_http::assert_closed_by_server(&mut stream).await;
+}
+
+#[tokio::test]
+async fn a_signed_delivery_whose_body_never_comes_is_answered_408_within_the_body_timeout() {
+    let app = spawn_app_with(&[("HTTP_BODY_TIMEOUT", "1s")]).await;
+    let now = unix_now();
+    let plausible = signature("msg_1", now, "{}", CLIENT_SECRET);
+    let headers = format!(
+        "webhook-id: msg_1\r\nwebhook-timestamp: {now}\r\nwebhook-signature: {plausible}\r\n"
+    );
+
+    let mut stream = hold_body_open(&app, &headers).await;
+    let response = raw_http::read_response(&mut stream).await;
+
+    assert_eq!(response.status, 408);
+    assert_eq!(
+        response.header("content-type"),
+        Some("application/problem+json")
+    );
+    assert!(response.header("x-request-id").is_some());
+    assert_eq!(response.header("connection"), Some("close"));
+    let body: Value = serde_json::from_str(&response.body).unwrap();
+    assert_eq!(
+        body,
+        json!({
+            "type": "urn:order-metafields:problem:request-timeout",
+            "title": "Request Timeout",
+            "status": 408,
+            "detail": "The request body did not arrive in time."
+        })
+    );
+    raw_http::assert_closed_by_server(&mut stream).await;
+    assert_eq!(app.upstream_calls("").await, 0);
+}
+
+#[tokio::test]
+async fn a_long_webhook_id_is_refused_and_a_declared_oversized_body_is_not_read() {
+    let app = spawn_app().await;
+    let now = unix_now();
+    let body = metafield_event(100, "h1");
+    let long_id = "m".repeat(257);
+
+    let long = app.deliver(&long_id, now, &body, CLIENT_SECRET).await;
+    let mut stream = raw_http::connect(&app).await;
+    let plausible = signature("msg_1", now, "{}", CLIENT_SECRET);
+    let head = format!(
+        "POST /webhooks/bigcommerce HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\
+         webhook-id: msg_1\r\nwebhook-timestamp: {now}\r\nwebhook-signature: {plausible}\r\n\r\n"
+    );
+    tokio::io::AsyncWriteExt::write_all(&mut stream, head.as_bytes())
+        .await
+        .unwrap();
+    let oversized = raw_http::read_response(&mut stream).await;
+
+    assert_problem(long, 401, "unauthorized").await;
+    assert_eq!(oversized.status, 413);
+    assert_eq!(oversized.header("connection"), Some("close"));
 }
