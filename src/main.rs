@@ -2,7 +2,7 @@
 //! telemetry and runs the chosen command. Nothing else.
 
 #[cfg(feature = "demo")]
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -42,6 +42,10 @@ enum Command {
     /// Prints the storefront URL, the API URL, a ready token for a seeded shopper and curl
     /// lines that work as printed. Ctrl-C stops everything.
     Demo {
+        /// Address both servers listen on; 0.0.0.0 in a container (the printed URLs then
+        /// name 127.0.0.1, which a published port reaches).
+        #[arg(long, default_value = "127.0.0.1", value_name = "ADDRESS")]
+        host: IpAddr,
         /// Port of the service (0 picks a free one).
         #[arg(long, default_value_t = 8080)]
         port: u16,
@@ -49,8 +53,9 @@ enum Command {
         #[arg(long, default_value_t = 8081)]
         sandbox_port: u16,
         /// Origins allowed to call the service from a browser (comma-separated), instead of
-        /// the sandbox storefront's own. Any other origin shows what a CORS_ALLOWED_ORIGINS
-        /// that misses the store looks like: the browser blocks the storefront's calls.
+        /// the sandbox storefront's own (as 127.0.0.1 and as localhost). Any other origin shows
+        /// what a CORS_ALLOWED_ORIGINS that misses the store looks like: the browser blocks
+        /// the storefront's calls.
         #[arg(long, value_name = "ORIGINS")]
         cors_allowed_origins: Option<String>,
     },
@@ -159,10 +164,17 @@ fn main() -> ExitCode {
         Command::Serve => serve(),
         #[cfg(feature = "demo")]
         Command::Demo {
+            host,
             port,
             sandbox_port,
             cors_allowed_origins,
-        } => demo(port, sandbox_port, cors_allowed_origins),
+        } => demo(
+            DemoOptions {
+                service: SocketAddr::new(host, port),
+                sandbox: SocketAddr::new(host, sandbox_port),
+            },
+            cors_allowed_origins,
+        ),
         #[cfg(feature = "demo")]
         Command::Sandbox {
             port,
@@ -217,16 +229,12 @@ fn serve() -> ExitCode {
 }
 
 #[cfg(feature = "demo")]
-fn demo(port: u16, sandbox_port: u16, cors_allowed_origins: Option<String>) -> ExitCode {
+fn demo(options: DemoOptions, cors_allowed_origins: Option<String>) -> ExitCode {
     let _log = match init_quiet_logs() {
         Ok(guard) => guard,
         Err(code) => return code,
     };
     report(actix_web::rt::System::new().block_on(async move {
-        let options = DemoOptions {
-            service: loopback(port),
-            sandbox: loopback(sandbox_port),
-        };
         let demo =
             Demo::start_with_allowed_origins(options, cors_allowed_origins.as_deref()).await?;
         println!("{}", demo.instructions());

@@ -9,6 +9,8 @@ mod helpers;
 
 mod cli;
 #[cfg(feature = "demo")]
+mod demo;
+#[cfg(feature = "demo")]
 mod end_to_end;
 mod log_secrets;
 mod process;
