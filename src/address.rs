@@ -1,6 +1,6 @@
 //! Where a client on this machine reaches a listener: the address it is bound to, or loopback
 //! when it is bound to every interface (`0.0.0.0`, `[::]`), which no browser or client can
-//! open. Used by the demo's printed URLs.
+//! open. Used by `healthcheck` and by the demo's printed URLs.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 

@@ -1,6 +1,6 @@
 //! The `order-metafields` binary's commands beyond `serve`: the demo (the service against the
 //! sandbox store, behind the default `demo` feature), development tokens and the address a
-//! printed URL uses. The service itself is the `order-metafields-service`
+//! health check or a printed URL uses. The service itself is the `order-metafields-service`
 //! crate; the sandbox is `order-metafields-sandbox`.
 
 pub mod address;

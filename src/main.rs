@@ -2,7 +2,8 @@
 //! telemetry and runs the chosen command. Nothing else.
 
 #[cfg(feature = "demo")]
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -10,6 +11,7 @@ use clap::{Parser, Subcommand};
 use jsonwebtoken::Algorithm;
 use secrecy::ExposeSecret;
 
+use order_metafields::address::reachable;
 #[cfg(feature = "demo")]
 use order_metafields::demo::{Demo, DemoOptions};
 use order_metafields::token::DevelopmentToken;
@@ -90,6 +92,20 @@ enum Command {
     Webhooks {
         #[command(subcommand)]
         action: WebhooksCommand,
+    },
+    /// Ask the running service's /healthz: exit 0 when it answers 200, else 1.
+    ///
+    /// For a container's HEALTHCHECK (the image has no curl). It reads the service's
+    /// configuration like `serve` and asks LISTEN_ADDR, over loopback when that is 0.0.0.0
+    /// or [::].
+    Healthcheck {
+        /// Ask this address instead of reading the configuration (e.g. 127.0.0.1:8080 for
+        /// a demo, which has no BC_* settings).
+        #[arg(long, value_name = "ADDRESS")]
+        address: Option<SocketAddr>,
+        /// How long to wait for the answer (e.g. 3s).
+        #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
+        timeout: Duration,
     },
     /// Mint a Current Customer JWT for local development and curl.
     ///
@@ -196,6 +212,7 @@ fn main() -> ExitCode {
             ..SandboxConfig::demo_defaults()
         }),
         Command::Webhooks { action } => webhooks(action),
+        Command::Healthcheck { address, timeout } => healthcheck(address, timeout),
         Command::Token {
             customer_id,
             email,
@@ -322,6 +339,47 @@ fn webhooks(action: WebhooksCommand) -> ExitCode {
         }
         anyhow::Ok(())
     }))
+}
+
+/// Docker runs a HEALTHCHECK command and reads 0 as healthy and 1 as unhealthy (2 is
+/// reserved), so every failure here, a configuration error included, exits 1.
+fn healthcheck(address: Option<SocketAddr>, timeout: Duration) -> ExitCode {
+    let address = match address
+        .map(Ok)
+        .unwrap_or_else(|| Settings::from_env().map(|settings| settings.http.listen_addr))
+    {
+        Ok(address) => address,
+        Err(error) => {
+            eprintln!("order-metafields: configuration error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let url = format!("http://{}/healthz", reachable(address));
+    let answer = actix_web::rt::System::new().block_on(async {
+        // No proxy: the service is on this machine, whatever HTTP_PROXY says.
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .no_proxy()
+            .build()?;
+        client.get(&url).send().await
+    });
+    match answer {
+        Ok(response) if response.status() == reqwest::StatusCode::OK => {
+            println!("healthy: {url} answered {}", response.status());
+            ExitCode::SUCCESS
+        }
+        Ok(response) => {
+            eprintln!(
+                "order-metafields: unhealthy: {url} answered {}",
+                response.status()
+            );
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            eprintln!("order-metafields: unhealthy: {url}: {error}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn token(customer_id: u64, email: String, lifetime: Duration, algorithm: Algorithm) -> ExitCode {

@@ -12,6 +12,7 @@ mod cli;
 mod demo;
 #[cfg(feature = "demo")]
 mod end_to_end;
+mod healthcheck;
 mod log_secrets;
 mod process;
 mod shutdown;
