@@ -10,7 +10,7 @@ const here = new URL(".", import.meta.url);
 const copies = [
   ["README.md", "order-details.html"],
   ["README.md", "orders-list.html"],
-  ["../README.md", "order-details.html"],
+  ["../docs/storefront.md", "order-details.html"],
 ];
 
 for (const [documentPath, name] of copies) {

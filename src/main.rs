@@ -26,7 +26,7 @@ use order_metafields_service::telemetry;
 /// Shows signed-in BigCommerce shoppers their own orders and order metafields.
 ///
 /// Configuration comes from environment variables (and a .env file in the working
-/// directory, which never overrides them); see .env.example and the README.
+/// directory, which never overrides them); see .env.example and docs/configuration.md.
 #[derive(Parser)]
 #[command(name = "order-metafields", version, about, long_about)]
 struct Cli {

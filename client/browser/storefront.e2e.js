@@ -1,5 +1,5 @@
 // The whole path in a real browser: headless Chromium signs in on the sandbox storefront (one
-// origin), whose account pages render the README's snippets; they load the client from the
+// origin), whose account pages render the documented snippets; they load the client from the
 // service (another origin, allowed by CORS) and show what it answers. A second demo whose
 // service does not allow the storefront's origin shows the browser itself blocking the call.
 //

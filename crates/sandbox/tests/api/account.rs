@@ -1,4 +1,4 @@
-//! The sandbox storefront's account pages over HTTP: they render the README's snippets with
+//! The sandbox storefront's account pages over HTTP: they render the documented snippets with
 //! the shopper's session and the service's URL; the browser test (client/browser/) runs them.
 
 use order_metafields_sandbox::{self as sandbox, DEMO_PASSWORD, RunningSandbox, SandboxConfig};
