@@ -19,18 +19,30 @@
  */
 
 /**
- * An order as the service returns it; amounts are decimal strings, dates RFC 3339.
+ * An order as the service returns it (`Order` in the service's openapi.yaml): money amounts
+ * are decimal strings exactly as BigCommerce gives them, in `currency_code`; dates are
+ * RFC 3339.
  * @typedef {object} Order
- * @property {number} id
- * @property {string} status
- * @property {number} status_id
+ * @property {number} id The BigCommerce order id.
+ * @property {number} customer_id The signed-in shopper's id.
+ * @property {string} status The status's display name, e.g. `Shipped`.
+ * @property {number} status_id BigCommerce's order status id.
  * @property {string} date_created
  * @property {string} date_modified
- * @property {string} currency_code
+ * @property {string | null} date_shipped `null` while the order has not shipped.
+ * @property {string} currency_code The ISO 4217 code of the amounts' currency.
+ * @property {string} subtotal_ex_tax
  * @property {string} subtotal_inc_tax
+ * @property {string} shipping_cost_inc_tax
+ * @property {string} total_tax
+ * @property {string} total_ex_tax
  * @property {string} total_inc_tax
- * @property {number} items_total
- * @property {number} items_shipped
+ * @property {string} discount_amount
+ * @property {string} refunded_amount
+ * @property {number} items_total Number of items in the order.
+ * @property {number} items_shipped Number of items shipped so far.
+ * @property {string} payment_method The payment method's display name.
+ * @property {boolean} order_is_digital Whether every item is digital (nothing to ship).
  */
 
 /**
@@ -187,7 +199,10 @@ export function createClient(options) {
     return pending;
   }
 
-  /** Drops `used` unless another caller has already replaced it. */
+  /**
+   * Drops `used` unless another caller has already replaced it.
+   * @param {string} used
+   */
   function forget(used) {
     if (cached !== null && cached.value === used) {
       cached = null;
@@ -212,7 +227,11 @@ export function createClient(options) {
     return value;
   }
 
-  /** GETs `path` from the service; on a `401` gets a fresh token once and retries once. */
+  /**
+   * GETs `path` from the service; on a `401` gets a fresh token once and retries once.
+   * @param {string} path
+   * @returns {Promise<any>} The parsed JSON body.
+   */
   async function call(path) {
     let used = await token();
     let reply = await exchange(base + path, serviceInit(used));
@@ -328,7 +347,7 @@ function tokenFromBody(body) {
 function refreshTime(token, fetchedAt) {
   const claims = payload(token);
   const exp = claims?.exp;
-  if (typeof exp !== "number") {
+  if (claims === null || typeof exp !== "number") {
     return fetchedAt;
   }
   const iat = claims.iat;
@@ -365,6 +384,7 @@ function problemFrom(reply) {
   } catch {
     // Not a problem document; the status alone has to do.
   }
+  /** @param {string} name */
   const field = (name) =>
     body !== null && typeof body === "object" && typeof body[name] === "string" ? body[name] : null;
   return new ProblemError({

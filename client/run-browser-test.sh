@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The storefront client's tests from a clean clone on Debian: installs Chromium when it is
-# missing and the npm packages pinned by client/package-lock.json, builds the binary, then
-# runs the client's unit tests (node --test) and the browser end-to-end test in headless
-# Chromium. Screenshots are saved in artifacts/browser/. Every step has a time limit.
+# missing and the npm packages pinned by client/package-lock.json, checks the npm package
+# (tsc on the JSDoc, the generated declarations, `npm pack` contents: check-package.sh),
+# builds the binary, then runs the client's unit tests (node --test) and the browser
+# end-to-end test in headless Chromium. Screenshots are saved in artifacts/browser/. Every
+# step has a time limit.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,6 +28,8 @@ fi
 
 echo "--- npm ci (client/)"
 (cd client && timeout 300 npm ci --no-audit --no-fund)
+
+bash client/check-package.sh
 
 echo "--- cargo build"
 timeout 1800 cargo build --locked --bin order-metafields

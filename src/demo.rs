@@ -4,10 +4,11 @@
 //! sandbox's public demo values.
 
 use std::fmt::Write as _;
-use std::net::SocketAddr;
-use std::time::Duration;
+use std::io::ErrorKind;
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, SystemTime};
 
-use anyhow::Context;
+use anyhow::{Context, anyhow};
 use jsonwebtoken::Algorithm;
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
@@ -16,10 +17,14 @@ use order_metafields_sandbox::{self as sandbox, RunningSandbox, SandboxConfig, T
 use order_metafields_service::config::Settings;
 use order_metafields_service::startup::Application;
 
+use crate::address::reachable;
+
 /// Where the demo listens.
 #[derive(Clone, Copy, Debug)]
 pub struct DemoOptions {
+    /// The service's address (`--host`, `--port`); port 0 picks a free one.
     pub service: SocketAddr,
+    /// The sandbox store's address (`--host`, `--sandbox-port`); port 0 picks a free one.
     pub sandbox: SocketAddr,
 }
 
@@ -27,10 +32,13 @@ pub struct DemoOptions {
 pub struct Demo {
     pub sandbox: RunningSandbox,
     pub application: Application,
+    /// The service's root as a browser or curl reaches it, without a trailing slash.
     pub service_url: String,
+    /// The sandbox's root as a browser or curl reaches it.
+    sandbox_url: Url,
     token: SecretString,
-    /// The sandbox's public demo access token, for the printed metafield change.
-    sandbox_access_token: String,
+    /// The sandbox's public demo values, for the printed metafield change and token line.
+    sandbox_config: SandboxConfig,
 }
 
 /// The seeded shopper the printed token speaks for (Alice: four orders with metafields).
@@ -41,6 +49,8 @@ pub const DEMO_ORDER_ID: u64 = 369;
 pub const OTHER_CUSTOMERS_ORDER_ID: u64 = 365;
 /// Where the service takes BigCommerce's webhooks; the sandbox delivers its order events there.
 pub const WEBHOOK_PATH: &str = "/webhooks/bigcommerce";
+/// How long the printed token is valid: a real storefront's Current Customer JWT lives as long.
+pub const TOKEN_LIFETIME: Duration = Duration::from_secs(15 * 60);
 
 impl Demo {
     /// Starts the sandbox and builds the service against it, allowing the sandbox
@@ -60,9 +70,12 @@ impl Demo {
             listen: options.sandbox,
             ..SandboxConfig::demo_defaults()
         };
-        let sandbox = sandbox::start(config.clone()).await?;
-        let storefront_origin = sandbox.storefront_url().origin().ascii_serialization();
-        let api_base = sandbox.api_base_url().to_string();
+        let sandbox = sandbox::start(config.clone())
+            .await
+            .map_err(|error| explain_listen_error(error, "--sandbox-port", options.sandbox))?;
+        let sandbox_url = reachable_url(&sandbox.base_url())?;
+        let storefront_origins = browser_origins(&sandbox_url);
+        let api_base = sandbox_url.to_string();
         let listen = options.service.to_string();
         let settings = Settings::from_pairs([
             ("BC_STORE_HASH", config.store_hash.as_str()),
@@ -73,12 +86,15 @@ impl Demo {
             ("LISTEN_ADDR", listen.as_str()),
             (
                 "CORS_ALLOWED_ORIGINS",
-                allowed_origins.unwrap_or(storefront_origin.as_str()),
+                allowed_origins.unwrap_or(storefront_origins.as_str()),
             ),
         ])
         .context("the demo's settings are invalid")?;
-        let application = Application::build(settings).await?;
-        let service_url = format!("http://127.0.0.1:{}", application.port());
+        let application = Application::build(settings)
+            .await
+            .map_err(|error| explain_listen_error(error, "--port", options.service))?;
+        let service_address = reachable(SocketAddr::new(options.service.ip(), application.port()));
+        let service_url = format!("http://{service_address}");
         // Only now is the service's port known. A service without the route yet answers 404,
         // which the sandbox logs and gives up on; the demo runs on regardless.
         let webhook_url = Url::parse(&format!("{service_url}{WEBHOOK_PATH}"))
@@ -102,15 +118,40 @@ impl Demo {
                 group_id: customer.group_id,
             },
             Algorithm::HS256,
-            Duration::from_secs(15 * 60),
+            TOKEN_LIFETIME,
         )?;
         Ok(Self {
             sandbox,
+            sandbox_url,
             application,
             service_url,
             token: SecretString::from(token),
-            sandbox_access_token: config.access_token,
+            sandbox_config: config,
         })
+    }
+
+    /// The sandbox store's root as a browser or curl reaches it: the address it listens on,
+    /// or loopback when it listens on every interface (`--host 0.0.0.0`).
+    pub fn storefront_url(&self) -> &Url {
+        &self.sandbox_url
+    }
+
+    /// The shell line that mints a new token for the demo shopper once the printed one has
+    /// expired: `order-metafields token` with the sandbox's public demo credentials.
+    pub fn new_token_line(&self) -> String {
+        let config = &self.sandbox_config;
+        format!(
+            "BC_STORE_HASH={} BC_CLIENT_ID={} BC_CLIENT_SECRET={} order-metafields token --customer-id {DEMO_CUSTOMER_ID}",
+            config.store_hash, config.client_id, config.client_secret
+        )
+    }
+
+    /// Where a signed-in shopper's browser gets a fresh token, as a storefront page does.
+    pub fn current_jwt_url(&self) -> String {
+        format!(
+            "{}customer/current.jwt?app_client_id={}",
+            self.sandbox_url, self.sandbox_config.client_id
+        )
     }
 
     /// The ready token (a demo token for the sandbox's public demo secret).
@@ -158,16 +199,17 @@ impl Demo {
             .find(|metafield| metafield.permission_set.ends_with("_sf_access"))?;
         Some(format!(
             "curl -s -X PUT '{}stores/{}/v3/orders/{DEMO_ORDER_ID}/metafields/{}' -H 'X-Auth-Token: {}' -H 'Content-Type: application/json' -d '{{\"value\": \"changed in the store\"}}'",
-            self.sandbox.api_base_url(),
+            self.sandbox_url,
             self.sandbox.store_hash(),
             metafield.id,
-            self.sandbox_access_token,
+            self.sandbox_config.access_token,
         ))
     }
 
     /// Everything the demo prints on start.
     pub fn instructions(&self) -> String {
-        let storefront = self.sandbox.storefront_url();
+        let storefront = &self.sandbox_url;
+        let expires = humantime::format_rfc3339_seconds(SystemTime::now() + TOKEN_LIFETIME);
         let mut text = String::new();
         let _ = writeln!(
             text,
@@ -175,17 +217,20 @@ impl Demo {
         );
         let _ = writeln!(
             text,
-            "  Storefront (sign in as alice@example.com / {}): {storefront}login",
+            "Open the storefront in your browser and sign in as alice@example.com, password {}:\n\n  {storefront}login\n",
             sandbox::DEMO_PASSWORD
         );
         let _ = writeln!(
             text,
-            "  Orders page (the README's snippets, in a browser): {storefront}account.php?action=order_status"
+            "Then open \"Orders\" ({storefront}account.php?action=order_status) and one of her orders: the\n\
+             account pages run the storefront snippets, which call the service from the browser."
         );
+        if let Some(alias) = localhost_alias(storefront) {
+            let _ = writeln!(text, "The same store answers as {alias} too.");
+        }
         let _ = writeln!(
             text,
-            "  Sandbox Management API: {}stores/{}/",
-            self.sandbox.api_base_url(),
+            "\n  Sandbox Management API: {storefront}stores/{}/",
             self.sandbox.store_hash()
         );
         let _ = writeln!(text, "  Service API:            {}/", self.service_url);
@@ -196,10 +241,16 @@ impl Demo {
         );
         let _ = writeln!(
             text,
-            "A Current Customer JWT for alice@example.com (customer {DEMO_CUSTOMER_ID}), valid for 15 minutes:\n\n  {}\n",
+            "A Current Customer JWT for alice@example.com (customer {DEMO_CUSTOMER_ID}), valid for 15 minutes (until {expires}):\n\n  {}\n",
             self.token()
         );
-        let _ = writeln!(text, "Try:");
+        let _ = writeln!(
+            text,
+            "When it has expired (the service answers 401), get a new one: signed in as Alice, open\n  {}\nor run\n  {}",
+            self.current_jwt_url(),
+            self.new_token_line()
+        );
+        let _ = writeln!(text, "\nTry:");
         for (line, what) in self.curl_lines() {
             let _ = writeln!(text, "\n  # {what}\n  {line}");
         }
@@ -216,5 +267,105 @@ impl Demo {
         }
         let _ = writeln!(text, "\nPress Ctrl-C to stop.");
         text
+    }
+}
+
+/// Names the command-line flag behind a listener that could not be bound, instead of the
+/// `LISTEN_ADDR` the service's own message names (the demo does not read it), and suggests
+/// port 0 when the port is taken.
+fn explain_listen_error(error: anyhow::Error, flag: &str, address: SocketAddr) -> anyhow::Error {
+    let cause = error
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<std::io::Error>());
+    match cause.map(std::io::Error::kind) {
+        Some(ErrorKind::AddrInUse) => anyhow!(
+            "cannot listen on {address}: port {} is already in use; choose another with {flag}, or {flag} 0 to pick a free one",
+            address.port()
+        ),
+        Some(_) => anyhow!(
+            "cannot listen on {address} (--host, {flag}): {}",
+            cause.map(ToString::to_string).unwrap_or_default()
+        ),
+        None => error,
+    }
+}
+
+/// `url` with its host made reachable (see `reachable`).
+fn reachable_url(url: &Url) -> anyhow::Result<Url> {
+    let mut reachable_url = url.clone();
+    let host = url
+        .host_str()
+        .and_then(|host| host.trim_matches(['[', ']']).parse::<IpAddr>().ok())
+        .with_context(|| format!("the sandbox's url {url} has no ip address"))?;
+    let port = url
+        .port()
+        .with_context(|| format!("the sandbox's url {url} has no port"))?;
+    let _ = reachable_url.set_ip_host(reachable(SocketAddr::new(host, port)).ip());
+    Ok(reachable_url)
+}
+
+/// The same origin under the name `localhost`, when `url`'s host is a loopback address.
+fn localhost_alias(url: &Url) -> Option<Url> {
+    let host = url
+        .host_str()?
+        .trim_matches(['[', ']'])
+        .parse::<IpAddr>()
+        .ok()?;
+    if !host.is_loopback() {
+        return None;
+    }
+    let mut alias = url.clone();
+    alias.set_host(Some("localhost")).ok()?;
+    Some(alias)
+}
+
+/// The origins a browser shows for the storefront at `url`, comma-separated as
+/// `CORS_ALLOWED_ORIGINS` takes them: its own and, for loopback, `localhost`'s, so the page
+/// works whichever name the shopper typed.
+fn browser_origins(url: &Url) -> String {
+    let mut origins = url.origin().ascii_serialization();
+    if let Some(alias) = localhost_alias(url) {
+        origins.push(',');
+        origins.push_str(&alias.origin().ascii_serialization());
+    }
+    origins
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn loopback_storefronts_are_allowed_under_both_names() {
+        for (storefront, expected) in [
+            (
+                "http://127.0.0.1:8081/",
+                "http://127.0.0.1:8081,http://localhost:8081",
+            ),
+            (
+                "http://[::1]:8081/",
+                "http://[::1]:8081,http://localhost:8081",
+            ),
+            ("http://192.0.2.7:8081/", "http://192.0.2.7:8081"),
+        ] {
+            let origins = browser_origins(&Url::parse(storefront).unwrap());
+
+            assert_eq!(origins, expected, "{storefront}");
+        }
+    }
+
+    #[test]
+    fn a_taken_port_names_the_flag_and_suggests_port_0() {
+        let taken = anyhow::Error::new(std::io::Error::from(ErrorKind::AddrInUse))
+            .context("cannot listen on LISTEN_ADDR 127.0.0.1:8080");
+
+        let message = explain_listen_error(taken, "--port", "127.0.0.1:8080".parse().unwrap());
+
+        assert_eq!(
+            message.to_string(),
+            "cannot listen on 127.0.0.1:8080: port 8080 is already in use; choose another with --port, or --port 0 to pick a free one"
+        );
     }
 }

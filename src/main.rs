@@ -2,6 +2,7 @@
 //! telemetry and runs the chosen command. Nothing else.
 
 #[cfg(feature = "demo")]
+use std::net::IpAddr;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -10,6 +11,7 @@ use clap::{Parser, Subcommand};
 use jsonwebtoken::Algorithm;
 use secrecy::ExposeSecret;
 
+use order_metafields::address::reachable;
 #[cfg(feature = "demo")]
 use order_metafields::demo::{Demo, DemoOptions};
 use order_metafields::token::DevelopmentToken;
@@ -24,7 +26,7 @@ use order_metafields_service::telemetry;
 /// Shows signed-in BigCommerce shoppers their own orders and order metafields.
 ///
 /// Configuration comes from environment variables (and a .env file in the working
-/// directory, which never overrides them); see .env.example and the README.
+/// directory, which never overrides them); see .env.example and docs/configuration.md.
 #[derive(Parser)]
 #[command(name = "order-metafields", version, about, long_about)]
 struct Cli {
@@ -42,6 +44,10 @@ enum Command {
     /// Prints the storefront URL, the API URL, a ready token for a seeded shopper and curl
     /// lines that work as printed. Ctrl-C stops everything.
     Demo {
+        /// Address both servers listen on; 0.0.0.0 in a container (the printed URLs then
+        /// name 127.0.0.1, which a published port reaches).
+        #[arg(long, default_value = "127.0.0.1", value_name = "ADDRESS")]
+        host: IpAddr,
         /// Port of the service (0 picks a free one).
         #[arg(long, default_value_t = 8080)]
         port: u16,
@@ -49,8 +55,9 @@ enum Command {
         #[arg(long, default_value_t = 8081)]
         sandbox_port: u16,
         /// Origins allowed to call the service from a browser (comma-separated), instead of
-        /// the sandbox storefront's own. Any other origin shows what a CORS_ALLOWED_ORIGINS
-        /// that misses the store looks like: the browser blocks the storefront's calls.
+        /// the sandbox storefront's own (as 127.0.0.1 and as localhost). Any other origin shows
+        /// what a CORS_ALLOWED_ORIGINS that misses the store looks like: the browser blocks
+        /// the storefront's calls.
         #[arg(long, value_name = "ORIGINS")]
         cors_allowed_origins: Option<String>,
     },
@@ -85,6 +92,20 @@ enum Command {
     Webhooks {
         #[command(subcommand)]
         action: WebhooksCommand,
+    },
+    /// Ask the running service's /healthz: exit 0 when it answers 200, else 1.
+    ///
+    /// For a container's HEALTHCHECK (the image has no curl). It reads the service's
+    /// configuration like `serve` and asks LISTEN_ADDR, over loopback when that is 0.0.0.0
+    /// or [::].
+    Healthcheck {
+        /// Ask this address instead of reading the configuration (e.g. 127.0.0.1:8080 for
+        /// a demo, which has no BC_* settings).
+        #[arg(long, value_name = "ADDRESS")]
+        address: Option<SocketAddr>,
+        /// How long to wait for the answer (e.g. 3s).
+        #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
+        timeout: Duration,
     },
     /// Mint a Current Customer JWT for local development and curl.
     ///
@@ -159,10 +180,17 @@ fn main() -> ExitCode {
         Command::Serve => serve(),
         #[cfg(feature = "demo")]
         Command::Demo {
+            host,
             port,
             sandbox_port,
             cors_allowed_origins,
-        } => demo(port, sandbox_port, cors_allowed_origins),
+        } => demo(
+            DemoOptions {
+                service: SocketAddr::new(host, port),
+                sandbox: SocketAddr::new(host, sandbox_port),
+            },
+            cors_allowed_origins,
+        ),
         #[cfg(feature = "demo")]
         Command::Sandbox {
             port,
@@ -184,6 +212,7 @@ fn main() -> ExitCode {
             ..SandboxConfig::demo_defaults()
         }),
         Command::Webhooks { action } => webhooks(action),
+        Command::Healthcheck { address, timeout } => healthcheck(address, timeout),
         Command::Token {
             customer_id,
             email,
@@ -217,16 +246,12 @@ fn serve() -> ExitCode {
 }
 
 #[cfg(feature = "demo")]
-fn demo(port: u16, sandbox_port: u16, cors_allowed_origins: Option<String>) -> ExitCode {
+fn demo(options: DemoOptions, cors_allowed_origins: Option<String>) -> ExitCode {
     let _log = match init_quiet_logs() {
         Ok(guard) => guard,
         Err(code) => return code,
     };
     report(actix_web::rt::System::new().block_on(async move {
-        let options = DemoOptions {
-            service: loopback(port),
-            sandbox: loopback(sandbox_port),
-        };
         let demo =
             Demo::start_with_allowed_origins(options, cors_allowed_origins.as_deref()).await?;
         println!("{}", demo.instructions());
@@ -314,6 +339,47 @@ fn webhooks(action: WebhooksCommand) -> ExitCode {
         }
         anyhow::Ok(())
     }))
+}
+
+/// Docker runs a HEALTHCHECK command and reads 0 as healthy and 1 as unhealthy (2 is
+/// reserved), so every failure here, a configuration error included, exits 1.
+fn healthcheck(address: Option<SocketAddr>, timeout: Duration) -> ExitCode {
+    let address = match address
+        .map(Ok)
+        .unwrap_or_else(|| Settings::from_env().map(|settings| settings.http.listen_addr))
+    {
+        Ok(address) => address,
+        Err(error) => {
+            eprintln!("order-metafields: configuration error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let url = format!("http://{}/healthz", reachable(address));
+    let answer = actix_web::rt::System::new().block_on(async {
+        // No proxy: the service is on this machine, whatever HTTP_PROXY says.
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .no_proxy()
+            .build()?;
+        client.get(&url).send().await
+    });
+    match answer {
+        Ok(response) if response.status() == reqwest::StatusCode::OK => {
+            println!("healthy: {url} answered {}", response.status());
+            ExitCode::SUCCESS
+        }
+        Ok(response) => {
+            eprintln!(
+                "order-metafields: unhealthy: {url} answered {}",
+                response.status()
+            );
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            eprintln!("order-metafields: unhealthy: {url}: {error}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn token(customer_id: u64, email: String, lifetime: Duration, algorithm: Algorithm) -> ExitCode {

@@ -1,5 +1,5 @@
 // The whole path in a real browser: headless Chromium signs in on the sandbox storefront (one
-// origin), whose account pages render the README's snippets; they load the client from the
+// origin), whose account pages render the documented snippets; they load the client from the
 // service (another origin, allowed by CORS) and show what it answers. A second demo whose
 // service does not allow the storefront's origin shows the browser itself blocking the call.
 //
@@ -204,6 +204,7 @@ describe("storefront pages in headless Chromium", { timeout: 4 * TEST_TIMEOUT_MS
 
     const orderIds = await section.locator("li[data-order-id]").evaluateAll((items) => items.map((item) => item.dataset.orderId));
     assert.deepEqual(orderIds, ["369", "367", "364", "321"]);
+    assert.equal(await section.locator("button").isVisible(), false, "four orders fit one page: no 'Show more orders'");
     const gift = section.locator("li[data-order-id='369'] dd[data-metafield='gift.message']");
     assert.equal(await gift.textContent(), 'Happy birthday, Sam! <3 & "cheers"');
     const tracking = section.locator("li[data-order-id='367'] dd[data-metafield='shipping_tracking.tracking_url'] a");
@@ -243,6 +244,41 @@ describe("storefront pages in headless Chromium", { timeout: 4 * TEST_TIMEOUT_MS
     assert.match(serviceCalls[0].headers().authorization, /^Bearer [\w-]+\.[\w-]+\.[\w-]+$/);
     assert.deepEqual(record.errors, []);
     await screenshot(page, "order-369.png");
+  });
+
+  browserTest("shows an order's own details from the store beside its metafields from the service", "order-367", async ({ page, record }) => {
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await signIn(page, allowed.storefront, "alice@example.com");
+
+    await page.goto(orderUrl(allowed.storefront, 367));
+    const metafields = page.locator("#order-metafields dl");
+    await metafields.waitFor({ state: "visible" });
+
+    const pairs = (list) =>
+      list.evaluate((element) => [...element.querySelectorAll("dt")].map((term) => [term.textContent, term.nextElementSibling.textContent]));
+    assert.equal(await page.locator("h1.page-heading").textContent(), "Order #367");
+    assert.deepEqual(await pairs(page.locator(".account-sidebar-block:not(#order-metafields) dl.definitionList")), [
+      ["Order status:", "Shipped"],
+      ["Order date:", "Oct 20, 2025"],
+      ["Shipped:", "Oct 22, 2025"],
+      ["Order total:", "$151.52"],
+      ["Payment method:", "Credit Card"],
+    ]);
+    assert.deepEqual(await pairs(page.locator(".account-orderTotal")), [
+      ["Subtotal:", "$129.99"],
+      ["Shipping:", "$9.99"],
+      ["Tax:", "$11.54"],
+      ["Grand total:", "$151.52"],
+    ]);
+    assert.deepEqual(await pairs(metafields), [
+      ["Tracking link", "https://tools.usps.com/go/TrackConfirmAction?tLabels=9400111899223344556677"],
+      ["Carrier", "USPS"],
+    ]);
+    const sidebar = await page.locator("aside.account-sidebar > section").evaluateAll((sections) => sections.map((section) => section.querySelector("h3").textContent));
+    assert.deepEqual(sidebar, ["Order Details", "Bill To", "More about this order"], "the snippet sits in the sidebar after the store's own blocks");
+    assert.deepEqual(record.errors, []);
+    // The README's picture of what a shopper sees (docs/images/storefront-order.png is a copy).
+    await screenshot(page, "order-details.png");
   });
 
   browserTest("says not found for another customer's order id", "not-found", async ({ page }) => {

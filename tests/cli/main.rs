@@ -9,7 +9,10 @@ mod helpers;
 
 mod cli;
 #[cfg(feature = "demo")]
+mod demo;
+#[cfg(feature = "demo")]
 mod end_to_end;
+mod healthcheck;
 mod log_secrets;
 mod process;
 mod shutdown;

@@ -161,6 +161,36 @@ pub(crate) fn run_to_exit(
     (status, stdout, stderr)
 }
 
+/// Runs the binary with `args` and exactly `environment`, expecting it to exit by itself
+/// within the start-up limit; answers its exit code, stdout and stderr.
+pub(crate) fn run_args_to_exit(
+    directory: &Path,
+    environment: &[(&str, &str)],
+    args: &[&str],
+) -> (Option<i32>, String, String) {
+    let mut child = command(directory, environment)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > START_UP_LIMIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the binary kept running: {args:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.code(),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
 pub(crate) fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()

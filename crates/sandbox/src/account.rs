@@ -1,13 +1,21 @@
-//! The sandbox's account pages, rendered as a Stencil theme with the README's snippets would
-//! render them: the orders list and one order's details, at BigCommerce's own account URLs.
-//! The snippets are `client/snippets/*.html`, rendered here by a tiny subset of Handlebars;
-//! their JavaScript loads the client from the service and does the rest in the browser.
+//! The sandbox's account pages, rendered as Cornerstone renders them with the documented
+//! snippets pasted in: the orders list and one order's details (its items, totals, status and
+//! dates from the store, the snippet's metafields beside them), at BigCommerce's own account
+//! URLs. The snippets are `client/snippets/*.html`, rendered here by a tiny subset of
+//! Handlebars; their JavaScript loads the client from the service and does the rest in the
+//! browser.
+
+use std::fmt::Write as _;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use time::OffsetDateTime;
+use time::macros::format_description;
 use url::Url;
 
-use crate::storefront::{StorefrontState, escape, page};
+use crate::store::{Address, Currency, Money, Order};
+use crate::storefront::{Shopper, StorefrontState, escape, page};
+use crate::wire::order_status;
 
 /// The order details snippet for `templates/pages/account/orders/details.html`.
 pub const ORDER_DETAILS_SNIPPET: &str = include_str!("../../../client/snippets/order-details.html");
@@ -52,7 +60,7 @@ pub(crate) async fn account_page(
     match (action.as_deref(), order_id) {
         (Some("order_status"), _) => orders_page(&request, &state),
         (Some("view_order"), Some(order_id)) => order_page(&request, &state, &order_id),
-        _ => not_found(),
+        _ => not_found(&request, &state),
     }
 }
 
@@ -74,33 +82,255 @@ pub(crate) async fn order_details_page(
 }
 
 fn orders_page(request: &HttpRequest, state: &StorefrontState) -> HttpResponse {
-    let body = snippet_section(request, state, ORDERS_LIST_SNIPPET, None);
-    page(
-        StatusCode::OK,
-        "Orders",
-        &format!(
-            "<h1 class=\"page-heading\">Orders</h1>\n<p><a href=\"/\">Home</a></p>\n\
-             <section class=\"account-content\">\n{body}</section>\n"
-        ),
-    )
+    let shopper = state.signed_in(request);
+    let snippet = snippet_section(request, state, ORDERS_LIST_SNIPPET, None);
+    let body = format!(
+        "{}<h1 class=\"page-heading\">Orders</h1>\n{}\
+         <div class=\"account\">\n<section class=\"account-content\">\n{snippet}</section>\n</div>\n",
+        breadcrumbs(None),
+        account_navigation(),
+    );
+    page(StatusCode::OK, "Orders", shopper.as_ref(), &body)
 }
 
 fn order_page(request: &HttpRequest, state: &StorefrontState, order_id: &str) -> HttpResponse {
     let Some(order_id) = order_id.parse::<u64>().ok().filter(|id| *id > 0) else {
-        return not_found();
+        return not_found(request, state);
     };
-    // Any id renders: whether the order is the shopper's is the service's to say, and the
-    // page shows its answer (a real store would not render another customer's order at all).
-    let body = snippet_section(request, state, ORDER_DETAILS_SNIPPET, Some(order_id));
+    let shopper = state.signed_in(request);
+    // The store shows its own record of the order only to the shopper who placed it. Any
+    // other id still renders the page with the snippet, so that the service's own answer (a
+    // 404 exactly like a missing order's) can be seen; a real store would not render it.
+    let order = shopper
+        .as_ref()
+        .and_then(|shopper| own_order(state, shopper, order_id));
+    let snippet = snippet_section(request, state, ORDER_DETAILS_SNIPPET, Some(order_id));
+    let (content, details) = match &order {
+        Some(order) => (order_contents(order), order_details(order)),
+        None => (String::new(), String::new()),
+    };
+    let body = format!(
+        "{}<h1 class=\"page-heading\">Order #{order_id}</h1>\n{}\
+         <div class=\"account account--fixed\">\n<div class=\"account-body\">\n\
+         <section class=\"account-content\">\n{content}</section>\n\
+         <aside class=\"account-sidebar\">\n{details}{snippet}</aside>\n</div>\n</div>\n",
+        breadcrumbs(Some(order_id)),
+        account_navigation(),
+    );
     page(
         StatusCode::OK,
         &format!("Order #{order_id}"),
-        &format!(
-            "<h2 class=\"page-heading title\">Order #{order_id}</h2>\n\
-             <p><a href=\"{ORDERS_PATH}\">Back to your orders</a></p>\n\
-             <aside class=\"account-sidebar\">\n{body}</aside>\n"
-        ),
+        shopper.as_ref(),
+        &body,
     )
+}
+
+/// What the order details page shows of an order, read from the store as Stencil's page
+/// context gives it to the theme.
+struct OrderView {
+    status: &'static str,
+    date_created: OffsetDateTime,
+    date_shipped: Option<OffsetDateTime>,
+    currency: Currency,
+    subtotal: Money,
+    shipping: Money,
+    discount: Money,
+    tax: Money,
+    total: Money,
+    items_total: u32,
+    items_shipped: u32,
+    is_digital: bool,
+    payment_method: &'static str,
+    billing: Vec<String>,
+}
+
+/// The shopper's own order `order_id`, or none when it is not theirs or does not exist.
+fn own_order(state: &StorefrontState, shopper: &Shopper, order_id: u64) -> Option<OrderView> {
+    state.store.with_state(|store| {
+        let order = store
+            .orders
+            .get(&order_id)
+            .filter(|order| order.customer_id == shopper.id)?;
+        Some(order_view(order))
+    })
+}
+
+fn order_view(order: &Order) -> OrderView {
+    OrderView {
+        status: order_status(order.status_id).name,
+        date_created: order.date_created,
+        date_shipped: order.date_shipped,
+        currency: order.currency,
+        subtotal: order.subtotal_ex_tax,
+        shipping: order.shipping_ex_tax,
+        discount: order.discount,
+        tax: order.total_tax(),
+        total: order.total_inc_tax(),
+        items_total: order.items_total,
+        items_shipped: order.items_shipped,
+        is_digital: order.is_digital,
+        payment_method: order.payment_method,
+        billing: address_lines(&order.billing),
+    }
+}
+
+fn address_lines(address: &Address) -> Vec<String> {
+    let name = format!("{} {}", address.first_name, address.last_name);
+    let city = format!("{}, {} {}", address.city, address.state, address.zip);
+    [
+        name.as_str(),
+        address.company.as_str(),
+        address.street_1.as_str(),
+        address.street_2.as_str(),
+        city.as_str(),
+        address.country.as_str(),
+    ]
+    .into_iter()
+    .filter(|line| !line.trim().is_empty())
+    .map(str::to_owned)
+    .collect()
+}
+
+/// The main column: the order's contents and totals, as Cornerstone's `account-content`.
+fn order_contents(order: &OrderView) -> String {
+    let items = plural(order.items_total, "item", "items");
+    let delivery = if order.is_digital {
+        "Digital delivery".to_owned()
+    } else {
+        format!(
+            "{} of {} shipped",
+            order.items_shipped,
+            plural(order.items_total, "item", "items")
+        )
+    };
+    let mut html = format!(
+        "<h3 class=\"account-heading\">Order Contents</h3>\n<ul class=\"account-list\">\n\
+         <li class=\"account-listItem\"><div class=\"account-product\">\
+         <div class=\"account-product-figure\" aria-hidden=\"true\">{PARCEL_ICON}</div>\
+         <div class=\"account-product-body\"><h5 class=\"account-product-title\">{items}</h5>\
+         <p><span class=\"account-orderStatus-label\">{}</span></p><p>{delivery}</p></div></div></li>\n</ul>\n\
+         <dl class=\"account-orderTotal\">\n",
+        escape(order.status),
+    );
+    let mut rows = vec![("Subtotal", order.subtotal), ("Shipping", order.shipping)];
+    if order.discount != Money::default() {
+        rows.push(("Discount", Money(-order.discount.0)));
+    }
+    rows.push(("Tax", order.tax));
+    for (name, amount) in rows {
+        let _ = writeln!(
+            html,
+            "<dt class=\"account-orderTotal-key\">{name}:</dt><dd class=\"account-orderTotal-value\">{}</dd>",
+            money(amount, order.currency)
+        );
+    }
+    let _ = writeln!(
+        html,
+        "<dt class=\"account-orderTotal-key account-orderTotal-key--grand\">Grand total:</dt>\
+         <dd class=\"account-orderTotal-value account-orderTotal-value--grand\">{}</dd>\n</dl>",
+        money(order.total, order.currency)
+    );
+    html
+}
+
+/// The sidebar's own blocks, before the snippet: the order's details and its billing address.
+fn order_details(order: &OrderView) -> String {
+    let mut html = String::from(
+        "<section class=\"account-sidebar-block\">\n<h3 class=\"account-heading\">Order Details</h3>\n\
+         <dl class=\"definitionList\">\n",
+    );
+    let mut rows = vec![
+        ("Order status", order.status.to_owned()),
+        ("Order date", date(order.date_created)),
+    ];
+    if let Some(shipped) = order.date_shipped {
+        rows.push(("Shipped", date(shipped)));
+    }
+    rows.push(("Order total", money(order.total, order.currency)));
+    rows.push(("Payment method", order.payment_method.to_owned()));
+    for (name, value) in rows {
+        let _ = writeln!(
+            html,
+            "<dt class=\"definitionList-key\">{name}:</dt><dd class=\"definitionList-value\">{}</dd>",
+            escape(&value)
+        );
+    }
+    html.push_str(
+        "</dl>\n</section>\n<section class=\"account-sidebar-block\">\n\
+         <h3 class=\"account-heading\">Bill To</h3>\n<ul class=\"account-order-address\">\n",
+    );
+    for line in &order.billing {
+        let _ = writeln!(html, "<li>{}</li>", escape(line));
+    }
+    html.push_str("</ul>\n</section>\n");
+    html
+}
+
+/// A parcel, drawn inline: the store has no product images.
+const PARCEL_ICON: &str = "<svg width=\"40\" height=\"40\" viewBox=\"0 0 24 24\" fill=\"none\" \
+    stroke=\"#8c8c8c\" stroke-width=\"1.5\"><path d=\"M3 7l9-4 9 4-9 4-9-4z\"/><path d=\"M3 7v10l9 4 9-4V7\"/>\
+    <path d=\"M12 11v10\"/></svg>";
+
+fn plural(count: u32, one: &str, many: &str) -> String {
+    format!("{count} {}", if count == 1 { one } else { many })
+}
+
+/// `$129.99`, `€49.00`, `£31.50`: the store prints four decimals, a storefront two.
+fn money(amount: Money, currency: Currency) -> String {
+    let symbol = match currency {
+        Currency::Usd => "$",
+        Currency::Eur => "€",
+        Currency::Gbp => "£",
+    };
+    let cents = (amount.0 + amount.0.signum() * 50) / 100;
+    let sign = if cents < 0 { "-" } else { "" };
+    let cents = cents.unsigned_abs();
+    format!("{sign}{symbol}{}.{:02}", cents / 100, cents % 100)
+}
+
+/// `Oct 20, 2025`, as Cornerstone's order pages print dates.
+fn date(moment: OffsetDateTime) -> String {
+    moment
+        .format(format_description!(
+            "[month repr:short] [day padding:none], [year]"
+        ))
+        .unwrap_or_default()
+}
+
+/// Cornerstone's account pages open with a breadcrumb trail.
+fn breadcrumbs(order_id: Option<u64>) -> String {
+    let mut html = String::from("<p class=\"breadcrumbs\"><a href=\"/\">Home</a> / <a href=\"");
+    let _ = write!(html, "{ORDERS_PATH}\">Your Account</a>");
+    if let Some(order_id) = order_id {
+        let _ = write!(
+            html,
+            " / <a href=\"{ORDERS_PATH}\">Orders</a> / Order #{order_id}"
+        );
+    }
+    html.push_str("</p>\n");
+    html
+}
+
+/// Cornerstone's account navigation bar; only the orders pages exist in the sandbox.
+fn account_navigation() -> String {
+    let mut html = String::from("<ul class=\"navBar--account\">\n");
+    for (name, path) in [
+        ("Orders", Some(ORDERS_PATH)),
+        ("Messages", None),
+        ("Addresses", None),
+        ("Wish Lists", None),
+        ("Account Settings", None),
+    ] {
+        let _ = match path {
+            Some(path) => writeln!(
+                html,
+                "<li class=\"navBar-item is-active\"><a class=\"navBar-action\" href=\"{path}\">{name}</a></li>"
+            ),
+            None => writeln!(html, "<li class=\"navBar-item\">{name}</li>"),
+        };
+    }
+    html.push_str("</ul>\n");
+    html
 }
 
 /// The snippet rendered for this request, or a note when the sandbox knows no service.
@@ -195,11 +425,15 @@ fn render_snippet(template: &str, context: &SnippetContext<'_>) -> Result<String
         ))
 }
 
-fn not_found() -> HttpResponse {
+fn not_found(request: &HttpRequest, state: &StorefrontState) -> HttpResponse {
+    let shopper = state.signed_in(request);
     page(
         StatusCode::NOT_FOUND,
         "Page not found",
-        &format!("<h1>Page not found</h1>\n<p><a href=\"{ORDERS_PATH}\">Your orders</a></p>\n"),
+        shopper.as_ref(),
+        &format!(
+            "<h1 class=\"page-heading\">Page not found</h1>\n<p><a href=\"{ORDERS_PATH}\">Your orders</a></p>\n"
+        ),
     )
 }
 
@@ -271,6 +505,26 @@ mod tests {
                 "<p class=\"order-metafields-status\" role=\"status\">Please <a href=\"/login.php\">sign in</a> to see your orders.</p>"
             );
         }
+    }
+
+    #[test]
+    fn money_prints_two_decimals_with_the_currency_symbol() {
+        for (amount, currency, expected) in [
+            (Money(1_299_900), Currency::Usd, "$129.99"),
+            (Money(490_000), Currency::Eur, "€49.00"),
+            (Money(315_050), Currency::Gbp, "£31.51"),
+            (Money(-100_000), Currency::Usd, "-$10.00"),
+            (Money(0), Currency::Usd, "$0.00"),
+        ] {
+            assert_eq!(money(amount, currency), expected, "{amount:?}");
+        }
+    }
+
+    #[test]
+    fn dates_read_as_cornerstone_prints_them() {
+        let moment = time::macros::datetime!(2025-10-20 11:05:27 UTC);
+
+        assert_eq!(date(moment), "Oct 20, 2025");
     }
 
     #[test]

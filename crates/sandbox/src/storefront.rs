@@ -1,6 +1,7 @@
 //! The sandbox storefront on the same server: a home page, a demo sign-in page, a cookie session
-//! and `/customer/current.jwt`, which answers like a BigCommerce storefront does. Sessions live
-//! in memory only; tokens come from `token::mint_current_customer_token` and nowhere else.
+//! and `/customer/current.jwt`, which answers like a BigCommerce storefront does, in a page
+//! layout that imitates the Cornerstone theme. Sessions live in memory only; tokens come from
+//! `token::mint_current_customer_token` and nowhere else.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -23,6 +24,11 @@ use crate::token::{TokenCustomer, mint_current_customer_token};
 const SESSION_COOKIE: &str = "SHOP_SESSION_TOKEN";
 /// Current Customer tokens live 15 minutes (current_customer.yml example: `exp - iat = 900`).
 const TOKEN_LIFETIME: Duration = Duration::from_secs(900);
+/// The theme's stylesheet, served at `STYLESHEET_PATH`.
+const STYLESHEET: &str = include_str!("../assets/storefront.css");
+const STYLESHEET_PATH: &str = "/assets/css/theme.css";
+/// The store's name in the header, the page titles and the footer.
+const STORE_NAME: &str = "Sandbox Store";
 
 /// What the storefront routes share.
 pub(crate) struct StorefrontState {
@@ -41,6 +47,7 @@ pub(crate) struct StorefrontState {
 pub(crate) fn routes(config: &mut web::ServiceConfig) {
     config
         .route("/", web::get().to(home))
+        .route(STYLESHEET_PATH, web::get().to(stylesheet))
         .route("/login", web::get().to(login_page))
         .route("/login.php", web::get().to(login_page))
         .route("/login", web::post().to(login))
@@ -63,8 +70,9 @@ struct LoginForm {
     password: String,
 }
 
+/// The signed-in shopper of a request.
 pub(crate) struct Shopper {
-    id: u64,
+    pub(crate) id: u64,
     email: String,
     name: String,
     group_id: String,
@@ -110,15 +118,21 @@ fn session_cookie(request: &HttpRequest) -> Option<String> {
 }
 
 async fn home(request: HttpRequest, state: web::Data<StorefrontState>) -> HttpResponse {
-    let mut body = String::from("<h1>Sandbox store</h1>\n");
-    match state.signed_in(&request) {
+    let shopper = state.signed_in(&request);
+    let mut body = format!(
+        "<section class=\"banner\">\n<h1>Welcome to the {STORE_NAME}</h1>\n\
+         <p>A BigCommerce store on this machine, for trying order-metafields.</p>\n</section>\n"
+    );
+    match &shopper {
         Some(shopper) => {
             let _ = write!(
                 body,
-                "<p>Signed in as {} &lt;{}&gt; (customer {}).</p>\n\
-                 <p><a href=\"{}\">Your orders</a> (the README's snippets, calling the service)</p>\n\
-                 <p><a href=\"/customer/current.jwt?app_client_id={}\">Current customer JWT</a></p>\n\
-                 <form method=\"post\" action=\"/logout\"><button>Sign out</button></form>\n",
+                "<section class=\"panel\">\n<p>Signed in as {} &lt;{}&gt; (customer {}).</p>\n\
+                 <p><a class=\"button button--primary\" href=\"{}\">Your orders</a></p>\n\
+                 <p>Each order's page shows the order as the store knows it and, beside it, the \
+                 metafields the order-metafields service returns to the storefront snippet.</p>\n\
+                 <p><a href=\"/customer/current.jwt?app_client_id={}\">Current customer JWT</a> \
+                 (what the snippet sends to the service)</p>\n</section>\n",
                 escape(&shopper.name),
                 escape(&shopper.email),
                 shopper.id,
@@ -126,27 +140,43 @@ async fn home(request: HttpRequest, state: web::Data<StorefrontState>) -> HttpRe
                 escape(&url_encode(&state.client_id)),
             );
         }
-        None => {
-            body.push_str("<p>You are browsing as a guest. <a href=\"/login\">Sign in</a></p>\n")
-        }
+        None => body.push_str(
+            "<section class=\"panel\">\n<p>You are browsing as a guest. \
+             <a href=\"/login\">Sign in</a> to see your orders.</p>\n</section>\n",
+        ),
     }
-    page(StatusCode::OK, "Sandbox store", &body)
+    page(StatusCode::OK, STORE_NAME, shopper.as_ref(), &body)
+}
+
+async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, "text/css; charset=utf-8"))
+        .insert_header((CACHE_CONTROL, "no-cache"))
+        .body(STYLESHEET)
 }
 
 async fn login_page(state: web::Data<StorefrontState>) -> HttpResponse {
-    page(StatusCode::OK, "Sign in", &login_body(&state, None))
+    page(StatusCode::OK, "Sign in", None, &login_body(&state, None))
 }
 
 fn login_body(state: &StorefrontState, problem: Option<&str>) -> String {
-    let mut body = String::from("<h1>Sign in</h1>\n");
+    let mut body = String::from(
+        "<h1 class=\"page-heading\">Sign in</h1>\n<div class=\"login\">\n<section class=\"login-form\">\n",
+    );
     if let Some(problem) = problem {
-        let _ = writeln!(body, "<p role=\"alert\">{}</p>", escape(problem));
+        let _ = writeln!(
+            body,
+            "<p class=\"alertBox\" role=\"alert\">{}</p>",
+            escape(problem)
+        );
     }
     body.push_str(
         "<form method=\"post\" action=\"/login\">\n\
-         <label>Email <input name=\"email\" type=\"email\" required></label>\n\
-         <label>Password <input name=\"password\" type=\"password\" required></label>\n\
-         <button>Sign in</button>\n</form>\n",
+         <label class=\"form-field\"><span class=\"form-label\">Email address</span>\
+         <input class=\"form-input\" name=\"email\" type=\"email\" required></label>\n\
+         <label class=\"form-field\"><span class=\"form-label\">Password</span>\
+         <input class=\"form-input\" name=\"password\" type=\"password\" required></label>\n\
+         <button class=\"button button--primary\">Sign in</button>\n</form>\n</section>\n",
     );
     // A demo store: showing the seeded shoppers and their shared password is the point.
     let customers = state.store.customers();
@@ -156,7 +186,7 @@ fn login_body(state: &StorefrontState, problem: Option<&str>) -> String {
         .unwrap_or_default();
     let _ = writeln!(
         body,
-        "<h2>Demo shoppers</h2>\n<p>Every shopper's password is <code>{}</code>.</p>\n<ul>",
+        "<section class=\"panel\">\n<h2>Demo shoppers</h2>\n<p>Every shopper's password is <code>{}</code>.</p>\n<ul>",
         escape(&password)
     );
     for customer in customers.iter().take(50) {
@@ -172,7 +202,7 @@ fn login_body(state: &StorefrontState, problem: Option<&str>) -> String {
     if customers.len() > 50 {
         let _ = writeln!(body, "<li>and {} more</li>", customers.len() - 50);
     }
-    body.push_str("</ul>\n");
+    body.push_str("</ul>\n</section>\n</div>\n");
     body
 }
 
@@ -192,7 +222,7 @@ async fn login(form: web::Form<LoginForm>, state: web::Data<StorefrontState>) ->
             &state,
             Some("That email and password do not match a shopper."),
         );
-        return page(StatusCode::UNAUTHORIZED, "Sign in", &body);
+        return page(StatusCode::UNAUTHORIZED, "Sign in", None, &body);
     };
     let session_id = new_session_id();
     state
@@ -290,13 +320,49 @@ fn new_session_id() -> String {
         })
 }
 
-pub(crate) fn page(status: StatusCode, title: &str, body: &str) -> HttpResponse {
+/// A whole storefront page: the theme's header (with the shopper's account links or a
+/// sign-in link), `body` and its footer.
+pub(crate) fn page(
+    status: StatusCode,
+    title: &str,
+    shopper: Option<&Shopper>,
+    body: &str,
+) -> HttpResponse {
+    let user_links = match shopper {
+        Some(shopper) => format!(
+            "<li class=\"navUser-item\"><a class=\"navUser-action\" href=\"{}\">{}</a></li>\n\
+             <li class=\"navUser-item\"><form method=\"post\" action=\"/logout\">\
+             <button class=\"navUser-action\">Sign out</button></form></li>",
+            escape(account::ORDERS_PATH),
+            escape(&shopper.name),
+        ),
+        None => "<li class=\"navUser-item\"><a class=\"navUser-action\" href=\"/login\">Sign in</a></li>"
+            .to_owned(),
+    };
     HttpResponse::build(status)
         .insert_header((CONTENT_TYPE, "text/html; charset=utf-8"))
         .insert_header((CACHE_CONTROL, "no-store"))
         .body(format!(
-            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title></head>\n<body>\n{body}</body></html>\n",
-            escape(title)
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+             <title>{title} - {STORE_NAME}</title>\
+             <link rel=\"stylesheet\" href=\"{STYLESHEET_PATH}\"></head>\n<body>\n\
+             <header class=\"header\">\n<nav class=\"navUser\"><ul class=\"navUser-section\">\n{user_links}\n</ul></nav>\n\
+             <div class=\"header-logo\"><a href=\"/\">{STORE_NAME}<small>sandbox BigCommerce store</small></a></div>\n\
+             <nav class=\"navPages\"><a class=\"navPages-action\" href=\"/\">Home</a>\
+             <a class=\"navPages-action\" href=\"{orders}\">Orders</a></nav>\n</header>\n\
+             <main class=\"body\"><div class=\"container\">\n{body}</div></main>\n\
+             <footer class=\"footer\"><div class=\"container\">\n<div class=\"footer-info\">\n\
+             <section><h5 class=\"footer-info-heading\">Navigate</h5><ul><li><a href=\"/\">Home</a></li>\
+             <li><a href=\"{orders}\">Your orders</a></li></ul></section>\n\
+             <section><h5 class=\"footer-info-heading\">About this store</h5><p>A sandbox of \
+             BigCommerce's storefront and Management API, started by <code>order-metafields demo</code>.</p></section>\n\
+             <section><h5 class=\"footer-info-heading\">Info</h5><p>Its data lives in memory and \
+             is gone when it stops.</p></section>\n</div>\n\
+             <p class=\"footer-copyright\">{STORE_NAME}: a Cornerstone look-alike</p>\n</div></footer>\n\
+             </body></html>\n",
+            title = escape(title),
+            orders = escape(account::ORDERS_PATH),
         ))
 }
 

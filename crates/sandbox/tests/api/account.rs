@@ -1,4 +1,4 @@
-//! The sandbox storefront's account pages over HTTP: they render the README's snippets with
+//! The sandbox storefront's account pages over HTTP: they render the documented snippets with
 //! the shopper's session and the service's URL; the browser test (client/browser/) runs them.
 
 use order_metafields_sandbox::{self as sandbox, DEMO_PASSWORD, RunningSandbox, SandboxConfig};
@@ -147,4 +147,92 @@ async fn account_pages_answer_404_for_other_actions_and_ids_that_are_not_orders(
 
         assert_eq!(status, 404, "{path}");
     }
+}
+
+/// The text of `html` with its tags removed and its whitespace collapsed.
+fn text(html: &str) -> String {
+    let mut text = String::new();
+    let mut in_tag = false;
+    for character in html.chars() {
+        match character {
+            '<' => {
+                in_tag = true;
+                text.push(' ');
+            }
+            '>' => in_tag = false,
+            other if !in_tag => text.push(other),
+            _ => {}
+        }
+    }
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[tokio::test]
+async fn order_page_shows_the_shoppers_own_order_beside_the_snippet() {
+    let (sandbox, client) = start(Some(SERVICE_URL)).await;
+    let cookie = sign_in(&sandbox, &client).await;
+
+    let (status, html) = page(&sandbox, &client, "account/orders/369", Some(&cookie)).await;
+
+    assert_eq!(status, 200);
+    let page_text = text(&html);
+    for expected in [
+        "Order #369",
+        "Order Contents 2 items Awaiting Fulfillment 0 of 2 items shipped",
+        "Subtotal: $56.00 Shipping: $9.99 Tax: $5.44 Grand total: $71.43",
+        "Order Details Order status: Awaiting Fulfillment Order date: Nov 1, 2025 Order total: $71.43 Payment method: Test Payment Gateway",
+        "Bill To Alice Andersen",
+        "Alice Andersen Sign out",
+    ] {
+        assert!(
+            page_text.contains(expected),
+            "{expected} missing from: {page_text}"
+        );
+    }
+    let sidebar = &html[html.find("<aside class=\"account-sidebar\">").unwrap()..];
+    assert!(
+        sidebar.find("Order Details").unwrap() < sidebar.find("id=\"order-metafields\"").unwrap(),
+        "the store's own details come first in the sidebar, the snippet after them"
+    );
+    assert!(html.contains("<link rel=\"stylesheet\" href=\"/assets/css/theme.css\">"));
+}
+
+#[tokio::test]
+async fn order_page_shows_nothing_of_another_customers_order_but_the_snippet() {
+    let (sandbox, client) = start(Some(SERVICE_URL)).await;
+    let cookie = sign_in(&sandbox, &client).await;
+
+    // Order 365 is Bob's; Alice is signed in.
+    let (status, html) = page(&sandbox, &client, "account/orders/365", Some(&cookie)).await;
+
+    assert_eq!(status, 200);
+    assert!(html.contains("data-order-id=\"365\""), "{html}");
+    for absent in [
+        "Order Details",
+        "Order Contents",
+        "Grand total",
+        "Bill To",
+        "Bob",
+    ] {
+        assert!(!html.contains(absent), "{absent} shown: {html}");
+    }
+}
+
+#[tokio::test]
+async fn storefront_serves_its_theme_stylesheet() {
+    let (sandbox, client) = start(None).await;
+
+    let response = client
+        .get(format!("{}assets/css/theme.css", sandbox.storefront_url()))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/css; charset=utf-8"
+    );
+    let css = response.text().await.unwrap();
+    assert!(css.contains(".account-sidebar-block"), "{css}");
 }

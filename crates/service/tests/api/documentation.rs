@@ -1,5 +1,5 @@
 //! The documents a newcomer and an operator read stay true to the code: every variable the
-//! service reads is in `.env.example` and in the README's configuration table.
+//! service reads is in `.env.example` and in the configuration table of docs/configuration.md.
 
 use std::collections::BTreeSet;
 
@@ -23,7 +23,7 @@ fn variables_read() -> BTreeSet<String> {
 #[test]
 fn every_variable_the_service_reads_is_in_env_example_and_the_readme() {
     let env_example = read(".env.example");
-    let readme = read("README.md");
+    let readme = read("docs/configuration.md");
     let variables = variables_read();
 
     assert!(variables.len() > 20, "parsed {variables:?}");
@@ -34,7 +34,7 @@ fn every_variable_the_service_reads_is_in_env_example_and_the_readme() {
         );
         assert!(
             readme.contains(&format!("| `{variable}` |")) || variable == "RUST_LOG",
-            "{variable} is missing from the README's configuration table"
+            "{variable} is missing from the table in docs/configuration.md"
         );
     }
 }

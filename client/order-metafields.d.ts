@@ -1,0 +1,184 @@
+/**
+ * Creates a client for one service and one app.
+ * @param {ClientOptions} options
+ * @returns {OrderMetafieldsClient}
+ */
+export function createClient(options: ClientOptions): OrderMetafieldsClient;
+/** Every error the client raises on purpose. */
+export class OrderMetafieldsError extends Error {
+    /**
+     * @param {string} message
+     * @param {{ cause?: unknown }} [options]
+     */
+    constructor(message: string, options?: {
+        cause?: unknown;
+    });
+}
+/** The store has no signed-in shopper (its `/customer/current.jwt` answered `404`). */
+export class NotSignedInError extends OrderMetafieldsError {
+    constructor();
+}
+/** The store answered `/customer/current.jwt` with something other than a token or `404`. */
+export class TokenError extends OrderMetafieldsError {
+    /**
+     * @param {string} message
+     * @param {number} status The store's HTTP status.
+     */
+    constructor(message: string, status: number);
+    /** @type {number} */
+    status: number;
+}
+/** The service could not be reached, the browser blocked the call (CORS), or it timed out. */
+export class NetworkError extends OrderMetafieldsError {
+}
+/** The service answered with an error: an RFC 9457 problem document. */
+export class ProblemError extends OrderMetafieldsError {
+    /**
+     * @param {{ status: number, type: string, title: string, detail: string,
+     *   requestId: string | null }} problem
+     */
+    constructor(problem: {
+        status: number;
+        type: string;
+        title: string;
+        detail: string;
+        requestId: string | null;
+    });
+    /** The HTTP status, e.g. `404` for an order that is not the shopper's. @type {number} */
+    status: number;
+    /** The stable problem type URI to branch on. @type {string} */
+    type: string;
+    /** @type {string} */
+    title: string;
+    /** Human-readable and safe to show; may change. @type {string} */
+    detail: string;
+    /** The service's `X-Request-Id`, to quote when reporting a problem. @type {string | null} */
+    requestId: string | null;
+}
+export type ClientOptions = {
+    /**
+     * The service's URL, e.g. `https://order-metafields.example.com`
+     * (a path prefix is kept; a trailing slash is ignored).
+     */
+    apiBase: string;
+    /**
+     * The client id of the app's API account: the
+     * `app_client_id` the store's `/customer/current.jwt` issues tokens for.
+     */
+    appClientId: string;
+    /**
+     * The fetch to use; the page's own by default.
+     */
+    fetch?: typeof fetch | undefined;
+    /**
+     * How long one HTTP exchange may take, body included
+     * (default 15000); past it the call fails with a `NetworkError`.
+     */
+    timeoutMs?: number | undefined;
+    /**
+     * Milliseconds since the epoch; `Date.now` by default
+     * (tests replace it).
+     */
+    now?: (() => number) | undefined;
+};
+/**
+ * An order as the service returns it (`Order` in the service's openapi.yaml): money amounts
+ * are decimal strings exactly as BigCommerce gives them, in `currency_code`; dates are
+ * RFC 3339.
+ */
+export type Order = {
+    /**
+     * The BigCommerce order id.
+     */
+    id: number;
+    /**
+     * The signed-in shopper's id.
+     */
+    customer_id: number;
+    /**
+     * The status's display name, e.g. `Shipped`.
+     */
+    status: string;
+    /**
+     * BigCommerce's order status id.
+     */
+    status_id: number;
+    date_created: string;
+    date_modified: string;
+    /**
+     * `null` while the order has not shipped.
+     */
+    date_shipped: string | null;
+    /**
+     * The ISO 4217 code of the amounts' currency.
+     */
+    currency_code: string;
+    subtotal_ex_tax: string;
+    subtotal_inc_tax: string;
+    shipping_cost_inc_tax: string;
+    total_tax: string;
+    total_ex_tax: string;
+    total_inc_tax: string;
+    discount_amount: string;
+    refunded_amount: string;
+    /**
+     * Number of items in the order.
+     */
+    items_total: number;
+    /**
+     * Number of items shipped so far.
+     */
+    items_shipped: number;
+    /**
+     * The payment method's display name.
+     */
+    payment_method: string;
+    /**
+     * Whether every item is digital (nothing to ship).
+     */
+    order_is_digital: boolean;
+};
+/**
+ * A storefront-visible order metafield. `value` is the merchant's text: render it as text.
+ */
+export type Metafield = {
+    id: number;
+    namespace: string;
+    key: string;
+    value: string;
+    description: string;
+    date_created: string;
+    date_modified: string;
+};
+export type Pagination = {
+    total: number;
+    count: number;
+    per_page: number;
+    current_page: number;
+    total_pages: number;
+};
+export type OrdersPage = {
+    /**
+     * The page's orders, newest first.
+     */
+    orders: Order[];
+    pagination: Pagination;
+};
+export type OrderMetafieldsClient = {
+    /**
+     *   The shopper's orders, newest first; `page` from 1, `limit` from 1 to 250 (default 50).
+     */
+    orders: (query?: {
+        page?: number;
+        limit?: number;
+    }) => Promise<OrdersPage>;
+    /**
+     * One of the shopper's orders.
+     */
+    order: (id: number | string) => Promise<Order>;
+    /**
+     * That order's
+     * storefront-visible metafields.
+     */
+    metafields: (orderId: number | string) => Promise<Metafield[]>;
+};
