@@ -40,6 +40,11 @@ pub struct QuotaPermit<'a> {
     pacer: &'a QuotaPacer,
 }
 
+/// A caller's place in the queue for the next window; dropping it leaves the queue.
+struct QueueSlot<'a> {
+    pacer: &'a QuotaPacer,
+}
+
 /// The store's window as last reported, corrected by what was sent since.
 #[derive(Debug, Default)]
 struct QuotaState {
@@ -95,36 +100,40 @@ impl QuotaPacer {
     /// that is past `deadline` or the queue is full. Hold the permit until the answer's
     /// headers are observed.
     pub async fn acquire(&self, deadline: Instant) -> Result<QuotaPermit<'_>, Duration> {
-        let mut queued = false;
-        let result = loop {
+        // The caller's place in the queue, given back when this future ends in any way:
+        // answered, refused, or dropped mid-wait (a client that disconnects, a timeout
+        // around the call). Without the guard, a dropped waiter would keep its slot for good.
+        let mut slot: Option<QueueSlot<'_>> = None;
+        loop {
             // Registered before the state is read, so no answer between the two is missed.
             let answered = self.answered.notified();
             let now = Instant::now();
             let decision = {
                 let mut state = self.lock();
                 let decision = state.decide(self.share, now);
+                let queue_full = slot.is_none() && state.waiting >= self.max_waiting;
                 match decision {
                     Decision::Send => state.record_send(),
                     Decision::WaitUntil(until) => {
                         let wait = until.saturating_duration_since(now);
-                        if until > deadline || (!queued && state.waiting >= self.max_waiting) {
-                            break Err(wait.max(Duration::from_millis(1)));
+                        if until > deadline || queue_full {
+                            return Err(wait.max(Duration::from_millis(1)));
                         }
                     }
                     Decision::WaitForAnswer => {
-                        if now >= deadline || (!queued && state.waiting >= self.max_waiting) {
-                            break Err(FRESHNESS);
+                        if now >= deadline || queue_full {
+                            return Err(FRESHNESS);
                         }
                     }
                 }
-                if decision != Decision::Send && !queued {
+                if decision != Decision::Send && slot.is_none() {
                     state.waiting += 1;
-                    queued = true;
+                    slot = Some(QueueSlot { pacer: self });
                 }
                 decision
             };
             match decision {
-                Decision::Send => break Ok(QuotaPermit { pacer: self }),
+                Decision::Send => return Ok(QuotaPermit { pacer: self }),
                 // A little past the reset, so the store has started its new window.
                 Decision::WaitUntil(until) => {
                     tokio::time::sleep_until(until + Duration::from_millis(20)).await;
@@ -133,11 +142,7 @@ impl QuotaPacer {
                     let _ = tokio::time::timeout_at(deadline, answered).await;
                 }
             }
-        };
-        if queued {
-            self.lock().waiting -= 1;
         }
-        result
     }
 
     /// Takes in the store's own account of its window from an answer's headers.
@@ -191,6 +196,13 @@ impl Drop for QuotaPermit<'_> {
         state.in_flight = state.in_flight.saturating_sub(1);
         drop(state);
         self.pacer.answered.notify_waiters();
+    }
+}
+
+impl Drop for QueueSlot<'_> {
+    fn drop(&mut self) {
+        let mut state = self.pacer.lock();
+        state.waiting = state.waiting.saturating_sub(1);
     }
 }
 
@@ -355,6 +367,21 @@ mod tests {
 
         assert!(refused.is_err());
         assert_eq!(queued.await.unwrap(), Ok(()));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_acquire_dropped_while_queued_gives_its_queue_slot_back() {
+        // One queue slot; the window is spent until its reset 5 s from now.
+        let pacer = QuotaPacer::new(0.5, 1);
+        pacer.observe(&headers("10", "150", "5000"));
+        let deadline = Instant::now() + Duration::from_secs(30);
+
+        // A caller that gives up while queued, as a disconnecting client's request does.
+        let gave_up = tokio::time::timeout(Duration::from_secs(1), pacer.acquire(deadline)).await;
+        let next = pacer.acquire(deadline).await.map(drop);
+
+        assert!(gave_up.is_err(), "the first caller was still queued");
+        assert_eq!(next, Ok(()), "the slot was free again: queued, then sent");
     }
 
     #[test]
