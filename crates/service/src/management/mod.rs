@@ -27,7 +27,7 @@ use crate::management::contact::{Contact, ContactLog, ContactOutcome};
 use crate::management::error::{ManagementError, Operation};
 use crate::management::pagination::{PAGE_LIMIT, next_v2_page, next_v3_page};
 use crate::management::quota::{QuotaPacer, QuotaSnapshot};
-use crate::management::rate_limit::{MAX_RATE_LIMITED_ATTEMPTS, RetryPolicy, rate_limit_wait};
+use crate::management::rate_limit::{MAX_RATE_LIMITED_ATTEMPTS, RateLimitHeaders, RetryPolicy};
 use crate::management::wire::{WireMetafieldPage, WireOrder};
 use crate::metrics::UpstreamMetrics;
 use crate::request_cost;
@@ -297,11 +297,13 @@ impl ManagementClient {
             let outcome = request.send().await;
             // The store's account first, then the permit: a caller waiting for a fresh account
             // must find it when it wakes.
-            if let Ok(response) = &outcome {
-                self.pacer.observe(response.headers());
-            }
+            let limits = outcome
+                .as_ref()
+                .map(|response| RateLimitHeaders::parse(response.headers()))
+                .unwrap_or_default();
+            self.pacer.observe(&limits);
             drop(permit);
-            self.note_outcome(operation, &outcome, started);
+            self.note_outcome(operation, &outcome, &limits, started);
             let wait = match outcome {
                 Ok(response) => {
                     let status = response.status();
@@ -322,7 +324,8 @@ impl ManagementClient {
                         }
                     } else if status == StatusCode::TOO_MANY_REQUESTS {
                         rate_limited += 1;
-                        let wait = rate_limit_wait(response.headers())
+                        let wait = limits
+                            .wait()
                             .unwrap_or_else(|| self.retry.backoff(rate_limited - 1));
                         if !patient
                             || rate_limited > MAX_RATE_LIMITED_ATTEMPTS
@@ -373,6 +376,7 @@ impl ManagementClient {
         &self,
         operation: Operation,
         outcome: &Result<reqwest::Response, reqwest::Error>,
+        limits: &RateLimitHeaders,
         started: Instant,
     ) {
         let elapsed = started.elapsed();
@@ -381,8 +385,8 @@ impl ManagementClient {
                 let status = response.status();
                 self.metrics
                     .answered(operation.label(), status.as_u16(), elapsed);
-                if let Some(report) = QuotaPacer::report(response.headers()) {
-                    self.metrics.quota_reported(report.quota, report.left);
+                if let Some(left) = limits.requests_left {
+                    self.metrics.quota_reported(limits.quota, left);
                 }
                 ContactOutcome::of_status(status)
             }
