@@ -26,7 +26,8 @@ pub enum ManagementError {
     /// are wrong; other 4xx: a request this client should not have made).
     #[error("bigcommerce refused {operation} with status {status}")]
     Rejected { operation: Operation, status: u16 },
-    /// The answer could not be understood.
+    /// The answer could not be used: a `2xx` whose body is unreadable, of the wrong shape,
+    /// or too large, or a redirect.
     #[error("bigcommerce sent an unreadable answer to {operation} ({reason})")]
     InvalidResponse {
         operation: Operation,
