@@ -5,6 +5,7 @@
 //! Run with `cargo bench --bench hot_path`; numbers are for reading, never asserted.
 
 use std::collections::BTreeSet;
+use std::convert::Infallible;
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +16,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use order_metafields_sandbox::{TokenCustomer, mint_current_customer_token};
 use order_metafields_service::access::Access;
 use order_metafields_service::auth::TokenVerifier;
-use order_metafields_service::cache::{Cache, OrderMetafields};
+use order_metafields_service::cache::{Cache, CustomerOrders, OrderMetafields};
 use order_metafields_service::config::Settings;
 use order_metafields_service::domain::{CustomerId, Decimal, Order, OrderId, VisibilityPolicy};
 use order_metafields_service::management::ManagementClient;
@@ -100,7 +101,10 @@ async fn warm_access(settings: &Settings) -> Access {
     let customer = CustomerId::new(CUSTOMER).expect("customer ids are positive");
     let orders: Vec<Order> = (FIRST_ORDER..FIRST_ORDER + ORDERS).map(order).collect();
     cache
-        .customer_orders(customer, || async { Ok::<_, ()>(orders) }, |_| false)
+        .orders
+        .get_or_load(customer, cache.as_of(), || async {
+            Ok::<_, Infallible>(CustomerOrders::new(orders))
+        })
         .await
         .expect("filling the order list");
     let metafields = OrderMetafields {
@@ -108,10 +112,11 @@ async fn warm_access(settings: &Settings) -> Access {
         count: 1,
     };
     cache
-        .order_metafields(
+        .metafields
+        .get_or_load(
             OrderId::new(FIRST_ORDER).expect("order ids are positive"),
-            || async { Ok::<_, ()>(metafields) },
-            |_| false,
+            cache.as_of(),
+            || async { Ok::<_, Infallible>(metafields) },
         )
         .await
         .expect("filling the metafields");
@@ -187,13 +192,12 @@ fn cache_hits(criterion: &mut Criterion) {
     });
     group.bench_function("Cache::order_metafields", |bencher| {
         bencher.to_async(&runtime).iter(|| async {
-            access
-                .cache()
-                .order_metafields(
-                    black_box(order),
-                    || async { Err::<OrderMetafields, ()>(()) },
-                    |_| false,
-                )
+            let cache = access.cache();
+            cache
+                .metafields
+                .get_or_load(black_box(order), cache.as_of(), || {
+                    std::future::pending::<Result<OrderMetafields, Infallible>>()
+                })
                 .await
                 .expect("warm")
         })

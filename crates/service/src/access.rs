@@ -4,21 +4,43 @@
 //! Visibility of metafields is applied here, once, when they are loaded.
 
 use std::sync::Arc;
-
-use bytes::Bytes;
 use std::time::Duration;
 
+use bytes::Bytes;
 use tokio::time::Instant;
 
-use crate::cache::{Cache, Cached, CustomerOrders, OrderMetafields};
-use crate::domain::{CustomerId, Metafield, OrderId, VisibilityPolicy};
+use crate::cache::changes::{Change, Revision};
+use crate::cache::layer::{Cached, FAILURE_BACKOFF, LoadFailure};
+use crate::cache::{Cache, CustomerOrders, OrderMetafields};
+use crate::domain::{CustomerId, Metafield, Order, OrderId, VisibilityPolicy};
 use crate::management::ManagementClient;
 use crate::management::error::ManagementError;
 
-/// The customer-facing read model over the cache and the Management API.
+/// Where [`Access`] reads what BigCommerce holds: the Management API client in the
+/// service, a scripted store in tests.
+pub trait OrderSource: Send + Sync + 'static {
+    /// When upstream work starting now must be over: one budget per caller request.
+    fn deadline(&self) -> Instant;
+
+    /// Every order the customer placed (only theirs, even if the upstream sends others).
+    fn customer_orders(
+        &self,
+        customer: CustomerId,
+        deadline: Instant,
+    ) -> impl Future<Output = Result<Vec<Order>, ManagementError>>;
+
+    /// Every metafield of the order, whatever its permission set.
+    fn order_metafields(
+        &self,
+        order: OrderId,
+        deadline: Instant,
+    ) -> impl Future<Output = Result<Vec<Metafield>, ManagementError>>;
+}
+
+/// The customer-facing read model over the cache and an [`OrderSource`].
 #[derive(Clone)]
-pub struct Access {
-    management: ManagementClient,
+pub struct Access<S = ManagementClient> {
+    source: S,
     cache: Cache,
     policy: Arc<VisibilityPolicy>,
     refresh_interval: Duration,
@@ -43,23 +65,39 @@ pub struct OwnedOrder {
     pub stale_age: Option<Duration>,
 }
 
-impl Access {
+/// What one caller request reads with: its upstream budget and the change log's position
+/// when it started (every change recorded before shows in what it is served).
+#[derive(Clone, Copy)]
+struct Read {
+    deadline: Instant,
+    as_of: Revision,
+}
+
+impl<S: OrderSource> Access<S> {
     pub fn new(
-        management: ManagementClient,
+        source: S,
         cache: Cache,
         policy: VisibilityPolicy,
         refresh_interval: Duration,
     ) -> Self {
         Self {
-            management,
+            source,
             cache,
             policy: Arc::new(policy),
             refresh_interval,
         }
     }
 
+    /// The caches, for benchmarks and tools that read their size.
     pub fn cache(&self) -> &Cache {
         &self.cache
+    }
+
+    /// Records that something changed at BigCommerce (a webhook said so). When this
+    /// returns, no request that starts afterwards is served anything the change may have
+    /// made wrong: not the order in any customer's list, not its metafields.
+    pub fn invalidate(&self, change: Change) {
+        self.cache.invalidate(change);
     }
 
     /// The customer's orders, newest first.
@@ -67,23 +105,7 @@ impl Access {
         &self,
         customer: CustomerId,
     ) -> Result<Cached<CustomerOrders>, AccessError> {
-        self.orders_within(customer, self.management.deadline())
-            .await
-    }
-
-    async fn orders_within(
-        &self,
-        customer: CustomerId,
-        deadline: Instant,
-    ) -> Result<Cached<CustomerOrders>, AccessError> {
-        self.cache
-            .customer_orders(
-                customer,
-                || self.management.customer_orders(customer, deadline),
-                ManagementError::is_transient,
-            )
-            .await
-            .map_err(AccessError::Upstream)
+        self.orders_as_of(customer, self.begin()).await
     }
 
     /// The order, if the customer placed it. An id missing from a list older than the
@@ -94,17 +116,63 @@ impl Access {
         customer: CustomerId,
         id: OrderId,
     ) -> Result<OwnedOrder, AccessError> {
-        self.order_within(customer, id, self.management.deadline())
-            .await
+        self.order_as_of(customer, id, self.begin()).await
     }
 
-    async fn order_within(
+    /// The visible metafields of one of the customer's orders, as a ready response body.
+    /// Ownership is proven from the customer's list as of the same moment as the
+    /// metafields: a list older than a change of the order never vouches for them.
+    pub async fn metafields(
         &self,
         customer: CustomerId,
         id: OrderId,
-        deadline: Instant,
+    ) -> Result<Cached<OrderMetafields>, AccessError> {
+        // One budget and one view of the changes for all of this request's work.
+        let read = self.begin();
+        // Ownership first: nobody's metafields are fetched for an order they did not place.
+        self.order_as_of(customer, id, read).await?;
+        let load = || async move {
+            let metafields = self.source.order_metafields(id, read.deadline).await?;
+            Ok::<_, ManagementError>(visible_metafields(&self.policy, metafields))
+        };
+        self.cache
+            .metafields
+            .get_or_load(id, read.as_of, load)
+            .await
+            .map_err(|error| match *error {
+                ManagementError::NotFound { .. } => AccessError::NotFound,
+                _ => AccessError::Upstream(error),
+            })
+    }
+
+    fn begin(&self) -> Read {
+        Read {
+            deadline: self.source.deadline(),
+            as_of: self.cache.as_of(),
+        }
+    }
+
+    async fn orders_as_of(
+        &self,
+        customer: CustomerId,
+        read: Read,
+    ) -> Result<Cached<CustomerOrders>, AccessError> {
+        self.cache
+            .orders
+            .get_or_load(customer, read.as_of, || {
+                self.load_orders(customer, read.deadline)
+            })
+            .await
+            .map_err(AccessError::Upstream)
+    }
+
+    async fn order_as_of(
+        &self,
+        customer: CustomerId,
+        id: OrderId,
+        read: Read,
     ) -> Result<OwnedOrder, AccessError> {
-        let orders = self.orders_within(customer, deadline).await?;
+        let orders = self.orders_as_of(customer, read).await?;
         if let Some(json) = orders.value().get(id) {
             return Ok(OwnedOrder {
                 json,
@@ -112,11 +180,12 @@ impl Access {
             });
         }
         // Rare, and holding a Management API call: boxed, so that the common case's future
-        // stays small.
+        // stays small. A reload reads BigCommerce after this request started, so it
+        // reflects every change recorded before.
         let refreshed = Box::pin(self.cache.refresh_customer_orders(
             customer,
             self.refresh_interval,
-            || self.management.customer_orders(customer, deadline),
+            || self.load_orders(customer, read.deadline),
         ))
         .await;
         match refreshed {
@@ -133,27 +202,51 @@ impl Access {
         }
     }
 
-    /// The visible metafields of one of the customer's orders, as a ready response body.
-    pub async fn metafields(
+    async fn load_orders(
         &self,
         customer: CustomerId,
-        id: OrderId,
-    ) -> Result<Cached<OrderMetafields>, AccessError> {
-        // One budget for all of this request's upstream work.
-        let deadline = self.management.deadline();
-        // Ownership first: nobody's metafields are fetched for an order they did not place.
-        self.order_within(customer, id, deadline).await?;
-        let load = || async move {
-            let metafields = self.management.order_metafields(id, deadline).await?;
-            Ok::<_, ManagementError>(visible_metafields(&self.policy, metafields))
-        };
-        self.cache
-            .order_metafields(id, load, ManagementError::is_transient)
-            .await
-            .map_err(|error| match *error {
-                ManagementError::NotFound { .. } => AccessError::NotFound,
-                _ => AccessError::Upstream(error),
-            })
+        deadline: Instant,
+    ) -> Result<CustomerOrders, ManagementError> {
+        let orders = self.source.customer_orders(customer, deadline).await?;
+        Ok(CustomerOrders::new(orders))
+    }
+}
+
+impl OrderSource for ManagementClient {
+    fn deadline(&self) -> Instant {
+        ManagementClient::deadline(self)
+    }
+
+    fn customer_orders(
+        &self,
+        customer: CustomerId,
+        deadline: Instant,
+    ) -> impl Future<Output = Result<Vec<Order>, ManagementError>> {
+        ManagementClient::customer_orders(self, customer, deadline)
+    }
+
+    fn order_metafields(
+        &self,
+        order: OrderId,
+        deadline: Instant,
+    ) -> impl Future<Output = Result<Vec<Metafield>, ManagementError>> {
+        ManagementClient::order_metafields(self, order, deadline)
+    }
+}
+
+impl LoadFailure for ManagementError {
+    /// A stale answer stands in only when BigCommerce failed (see
+    /// [`ManagementError::is_upstream_failure`]), never for a refusal or a "not found".
+    fn may_serve_stale(&self) -> bool {
+        self.is_upstream_failure()
+    }
+
+    /// A spent quota is remembered until it is expected back, at most the usual backoff.
+    fn backoff(&self) -> Duration {
+        match self {
+            ManagementError::RateLimited { retry_after, .. } => (*retry_after).min(FAILURE_BACKOFF),
+            _ => FAILURE_BACKOFF,
+        }
     }
 }
 
@@ -176,3 +269,6 @@ fn visible_metafields(
         count: metafields.len(),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -4,20 +4,20 @@
 //! Label values come from fixed sets (route patterns, operations, reasons): never a
 //! customer id, an order id or a token. It knows nothing of HTTP servers.
 
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
 
 /// The media type of [`Metrics::render`]'s output: the Prometheus text format 0.0.4.
 pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
-
-/// The caches whose lookups are counted, by the names their moka caches carry.
-pub const CACHE_NAMES: [&str; 2] = ["customer-orders", "order-metafields"];
 
 /// Every series of one application, and the registry that renders them.
 pub struct Metrics {
@@ -48,14 +48,26 @@ pub struct UpstreamMetrics {
     quota: Family<NoLabels, Gauge>,
 }
 
-/// Lookups, single-flight waits, evictions and sizes of the caches.
-#[derive(Clone)]
+/// Lookups, single-flight waits, evictions and sizes of the caches. It is also the
+/// caches' [`Collector`]: at each scrape it lets every tracked cache finish its pending
+/// maintenance (so expired entries are gone and counted) before any cache series is
+/// rendered, and reads their sizes then, so no caller has to report them before a scrape.
+#[derive(Clone, Debug)]
 pub struct CacheMetrics {
     lookups: Family<CacheOutcomeLabels, Counter>,
     waiters: Family<CacheLabels, Counter>,
     evictions: Family<CacheCauseLabels, Counter>,
-    entries: Family<CacheLabels, Gauge>,
-    weighted_size: Family<CacheLabels, Gauge>,
+    /// The caches whose sizes are read at each scrape.
+    tracked: Arc<Mutex<Vec<TrackedCache>>>,
+}
+
+/// A cache whose size is read at each scrape, by its name; gone once the cache is dropped.
+type TrackedCache = (&'static str, Weak<dyn CacheSize>);
+
+/// A cache whose size the metrics read at scrape time.
+pub trait CacheSize: Send + Sync {
+    /// Entries and total weight held now, after pending maintenance.
+    fn size(&self) -> (u64, u64);
 }
 
 /// Refused customer tokens.
@@ -161,7 +173,8 @@ impl Metrics {
         let auth = AuthMetrics::new();
         http.register(root.sub_registry_with_prefix("http"));
         upstream.register(root.sub_registry_with_prefix("upstream"));
-        cache.register(root.sub_registry_with_prefix("cache"));
+        root.sub_registry_with_prefix("cache")
+            .register_collector(Box::new(cache.clone()));
         auth.register(root.sub_registry_with_prefix("auth"));
         Self {
             registry: root,
@@ -336,62 +349,35 @@ impl Default for UpstreamMetrics {
 impl CacheMetrics {
     /// Handles that record into no registry until one registers them.
     pub fn new() -> Self {
-        let metrics = Self {
+        Self {
             lookups: Family::default(),
             waiters: Family::default(),
             evictions: Family::default(),
-            entries: Family::default(),
-            weighted_size: Family::default(),
-        };
-        // Every known series starts at zero, so a dashboard sees them before any traffic.
-        for cache in CACHE_NAMES {
-            for outcome in [CacheOutcome::Hit, CacheOutcome::Miss, CacheOutcome::Stale] {
-                metrics.lookups.get_or_create_owned(&CacheOutcomeLabels {
-                    cache,
-                    outcome: outcome.as_str(),
-                });
-            }
-            for cause in [
-                EvictionCause::Expired,
-                EvictionCause::Size,
-                EvictionCause::Invalidated,
-            ] {
-                metrics.evictions.get_or_create_owned(&CacheCauseLabels {
-                    cache,
-                    cause: cause.as_str(),
-                });
-            }
-            metrics.waiters.get_or_create_owned(&CacheLabels { cache });
+            tracked: Arc::default(),
         }
-        metrics
     }
 
-    fn register(&self, registry: &mut Registry) {
-        registry.register(
-            "lookups",
-            "Cache lookups by cache and outcome (hit, miss: loaded from the Management API, stale: served the last good value because loading failed)",
-            self.lookups.clone(),
-        );
-        registry.register(
-            "single_flight_waiters",
-            "Lookups that waited for a load another caller started instead of calling the Management API themselves",
-            self.waiters.clone(),
-        );
-        registry.register(
-            "evictions",
-            "Entries removed from a cache, by cause (expired, size, invalidated)",
-            self.evictions.clone(),
-        );
-        registry.register(
-            "entries",
-            "Entries held by a cache, as of the last scrape",
-            self.entries.clone(),
-        );
-        registry.register(
-            "weighted_size",
-            "Weighted size of a cache as of the last scrape: orders for customer-orders, bytes for order-metafields",
-            self.weighted_size.clone(),
-        );
+    /// Reads `cache`'s size at each scrape, for as long as it lives, and starts its
+    /// series at zero so that a dashboard sees them before any traffic.
+    pub fn track(&self, cache: &'static str, size: Weak<dyn CacheSize>) {
+        for outcome in [CacheOutcome::Hit, CacheOutcome::Miss, CacheOutcome::Stale] {
+            self.lookups.get_or_create_owned(&CacheOutcomeLabels {
+                cache,
+                outcome: outcome.as_str(),
+            });
+        }
+        for cause in [
+            EvictionCause::Expired,
+            EvictionCause::Size,
+            EvictionCause::Invalidated,
+        ] {
+            self.evictions.get_or_create_owned(&CacheCauseLabels {
+                cache,
+                cause: cause.as_str(),
+            });
+        }
+        self.waiters.get_or_create_owned(&CacheLabels { cache });
+        self.tracked_caches().push((cache, size));
     }
 
     /// Counts one lookup in `cache`.
@@ -419,15 +405,69 @@ impl CacheMetrics {
             .inc();
     }
 
-    /// Sets what `cache` holds now.
-    pub fn usage(&self, cache: &'static str, entries: u64, weighted_size: u64) {
-        let labels = CacheLabels { cache };
-        self.entries
-            .get_or_create(&labels)
-            .set(i64::try_from(entries).unwrap_or(i64::MAX));
-        self.weighted_size
-            .get_or_create(&labels)
-            .set(i64::try_from(weighted_size).unwrap_or(i64::MAX));
+    fn tracked_caches(&self) -> std::sync::MutexGuard<'_, Vec<TrackedCache>> {
+        // A list of names and weak handles is valid after any panic.
+        self.tracked
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Collector for CacheMetrics {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        // Sizes first: reading them runs the caches' pending maintenance, which counts the
+        // evictions it makes, so the counters below include them.
+        let sizes: Vec<(&'static str, (u64, u64))> = {
+            let mut tracked = self.tracked_caches();
+            tracked.retain(|(_, size)| size.strong_count() > 0);
+            tracked
+                .iter()
+                .filter_map(|(name, size)| Some((*name, size.upgrade()?.size())))
+                .collect()
+        };
+        let families: [(&str, &str, &dyn EncodeMetric); 3] = [
+            (
+                "lookups",
+                "Cache lookups by cache and outcome (hit, miss: loaded from the Management API, stale: served the last good value because loading failed)",
+                &self.lookups,
+            ),
+            (
+                "single_flight_waiters",
+                "Lookups that waited for a load another caller started instead of calling the Management API themselves",
+                &self.waiters,
+            ),
+            (
+                "evictions",
+                "Entries removed from a cache, by cause (expired, size, invalidated)",
+                &self.evictions,
+            ),
+        ];
+        for (name, help, family) in families {
+            let metric = encoder.encode_descriptor(name, help, None, family.metric_type())?;
+            family.encode(metric)?;
+        }
+        let gauges = [
+            (
+                "entries",
+                "Entries held by a cache, as of the scrape",
+                false,
+            ),
+            (
+                "weighted_size",
+                "Weighted size of a cache as of the scrape: orders for customer-orders, bytes for order-metafields",
+                true,
+            ),
+        ];
+        for (name, help, weighted) in gauges {
+            let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+            for (cache, (entries, weight)) in &sizes {
+                let value = if weighted { *weight } else { *entries };
+                let value = i64::try_from(value).unwrap_or(i64::MAX);
+                let labels = CacheLabels { cache };
+                ConstGauge::new(value).encode(metric.encode_family(&labels)?)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -512,9 +552,26 @@ impl AuthFailureReason {
 mod tests {
     use super::*;
 
+    /// A cache of fixed size, for the collector.
+    struct FixedSize(u64, u64);
+
+    impl CacheSize for FixedSize {
+        fn size(&self) -> (u64, u64) {
+            (self.0, self.1)
+        }
+    }
+
+    fn tracked(metrics: &Metrics, name: &'static str, size: &Arc<dyn CacheSize>) {
+        metrics.cache.track(name, Arc::downgrade(size));
+    }
+
     #[test]
     fn a_new_registry_renders_the_known_series_at_zero_and_nothing_unknown() {
         let metrics = Metrics::new();
+        let orders: Arc<dyn CacheSize> = Arc::new(FixedSize(0, 0));
+        let metafields: Arc<dyn CacheSize> = Arc::new(FixedSize(0, 0));
+        tracked(&metrics, "customer-orders", &orders);
+        tracked(&metrics, "order-metafields", &metafields);
 
         let text = metrics.render();
 
@@ -546,7 +603,8 @@ mod tests {
             .unanswered("list_customer_orders", true, Duration::from_secs(2));
         metrics.upstream.paced("list_customer_orders");
         metrics.upstream.quota_reported(Some(150), 120);
-        metrics.cache.usage("customer-orders", 1, 3);
+        let orders: Arc<dyn CacheSize> = Arc::new(FixedSize(1, 3));
+        tracked(&metrics, "customer-orders", &orders);
 
         let text = metrics.render();
         for family in [
@@ -576,6 +634,23 @@ mod tests {
         assert!(text.contains(
             "order_metafields_upstream_rate_limited_total{operation=\"list_customer_orders\"} 1\n"
         ));
+        assert!(text.contains("order_metafields_cache_entries{cache=\"customer-orders\"} 1\n"));
+        assert!(
+            text.contains("order_metafields_cache_weighted_size{cache=\"customer-orders\"} 3\n")
+        );
+    }
+
+    #[test]
+    fn a_cache_that_is_gone_is_no_longer_read_at_a_scrape() {
+        let metrics = Metrics::new();
+        let orders: Arc<dyn CacheSize> = Arc::new(FixedSize(2, 5));
+        tracked(&metrics, "customer-orders", &orders);
+        let live = metrics.render();
+
+        drop(orders);
+
+        assert!(live.contains("order_metafields_cache_entries{cache=\"customer-orders\"} 2\n"));
+        assert!(!metrics.render().contains("order_metafields_cache_entries{"));
     }
 
     #[test]

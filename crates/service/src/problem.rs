@@ -76,57 +76,96 @@ pub struct Problem<'a> {
 /// The stable type URI prefix of every problem this service defines.
 pub const PROBLEM_TYPE_PREFIX: &str = "urn:order-metafields:problem:";
 
+/// A kind of problem: its type name (after [`PROBLEM_TYPE_PREFIX`]), title and status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Kind {
+    name: &'static str,
+    title: &'static str,
+    status: StatusCode,
+}
+
+impl Kind {
+    const fn new(name: &'static str, title: &'static str, status: StatusCode) -> Self {
+        Self {
+            name,
+            title,
+            status,
+        }
+    }
+
+    const BAD_REQUEST: Kind = Kind::new("bad-request", "Bad Request", StatusCode::BAD_REQUEST);
+    const UNAUTHORIZED: Kind = Kind::new("unauthorized", "Unauthorized", StatusCode::UNAUTHORIZED);
+    const NOT_FOUND: Kind = Kind::new("not-found", "Not Found", StatusCode::NOT_FOUND);
+    const METHOD_NOT_ALLOWED: Kind = Kind::new(
+        "method-not-allowed",
+        "Method Not Allowed",
+        StatusCode::METHOD_NOT_ALLOWED,
+    );
+    const PAYLOAD_TOO_LARGE: Kind = Kind::new(
+        "payload-too-large",
+        "Payload Too Large",
+        StatusCode::PAYLOAD_TOO_LARGE,
+    );
+    const REQUEST_TIMEOUT: Kind = Kind::new(
+        "request-timeout",
+        "Request Timeout",
+        StatusCode::REQUEST_TIMEOUT,
+    );
+    const TOO_MANY_REQUESTS: Kind = Kind::new(
+        "too-many-requests",
+        "Too Many Requests",
+        StatusCode::TOO_MANY_REQUESTS,
+    );
+    const INTERNAL: Kind = Kind::new(
+        "internal",
+        "Internal Server Error",
+        StatusCode::INTERNAL_SERVER_ERROR,
+    );
+    const UPSTREAM_ERROR: Kind =
+        Kind::new("upstream-error", "Bad Gateway", StatusCode::BAD_GATEWAY);
+    const UPSTREAM_RATE_LIMITED: Kind = Kind::new(
+        "upstream-rate-limited",
+        "Service Unavailable",
+        StatusCode::SERVICE_UNAVAILABLE,
+    );
+    const NOT_READY: Kind = Kind::new(
+        "not-ready",
+        "Service Unavailable",
+        StatusCode::SERVICE_UNAVAILABLE,
+    );
+    const UPSTREAM_TIMEOUT: Kind = Kind::new(
+        "upstream-timeout",
+        "Gateway Timeout",
+        StatusCode::GATEWAY_TIMEOUT,
+    );
+
+    /// The kinds the framework itself answers with a bare status (a path no route
+    /// matches, a method a resource lacks, a body too large or unreadable), looked up by
+    /// that status. Any `5xx` of its own is [`Kind::INTERNAL`], keeping its status.
+    const BARE: [Kind; 4] = [
+        Kind::BAD_REQUEST,
+        Kind::NOT_FOUND,
+        Kind::METHOD_NOT_ALLOWED,
+        Kind::PAYLOAD_TOO_LARGE,
+    ];
+}
+
 impl ApiError {
-    /// The problem's type name (after [`PROBLEM_TYPE_PREFIX`]), title and status: the one
-    /// table of error kinds.
-    fn kind(&self) -> (&'static str, &'static str, StatusCode) {
+    /// The problem kind of this error: the one table of error kinds.
+    fn kind(&self) -> Kind {
         match self {
-            ApiError::BadRequest { .. } => ("bad-request", "Bad Request", StatusCode::BAD_REQUEST),
-            ApiError::Unauthorized { .. } | ApiError::WebhookUnauthorized => {
-                ("unauthorized", "Unauthorized", StatusCode::UNAUTHORIZED)
-            }
-            ApiError::NotFound => ("not-found", "Not Found", StatusCode::NOT_FOUND),
-            ApiError::MethodNotAllowed { .. } => (
-                "method-not-allowed",
-                "Method Not Allowed",
-                StatusCode::METHOD_NOT_ALLOWED,
-            ),
-            ApiError::PayloadTooLarge => (
-                "payload-too-large",
-                "Payload Too Large",
-                StatusCode::PAYLOAD_TOO_LARGE,
-            ),
-            ApiError::RequestTimeout => (
-                "request-timeout",
-                "Request Timeout",
-                StatusCode::REQUEST_TIMEOUT,
-            ),
-            ApiError::TooManyRequests { .. } => (
-                "too-many-requests",
-                "Too Many Requests",
-                StatusCode::TOO_MANY_REQUESTS,
-            ),
-            ApiError::Internal => (
-                "internal",
-                "Internal Server Error",
-                StatusCode::INTERNAL_SERVER_ERROR,
-            ),
-            ApiError::UpstreamError => ("upstream-error", "Bad Gateway", StatusCode::BAD_GATEWAY),
-            ApiError::UpstreamRateLimited { .. } => (
-                "upstream-rate-limited",
-                "Service Unavailable",
-                StatusCode::SERVICE_UNAVAILABLE,
-            ),
-            ApiError::NotReady { .. } => (
-                "not-ready",
-                "Service Unavailable",
-                StatusCode::SERVICE_UNAVAILABLE,
-            ),
-            ApiError::UpstreamTimeout => (
-                "upstream-timeout",
-                "Gateway Timeout",
-                StatusCode::GATEWAY_TIMEOUT,
-            ),
+            ApiError::BadRequest { .. } => Kind::BAD_REQUEST,
+            ApiError::Unauthorized { .. } | ApiError::WebhookUnauthorized => Kind::UNAUTHORIZED,
+            ApiError::NotFound => Kind::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => Kind::METHOD_NOT_ALLOWED,
+            ApiError::PayloadTooLarge => Kind::PAYLOAD_TOO_LARGE,
+            ApiError::RequestTimeout => Kind::REQUEST_TIMEOUT,
+            ApiError::TooManyRequests { .. } => Kind::TOO_MANY_REQUESTS,
+            ApiError::Internal => Kind::INTERNAL,
+            ApiError::UpstreamError => Kind::UPSTREAM_ERROR,
+            ApiError::UpstreamRateLimited { .. } => Kind::UPSTREAM_RATE_LIMITED,
+            ApiError::NotReady { .. } => Kind::NOT_READY,
+            ApiError::UpstreamTimeout => Kind::UPSTREAM_TIMEOUT,
         }
     }
 
@@ -162,13 +201,13 @@ impl ApiError {
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        self.kind().2
+        self.kind().status
     }
 
     fn error_response(&self) -> HttpResponse {
-        let (name, title, status) = self.kind();
-        let uri = format!("{PROBLEM_TYPE_PREFIX}{name}");
-        let mut response = problem_response(status, &uri, title, self.detail());
+        let kind = self.kind();
+        let uri = format!("{PROBLEM_TYPE_PREFIX}{}", kind.name);
+        let mut response = problem_response(kind.status, &uri, kind.title, self.detail());
         let headers = response.headers_mut();
         match self {
             ApiError::Unauthorized { token_sent } => {
@@ -256,18 +295,17 @@ pub fn needs_problem_body(status: StatusCode, headers: &header::HeaderMap) -> bo
 /// A problem response standing in for a bare error response of `status`, keeping the
 /// original headers (`Allow`, `WWW-Authenticate`...) but not its body.
 pub fn problem_for_status(status: StatusCode, headers: &header::HeaderMap) -> HttpResponse {
-    let (name, title) = match status {
-        StatusCode::BAD_REQUEST => ("bad-request", "Bad Request"),
-        StatusCode::NOT_FOUND => ("not-found", "Not Found"),
-        StatusCode::METHOD_NOT_ALLOWED => ("method-not-allowed", "Method Not Allowed"),
-        StatusCode::PAYLOAD_TOO_LARGE => ("payload-too-large", "Payload Too Large"),
-        status if status.is_server_error() => ("internal", "Internal Server Error"),
-        _ => ("", status.canonical_reason().unwrap_or("Error")),
-    };
-    let uri = if name.is_empty() {
-        "about:blank".to_owned()
+    let kind = if status.is_server_error() {
+        Some(Kind::INTERNAL)
     } else {
-        format!("{PROBLEM_TYPE_PREFIX}{name}")
+        Kind::BARE.into_iter().find(|kind| kind.status == status)
+    };
+    let (uri, title) = match kind {
+        Some(kind) => (format!("{PROBLEM_TYPE_PREFIX}{}", kind.name), kind.title),
+        None => (
+            "about:blank".to_owned(),
+            status.canonical_reason().unwrap_or("Error"),
+        ),
     };
     let detail = if status.is_server_error() {
         "Something went wrong on our side; try again later."
@@ -392,13 +430,68 @@ mod tests {
             ),
         ];
         for (error, status, uri) in cases {
-            let (name, _, code) = error.kind();
+            let kind = error.kind();
 
-            assert_eq!(code.as_u16(), status, "case: {error:?}");
+            assert_eq!(kind.status.as_u16(), status, "case: {error:?}");
             assert_eq!(
-                format!("{PROBLEM_TYPE_PREFIX}{name}"),
+                format!("{PROBLEM_TYPE_PREFIX}{}", kind.name),
                 uri,
                 "case: {error:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_bare_status_becomes_the_problem_of_its_kind_with_the_same_body_as_before() {
+        let cases = [
+            (
+                400,
+                "urn:order-metafields:problem:bad-request",
+                "Bad Request",
+            ),
+            (404, "urn:order-metafields:problem:not-found", "Not Found"),
+            (
+                405,
+                "urn:order-metafields:problem:method-not-allowed",
+                "Method Not Allowed",
+            ),
+            (
+                413,
+                "urn:order-metafields:problem:payload-too-large",
+                "Payload Too Large",
+            ),
+            (
+                500,
+                "urn:order-metafields:problem:internal",
+                "Internal Server Error",
+            ),
+            (
+                503,
+                "urn:order-metafields:problem:internal",
+                "Internal Server Error",
+            ),
+            (408, "about:blank", "Request Timeout"),
+            (431, "about:blank", "Request Header Fields Too Large"),
+        ];
+        for (status, uri, title) in cases {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::IM_A_TEAPOT);
+            let detail = if status.is_server_error() {
+                "Something went wrong on our side; try again later."
+            } else {
+                title
+            };
+
+            let response = problem_for_status(status, &header::HeaderMap::new());
+            let body = actix_web::body::to_bytes(response.into_body());
+            let body = futures_util::FutureExt::now_or_never(body)
+                .and_then(Result::ok)
+                .unwrap_or_default();
+            let body: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+
+            assert_eq!(
+                body,
+                serde_json::json!({"type": uri, "title": title, "status": status.as_u16(), "detail": detail}),
+                "case: {status}"
             );
         }
     }

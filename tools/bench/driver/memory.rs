@@ -55,7 +55,7 @@ pub async fn run(fill: Fill) -> anyhow::Result<()> {
     let (idle_rss, _) = stack::resident_kib();
 
     let started = Instant::now();
-    let mut peak = service.access.cache().usage().await;
+    let mut peak = service.access.cache().usage();
     let mut requests = 0_u64;
     let mut orders_seen = 0_u64;
     let mut metafield_bytes = 0_u64;
@@ -72,12 +72,12 @@ pub async fn run(fill: Fill) -> anyhow::Result<()> {
         metafield_bytes += filled.metafield_bytes;
         done += 1;
         if done.is_multiple_of(250) {
-            peak = max_usage(peak, service.access.cache().usage().await);
+            peak = max_usage(peak, service.access.cache().usage());
         }
     }
     drop(results);
     let elapsed = started.elapsed();
-    let usage = service.access.cache().usage().await;
+    let usage = service.access.cache().usage();
     peak = max_usage(peak, usage);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (rss, hwm) = stack::resident_kib();

@@ -26,7 +26,8 @@ pub enum ManagementError {
     /// are wrong; other 4xx: a request this client should not have made).
     #[error("bigcommerce refused {operation} with status {status}")]
     Rejected { operation: Operation, status: u16 },
-    /// The answer could not be understood.
+    /// The answer could not be used: a `2xx` whose body is unreadable, of the wrong shape,
+    /// or too large, or a redirect.
     #[error("bigcommerce sent an unreadable answer to {operation} ({reason})")]
     InvalidResponse {
         operation: Operation,
@@ -35,14 +36,22 @@ pub enum ManagementError {
 }
 
 impl ManagementError {
-    /// Whether the failure may pass by itself (quota, outage, timeout), so that a cached
-    /// answer may stand in for a fresh one.
-    pub fn is_transient(&self) -> bool {
+    /// Whether BigCommerce failed, in a way that may pass by itself: its quota is spent, it
+    /// is down or cut off, it is too slow, or it answered with something this client cannot
+    /// use (a `2xx` with malformed JSON, HTML, the wrong shape, a bad field value or an
+    /// oversized body, or a redirect, which the Management API never sends). Then a cached
+    /// answer may stand in for a fresh one (stale-if-error).
+    ///
+    /// A refused access token (`401`, `403`), a `404` and any other `4xx` are not
+    /// failures: they are BigCommerce's answer (the token or store is wrong, the resource
+    /// is gone, the request was wrong), and a stale answer must not hide them.
+    pub fn is_upstream_failure(&self) -> bool {
         matches!(
             self,
             ManagementError::RateLimited { .. }
                 | ManagementError::Unavailable { .. }
                 | ManagementError::Timeout { .. }
+                | ManagementError::InvalidResponse { .. }
         )
     }
 }

@@ -81,7 +81,7 @@ impl ManagementClient {
             if answer.body.is_empty() {
                 break;
             }
-            let wire: WireHookPage = super::decode(&answer.body, operation)?;
+            let wire: WireHookPage = super::decode(&answer.body.bytes, operation)?;
             let received = wire.data.len();
             let pagination = wire.meta.and_then(|meta| meta.pagination);
             hooks.extend(wire.data.into_iter().map(Hook::from));
@@ -152,7 +152,7 @@ impl ManagementClient {
         let answer = self
             .send(method, url, Some(&body), operation, deadline)
             .await?;
-        let wire: WireHookResponse = super::decode(&answer.body, operation)?;
+        let wire: WireHookResponse = super::decode(&answer.body.bytes, operation)?;
         Ok(Hook::from(wire.data))
     }
 }

@@ -3,19 +3,21 @@
 //! retries with backoff and the per-call time budget all live behind those methods.
 //! It must not know about actix or this service's HTTP statuses.
 
+pub mod body;
 pub mod contact;
 pub mod error;
 pub mod hooks;
 pub mod pagination;
 pub mod quota;
 pub mod rate_limit;
+mod send;
 pub mod wire;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, HeaderMap, HeaderValue, USER_AGENT};
-use reqwest::{Method, StatusCode};
 use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
@@ -23,20 +25,18 @@ use url::Url;
 
 use crate::config::{StoreSettings, UpstreamSettings};
 use crate::domain::{CustomerId, Metafield, Order, OrderId};
-use crate::management::contact::{Contact, ContactLog, ContactOutcome};
+use crate::management::body::LargeBodies;
+use crate::management::contact::{Contact, ContactLog};
 use crate::management::error::{ManagementError, Operation};
 use crate::management::pagination::{PAGE_LIMIT, next_v2_page, next_v3_page};
 use crate::management::quota::{QuotaPacer, QuotaSnapshot};
-use crate::management::rate_limit::{MAX_RATE_LIMITED_ATTEMPTS, RetryPolicy, rate_limit_wait};
+use crate::management::rate_limit::RetryPolicy;
 use crate::management::wire::{WireMetafieldPage, WireOrder};
 use crate::metrics::UpstreamMetrics;
-use crate::request_cost;
 
 /// The `User-Agent` sent upstream: the service's name and version.
 pub const USER_AGENT_VALUE: &str = concat!("order-metafields/", env!("CARGO_PKG_VERSION"));
 
-/// The largest upstream body read; a page of 250 full v2 orders is well under 2 MiB.
-const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 /// The most metafield pages read for one order (BigCommerce allows 250 metafields per
 /// order per app, so a handful of pages covers every app on a store).
 const METAFIELDS_MAX_PAGES: u32 = 20;
@@ -52,12 +52,7 @@ pub struct ManagementClient {
     pacer: Arc<QuotaPacer>,
     contacts: Arc<ContactLog>,
     metrics: UpstreamMetrics,
-}
-
-/// A successful upstream answer: its status and body.
-pub(crate) struct Answer {
-    status: StatusCode,
-    body: Vec<u8>,
+    large_bodies: LargeBodies,
 }
 
 impl ManagementClient {
@@ -88,6 +83,7 @@ impl ManagementClient {
             pacer: Arc::new(QuotaPacer::new(upstream.quota_share, upstream.queue_max)),
             contacts: Arc::default(),
             metrics: UpstreamMetrics::new(),
+            large_bodies: LargeBodies::new(),
         })
     }
 
@@ -132,7 +128,7 @@ impl ManagementClient {
                 if answer.status == StatusCode::NO_CONTENT || answer.body.is_empty() {
                     Vec::new()
                 } else {
-                    decode(&answer.body, operation)?
+                    decode(&answer.body.bytes, operation)?
                 };
             let received = wire.len();
             let first_id = wire.first().map(|order| order.id);
@@ -186,7 +182,7 @@ impl ManagementClient {
             if answer.status == StatusCode::NO_CONTENT || answer.body.is_empty() {
                 return Ok(metafields);
             }
-            let wire: WireMetafieldPage = decode(&answer.body, operation)?;
+            let wire: WireMetafieldPage = decode(&answer.body.bytes, operation)?;
             let received = wire.data.len();
             let pagination = wire.meta.and_then(|meta| meta.pagination);
             for metafield in wire.data {
@@ -241,188 +237,6 @@ impl ManagementClient {
             .ok();
         url
     }
-
-    pub(crate) async fn get(
-        &self,
-        url: Url,
-        operation: Operation,
-        deadline: Instant,
-    ) -> Result<Answer, ManagementError> {
-        self.send(Method::GET, url, None, operation, deadline).await
-    }
-
-    /// One request with the retry rules: `429` waits as BigCommerce says, `5xx` and broken
-    /// connections back off with jitter (except for a `POST`, which is not idempotent), all
-    /// before `deadline`.
-    pub(crate) async fn send(
-        &self,
-        method: Method,
-        url: Url,
-        body: Option<&serde_json::Value>,
-        operation: Operation,
-        deadline: Instant,
-    ) -> Result<Answer, ManagementError> {
-        // A readiness probe reports what it met at once: it retries nothing and waits out
-        // no 429, so that /readyz answers within one request timeout.
-        let patient = operation != Operation::ReadinessProbe;
-        let retry_failures = patient && method != Method::POST;
-        let mut failures = 0;
-        let mut rate_limited = 0;
-        loop {
-            // Stay within this service's share of the store's window before every send.
-            let permit = match self.pacer.acquire(deadline).await {
-                Ok(permit) => permit,
-                Err(retry_after) => {
-                    tracing::info!(operation = %operation, wait_ms = retry_after.as_millis() as u64, "this service's share of the store's api quota is spent");
-                    self.metrics.paced(operation.label());
-                    return Err(ManagementError::RateLimited {
-                        operation,
-                        retry_after,
-                    });
-                }
-            };
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            if remaining.is_zero() {
-                return Err(ManagementError::Timeout { operation });
-            }
-            let started = Instant::now();
-            let mut request = self
-                .http
-                .request(method.clone(), url.clone())
-                .timeout(self.request_timeout.min(remaining));
-            if let Some(body) = body {
-                request = request.json(body);
-            }
-            request_cost::note_upstream_call();
-            let outcome = request.send().await;
-            // The store's account first, then the permit: a caller waiting for a fresh account
-            // must find it when it wakes.
-            if let Ok(response) = &outcome {
-                self.pacer.observe(response.headers());
-            }
-            drop(permit);
-            self.note_outcome(operation, &outcome, started);
-            let wait = match outcome {
-                Ok(response) => {
-                    let status = response.status();
-                    tracing::debug!(operation = %operation, status = status.as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "management api answered");
-                    if status.is_success() {
-                        match read_body(response).await {
-                            Ok(body) => return Ok(Answer { status, body }),
-                            Err(error) if error.is_timeout() => {
-                                return Err(ManagementError::Timeout { operation });
-                            }
-                            Err(error) => self.retry_after_failure(
-                                retry_failures,
-                                operation,
-                                &mut failures,
-                                deadline,
-                                format!("body read failed: {}", error_kind(&error)),
-                            )?,
-                        }
-                    } else if status == StatusCode::TOO_MANY_REQUESTS {
-                        rate_limited += 1;
-                        let wait = rate_limit_wait(response.headers())
-                            .unwrap_or_else(|| self.retry.backoff(rate_limited - 1));
-                        if !patient
-                            || rate_limited > MAX_RATE_LIMITED_ATTEMPTS
-                            || wait > deadline.saturating_duration_since(Instant::now())
-                        {
-                            return Err(ManagementError::RateLimited {
-                                operation,
-                                retry_after: wait,
-                            });
-                        }
-                        tracing::info!(operation = %operation, wait_ms = wait.as_millis() as u64, "store api quota spent; waiting for the window to reset");
-                        wait
-                    } else if status.is_server_error() {
-                        self.retry_after_failure(
-                            retry_failures,
-                            operation,
-                            &mut failures,
-                            deadline,
-                            format!("status {}", status.as_u16()),
-                        )?
-                    } else if status == StatusCode::NOT_FOUND {
-                        return Err(ManagementError::NotFound { operation });
-                    } else {
-                        return Err(ManagementError::Rejected {
-                            operation,
-                            status: status.as_u16(),
-                        });
-                    }
-                }
-                Err(error) if error.is_timeout() => {
-                    return Err(ManagementError::Timeout { operation });
-                }
-                Err(error) => self.retry_after_failure(
-                    retry_failures,
-                    operation,
-                    &mut failures,
-                    deadline,
-                    error_kind(&error).to_owned(),
-                )?,
-            };
-            tokio::time::sleep(wait).await;
-        }
-    }
-
-    /// Records one request's answer, or failure to get one, in the metrics, the contact log
-    /// and the store's quota gauges.
-    fn note_outcome(
-        &self,
-        operation: Operation,
-        outcome: &Result<reqwest::Response, reqwest::Error>,
-        started: Instant,
-    ) {
-        let elapsed = started.elapsed();
-        let contact = match outcome {
-            Ok(response) => {
-                let status = response.status();
-                self.metrics
-                    .answered(operation.label(), status.as_u16(), elapsed);
-                if let Some(report) = QuotaPacer::report(response.headers()) {
-                    self.metrics.quota_reported(report.quota, report.left);
-                }
-                ContactOutcome::of_status(status)
-            }
-            Err(error) => {
-                self.metrics
-                    .unanswered(operation.label(), error.is_timeout(), elapsed);
-                Some(if error.is_timeout() {
-                    ContactOutcome::TimedOut
-                } else {
-                    ContactOutcome::Unreachable
-                })
-            }
-        };
-        if let Some(contact) = contact {
-            self.contacts.record(contact);
-        }
-    }
-
-    /// The backoff before the next try after a failure, or the final error when the retries
-    /// or the budget are spent.
-    fn retry_after_failure(
-        &self,
-        retry_failures: bool,
-        operation: Operation,
-        failures: &mut u32,
-        deadline: Instant,
-        cause: String,
-    ) -> Result<Duration, ManagementError> {
-        *failures += 1;
-        let failures = *failures;
-        let wait = self.retry.backoff(failures - 1);
-        if !retry_failures
-            || failures > self.retry.max_retries
-            || wait > deadline.saturating_duration_since(Instant::now())
-        {
-            return Err(ManagementError::Unavailable { operation, cause });
-        }
-        tracing::info!(operation = %operation, cause = %cause, attempt = failures, "management api call failed; retrying");
-        Ok(wait)
-    }
 }
 
 /// `{base}/stores/{hash}/`, whatever path the base URL already has.
@@ -434,18 +248,6 @@ fn store_base_url(base: &Url, store_hash: &str) -> Url {
         })
         .ok();
     url
-}
-
-async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
-            // An answer this large is not a Management API page; stop reading it.
-            break;
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }
 
 pub(crate) fn decode<T: DeserializeOwned>(
@@ -461,19 +263,6 @@ pub(crate) fn decode<T: DeserializeOwned>(
             error.classify()
         ),
     })
-}
-
-/// A short, secret-free description of a transport error (never the URL or headers).
-fn error_kind(error: &reqwest::Error) -> &'static str {
-    if error.is_connect() {
-        "connection failed"
-    } else if error.is_body() || error.is_decode() {
-        "connection dropped while reading the body"
-    } else if error.is_request() {
-        "request failed"
-    } else {
-        "transport error"
-    }
 }
 
 #[cfg(test)]

@@ -9,18 +9,10 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use reqwest::header::HeaderMap;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use super::rate_limit::MAX_RATE_LIMIT_WAIT;
-
-/// BigCommerce's header: requests left in the current window (store-wide).
-pub const LEFT_HEADER: &str = "x-rate-limit-requests-left";
-/// BigCommerce's header: requests per window.
-pub const QUOTA_HEADER: &str = "x-rate-limit-requests-quota";
-/// BigCommerce's header: milliseconds until the window resets.
-pub const RESET_MS_HEADER: &str = "x-rate-limit-time-reset-ms";
+use crate::management::rate_limit::RateLimitHeaders;
 
 /// Paces one store's Management API requests.
 pub struct QuotaPacer {
@@ -37,6 +29,11 @@ pub const FRESHNESS: Duration = Duration::from_secs(1);
 /// The right to send one request; dropping it (once the answer is read) lets callers that
 /// wait for a fresh account go on.
 pub struct QuotaPermit<'a> {
+    pacer: &'a QuotaPacer,
+}
+
+/// A caller's place in the queue for the next window; dropping it leaves the queue.
+struct QueueSlot<'a> {
     pacer: &'a QuotaPacer,
 }
 
@@ -61,13 +58,6 @@ struct QuotaState {
 pub struct QuotaSnapshot {
     pub quota: Option<u32>,
     pub left: Option<u32>,
-}
-
-/// The store's quota headers on one answer, as sent.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct QuotaReport {
-    pub quota: Option<u32>,
-    pub left: u32,
 }
 
 /// Whether a request may go now.
@@ -95,36 +85,40 @@ impl QuotaPacer {
     /// that is past `deadline` or the queue is full. Hold the permit until the answer's
     /// headers are observed.
     pub async fn acquire(&self, deadline: Instant) -> Result<QuotaPermit<'_>, Duration> {
-        let mut queued = false;
-        let result = loop {
+        // The caller's place in the queue, given back when this future ends in any way:
+        // answered, refused, or dropped mid-wait (a client that disconnects, a timeout
+        // around the call). Without the guard, a dropped waiter would keep its slot for good.
+        let mut slot: Option<QueueSlot<'_>> = None;
+        loop {
             // Registered before the state is read, so no answer between the two is missed.
             let answered = self.answered.notified();
             let now = Instant::now();
             let decision = {
                 let mut state = self.lock();
                 let decision = state.decide(self.share, now);
+                let queue_full = slot.is_none() && state.waiting >= self.max_waiting;
                 match decision {
                     Decision::Send => state.record_send(),
                     Decision::WaitUntil(until) => {
                         let wait = until.saturating_duration_since(now);
-                        if until > deadline || (!queued && state.waiting >= self.max_waiting) {
-                            break Err(wait.max(Duration::from_millis(1)));
+                        if until > deadline || queue_full {
+                            return Err(wait.max(Duration::from_millis(1)));
                         }
                     }
                     Decision::WaitForAnswer => {
-                        if now >= deadline || (!queued && state.waiting >= self.max_waiting) {
-                            break Err(FRESHNESS);
+                        if now >= deadline || queue_full {
+                            return Err(FRESHNESS);
                         }
                     }
                 }
-                if decision != Decision::Send && !queued {
+                if decision != Decision::Send && slot.is_none() {
                     state.waiting += 1;
-                    queued = true;
+                    slot = Some(QueueSlot { pacer: self });
                 }
                 decision
             };
             match decision {
-                Decision::Send => break Ok(QuotaPermit { pacer: self }),
+                Decision::Send => return Ok(QuotaPermit { pacer: self }),
                 // A little past the reset, so the store has started its new window.
                 Decision::WaitUntil(until) => {
                     tokio::time::sleep_until(until + Duration::from_millis(20)).await;
@@ -133,39 +127,19 @@ impl QuotaPacer {
                     let _ = tokio::time::timeout_at(deadline, answered).await;
                 }
             }
-        };
-        if queued {
-            self.lock().waiting -= 1;
         }
-        result
     }
 
-    /// Takes in the store's own account of its window from an answer's headers.
-    pub fn observe(&self, headers: &HeaderMap) {
-        let number =
-            |name: &str| -> Option<u64> { headers.get(name)?.to_str().ok()?.trim().parse().ok() };
-        let (Some(left), Some(reset_ms)) = (number(LEFT_HEADER), number(RESET_MS_HEADER)) else {
+    /// Takes in the store's own account of its window from an answer's rate-limit headers
+    /// (a reset further away than any real window was already capped when they were read:
+    /// believing it would pause the service for as long as it says, possibly forever).
+    pub fn observe(&self, headers: &RateLimitHeaders) {
+        let (Some(left), Some(reset_in)) = (headers.requests_left, headers.reset_in) else {
             return;
         };
-        let quota = number(QUOTA_HEADER).and_then(|quota| u32::try_from(quota).ok());
-        let left = u32::try_from(left).unwrap_or(u32::MAX);
-        // A reset further away than any real window is a broken header: believing it would
-        // pause the service for as long as it says, possibly forever.
-        let reset_in = Duration::from_millis(reset_ms).min(MAX_RATE_LIMIT_WAIT);
         let reset_at = Instant::now() + reset_in;
-        self.lock().observe(quota, left, reset_at);
+        self.lock().observe(headers.quota, left, reset_at);
         self.answered.notify_waiters();
-    }
-
-    /// The quota and requests left an answer reports, for metrics; `None` when it carries
-    /// no readable `X-Rate-Limit-Requests-Left`.
-    pub fn report(headers: &HeaderMap) -> Option<QuotaReport> {
-        let number =
-            |name: &str| -> Option<u64> { headers.get(name)?.to_str().ok()?.trim().parse().ok() };
-        Some(QuotaReport {
-            quota: number(QUOTA_HEADER).and_then(|quota| u32::try_from(quota).ok()),
-            left: u32::try_from(number(LEFT_HEADER)?).unwrap_or(u32::MAX),
-        })
     }
 
     /// The last known quota and requests left.
@@ -191,6 +165,13 @@ impl Drop for QuotaPermit<'_> {
         state.in_flight = state.in_flight.saturating_sub(1);
         drop(state);
         self.pacer.answered.notify_waiters();
+    }
+}
+
+impl Drop for QueueSlot<'_> {
+    fn drop(&mut self) {
+        let mut state = self.pacer.lock();
+        state.waiting = state.waiting.saturating_sub(1);
     }
 }
 
@@ -256,16 +237,15 @@ impl QuotaState {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use reqwest::header::HeaderValue;
-
     use super::*;
 
-    fn headers(left: &'static str, quota: &'static str, reset_ms: &'static str) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        map.insert(LEFT_HEADER, HeaderValue::from_static(left));
-        map.insert(QUOTA_HEADER, HeaderValue::from_static(quota));
-        map.insert(RESET_MS_HEADER, HeaderValue::from_static(reset_ms));
-        map
+    fn headers(left: u32, quota: u32, reset_ms: u64) -> RateLimitHeaders {
+        RateLimitHeaders {
+            requests_left: Some(left),
+            quota: Some(quota),
+            reset_in: Some(Duration::from_millis(reset_ms)),
+            ..RateLimitHeaders::default()
+        }
     }
 
     #[tokio::test]
@@ -280,7 +260,7 @@ mod tests {
     #[tokio::test]
     async fn the_store_is_never_pushed_below_the_reserved_share() {
         let pacer = QuotaPacer::new(0.5, 4);
-        pacer.observe(&headers("100", "150", "20000"));
+        pacer.observe(&headers(100, 150, 20000));
         let deadline = Instant::now() + Duration::from_secs(1);
 
         let mut sent = 0;
@@ -296,7 +276,7 @@ mod tests {
     #[tokio::test]
     async fn own_spending_stays_within_the_share_even_when_the_store_has_room() {
         let pacer = QuotaPacer::new(0.5, 4);
-        pacer.observe(&headers("150", "150", "20000"));
+        pacer.observe(&headers(150, 150, 20000));
         let deadline = Instant::now() + Duration::from_secs(1);
 
         let mut sent = 0;
@@ -311,7 +291,7 @@ mod tests {
     #[tokio::test]
     async fn a_caller_waits_for_the_next_window_when_it_fits_the_budget() {
         let pacer = QuotaPacer::new(0.5, 4);
-        pacer.observe(&headers("75", "150", "200"));
+        pacer.observe(&headers(75, 150, 200));
         let started = Instant::now();
 
         let result = pacer
@@ -326,7 +306,7 @@ mod tests {
     #[tokio::test]
     async fn a_wait_past_the_deadline_is_refused_with_the_time_to_reset() {
         let pacer = QuotaPacer::new(0.5, 4);
-        pacer.observe(&headers("10", "150", "9000"));
+        pacer.observe(&headers(10, 150, 9000));
 
         let result = pacer
             .acquire(Instant::now() + Duration::from_secs(1))
@@ -343,7 +323,7 @@ mod tests {
     #[tokio::test]
     async fn a_full_queue_refuses_at_once() {
         let pacer = std::sync::Arc::new(QuotaPacer::new(0.5, 1));
-        pacer.observe(&headers("10", "150", "300"));
+        pacer.observe(&headers(10, 150, 300));
         let deadline = Instant::now() + Duration::from_secs(5);
         let queued = {
             let pacer = pacer.clone();
@@ -357,34 +337,27 @@ mod tests {
         assert_eq!(queued.await.unwrap(), Ok(()));
     }
 
-    #[test]
-    fn a_report_reads_the_headers_as_sent() {
-        let cases = [
-            (
-                headers("97", "150", "20000"),
-                Some(QuotaReport {
-                    quota: Some(150),
-                    left: 97,
-                }),
-                "all headers",
-            ),
-            (HeaderMap::new(), None, "no headers"),
-        ];
-        for (headers, expected, description) in cases {
-            assert_eq!(
-                QuotaPacer::report(&headers),
-                expected,
-                "case: {description}"
-            );
-        }
+    #[tokio::test(start_paused = true)]
+    async fn an_acquire_dropped_while_queued_gives_its_queue_slot_back() {
+        // One queue slot; the window is spent until its reset 5 s from now.
+        let pacer = QuotaPacer::new(0.5, 1);
+        pacer.observe(&headers(10, 150, 5000));
+        let deadline = Instant::now() + Duration::from_secs(30);
+
+        // A caller that gives up while queued, as a disconnecting client's request does.
+        let gave_up = tokio::time::timeout(Duration::from_secs(1), pacer.acquire(deadline)).await;
+        let next = pacer.acquire(deadline).await.map(drop);
+
+        assert!(gave_up.is_err(), "the first caller was still queued");
+        assert_eq!(next, Ok(()), "the slot was free again: queued, then sent");
     }
 
     #[test]
     fn within_a_window_the_lowest_reported_count_wins() {
         let pacer = QuotaPacer::new(0.5, 4);
 
-        pacer.observe(&headers("100", "150", "20000"));
-        pacer.observe(&headers("120", "150", "19990"));
+        pacer.observe(&headers(100, 150, 20000));
+        pacer.observe(&headers(120, 150, 19990));
 
         assert_eq!(
             pacer.snapshot(),
@@ -398,7 +371,7 @@ mod tests {
     #[tokio::test]
     async fn on_a_stale_account_one_request_goes_and_the_rest_wait_for_its_answer() {
         let pacer = std::sync::Arc::new(QuotaPacer::new(0.5, 8));
-        pacer.observe(&headers("140", "150", "20000"));
+        pacer.observe(&headers(140, 150, 20000));
         tokio::time::sleep(FRESHNESS + Duration::from_millis(50)).await;
         let deadline = Instant::now() + Duration::from_secs(3);
         let first = pacer.acquire(deadline).await.unwrap();
@@ -415,7 +388,7 @@ mod tests {
         };
         tokio::time::sleep(Duration::from_millis(200)).await;
 
-        pacer.observe(&headers("100", "150", "19000"));
+        pacer.observe(&headers(100, 150, 19000));
         drop(first);
         let waited = second.await.unwrap().unwrap();
 
@@ -426,7 +399,7 @@ mod tests {
     #[tokio::test]
     async fn an_answer_that_shows_the_reserve_reached_stops_the_waiting_requests() {
         let pacer = std::sync::Arc::new(QuotaPacer::new(0.5, 8));
-        pacer.observe(&headers("140", "150", "20000"));
+        pacer.observe(&headers(140, 150, 20000));
         tokio::time::sleep(FRESHNESS + Duration::from_millis(50)).await;
         let deadline = Instant::now() + Duration::from_secs(2);
         let first = pacer.acquire(deadline).await.unwrap();
@@ -437,7 +410,7 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(100)).await;
 
         // Other apps spent the window meanwhile: the store is at the reserve.
-        pacer.observe(&headers("75", "150", "19000"));
+        pacer.observe(&headers(75, 150, 19000));
         drop(first);
 
         assert!(

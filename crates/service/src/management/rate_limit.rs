@@ -19,6 +19,10 @@ pub struct RetryPolicy {
     pub max_backoff: Duration,
 }
 
+/// BigCommerce's header: requests left in the current window (store-wide).
+pub const LEFT_HEADER: &str = "x-rate-limit-requests-left";
+/// BigCommerce's header: requests per window.
+pub const QUOTA_HEADER: &str = "x-rate-limit-requests-quota";
 /// BigCommerce's header with the milliseconds until the quota window resets.
 pub const RESET_MS_HEADER: &str = "x-rate-limit-time-reset-ms";
 /// BigCommerce's header with the seconds to wait before retrying.
@@ -30,6 +34,61 @@ pub const MAX_RATE_LIMITED_ATTEMPTS: u32 = 8;
 /// larger value is a broken header, and must neither overflow a clock nor reach a caller's
 /// `Retry-After` as a number of centuries.
 pub const MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(5 * 60);
+
+/// What one answer's headers say about the store's quota, read once: BigCommerce's
+/// `X-Rate-Limit-*` and `X-Retry-After`, and a standard `Retry-After` in seconds
+/// ("Rate limits" in the API guide). A header that is missing or not a non-negative
+/// number is `None`; every wait is at most [`MAX_RATE_LIMIT_WAIT`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RateLimitHeaders {
+    /// `X-Rate-Limit-Requests-Left`: what the whole store has left in this window.
+    pub requests_left: Option<u32>,
+    /// `X-Rate-Limit-Requests-Quota`: requests per window.
+    pub quota: Option<u32>,
+    /// `X-Rate-Limit-Time-Reset-Ms`: until the window resets.
+    pub reset_in: Option<Duration>,
+    /// `X-Retry-After`, BigCommerce's wait in seconds.
+    pub retry_after: Option<Duration>,
+    /// The standard `Retry-After` in seconds (an HTTP date is not read).
+    pub standard_retry_after: Option<Duration>,
+}
+
+impl RateLimitHeaders {
+    /// Reads every rate-limit header of one answer.
+    pub fn parse(headers: &HeaderMap) -> Self {
+        let number = |name: &str| -> Option<u64> {
+            headers
+                .get(name)?
+                .to_str()
+                .ok()?
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|value| value.is_finite() && *value >= 0.0)
+                // A saturating conversion: a value past u64::MAX becomes u64::MAX.
+                .map(|value| value.ceil() as u64)
+        };
+        let count = |name: &str| number(name).map(|value| u32::try_from(value).unwrap_or(u32::MAX));
+        let wait = |duration: Duration| duration.min(MAX_RATE_LIMIT_WAIT);
+        Self {
+            requests_left: count(LEFT_HEADER),
+            quota: count(QUOTA_HEADER),
+            reset_in: number(RESET_MS_HEADER).map(|ms| wait(Duration::from_millis(ms))),
+            retry_after: number(RETRY_AFTER_HEADER).map(|s| wait(Duration::from_secs(s))),
+            standard_retry_after: number(RETRY_AFTER.as_str())
+                .map(|s| wait(Duration::from_secs(s))),
+        }
+    }
+
+    /// The wait a `429` asks for: the longest of the reset time, `X-Retry-After` and
+    /// `Retry-After`; `None` when none is present and readable.
+    pub fn wait(&self) -> Option<Duration> {
+        [self.reset_in, self.retry_after, self.standard_retry_after]
+            .into_iter()
+            .flatten()
+            .max()
+    }
+}
 
 impl RetryPolicy {
     pub fn new(max_retries: u32, budget: Duration) -> Self {
@@ -54,31 +113,6 @@ impl RetryPolicy {
     }
 }
 
-/// The wait a `429` asks for: the longer of `X-Rate-Limit-Time-Reset-Ms`, `X-Retry-After`
-/// and a standard `Retry-After` in seconds, at most [`MAX_RATE_LIMIT_WAIT`]; `None` when none
-/// is present and readable.
-pub fn rate_limit_wait(headers: &HeaderMap) -> Option<Duration> {
-    let number = |name: &str| -> Option<u64> {
-        headers
-            .get(name)?
-            .to_str()
-            .ok()?
-            .trim()
-            .parse::<f64>()
-            .ok()
-            .filter(|value| value.is_finite() && *value >= 0.0)
-            .map(|value| value.ceil() as u64)
-    };
-    let reset = number(RESET_MS_HEADER).map(Duration::from_millis);
-    let retry_after = number(RETRY_AFTER_HEADER).map(Duration::from_secs);
-    let standard = number(RETRY_AFTER.as_str()).map(Duration::from_secs);
-    [reset, retry_after, standard]
-        .into_iter()
-        .flatten()
-        .max()
-        .map(|wait| wait.min(MAX_RATE_LIMIT_WAIT))
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -96,7 +130,7 @@ mod tests {
     }
 
     #[test]
-    fn rate_limit_wait_takes_the_longer_of_the_headers() {
+    fn a_429_waits_the_longest_of_the_headers() {
         let cases = [
             (vec![(RESET_MS_HEADER, "1500")], Some(1500), "reset only"),
             (
@@ -126,7 +160,7 @@ mod tests {
             (vec![], None, "no header"),
         ];
         for (pairs, expected_ms, description) in cases {
-            let wait = rate_limit_wait(&headers(&pairs));
+            let wait = RateLimitHeaders::parse(&headers(&pairs)).wait();
 
             assert_eq!(
                 wait,
@@ -134,6 +168,32 @@ mod tests {
                 "case: {description}"
             );
         }
+    }
+
+    #[test]
+    fn every_rate_limit_header_is_read_once_into_one_value() {
+        let parsed = RateLimitHeaders::parse(&headers(&[
+            (LEFT_HEADER, "97"),
+            (QUOTA_HEADER, " 150 "),
+            (RESET_MS_HEADER, "18446744073709551615"),
+            (RETRY_AFTER_HEADER, "x"),
+            ("retry-after", "2"),
+        ]));
+
+        assert_eq!(
+            parsed,
+            RateLimitHeaders {
+                requests_left: Some(97),
+                quota: Some(150),
+                reset_in: Some(MAX_RATE_LIMIT_WAIT),
+                retry_after: None,
+                standard_retry_after: Some(Duration::from_secs(2)),
+            }
+        );
+        assert_eq!(
+            RateLimitHeaders::parse(&HeaderMap::new()),
+            RateLimitHeaders::default()
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 
 use crate::access::Access;
+use crate::cache::changes::Change;
 use crate::http_limits::is_body_timeout;
 use crate::problem::ApiError;
 use crate::webhooks::{
@@ -47,15 +48,14 @@ pub async fn receive_bigcommerce_webhook(
     match receiver.accept(delivery.webhook_id, &body) {
         None => tracing::info!("ignored a duplicate webhook delivery"),
         Some(Invalidation::Order(order)) => {
-            let known = access.cache().forget_order(order).await;
+            access.invalidate(Change::Order(order));
             tracing::info!(
                 order_id = order.get(),
-                known,
-                "webhook: dropped the order and its customer's list"
+                "webhook: dropped the order, its metafields and every list holding it"
             );
         }
         Some(Invalidation::OrderMetafields(order)) => {
-            access.cache().forget_order_metafields(order).await;
+            access.invalidate(Change::OrderMetafields(order));
             tracing::info!(
                 order_id = order.get(),
                 "webhook: dropped the order's metafields"

@@ -154,3 +154,99 @@ async fn an_absurd_window_reset_pauses_the_service_minutes_not_forever() {
     assert!(retry_after <= 300, "Retry-After {retry_after}");
     assert_problem(other_customer, 503, "upstream-rate-limited").await;
 }
+
+/// Within `STALE_IF_ERROR`, every way BigCommerce can fail gives the stale answer: a `2xx`
+/// whose body cannot be used, a redirect (the Management API never sends one), besides
+/// `5xx`, timeouts and `429`s. A refusal of the access token and a `404` are answers, not
+/// failures: they are `502` however much is cached.
+#[tokio::test]
+async fn an_expired_list_is_served_stale_when_bigcommerce_sends_what_it_cannot_use() {
+    let oversized = format!("[{}]", " ".repeat(17 * 1024 * 1024));
+    let mut wrong_value = v2_order(100, 7, 1);
+    wrong_value["date_created"] = json!("yesterday");
+    let cases: Vec<(ResponseTemplate, bool, &str)> = vec![
+        (
+            ResponseTemplate::new(200).set_body_raw("[{\"id\": 100,", "application/json"),
+            true,
+            "malformed json",
+        ),
+        (
+            ResponseTemplate::new(200)
+                .set_body_raw("<html><body>Maintenance</body></html>", "text/html"),
+            true,
+            "an html page",
+        ),
+        (
+            ResponseTemplate::new(200).set_body_json(json!({"orders": []})),
+            true,
+            "valid json of the wrong shape",
+        ),
+        (
+            ResponseTemplate::new(200).set_body_json(vec![wrong_value]),
+            true,
+            "a bad field value",
+        ),
+        (
+            ResponseTemplate::new(200).set_body_raw(oversized, "application/json"),
+            true,
+            "an oversized body",
+        ),
+        (
+            ResponseTemplate::new(302).insert_header("location", "https://login.example.com/"),
+            true,
+            "a redirect",
+        ),
+        (
+            ResponseTemplate::new(401),
+            false,
+            "the access token refused",
+        ),
+        (ResponseTemplate::new(403), false, "a scope missing"),
+        (ResponseTemplate::new(404), false, "the store unknown"),
+    ];
+    for (broken, stale, description) in cases {
+        let app = spawn_app_with(&[
+            ("ORDERS_CACHE_TTL", "200ms"),
+            ("STALE_IF_ERROR", "1m"),
+            ("UPSTREAM_MAX_RETRIES", "0"),
+        ])
+        .await;
+        app.mount_orders(7, vec![v2_order(100, 7, 1)], 1).await;
+        let fresh: Value = app
+            .get_orders(&token_for(7), "")
+            .await
+            .json()
+            .await
+            .unwrap();
+        app.management.reset().await;
+        Mock::given(method("GET"))
+            .respond_with(broken)
+            .expect(1)
+            .named(description)
+            .mount(&app.management)
+            .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+
+        let response = app.get_orders(&token_for(7), "").await;
+
+        if stale {
+            assert_eq!(response.status(), 200, "case: {description}");
+            assert!(
+                response.headers().contains_key("age"),
+                "case: {description}"
+            );
+            assert_eq!(
+                response.json::<Value>().await.unwrap(),
+                fresh,
+                "case: {description}"
+            );
+        } else {
+            assert!(
+                !response.headers().contains_key("age"),
+                "case: {description}"
+            );
+            assert_problem(response, 502, "upstream-error").await;
+        }
+        app.management.verify().await;
+    }
+}

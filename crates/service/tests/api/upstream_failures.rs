@@ -188,22 +188,37 @@ async fn upstream_requests_carry_the_token_accept_user_agent_and_page_size() {
     );
 }
 
+/// A key that failed with nothing cached is not asked for again for five seconds: ten
+/// requests in a row cost one upstream attempt (and its retries), not ten.
 #[tokio::test]
-async fn failures_are_not_cached() {
-    let app = spawn_app().await;
+async fn a_failed_key_with_nothing_cached_costs_one_upstream_attempt_per_five_seconds() {
+    let app = spawn_app_with(&[("UPSTREAM_MAX_RETRIES", "1")]).await;
     Mock::given(method("GET"))
         .and(path(orders_path()))
         .respond_with(ResponseTemplate::new(500))
-        .up_to_n_times(4)
+        .up_to_n_times(2)
+        .expect(2)
         .mount(&app.management)
         .await;
     app.mount_orders(7, vec![v2_order(100, 7, 1)], 1).await;
+    let started = Instant::now();
 
-    let failed = app.get_orders(&token_for(7), "").await;
+    let mut failed = Vec::new();
+    for _ in 0..10 {
+        failed.push(app.get_orders(&token_for(7), "").await);
+    }
+    let calls_while_failed = app.upstream_calls("v2/orders").await;
+    let within_backoff = started.elapsed() < Duration::from_millis(4500);
+    tokio::time::sleep(Duration::from_millis(5200).saturating_sub(started.elapsed())).await;
     let recovered = app.get_orders(&token_for(7), "").await;
 
-    assert_problem(failed, 502, "upstream-error").await;
+    assert!(within_backoff, "the ten requests took too long to prove it");
+    for response in failed {
+        assert_problem(response, 502, "upstream-error").await;
+    }
+    assert_eq!(calls_while_failed, 2, "one attempt and its one retry");
     assert_eq!(recovered.status(), 200);
+    assert_eq!(app.upstream_calls("v2/orders").await, 3);
 }
 
 #[tokio::test]

@@ -1,16 +1,18 @@
 //! `POST /webhooks/bigcommerce`: authentic deliveries drop what they name from the cache;
 //! forged, unsigned, stale or replayed ones change nothing.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_lc_rs::hmac;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Value, json};
+use wiremock::matchers::{method, query_param};
+use wiremock::{Mock, ResponseTemplate};
 
 use crate::helpers::{
-    CLIENT_SECRET, TestApp, assert_problem, spawn_app, spawn_app_with, token_for, v2_order,
-    v3_metafield,
+    CLIENT_SECRET, STORE_HASH, TestApp, assert_problem, spawn_app, spawn_app_with, token_for,
+    v2_order, v3_metafield,
 };
 use crate::raw_http;
 
@@ -431,4 +433,141 @@ async fn a_long_webhook_id_is_refused_and_a_declared_oversized_body_is_not_read(
     assert_problem(long, 401, "unauthorized").await;
     assert_eq!(oversized.status, 413);
     assert_eq!(oversized.header("connection"), Some("close"));
+
+/// Customer A (7) loads their list holding order 123; the store gives 123 to customer B
+/// (8), who opens it and so loads a list holding it too; the webhook for 123 is answered.
+/// Both lists held the order: A must lose it, with its metafields.
+#[tokio::test]
+async fn an_order_given_to_another_customer_is_gone_for_its_previous_owner_after_the_webhook() {
+    let app = spawn_app_with(&[("ORDERS_CACHE_TTL", "1h"), ("METAFIELDS_CACHE_TTL", "1h")]).await;
+    mount_list_once_then(&app, 7, vec![v2_order(123, 7, 1)], None, vec![]).await;
+    app.mount_orders(8, vec![v2_order(123, 8, 1)], ..).await;
+    app.mount_metafields(
+        123,
+        vec![v3_metafield(
+            4,
+            123,
+            "read_and_sf_access",
+            "Shipping",
+            "tracking_url",
+        )],
+        ..,
+    )
+    .await;
+    assert_eq!(app.get_orders(&token_for(7), "").await.status(), 200);
+    assert_eq!(app.get_metafields(&token_for(7), "123").await.status(), 200);
+    assert_eq!(app.get_order(&token_for(8), "123").await.status(), 200);
+
+    let webhook = app
+        .deliver(
+            "msg_moved",
+            unix_now(),
+            &order_event("store/order/updated", 123, "h-moved"),
+            CLIENT_SECRET,
+        )
+        .await;
+    let order = app.get_order(&token_for(7), "123").await;
+    let metafields = app.get_metafields(&token_for(7), "123").await;
+    let list: Value = app
+        .get_orders(&token_for(7), "")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let new_owner = app.get_metafields(&token_for(8), "123").await;
+
+    assert_eq!(webhook.status(), 200);
+    assert_problem(order, 404, "not-found").await;
+    assert_problem(metafields, 404, "not-found").await;
+    assert_eq!(list["data"], json!([]));
+    assert_eq!(new_owner.status(), 200);
+    assert_eq!(
+        app.upstream_calls("v2/orders").await,
+        4,
+        "A's list twice (before and after the change), B's list twice"
+    );
+}
+
+/// Customer A's list load reads the store before order 123 is given to customer B and
+/// answers after the webhook for that change was answered: the list it read must not be
+/// served as fresh to any request that starts after the webhook.
+#[tokio::test]
+async fn a_list_loaded_across_the_webhook_of_a_change_is_not_served_after_it() {
+    let app = spawn_app_with(&[
+        ("ORDERS_CACHE_TTL", "1h"),
+        ("METAFIELDS_CACHE_TTL", "1h"),
+        ("UPSTREAM_TIMEOUT", "10s"),
+        ("UPSTREAM_RETRY_BUDGET", "10s"),
+    ])
+    .await;
+    let slow = Duration::from_secs(3);
+    mount_list_once_then(&app, 7, vec![v2_order(123, 7, 1)], Some(slow), vec![]).await;
+    app.mount_metafields(123, vec![], ..).await;
+    let token = token_for(7);
+    let in_flight = {
+        let (client, url, token) = (
+            app.client.clone(),
+            format!("{}/v1/orders", app.address),
+            token.clone(),
+        );
+        tokio::spawn(async move { client.get(url).bearer_auth(token).send().await.unwrap() })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let webhook = app
+        .deliver(
+            "msg_moved",
+            unix_now(),
+            &order_event("store/order/updated", 123, "h-moved"),
+            CLIENT_SECRET,
+        )
+        .await;
+    assert!(
+        !in_flight.is_finished(),
+        "the list load must still be out when the webhook is answered"
+    );
+    let loaded_before: Value = in_flight.await.unwrap().json().await.unwrap();
+    let order = app.get_order(&token, "123").await;
+    let metafields = app.get_metafields(&token, "123").await;
+    let list: Value = app.get_orders(&token, "").await.json().await.unwrap();
+
+    assert_eq!(webhook.status(), 200);
+    assert_eq!(
+        loaded_before["data"][0]["id"], 123,
+        "the request that started before the change may see it"
+    );
+    assert_problem(order, 404, "not-found").await;
+    assert_problem(metafields, 404, "not-found").await;
+    assert_eq!(list["data"], json!([]));
+    assert_eq!(app.upstream_calls("v2/orders").await, 2);
+    assert_eq!(app.upstream_calls("v3").await, 0);
+}
+
+/// Mounts the customer's list answering `first` once (after `delay`), then `after`.
+async fn mount_list_once_then(
+    app: &TestApp,
+    customer: u64,
+    first: Vec<Value>,
+    delay: Option<Duration>,
+    after: Vec<Value>,
+) {
+    let path = format!("/stores/{STORE_HASH}/v2/orders");
+    let mut response = ResponseTemplate::new(200).set_body_json(first);
+    if let Some(delay) = delay {
+        response = response.set_delay(delay);
+    }
+    Mock::given(method("GET"))
+        .and(wiremock::matchers::path(path.clone()))
+        .and(query_param("customer_id", customer.to_string()))
+        .respond_with(response)
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&app.management)
+        .await;
+    Mock::given(method("GET"))
+        .and(wiremock::matchers::path(path))
+        .and(query_param("customer_id", customer.to_string()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(after))
+        .mount(&app.management)
+        .await;
 }
