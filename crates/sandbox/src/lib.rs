@@ -1,9 +1,28 @@
-//! A fake BigCommerce store built into the product: Management API (v2 orders, v3 order
-//! metafields, v3 hooks, quota), signed webhook callbacks, a storefront with sign-in and
-//! `/customer/current.jwt`, and deterministic seed data. `demo`, `sandbox`, benchmarks and
-//! end-to-end tests start it; the service never does.
+//! A fake BigCommerce store: Management API (v2 orders, v3 order metafields, v3 hooks, quota),
+//! signed webhook callbacks, a storefront with sign-in and `/customer/current.jwt`, and
+//! deterministic seed data. `demo`, `sandbox`, benchmarks and end-to-end tests start it; it
+//! imports nothing from the service.
+//!
+//! Its modules depend on each other one way, from the HTTP surface down to plain data
+//! (`a → b`: `a` uses `b`):
+//!
+//! - `management` (routes, the gate, v2 orders) → `metafields`, `hooks` → `api` (the handlers'
+//!   state, request parsing and BigCommerce's error answers) → `store`, `quota`;
+//!   the handlers also use `listing` (queries), `wire` (response shapes) and the input parsers
+//!   `metafield_input` and `hook_input` (→ `metafield_input`, `events`);
+//! - `storefront` (sign-in, `current.jwt`) → `store`, `token`; with `account` (the account
+//!   pages) it is the one pair left that uses each other: the storefront registers the account
+//!   routes, the pages use the storefront's session and page frame;
+//! - `store` (the locked handle: changes, counters, publishing webhooks) → `seed`, `events`,
+//!   `delivery`;
+//! - `seed`, `wire`, `listing`, `metafield_input` → `data` (the data model), `order_status`;
+//! - `data`, `order_status`, `events`, `delivery`, `quota`, `token` use no other module.
+//!
+//! This file starts the server and is the only place that knows every module.
 
 mod account;
+mod api;
+mod data;
 mod delivery;
 mod events;
 mod hook_input;
@@ -12,6 +31,7 @@ mod listing;
 mod management;
 mod metafield_input;
 mod metafields;
+mod order_status;
 mod quota;
 mod seed;
 mod store;
@@ -31,8 +51,8 @@ use jsonwebtoken::Algorithm;
 use tokio::task::JoinHandle;
 use url::Url;
 
+use crate::api::ManagementState;
 use crate::delivery::Deliveries;
-use crate::management::ManagementState;
 use crate::quota::QuotaWindow;
 use crate::storefront::StorefrontState;
 

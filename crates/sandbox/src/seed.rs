@@ -10,10 +10,10 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::store::{
+use crate::data::{
     Address, Currency, Customer, Metafield, Money, Order, PermissionSet, StoreState,
 };
-use crate::wire::status_id;
+use crate::order_status::status_id;
 
 /// What data a sandbox store starts with.
 #[derive(Debug, Clone, PartialEq, Eq)]
