@@ -16,7 +16,7 @@ use url::Url;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-use crate::fidelity::{Mutation, REFERENCE, assert_valid, build};
+use crate::reference::{Mutation, assert_valid, callback_schema, example_keys, keys};
 
 const WAIT: Duration = Duration::from_secs(10);
 /// One of the seeded orders with storefront-visible metafields (Alice's).
@@ -102,39 +102,6 @@ impl Harness {
     async fn wait_for(&self, count: usize) -> Vec<DeliveryRecord> {
         self.running.store().wait_for_deliveries(count, WAIT).await
     }
-}
-
-/// A strict validator for one callback of `webhooks-callbacks/{file}.yml`: every documented
-/// field required, nothing undocumented allowed, at every level.
-fn callback_schema(file: &str, scope: &str) -> jsonschema::Validator {
-    let path = format!("{REFERENCE}/webhooks-callbacks/{file}.yml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    let document: Value = serde_yaml_ng::from_str(&text).unwrap();
-    let mut schema = document["properties"][scope].clone();
-    make_strict(&mut schema);
-    build(&json!({}), schema)
-}
-
-fn make_strict(schema: &mut Value) {
-    let Some(Value::Object(properties)) = schema.get_mut("properties") else {
-        return;
-    };
-    let names: Vec<Value> = properties.keys().cloned().map(Value::String).collect();
-    properties.values_mut().for_each(make_strict);
-    schema["required"] = Value::Array(names);
-    schema["additionalProperties"] = json!(false);
-}
-
-/// The keys of a reference example (`webhooks-callbacks/data/{file}.json`) and of its `data`.
-fn example_keys(file: &str) -> (Vec<String>, Vec<String>) {
-    let path = format!("{REFERENCE}/webhooks-callbacks/data/{file}.json");
-    let example: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    keys(&example)
-}
-
-fn keys(body: &Value) -> (Vec<String>, Vec<String>) {
-    let names = |value: &Value| value.as_object().unwrap().keys().cloned().collect();
-    (names(body), names(&body["data"]))
 }
 
 fn body(request: &Request) -> Value {
