@@ -2,14 +2,10 @@
 //! the demo: the service against the sandbox store.
 #![allow(clippy::unwrap_used)]
 
-// The service's test harness: its constants, token signing and upstream fixtures.
-#[path = "../../crates/service/tests/api/helpers.rs"]
-#[allow(dead_code)]
-mod helpers;
+mod harness;
 
 mod cli;
 #[cfg(feature = "demo")]
 mod end_to_end;
 mod log_secrets;
-mod process;
 mod shutdown;
