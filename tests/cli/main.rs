@@ -8,4 +8,6 @@ mod cli;
 #[cfg(feature = "demo")]
 mod end_to_end;
 mod log_secrets;
+#[cfg(feature = "demo")]
+mod metafield_changes;
 mod shutdown;

@@ -89,6 +89,9 @@ pub struct SandboxConfig {
     pub seed: SeedSpec,
     /// Where to send every order webhook (`store/order/*`, order metafield events included)
     /// besides the hooks registered through `/v3/hooks`; `None` sends them nowhere else.
+    /// Unlike a registered hook it is synchronous: a metafield write through the Management API
+    /// answers only once this destination answered its webhook (or the retries gave up), so a
+    /// change made there shows on the service's very next request.
     /// `RunningSandbox::set_webhook_destination` changes it after start.
     pub webhook_destination: Option<Url>,
     /// The order-metafields service the storefront's account pages load the client from

@@ -202,7 +202,7 @@ pub(super) async fn create_order_metafield(
             })
             .ok_or(WriteRefusal::MetafieldNotFound)
     });
-    respond_and_publish(&state, created)
+    respond_and_publish(&state, created).await
 }
 
 pub(super) async fn update_order_metafield(
@@ -256,17 +256,18 @@ pub(super) async fn update_order_metafield(
             metafield_event(MetafieldChange::Updated, metafield),
         ))
     });
-    respond_and_publish(&state, updated)
+    respond_and_publish(&state, updated).await
 }
 
-/// Answers a write, and publishes its event once the store is unlocked again.
-fn respond_and_publish(
+/// Publishes a write's event once the store is unlocked again, and answers it once the
+/// configured destination has heard of it (see `SandboxStore::publish`).
+async fn respond_and_publish(
     state: &ManagementState,
     outcome: Result<(String, StoreEvent), WriteRefusal>,
 ) -> HttpResponse {
     match outcome {
         Ok((body, event)) => {
-            state.store.publish(&event);
+            state.store.publish(&event).finished().await;
             json_text(StatusCode::OK, body)
         }
         Err(refusal) => refusal.response(),
@@ -332,7 +333,7 @@ pub(super) async fn delete_order_metafield(
     });
     match removed {
         Some(event) => {
-            state.store.publish(&event);
+            state.store.publish(&event).finished().await;
             HttpResponse::NoContent().finish()
         }
         None => v3_not_found("Metafield not found"),

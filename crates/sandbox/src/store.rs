@@ -1,7 +1,7 @@
 //! The sandbox store's shared handle: its data behind one `Mutex` (never held across an
 //! `.await`), the counters of Management API requests, and the webhooks a change sends: which
-//! hooks hear of it. `data` is what it holds, `events` renders the callbacks and `delivery`
-//! sends them.
+//! hooks hear of it, and which deliveries the write that caused it waits for. `data` is what it
+//! holds, `events` renders the callbacks and `delivery` sends them.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use url::Url;
 
 use crate::data::{StoreState, now_to_the_second};
-use crate::delivery::{Deliveries, DeliveryRecord, Target};
+use crate::delivery::{Deliveries, DeliveryRecord, Pending, Target};
 use crate::events::{self, CONFIGURED_DESTINATION_SCOPE, StoreEvent};
 use crate::order_status::ORDER_STATUSES;
 use crate::seed;
@@ -186,6 +186,9 @@ impl SandboxStore {
 
     /// Changes a metafield's value (and its `date_modified`) and sends the
     /// `store/order/metafield/updated` webhooks; false when there is no such id.
+    ///
+    /// Like every change made through this handle (not through the Management API), it returns
+    /// before its webhooks are sent; `wait_for_deliveries` waits for them.
     pub fn set_metafield_value(&self, metafield_id: u64, value: impl Into<String>) -> bool {
         let value = value.into();
         let event = self.with_state(|state| {
@@ -201,7 +204,7 @@ impl SandboxStore {
         });
         match event {
             Some(event) => {
-                self.publish(&event);
+                drop(self.publish(&event));
                 true
             }
             None => false,
@@ -219,7 +222,7 @@ impl SandboxStore {
             let order = seed::fresh_order(customer_id, billing, now_to_the_second());
             state.insert_order(order)
         });
-        self.publish(&StoreEvent::OrderCreated { order_id });
+        drop(self.publish(&StoreEvent::OrderCreated { order_id }));
         order_id
     }
 
@@ -241,11 +244,11 @@ impl SandboxStore {
         });
         match change {
             Some(previous_status_id) if previous_status_id != status_id => {
-                self.publish(&StoreEvent::OrderStatusUpdated {
+                drop(self.publish(&StoreEvent::OrderStatusUpdated {
                     order_id,
                     previous_status_id,
                     new_status_id: status_id,
-                });
+                }));
                 true
             }
             Some(_) => true,
@@ -254,8 +257,13 @@ impl SandboxStore {
     }
 
     /// Sends the webhooks `event` fires to every active hook whose scope matches and, for order
-    /// events, to the configured destination. Returns before anything is sent.
-    pub(crate) fn publish(&self, event: &StoreEvent) {
+    /// events, to the configured destination. Returns before anything is sent, with the
+    /// configured destination's messages pending: a Management API write waits for them before
+    /// it answers, so that a script (or the demo) that changes a metafield and then reads it
+    /// through the service sees the change. Registered hooks are sent in the background, as
+    /// BigCommerce sends them.
+    pub(crate) fn publish(&self, event: &StoreEvent) -> Pending {
+        let mut pending = Pending::default();
         let deliveries = &self.inner.deliveries;
         let configured = deliveries.destination();
         let created_at = OffsetDateTime::now_utc().unix_timestamp();
@@ -272,6 +280,7 @@ impl SandboxStore {
                             destination: Url::parse(&hook.destination).ok()?,
                             hook_id: Some(hook.id),
                             headers: hook.headers.clone().unwrap_or_default(),
+                            synchronous: false,
                         })
                     })
                     .collect()
@@ -283,14 +292,16 @@ impl SandboxStore {
                     destination: destination.clone(),
                     hook_id: None,
                     headers: BTreeMap::new(),
+                    synchronous: true,
                 });
             }
             if targets.is_empty() {
                 continue;
             }
             let body = events::callback_body(&notification, &self.inner.store_hash, created_at);
-            deliveries.send(notification.scope, &body, targets);
+            pending.extend(deliveries.send(notification.scope, &body, targets));
         }
+        pending
     }
 
     /// Points every order event at `destination` besides registered hooks (`None`: nowhere).
