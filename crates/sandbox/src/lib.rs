@@ -14,8 +14,9 @@
 //!   pages) it is the one pair left that uses each other: the storefront registers the account
 //!   routes, the pages use the storefront's session and page frame;
 //! - `store` (the locked handle: changes, counters, publishing webhooks) → `seed`, `events`,
-//!   `delivery`;
-//! - `seed`, `wire`, `listing`, `metafield_input` → `data` (the data model), `order_status`;
+//!   `delivery`, `data`, `order_status`;
+//! - `seed` and `wire` → `data` (the data model), `order_status`; `listing` and
+//!   `metafield_input` → `data`;
 //! - `data`, `order_status`, `events`, `delivery`, `quota`, `token` use no other module.
 //!
 //! This file starts the server and is the only place that knows every module.
