@@ -5,7 +5,7 @@ use std::process::Command;
 use order_metafields_service::auth::TokenVerifier;
 use order_metafields_service::config::Settings;
 
-use crate::helpers::{ACCESS_TOKEN, CLIENT_ID, CLIENT_SECRET, STORE_HASH};
+use crate::harness::fixtures::{ACCESS_TOKEN, CLIENT_ID, CLIENT_SECRET, STORE_HASH};
 
 fn binary() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_order-metafields"));

@@ -12,8 +12,10 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::{CLIENT_ID, STORE_HASH, claims_for, metafield_page, v2_order, v3_metafield};
-use crate::process::{ScratchDirectory, Service, free_port, run_to_exit};
+use crate::harness::fixtures::{
+    CLIENT_ID, STORE_HASH, claims_for, metafield_page, v2_order, v3_metafield,
+};
+use crate::harness::process::{ScratchDirectory, Service, free_port, run_to_exit};
 
 /// Distinctive values, so that finding one in the output cannot be a coincidence.
 const CLIENT_SECRET: &str = "cs-7Hq2LcF9eUaN4sJd-client-secret";
@@ -276,7 +278,7 @@ async fn mount_store(management: &MockServer) {
 fn token(customer_id: u64, algorithm: Algorithm, secret: &str) -> String {
     let mut claims = claims_for(customer_id);
     claims["customer"]["email"] = json!(SHOPPER_EMAIL);
-    crate::helpers::sign(&claims, algorithm, secret)
+    crate::harness::fixtures::sign(&claims, algorithm, secret)
 }
 
 fn logged_requests() -> Vec<LoggedRequest> {

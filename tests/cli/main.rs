@@ -2,10 +2,7 @@
 //! the demo: the service against the sandbox store.
 #![allow(clippy::unwrap_used)]
 
-// The service's test harness: its constants, token signing and upstream fixtures.
-#[path = "../../crates/service/tests/api/helpers.rs"]
-#[allow(dead_code)]
-mod helpers;
+mod harness;
 
 mod cli;
 #[cfg(feature = "demo")]
@@ -14,5 +11,6 @@ mod demo;
 mod end_to_end;
 mod healthcheck;
 mod log_secrets;
-mod process;
+#[cfg(feature = "demo")]
+mod metafield_changes;
 mod shutdown;

@@ -6,8 +6,10 @@ use std::time::{Duration, Instant};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::{ACCESS_TOKEN, CLIENT_ID, CLIENT_SECRET, STORE_HASH, token_for, v2_order};
-use crate::process::{Service, free_port};
+use crate::harness::fixtures::{
+    ACCESS_TOKEN, CLIENT_ID, CLIENT_SECRET, STORE_HASH, token_for, v2_order,
+};
+use crate::harness::process::{Service, free_port};
 
 #[tokio::test]
 async fn sigterm_during_a_slow_request_lets_it_finish_and_exits_zero() {

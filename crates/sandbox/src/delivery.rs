@@ -1,6 +1,8 @@
 //! Sends webhook callbacks: one spawned task per message, signed the Standard Webhooks way with
 //! the app's client secret, retried a bounded number of times, and recorded so tests can wait
-//! for quiet. It knows nothing about the store's data; `store` decides what to send where.
+//! for quiet. A synchronous message (the configured destination's) hands its task back, so the
+//! write that caused it can wait for it before answering. It knows nothing about the store's
+//! data; `store` decides what to send where and which messages are synchronous.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -13,6 +15,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use tokio::runtime::Handle;
 use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinHandle;
 use url::Url;
 use uuid::Uuid;
 
@@ -23,7 +26,8 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
 const MAX_ATTEMPTS: u32 = 4;
 /// The wait before the second attempt; it doubles before each further one.
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
-/// Messages being sent at once; the rest wait their turn.
+/// Background messages being sent at once; the rest wait their turn. Synchronous messages do
+/// not wait for a turn: each has a write waiting for it, so they are bounded by the writes.
 const CONCURRENT_DELIVERIES: usize = 16;
 
 /// One message that was delivered, or given up on, as tests need to know it.
@@ -52,11 +56,34 @@ impl DeliveryRecord {
     }
 }
 
-/// Where one message goes and with which custom headers.
+/// Where one message goes, with which custom headers, and whether the write waits for it.
 pub(crate) struct Target {
     pub destination: Url,
     pub hook_id: Option<u64>,
     pub headers: BTreeMap<String, String>,
+    /// The write that caused the message answers only once it finished (answered, or given up
+    /// on), like a synchronous hook; otherwise it is sent in the background.
+    pub synchronous: bool,
+}
+
+/// The synchronous messages of a write, still being sent.
+#[must_use = "a write answers after its synchronous messages finished; `finished` waits for them"]
+#[derive(Default)]
+pub(crate) struct Pending(Vec<JoinHandle<()>>);
+
+impl Pending {
+    /// Adds the messages of `other`.
+    pub(crate) fn extend(&mut self, other: Pending) {
+        self.0.extend(other.0);
+    }
+
+    /// Waits until every message finished: delivered, or given up on after its retries.
+    pub(crate) async fn finished(self) {
+        for task in self.0 {
+            // A task that panicked has finished too; its record is missing, which tests see.
+            let _ = task.await;
+        }
+    }
 }
 
 /// The sender of a sandbox store's webhooks, shared by its HTTP handlers and `SandboxStore`.
@@ -128,11 +155,15 @@ impl Deliveries {
             .unwrap_or_else(PoisonError::into_inner) = destination;
     }
 
-    /// Sends `body` to every target, each as its own message with its own `webhook-id`; returns
-    /// at once. The in-flight count rises before this returns, so a caller that changed the
-    /// store and then waits for quiet cannot miss the deliveries it caused.
-    pub(crate) fn send(&self, scope: &str, body: &str, targets: Vec<Target>) {
+    /// Sends `body` to every target, each as its own message with its own `webhook-id`, on
+    /// tasks of their own; returns at once with the synchronous ones, for the write to wait
+    /// for. Dropping them does not stop them. The in-flight count rises before this returns,
+    /// so a caller that changed the store and then waits for quiet cannot miss the deliveries
+    /// it caused.
+    pub(crate) fn send(&self, scope: &str, body: &str, targets: Vec<Target>) -> Pending {
+        let mut pending = Pending::default();
         for target in targets {
+            let synchronous = target.synchronous;
             let message = Message {
                 scope: scope.to_owned(),
                 target,
@@ -140,9 +171,14 @@ impl Deliveries {
                 body: body.to_owned(),
             };
             self.shared.log.send_modify(|log| log.in_flight += 1);
-            self.runtime
+            let task = self
+                .runtime
                 .spawn(deliver(Arc::clone(&self.shared), message));
+            if synchronous {
+                pending.0.push(task);
+            }
         }
+        pending
     }
 
     /// Every message finished so far, in the order they finished.
@@ -162,10 +198,14 @@ impl Deliveries {
 }
 
 async fn deliver(shared: Arc<Shared>, message: Message) {
-    let record = match shared.permits.acquire().await {
-        Ok(_permit) => attempt_until_done(&shared, &message).await,
-        // The semaphore is never closed; if it were, the message is dropped unsent.
-        Err(_) => (None, 0),
+    let record = if message.target.synchronous {
+        attempt_until_done(&shared, &message).await
+    } else {
+        match shared.permits.acquire().await {
+            Ok(_permit) => attempt_until_done(&shared, &message).await,
+            // The semaphore is never closed; if it were, the message is dropped unsent.
+            Err(_) => (None, 0),
+        }
     };
     let (status, attempts) = record;
     let record = DeliveryRecord {
@@ -308,6 +348,7 @@ mod tests {
                     ("Content-Type".to_owned(), "text/plain".to_owned()),
                     ("webhook-id".to_owned(), "forged".to_owned()),
                 ]),
+                synchronous: false,
             },
             webhook_id: "msg_1".to_owned(),
             body: "{}".to_owned(),

@@ -7,15 +7,14 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 use time::OffsetDateTime;
 
+use crate::api::{
+    ApiVersion, ManagementState, borrowed, id_param, input_error, json_response, json_text,
+    query_error, query_pairs,
+};
+use crate::data::{Hook, StoreState};
 use crate::hook_input::{self, HookInput};
 use crate::listing::HookQuery;
-use crate::management::{
-    ApiVersion, ManagementState, borrowed, id_param, json_response, json_text, query_error,
-    query_pairs,
-};
 use crate::metafield_input::InputError;
-use crate::metafields::input_error;
-use crate::store::{Hook, StoreState};
 use crate::wire;
 
 pub(super) async fn list_hooks(

@@ -1,9 +1,29 @@
-//! A fake BigCommerce store built into the product: Management API (v2 orders, v3 order
-//! metafields, v3 hooks, quota), signed webhook callbacks, a storefront with sign-in and
-//! `/customer/current.jwt`, and deterministic seed data. `demo`, `sandbox`, benchmarks and
-//! end-to-end tests start it; the service never does.
+//! A fake BigCommerce store: Management API (v2 orders, v3 order metafields, v3 hooks, quota),
+//! signed webhook callbacks, a storefront with sign-in and `/customer/current.jwt`, and
+//! deterministic seed data. `demo`, `sandbox`, benchmarks and end-to-end tests start it; it
+//! imports nothing from the service.
+//!
+//! Its modules depend on each other one way, from the HTTP surface down to plain data
+//! (`a → b`: `a` uses `b`):
+//!
+//! - `management` (routes, the gate, v2 orders) → `metafields`, `hooks` → `api` (the handlers'
+//!   state, request parsing and BigCommerce's error answers) → `store`, `quota`;
+//!   the handlers also use `listing` (queries), `wire` (response shapes) and the input parsers
+//!   `metafield_input` and `hook_input` (→ `metafield_input`, `events`);
+//! - `storefront` (sign-in, `current.jwt`) → `store`, `token`; with `account` (the account
+//!   pages) it is the one pair left that uses each other: the storefront registers the account
+//!   routes, the pages use the storefront's session and page frame;
+//! - `store` (the locked handle: changes, counters, publishing webhooks) → `seed`, `events`,
+//!   `delivery`, `data`, `order_status`;
+//! - `seed` and `wire` → `data` (the data model), `order_status`; `listing` and
+//!   `metafield_input` → `data`;
+//! - `data`, `order_status`, `events`, `delivery`, `quota`, `token` use no other module.
+//!
+//! This file starts the server and is the only place that knows every module.
 
 mod account;
+mod api;
+mod data;
 mod delivery;
 mod events;
 mod hook_input;
@@ -12,6 +32,7 @@ mod listing;
 mod management;
 mod metafield_input;
 mod metafields;
+mod order_status;
 mod quota;
 mod seed;
 mod store;
@@ -31,8 +52,8 @@ use jsonwebtoken::Algorithm;
 use tokio::task::JoinHandle;
 use url::Url;
 
+use crate::api::ManagementState;
 use crate::delivery::Deliveries;
-use crate::management::ManagementState;
 use crate::quota::QuotaWindow;
 use crate::storefront::StorefrontState;
 
@@ -69,6 +90,9 @@ pub struct SandboxConfig {
     pub seed: SeedSpec,
     /// Where to send every order webhook (`store/order/*`, order metafield events included)
     /// besides the hooks registered through `/v3/hooks`; `None` sends them nowhere else.
+    /// Unlike a registered hook it is synchronous: a metafield write through the Management API
+    /// answers only once this destination answered its webhook (or the retries gave up), so a
+    /// change made there shows on the service's very next request.
     /// `RunningSandbox::set_webhook_destination` changes it after start.
     pub webhook_destination: Option<Url>,
     /// The order-metafields service the storefront's account pages load the client from

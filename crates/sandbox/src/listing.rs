@@ -5,7 +5,7 @@
 
 use std::cmp::Ordering;
 
-use crate::store::{Hook, Metafield, Order, PermissionSet, StoreState};
+use crate::data::{Hook, Metafield, Order, PermissionSet, StoreState};
 
 /// The most rows either API returns per page.
 pub(crate) const MAX_LIMIT: u64 = 250;

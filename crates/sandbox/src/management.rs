@@ -3,36 +3,28 @@
 //! middleware does the per-request bookkeeping (counting, latency, hash, token, quota) before
 //! any handler runs.
 
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::PoisonError;
+use std::time::Instant;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{Error, HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
+use crate::api::{
+    ApiVersion, ManagementState, borrowed, id_param, json_response, json_text, query_error,
+    query_pairs,
+};
 use crate::hooks;
-use crate::listing::{OrderQuery, QueryError};
+use crate::listing::OrderQuery;
 use crate::metafields;
-use crate::quota::{QuotaDecision, QuotaWindow};
-use crate::store::{RequestKind, SandboxStore};
-use crate::wire::{self, ORDER_STATUSES};
-
-/// What the Management API routes share.
-pub(crate) struct ManagementState {
-    pub store: SandboxStore,
-    pub store_hash: String,
-    pub access_token: String,
-    /// The client id of the API account behind `access_token`; it owns what it creates.
-    pub app_client_id: Arc<str>,
-    /// `{api base}/stores/{hash}/v2`, for the links inside v2 orders.
-    pub v2_base: String,
-    pub quota: Mutex<QuotaWindow>,
-    pub latency: Duration,
-}
+use crate::order_status::ORDER_STATUSES;
+use crate::quota::QuotaDecision;
+use crate::store::RequestKind;
+use crate::wire;
 
 /// Registers every Management API route.
 pub(crate) fn routes(config: &mut web::ServiceConfig) {
@@ -73,31 +65,6 @@ pub(crate) fn routes(config: &mut web::ServiceConfig) {
             .route("/v3/hooks/{hook_id}", web::delete().to(hooks::delete_hook))
             .default_service(web::to(unknown_route)),
     );
-}
-
-/// Which error body family a path answers with: v2 arrays or v3 objects.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum ApiVersion {
-    V2,
-    V3,
-}
-
-impl ApiVersion {
-    fn of(tail: &str) -> Self {
-        if tail.starts_with("v2/") || tail == "v2" {
-            ApiVersion::V2
-        } else {
-            ApiVersion::V3
-        }
-    }
-
-    fn error(self, status: StatusCode, message: &str) -> HttpResponse {
-        let body = match self {
-            ApiVersion::V2 => wire::v2_error(status.as_u16(), message),
-            ApiVersion::V3 => wire::v3_error(status.as_u16(), message, json!({})),
-        };
-        json_response(status, &body)
-    }
 }
 
 async fn gate(
@@ -205,53 +172,10 @@ fn insert_header(headers: &mut HeaderMap, name: &'static str, value: &str) {
     }
 }
 
-pub(super) fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
-    json_text(status, body.to_string())
-}
-
-pub(super) fn json_text(status: StatusCode, body: String) -> HttpResponse {
-    HttpResponse::build(status)
-        .insert_header((CONTENT_TYPE, "application/json"))
-        .body(body)
-}
-
-pub(super) fn query_pairs(request: &HttpRequest) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(request.query_string().as_bytes())
-        .into_owned()
-        .collect()
-}
-
-pub(super) fn borrowed(pairs: &[(String, String)]) -> impl Iterator<Item = (&str, &str)> {
-    pairs
-        .iter()
-        .map(|(name, value)| (name.as_str(), value.as_str()))
-}
-
-pub(super) fn query_error(version: ApiVersion, error: &QueryError) -> HttpResponse {
-    let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::BAD_REQUEST);
-    version.error(status, &error.message)
-}
-
-pub(super) fn id_param(request: &HttpRequest, name: &str) -> Option<u64> {
-    request.match_info().get(name)?.parse().ok()
-}
-
 fn v2_not_found() -> HttpResponse {
     ApiVersion::V2.error(
         StatusCode::NOT_FOUND,
         "The requested resource was not found.",
-    )
-}
-
-pub(super) fn v3_not_found(title: &str) -> HttpResponse {
-    json_response(
-        StatusCode::NOT_FOUND,
-        &json!({
-            "status": 404,
-            "title": title,
-            "type": "https://developer.bigcommerce.com/api-docs/getting-started/api-status-codes",
-            "errors": [],
-        }),
     )
 }
 
@@ -343,7 +267,6 @@ async fn get_order(request: HttpRequest, state: web::Data<ManagementState>) -> H
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::PermissionSet;
 
     #[test]
     fn request_paths_are_classified_by_kind() {
@@ -371,29 +294,6 @@ mod tests {
 
         for (path, expected) in cases {
             assert_eq!(classify(path_tail(path)), expected, "{path}");
-        }
-    }
-
-    #[test]
-    fn error_family_follows_the_api_version_in_the_path() {
-        assert!(ApiVersion::of("v2/orders") == ApiVersion::V2);
-        assert!(ApiVersion::of("v3/orders/metafields") == ApiVersion::V3);
-    }
-
-    #[test]
-    fn permission_sets_round_trip_through_their_wire_names() {
-        let names = [
-            "app_only",
-            "read",
-            "write",
-            "read_and_sf_access",
-            "write_and_sf_access",
-        ];
-
-        for name in names {
-            let parsed: PermissionSet =
-                serde_json::from_value(json!(name)).unwrap_or(PermissionSet::AppOnly);
-            assert_eq!(parsed.as_str(), name);
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::store::PermissionSet;
+use crate::data::PermissionSet;
 
 /// The fields of a metafield body; on `PUT` any of them may be absent.
 #[derive(Debug, Default, PartialEq, Eq)]

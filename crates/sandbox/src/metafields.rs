@@ -7,16 +7,16 @@ use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::{Value, json};
+use serde_json::json;
 
+use crate::api::{
+    ApiVersion, ManagementState, borrowed, id_param, input_error, json_response, json_text,
+    query_error, query_pairs, v3_not_found,
+};
+use crate::data::{Metafield, now_to_the_second};
 use crate::events::{MetafieldChange, StoreEvent};
 use crate::listing::{MetafieldQuery, visible_to};
-use crate::management::{
-    ApiVersion, ManagementState, borrowed, id_param, json_response, json_text, query_error,
-    query_pairs, v3_not_found,
-};
 use crate::metafield_input::{self, InputError, MetafieldInput};
-use crate::store::{Metafield, now_to_the_second};
 use crate::wire;
 
 pub(super) async fn list_order_metafields(
@@ -100,29 +100,6 @@ fn single_metafield_body(metafield: &Metafield) -> String {
         data: wire::v3_metafield(metafield),
         meta: json!({}),
     })
-}
-
-/// BigCommerce's `400` for a body that is not a JSON object, or `422` naming the invalid fields.
-pub(super) fn input_error(error: InputError) -> HttpResponse {
-    match error {
-        InputError::Syntax => json_response(
-            StatusCode::BAD_REQUEST,
-            &json!({
-                "status": 400,
-                "title": "Input is invalid",
-                "type": "https://developer.bigcommerce.com/api-docs/getting-started/api-status-codes",
-                "detail": "Syntax error",
-            }),
-        ),
-        InputError::Invalid(errors) => json_response(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &wire::v3_error(
-                422,
-                "JSON data is missing or invalid",
-                Value::Object(errors),
-            ),
-        ),
-    }
 }
 
 /// Why a metafield write changed nothing.
@@ -225,7 +202,7 @@ pub(super) async fn create_order_metafield(
             })
             .ok_or(WriteRefusal::MetafieldNotFound)
     });
-    respond_and_publish(&state, created)
+    respond_and_publish(&state, created).await
 }
 
 pub(super) async fn update_order_metafield(
@@ -279,17 +256,18 @@ pub(super) async fn update_order_metafield(
             metafield_event(MetafieldChange::Updated, metafield),
         ))
     });
-    respond_and_publish(&state, updated)
+    respond_and_publish(&state, updated).await
 }
 
-/// Answers a write, and publishes its event once the store is unlocked again.
-fn respond_and_publish(
+/// Publishes a write's event once the store is unlocked again, and answers it once the
+/// configured destination has heard of it (see `SandboxStore::publish`).
+async fn respond_and_publish(
     state: &ManagementState,
     outcome: Result<(String, StoreEvent), WriteRefusal>,
 ) -> HttpResponse {
     match outcome {
         Ok((body, event)) => {
-            state.store.publish(&event);
+            state.store.publish(&event).finished().await;
             json_text(StatusCode::OK, body)
         }
         Err(refusal) => refusal.response(),
@@ -355,7 +333,7 @@ pub(super) async fn delete_order_metafield(
     });
     match removed {
         Some(event) => {
-            state.store.publish(&event);
+            state.store.publish(&event).finished().await;
             HttpResponse::NoContent().finish()
         }
         None => v3_not_found("Metafield not found"),

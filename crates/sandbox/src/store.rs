@@ -1,20 +1,21 @@
-//! The sandbox store's data: customers, orders, order metafields, webhooks, their indexes, and
-//! the counters of Management API requests. It owns the locking (one `Mutex`, never held across
-//! an `.await`) and decides which hooks hear of a change; `wire` renders what it holds and
-//! `delivery` sends the callbacks.
+//! The sandbox store's shared handle: its data behind one `Mutex` (never held across an
+//! `.await`), the counters of Management API requests, and the webhooks a change sends: which
+//! hooks hear of it, and which deliveries the write that caused it waits for. `data` is what it
+//! holds, `events` renders the callbacks and `delivery` sends them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use serde::Serialize;
 use time::OffsetDateTime;
 use url::Url;
-use uuid::Uuid;
 
-use crate::delivery::{Deliveries, DeliveryRecord, Target};
+use crate::data::{StoreState, now_to_the_second};
+use crate::delivery::{Deliveries, DeliveryRecord, Pending, Target};
 use crate::events::{self, CONFIGURED_DESTINATION_SCOPE, StoreEvent};
+use crate::order_status::ORDER_STATUSES;
+use crate::seed;
 
 /// A cloneable handle on a sandbox store's data and request counters, for tests and demos.
 #[derive(Clone)]
@@ -101,307 +102,6 @@ struct StoreInner {
     deliveries: Deliveries,
 }
 
-/// Everything the store holds, with the indexes that keep per-request work proportional to the
-/// answer rather than to the store's size.
-pub(crate) struct StoreState {
-    pub customers: BTreeMap<u64, Customer>,
-    pub orders: BTreeMap<u64, Order>,
-    /// Order ids per customer id (0 for guests), ascending.
-    pub orders_by_customer: HashMap<u64, Vec<u64>>,
-    pub metafields: BTreeMap<u64, Metafield>,
-    /// Metafield ids per order id, ascending.
-    pub metafields_by_order: HashMap<u64, Vec<u64>>,
-    pub next_order_id: u64,
-    pub next_metafield_id: u64,
-    /// Billing details used for orders of customers the store does not know (guests).
-    pub guest_address: Arc<Address>,
-    /// Webhooks registered through `/v3/hooks`, by id.
-    pub hooks: BTreeMap<u64, Hook>,
-    pub next_hook_id: u64,
-}
-
-pub(crate) struct Customer {
-    pub id: u64,
-    pub email: String,
-    pub password: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub group_id: String,
-    pub address: Arc<Address>,
-}
-
-#[derive(Debug, Serialize)]
-pub(crate) struct Address {
-    pub first_name: String,
-    pub last_name: String,
-    pub company: String,
-    pub street_1: String,
-    pub street_2: String,
-    pub city: String,
-    pub state: String,
-    pub zip: String,
-    pub country: String,
-    pub country_iso2: String,
-    pub phone: String,
-    pub email: String,
-}
-
-/// An amount in ten-thousandths, because the v2 API prints money with four decimals.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
-pub(crate) struct Money(pub i64);
-
-impl Money {
-    pub fn from_cents(cents: i64) -> Self {
-        Money(cents * 100)
-    }
-
-    /// Applies a rate given in basis points, rounding to whole cents like a checkout does.
-    pub fn percent_bp(self, basis_points: i64) -> Self {
-        let cents = (self.0 / 100 * basis_points + 5_000) / 10_000;
-        Money::from_cents(cents)
-    }
-}
-
-impl std::ops::Add for Money {
-    type Output = Money;
-    fn add(self, other: Money) -> Money {
-        Money(self.0 + other.0)
-    }
-}
-
-impl std::ops::Sub for Money {
-    type Output = Money;
-    fn sub(self, other: Money) -> Money {
-        Money(self.0 - other.0)
-    }
-}
-
-impl std::fmt::Display for Money {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let sign = if self.0 < 0 { "-" } else { "" };
-        let magnitude = self.0.unsigned_abs();
-        write!(
-            formatter,
-            "{sign}{}.{:04}",
-            magnitude / 10_000,
-            magnitude % 10_000
-        )
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Currency {
-    Usd,
-    Eur,
-    Gbp,
-}
-
-impl Currency {
-    pub fn id(self) -> u32 {
-        match self {
-            Currency::Usd => 1,
-            Currency::Eur => 2,
-            Currency::Gbp => 3,
-        }
-    }
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Currency::Usd => "USD",
-            Currency::Eur => "EUR",
-            Currency::Gbp => "GBP",
-        }
-    }
-
-    /// The exchange rate from the store's default currency (USD), printed with ten decimals as
-    /// the v2 API does.
-    pub fn rate_from_default(self) -> &'static str {
-        match self {
-            Currency::Usd => "1.0000000000",
-            Currency::Eur => "0.9200000000",
-            Currency::Gbp => "0.7900000000",
-        }
-    }
-
-    /// Sales tax or VAT in basis points.
-    pub fn tax_rate_bp(self) -> i64 {
-        match self {
-            Currency::Usd => 825,
-            Currency::Eur => 1_900,
-            Currency::Gbp => 2_000,
-        }
-    }
-}
-
-pub(crate) struct Order {
-    pub id: u64,
-    pub customer_id: u64,
-    pub status_id: u8,
-    pub date_created: OffsetDateTime,
-    pub date_modified: OffsetDateTime,
-    pub date_shipped: Option<OffsetDateTime>,
-    pub currency: Currency,
-    pub subtotal_ex_tax: Money,
-    pub subtotal_tax: Money,
-    pub shipping_ex_tax: Money,
-    pub shipping_tax: Money,
-    pub discount: Money,
-    pub items_total: u32,
-    pub items_shipped: u32,
-    pub is_digital: bool,
-    pub payment_method: &'static str,
-    pub payment_provider_id: String,
-    pub ip_address: String,
-    pub staff_notes: String,
-    pub customer_message: String,
-    pub cart_id: Uuid,
-    pub order_source: &'static str,
-    pub billing: Arc<Address>,
-}
-
-impl Order {
-    pub fn subtotal_inc_tax(&self) -> Money {
-        self.subtotal_ex_tax + self.subtotal_tax
-    }
-
-    pub fn shipping_inc_tax(&self) -> Money {
-        self.shipping_ex_tax + self.shipping_tax
-    }
-
-    pub fn total_ex_tax(&self) -> Money {
-        self.subtotal_ex_tax + self.shipping_ex_tax - self.discount
-    }
-
-    pub fn total_tax(&self) -> Money {
-        self.subtotal_tax + self.shipping_tax
-    }
-
-    pub fn total_inc_tax(&self) -> Money {
-        self.total_ex_tax() + self.total_tax()
-    }
-}
-
-/// BigCommerce's `permission_set` values (orders.v3.yml, `MetafieldBase`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub(crate) enum PermissionSet {
-    AppOnly,
-    Read,
-    Write,
-    ReadAndSfAccess,
-    WriteAndSfAccess,
-}
-
-impl PermissionSet {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PermissionSet::AppOnly => "app_only",
-            PermissionSet::Read => "read",
-            PermissionSet::Write => "write",
-            PermissionSet::ReadAndSfAccess => "read_and_sf_access",
-            PermissionSet::WriteAndSfAccess => "write_and_sf_access",
-        }
-    }
-}
-
-pub(crate) struct Metafield {
-    pub id: u64,
-    pub order_id: u64,
-    pub permission_set: PermissionSet,
-    pub namespace: String,
-    pub key: String,
-    pub value: String,
-    pub description: String,
-    pub owner_client_id: Arc<str>,
-    pub date_created: OffsetDateTime,
-    pub date_modified: OffsetDateTime,
-}
-
-/// A webhook registered through `/v3/hooks` (webhooks.v3.yml, `webhook_Full`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Hook {
-    pub id: u64,
-    pub scope: String,
-    /// As it was sent: BigCommerce echoes destinations unchanged.
-    pub destination: String,
-    pub is_active: bool,
-    /// Custom headers sent with every callback; `None` prints as `null`, as BigCommerce does
-    /// for a hook created without any.
-    pub headers: Option<BTreeMap<String, String>>,
-    pub events_history_enabled: bool,
-    /// Unix seconds.
-    pub created_at: i64,
-    /// Unix seconds.
-    pub updated_at: i64,
-}
-
-impl StoreState {
-    pub(crate) fn empty(guest_address: Arc<Address>) -> Self {
-        Self {
-            customers: BTreeMap::new(),
-            orders: BTreeMap::new(),
-            orders_by_customer: HashMap::new(),
-            metafields: BTreeMap::new(),
-            metafields_by_order: HashMap::new(),
-            next_order_id: 100,
-            next_metafield_id: 1,
-            guest_address,
-            hooks: BTreeMap::new(),
-            next_hook_id: 1,
-        }
-    }
-
-    /// Stores `hook` under the next hook id; returns that id.
-    pub(crate) fn insert_hook(&mut self, mut hook: Hook) -> u64 {
-        let id = self.next_hook_id;
-        self.next_hook_id += 1;
-        hook.id = id;
-        self.hooks.insert(id, hook);
-        id
-    }
-
-    /// Stores `order` under the next order id and indexes it; returns that id.
-    pub(crate) fn insert_order(&mut self, mut order: Order) -> u64 {
-        let id = self.next_order_id;
-        self.next_order_id += 1;
-        order.id = id;
-        self.orders_by_customer
-            .entry(order.customer_id)
-            .or_default()
-            .push(id);
-        self.orders.insert(id, order);
-        id
-    }
-
-    /// Stores `metafield` under the next global metafield id and indexes it; returns that id.
-    pub(crate) fn insert_metafield(&mut self, mut metafield: Metafield) -> u64 {
-        let id = self.next_metafield_id;
-        self.next_metafield_id += 1;
-        metafield.id = id;
-        self.metafields_by_order
-            .entry(metafield.order_id)
-            .or_default()
-            .push(id);
-        self.metafields.insert(id, metafield);
-        id
-    }
-
-    pub(crate) fn remove_metafield(&mut self, metafield_id: u64) -> Option<Metafield> {
-        let metafield = self.metafields.remove(&metafield_id)?;
-        if let Some(ids) = self.metafields_by_order.get_mut(&metafield.order_id) {
-            ids.retain(|id| *id != metafield_id);
-        }
-        Some(metafield)
-    }
-
-    pub(crate) fn billing_for(&self, customer_id: u64) -> Arc<Address> {
-        self.customers
-            .get(&customer_id)
-            .map(|customer| Arc::clone(&customer.address))
-            .unwrap_or_else(|| Arc::clone(&self.guest_address))
-    }
-}
-
 impl SandboxStore {
     pub(crate) fn new(state: StoreState, store_hash: &str, deliveries: Deliveries) -> Self {
         Self {
@@ -486,6 +186,9 @@ impl SandboxStore {
 
     /// Changes a metafield's value (and its `date_modified`) and sends the
     /// `store/order/metafield/updated` webhooks; false when there is no such id.
+    ///
+    /// Like every change made through this handle (not through the Management API), it returns
+    /// before its webhooks are sent; `wait_for_deliveries` waits for them.
     pub fn set_metafield_value(&self, metafield_id: u64, value: impl Into<String>) -> bool {
         let value = value.into();
         let event = self.with_state(|state| {
@@ -501,7 +204,7 @@ impl SandboxStore {
         });
         match event {
             Some(event) => {
-                self.publish(&event);
+                drop(self.publish(&event));
                 true
             }
             None => false,
@@ -516,10 +219,10 @@ impl SandboxStore {
     pub fn add_order(&self, customer_id: u64) -> u64 {
         let order_id = self.with_state(|state| {
             let billing = state.billing_for(customer_id);
-            let order = crate::seed::fresh_order(customer_id, billing, now_to_the_second());
+            let order = seed::fresh_order(customer_id, billing, now_to_the_second());
             state.insert_order(order)
         });
-        self.publish(&StoreEvent::OrderCreated { order_id });
+        drop(self.publish(&StoreEvent::OrderCreated { order_id }));
         order_id
     }
 
@@ -527,10 +230,7 @@ impl SandboxStore {
     /// really changes, sends the `store/order/statusUpdated` and `store/order/updated`
     /// webhooks; false when there is no such order or status.
     pub fn set_order_status(&self, order_id: u64, status_id: u8) -> bool {
-        if !crate::wire::ORDER_STATUSES
-            .iter()
-            .any(|status| status.id == status_id)
-        {
+        if !ORDER_STATUSES.iter().any(|status| status.id == status_id) {
             return false;
         }
         let change = self.with_state(|state| {
@@ -544,11 +244,11 @@ impl SandboxStore {
         });
         match change {
             Some(previous_status_id) if previous_status_id != status_id => {
-                self.publish(&StoreEvent::OrderStatusUpdated {
+                drop(self.publish(&StoreEvent::OrderStatusUpdated {
                     order_id,
                     previous_status_id,
                     new_status_id: status_id,
-                });
+                }));
                 true
             }
             Some(_) => true,
@@ -557,8 +257,13 @@ impl SandboxStore {
     }
 
     /// Sends the webhooks `event` fires to every active hook whose scope matches and, for order
-    /// events, to the configured destination. Returns before anything is sent.
-    pub(crate) fn publish(&self, event: &StoreEvent) {
+    /// events, to the configured destination. Returns before anything is sent, with the
+    /// configured destination's messages pending: a Management API write waits for them before
+    /// it answers, so that a script (or the demo) that changes a metafield and then reads it
+    /// through the service sees the change. Registered hooks are sent in the background, as
+    /// BigCommerce sends them.
+    pub(crate) fn publish(&self, event: &StoreEvent) -> Pending {
+        let mut pending = Pending::default();
         let deliveries = &self.inner.deliveries;
         let configured = deliveries.destination();
         let created_at = OffsetDateTime::now_utc().unix_timestamp();
@@ -575,6 +280,7 @@ impl SandboxStore {
                             destination: Url::parse(&hook.destination).ok()?,
                             hook_id: Some(hook.id),
                             headers: hook.headers.clone().unwrap_or_default(),
+                            synchronous: false,
                         })
                     })
                     .collect()
@@ -586,14 +292,16 @@ impl SandboxStore {
                     destination: destination.clone(),
                     hook_id: None,
                     headers: BTreeMap::new(),
+                    synchronous: true,
                 });
             }
             if targets.is_empty() {
                 continue;
             }
             let body = events::callback_body(&notification, &self.inner.store_hash, created_at);
-            deliveries.send(notification.scope, &body, targets);
+            pending.extend(deliveries.send(notification.scope, &body, targets));
         }
+        pending
     }
 
     /// Points every order event at `destination` besides registered hooks (`None`: nowhere).
@@ -640,37 +348,5 @@ impl SandboxStore {
         for counter in &self.inner.counters {
             counter.store(0, Ordering::Relaxed);
         }
-    }
-}
-
-/// The current time without sub-second precision, since BigCommerce's dates have none.
-pub(crate) fn now_to_the_second() -> OffsetDateTime {
-    let now = OffsetDateTime::now_utc();
-    now.replace_nanosecond(0).unwrap_or(now)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn money_prints_four_decimals_like_the_v2_api() {
-        let cases = [
-            (Money(678_400), "67.8400"),
-            (Money(0), "0.0000"),
-            (Money(5), "0.0005"),
-            (Money(-50_000), "-5.0000"),
-        ];
-
-        for (money, expected) in cases {
-            assert_eq!(money.to_string(), expected, "printing {money:?}");
-        }
-    }
-
-    #[test]
-    fn money_percentages_round_to_whole_cents() {
-        let tax = Money::from_cents(6_784).percent_bp(825);
-
-        assert_eq!(tax, Money::from_cents(560));
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! The shape is tracing-subscriber's flattened JSON, which log pipelines already parse:
 //! `{"timestamp":…,"level":…,<event fields>,"target":…,"span":{<fields>,"name":…}}`, with
-//! the innermost span of the event. What makes it cheap:
+//! the innermost span of the event; a test formats the same events through both and compares
+//! the parsed objects, with no key twice. What makes it cheap:
 //! - a span's fields are rendered to JSON once, when the span is made (or a field
 //!   recorded), and copied into each line as they are, never parsed back;
 //! - each thread formats into one reusable buffer, and the timestamp's date and time to
@@ -82,8 +83,23 @@ where
         };
         let mut extensions = span.extensions_mut();
         if let Some(SpanFields(fields)) = extensions.get_mut::<SpanFields>() {
-            // A field recorded again appears twice; the last one is the value JSON parsers keep.
-            values.record(&mut Members::new(fields));
+            let mut recorded = Vec::new();
+            values.record(&mut Members::new(&mut recorded));
+            // A field recorded again replaces its earlier value, so no line has a key twice.
+            // Recording is rare (the request span never records), so this may copy.
+            let replaced: Vec<&[u8]> = members(&recorded).map(|(key, _)| key).collect();
+            let mut merged = Vec::with_capacity(fields.len() + recorded.len() + 1);
+            for (key, member) in members(fields) {
+                if !replaced.contains(&key) {
+                    merged.extend_from_slice(member);
+                    merged.push(b',');
+                }
+            }
+            merged.extend_from_slice(&recorded);
+            if merged.last() == Some(&b',') {
+                merged.pop();
+            }
+            *fields = merged;
         }
     }
 
@@ -189,6 +205,34 @@ fn write_timestamp(buffer: &mut LineBuffer, now: SystemTime) {
     buffer.line.push(b'.');
     buffer.line.extend_from_slice(&digits);
     buffer.line.extend_from_slice(b"Z\"");
+}
+
+/// The `"key":value` members of rendered fields, each with its key (as written, quoted).
+/// Values are scalars (strings, numbers, booleans), so a comma outside a string ends one.
+fn members(rendered: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    let mut rest = rendered;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let (mut in_string, mut escaped, mut key_end, mut end) = (false, false, None, rest.len());
+        for (index, &byte) in rest.iter().enumerate() {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' if in_string => escaped = true,
+                b'"' => in_string = !in_string,
+                b':' if !in_string && key_end.is_none() => key_end = Some(index),
+                b',' if !in_string => {
+                    end = index;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let member = &rest[..end];
+        rest = rest.get(end + 1..).unwrap_or_default();
+        Some((&member[..key_end.unwrap_or(member.len())], member))
+    })
 }
 
 /// A JSON string, escaped as JSON requires.
@@ -308,6 +352,12 @@ mod tests {
 
         fn make_writer(&'a self) -> Self::Writer {
             self.clone()
+        }
+    }
+
+    impl Captured {
+        fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
         }
     }
 
@@ -455,5 +505,236 @@ mod tests {
             String::from_utf8(buffer.line).unwrap(),
             "\"2026-11-25T23:35:50.000042Z\" \"2026-11-25T23:35:50.999042Z\" \"2026-11-25T23:35:51.000042Z\"",
         );
+    }
+
+    /// Runs `run` with both layers on one subscriber, each writing to its own buffer, so they
+    /// format the very same events: this module's lines, then those of tracing-subscriber's
+    /// JSON layer set up as the shape this module promises (flattened event, innermost span).
+    fn through_both_layers(run: impl FnOnce()) -> (String, String) {
+        let ours = Captured::default();
+        let reference = Captured::default();
+        let subscriber = tracing_subscriber::registry()
+            .with(JsonLines::new(ours.clone()))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(true)
+                    .with_span_list(false)
+                    .with_writer(reference.clone()),
+            );
+        tracing::subscriber::with_default(subscriber, run);
+        (ours.text(), reference.text())
+    }
+
+    /// Parses one JSON line, refusing an object with a key twice at any depth (which
+    /// `serde_json::Value` would accept, keeping the last).
+    fn parse_without_duplicate_keys(line: &str) -> Result<Value, String> {
+        struct Unique(Value);
+        struct UniqueVisitor;
+
+        impl<'de> serde::de::Visitor<'de> for UniqueVisitor {
+            type Value = Value;
+
+            fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                formatter.write_str("any JSON value")
+            }
+            fn visit_bool<E>(self, value: bool) -> Result<Value, E> {
+                Ok(Value::Bool(value))
+            }
+            fn visit_i64<E>(self, value: i64) -> Result<Value, E> {
+                Ok(Value::from(value))
+            }
+            fn visit_u64<E>(self, value: u64) -> Result<Value, E> {
+                Ok(Value::from(value))
+            }
+            fn visit_f64<E>(self, value: f64) -> Result<Value, E> {
+                Ok(Value::from(value))
+            }
+            fn visit_str<E>(self, value: &str) -> Result<Value, E> {
+                Ok(Value::from(value))
+            }
+            fn visit_unit<E>(self) -> Result<Value, E> {
+                Ok(Value::Null)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut items: A,
+            ) -> Result<Value, A::Error> {
+                let mut array = Vec::new();
+                while let Some(Unique(item)) = items.next_element()? {
+                    array.push(item);
+                }
+                Ok(Value::Array(array))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut members: A,
+            ) -> Result<Value, A::Error> {
+                let mut object = serde_json::Map::new();
+                while let Some(key) = members.next_key::<String>()? {
+                    if object.contains_key(&key) {
+                        return Err(serde::de::Error::custom(format!("duplicate key {key:?}")));
+                    }
+                    let Unique(value) = members.next_value()?;
+                    object.insert(key, value);
+                }
+                Ok(Value::Object(object))
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for Unique {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                deserializer.deserialize_any(UniqueVisitor).map(Unique)
+            }
+        }
+
+        serde_json::from_str::<Unique>(line)
+            .map(|Unique(value)| value)
+            .map_err(|error| format!("{error} in {line}"))
+    }
+
+    /// Takes the `timestamp` out of a line, checking it is RFC 3339 in UTC with microseconds.
+    fn take_timestamp(line: &mut Value) -> String {
+        let Some(Value::String(timestamp)) = line.as_object_mut().unwrap().remove("timestamp")
+        else {
+            panic!("no timestamp in {line}");
+        };
+        let parsed =
+            time::OffsetDateTime::parse(&timestamp, &time::format_description::well_known::Rfc3339)
+                .unwrap();
+        assert_eq!(parsed.offset(), time::UtcOffset::UTC, "{timestamp}");
+        assert_eq!(
+            timestamp.len(),
+            "2026-11-25T23:15:50.120528Z".len(),
+            "{timestamp}"
+        );
+        timestamp
+    }
+
+    #[test]
+    fn the_same_events_make_the_same_objects_as_tracing_subscribers_json_layer() {
+        #[derive(Debug)]
+        #[allow(dead_code)]
+        struct Customer {
+            id: u64,
+        }
+        let (ours, reference) = through_both_layers(|| {
+            tracing::info!(address = %"127.0.0.1:8080", workers = 2_u64, "listening");
+            let request = tracing::info_span!(
+                "request",
+                method = "GET",
+                route = "/v1/orders/{order_id}",
+                request_id = "req-\"quoted\"-1",
+                customer = tracing::field::Empty
+            );
+            request.record("customer", 42_u64);
+            let _request = request.enter();
+            tracing::debug!(order_id = 100_u64, "cache miss");
+            let upstream =
+                tracing::debug_span!("upstream", operation = "list_orders", page = 1_u64);
+            {
+                let _upstream = upstream.enter();
+                tracing::warn!(
+                    status = 429_u16,
+                    retry_in_ms = 250.5,
+                    last = false,
+                    delta = -3_i64,
+                    customer = ?Customer { id: 7 },
+                    error = &std::io::Error::other("refused \"now\"") as &dyn std::error::Error,
+                    "upstream refused: {}",
+                    "quota"
+                );
+                // An explicit parent wins over the entered span in both.
+                tracing::info!(parent: &request, "explicit parent");
+            }
+            tracing::info!(
+                status = 200_u16,
+                latency_ms = 1.25,
+                customer_id = Some(42_u64),
+                cache = Some("hit"),
+                upstream_calls = Some(0_u64),
+                skipped = None::<u64>,
+                "request finished"
+            );
+            tracing_log::format_trace(
+                &log::Record::builder()
+                    .args(format_args!("starting 2 workers"))
+                    .level(log::Level::Info)
+                    .target("actix_server::builder")
+                    .module_path_static(Some("actix_server::builder"))
+                    .file_static(Some("builder.rs"))
+                    .line(Some(7))
+                    .build(),
+            )
+            .unwrap();
+        });
+
+        let ours: Vec<&str> = ours.lines().collect();
+        let reference: Vec<&str> = reference.lines().collect();
+        assert_eq!(ours.len(), 6, "{ours:#?}");
+        assert_eq!(ours.len(), reference.len(), "{reference:#?}");
+        for (ours, reference) in ours.into_iter().zip(reference) {
+            let mut ours = parse_without_duplicate_keys(ours).unwrap();
+            let mut reference = parse_without_duplicate_keys(reference).unwrap();
+            take_timestamp(&mut ours);
+            take_timestamp(&mut reference);
+            // On purpose: a line from the log crate carries its target and level where every
+            // line does, not again in `log.*` fields as the reference layer writes them.
+            reference
+                .as_object_mut()
+                .unwrap()
+                .retain(|key, _| !key.starts_with("log."));
+            assert_eq!(ours, reference);
+        }
+    }
+
+    #[test]
+    fn a_span_field_recorded_again_appears_once_with_its_last_value() {
+        let (ours, reference) = through_both_layers(|| {
+            let span = tracing::info_span!(
+                "request",
+                route = "/v1/orders,\"cache\":\"x\\",
+                cache = tracing::field::Empty,
+                attempts = 1_u64,
+                customer_id = tracing::field::Empty
+            );
+            span.record("cache", "miss, \"stale\": no");
+            span.record("customer_id", 42_u64);
+            span.record("cache", "hit");
+            span.record("attempts", 2_u64);
+            span.in_scope(|| tracing::info!("request finished"));
+        });
+
+        let mut ours = parse_without_duplicate_keys(ours.trim_end()).unwrap();
+        let mut reference = parse_without_duplicate_keys(reference.trim_end()).unwrap();
+        take_timestamp(&mut ours);
+        take_timestamp(&mut reference);
+        assert_eq!(ours, reference);
+        assert_eq!(
+            ours["span"],
+            json!({
+                "route": "/v1/orders,\"cache\":\"x\\",
+                "cache": "hit",
+                "attempts": 2,
+                "customer_id": 42,
+                "name": "request"
+            })
+        );
+    }
+
+    #[test]
+    fn the_duplicate_key_check_refuses_a_key_twice_at_any_depth() {
+        let cases = [
+            (r#"{"a":1,"b":2}"#, true),
+            (r#"{"a":1,"a":2}"#, false),
+            (r#"{"span":{"cache":"miss","cache":"hit"}}"#, false),
+            (r#"[{"a":1},{"a":1}]"#, true),
+            (r#"{"a":[{"b":1,"b":1}]}"#, false),
+        ];
+
+        for (line, unique) in cases {
+            assert_eq!(parse_without_duplicate_keys(line).is_ok(), unique, "{line}");
+        }
     }
 }

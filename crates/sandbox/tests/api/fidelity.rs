@@ -1,25 +1,18 @@
-//! Checks the sandbox store's real HTTP answers against BigCommerce's official OpenAPI files in
-//! `../shared/bigcommerce-reference/`, made strict: every documented field present, no
+//! Checks the sandbox store's real HTTP answers against BigCommerce's official OpenAPI schemas
+//! (the fixtures `reference` reads), made strict: every documented field present, no
 //! undocumented field, correct types and formats. Negative cases prove the checks can fail.
-#![allow(clippy::unwrap_used)]
 
-use jsonschema::{Draft, Validator};
+use jsonschema::Validator;
 use order_metafields_sandbox::{self as sandbox, RunningSandbox, SandboxConfig};
 use serde_json::{Map, Value, json};
 
-pub(crate) const REFERENCE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/bigcommerce-reference"
-);
+use crate::reference::{Mutation, assert_valid, build, load_components};
 
 /// Fields that BigCommerce's own `order_Resp` examples carry but its schema does not declare.
 const UNDECLARED_ORDER_FIELDS: [(&str, &str); 2] =
     [("custom_status", "string"), ("credit_card_type", "null")];
 /// `order_Resp` properties only present when asked for with `include=`.
 const INCLUDE_ONLY_ORDER_FIELDS: [&str; 2] = ["consignments", "fees"];
-
-/// A description of a broken response and how to break a good one that way.
-pub(crate) type Mutation = (&'static str, fn(&mut Value));
 
 struct Reference {
     order: Validator,
@@ -32,8 +25,8 @@ struct Reference {
 
 impl Reference {
     fn load() -> Self {
-        let v2 = load_components("orders.v2.oas2.yml");
-        let v3 = load_components("orders.v3.yml");
+        let v2 = load_components("orders.v2.oas2");
+        let v3 = load_components("orders.v3");
         let order = strict_order(&v2);
         let metafield = strict_metafield(&v3);
         Self {
@@ -80,55 +73,6 @@ impl Reference {
                 &v3,
                 json!({"$ref": "#/components/schemas/NotFound", "required": ["status", "title"]}),
             ),
-        }
-    }
-}
-
-/// Reads a reference file and returns its `components.schemas` as JSON Schema 2020-12.
-pub(crate) fn load_components(file: &str) -> Value {
-    let path = format!("{REFERENCE}/{file}");
-    let text =
-        std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("reading {path}: {error}"));
-    let document: Value = serde_yaml_ng::from_str(&text).unwrap();
-    let mut schemas = document["components"]["schemas"].clone();
-    for schema in schemas.as_object_mut().unwrap().values_mut() {
-        openapi_to_json_schema(schema);
-    }
-    schemas
-}
-
-/// Rewrites one OpenAPI 3.0 schema in place: `nullable: true` becomes a `null` type (or an
-/// `anyOf` with null when there is no `type`); subschemas are visited by keyword, so property
-/// names are never mistaken for keywords.
-fn openapi_to_json_schema(schema: &mut Value) {
-    let Some(object) = schema.as_object_mut() else {
-        return;
-    };
-    for keyword in ["items", "additionalProperties", "not"] {
-        if let Some(sub) = object.get_mut(keyword) {
-            openapi_to_json_schema(sub);
-        }
-    }
-    for keyword in ["allOf", "anyOf", "oneOf"] {
-        if let Some(Value::Array(subs)) = object.get_mut(keyword) {
-            subs.iter_mut().for_each(openapi_to_json_schema);
-        }
-    }
-    if let Some(Value::Object(properties)) = object.get_mut("properties") {
-        properties.values_mut().for_each(openapi_to_json_schema);
-    }
-    if object.remove("nullable") == Some(Value::Bool(true)) {
-        if let Some(Value::Array(values)) = object.get_mut("enum") {
-            values.push(Value::Null);
-        }
-        match object.get("type").cloned() {
-            Some(Value::String(kind)) => {
-                object.insert("type".into(), json!([kind, "null"]));
-            }
-            _ => {
-                let inner = Value::Object(std::mem::take(object));
-                object.insert("anyOf".into(), json!([inner, {"type": "null"}]));
-            }
         }
     }
 }
@@ -181,29 +125,6 @@ fn strict_metafield(v3: &Value) -> Value {
         "required": required,
         "unevaluatedProperties": false
     })
-}
-
-/// Builds a validator for `root` with the reference's schemas embedded as `#/components/schemas`.
-pub(crate) fn build(schemas: &Value, mut root: Value) -> Validator {
-    root["$schema"] = json!("https://json-schema.org/draft/2020-12/schema");
-    root["components"] = json!({ "schemas": schemas });
-    jsonschema::options()
-        .with_draft(Draft::Draft202012)
-        .should_validate_formats(true)
-        .build(&root)
-        .unwrap()
-}
-
-#[track_caller]
-pub(crate) fn assert_valid(validator: &Validator, instance: &Value, what: &str) {
-    let errors: Vec<String> = validator
-        .iter_errors(instance)
-        .map(|error| format!("{} at {}", error, error.instance_path()))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "{what} does not match the reference: {errors:#?}"
-    );
 }
 
 async fn spawn() -> (RunningSandbox, reqwest::Client, String) {

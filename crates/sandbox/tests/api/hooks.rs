@@ -7,7 +7,7 @@ use jsonschema::Validator;
 use order_metafields_sandbox::{self as sandbox, RequestKind, RunningSandbox, SandboxConfig};
 use serde_json::{Value, json};
 
-use crate::fidelity::{Mutation, assert_valid, build, load_components};
+use crate::reference::{Mutation, assert_valid, build, load_components};
 
 /// BigCommerce returns `events_history_enabled`, and clients read it back, but the reference
 /// snapshot's `webhook_Full` does not declare it.
@@ -22,7 +22,7 @@ struct HookReference {
 
 impl HookReference {
     fn load() -> Self {
-        let schemas = load_components("webhooks.v3.yml");
+        let schemas = load_components("webhooks.v3");
         let mut undeclared = serde_json::Map::new();
         for (name, kind) in UNDECLARED_HOOK_FIELDS {
             undeclared.insert(name.to_owned(), json!({"type": kind}));

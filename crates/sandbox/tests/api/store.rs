@@ -539,8 +539,9 @@ async fn store_handle_changes_are_served_at_once() {
     store.running.stop().await;
 }
 
+/// How fast is the benchmarks' question (`tools/bench`); a test only checks the answer.
 #[tokio::test]
-async fn benchmark_sized_store_serves_one_customers_orders_quickly() {
+async fn a_benchmark_sized_store_serves_one_customers_orders() {
     let store = TestStore::start(SandboxConfig {
         seed: SeedSpec {
             extra_customers: 5_000,
@@ -553,14 +554,11 @@ async fn benchmark_sized_store_serves_one_customers_orders_quickly() {
     let handle = store.running.store();
     let customers = handle.customers();
     let last = customers.last().unwrap().clone();
-    let started = Instant::now();
 
     let (status, ids) = store
         .order_ids(&format!("v2/orders?customer_id={}&limit=250", last.id))
         .await;
 
-    // A generous bound for a debug build on a small machine.
-    assert!(started.elapsed() < Duration::from_millis(500));
     assert_eq!(customers.len(), 5_005);
     assert_eq!((status, ids.len()), (StatusCode::OK, 20));
     assert_eq!(ids, handle.orders_of(last.id));

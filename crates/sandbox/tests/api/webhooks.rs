@@ -16,7 +16,7 @@ use url::Url;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-use crate::fidelity::{Mutation, REFERENCE, assert_valid, build};
+use crate::reference::{Mutation, assert_valid, callback_schema, example_keys, keys};
 
 const WAIT: Duration = Duration::from_secs(10);
 /// One of the seeded orders with storefront-visible metafields (Alice's).
@@ -102,39 +102,6 @@ impl Harness {
     async fn wait_for(&self, count: usize) -> Vec<DeliveryRecord> {
         self.running.store().wait_for_deliveries(count, WAIT).await
     }
-}
-
-/// A strict validator for one callback of `webhooks-callbacks/{file}.yml`: every documented
-/// field required, nothing undocumented allowed, at every level.
-fn callback_schema(file: &str, scope: &str) -> jsonschema::Validator {
-    let path = format!("{REFERENCE}/webhooks-callbacks/{file}.yml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    let document: Value = serde_yaml_ng::from_str(&text).unwrap();
-    let mut schema = document["properties"][scope].clone();
-    make_strict(&mut schema);
-    build(&json!({}), schema)
-}
-
-fn make_strict(schema: &mut Value) {
-    let Some(Value::Object(properties)) = schema.get_mut("properties") else {
-        return;
-    };
-    let names: Vec<Value> = properties.keys().cloned().map(Value::String).collect();
-    properties.values_mut().for_each(make_strict);
-    schema["required"] = Value::Array(names);
-    schema["additionalProperties"] = json!(false);
-}
-
-/// The keys of a reference example (`webhooks-callbacks/data/{file}.json`) and of its `data`.
-fn example_keys(file: &str) -> (Vec<String>, Vec<String>) {
-    let path = format!("{REFERENCE}/webhooks-callbacks/data/{file}.json");
-    let example: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    keys(&example)
-}
-
-fn keys(body: &Value) -> (Vec<String>, Vec<String>) {
-    let names = |value: &Value| value.as_object().unwrap().keys().cloned().collect();
-    (names(body), names(&body["data"]))
 }
 
 fn body(request: &Request) -> Value {
@@ -491,6 +458,157 @@ async fn failing_destinations_are_retried_a_bounded_number_of_times() {
         flaky
             .iter()
             .all(|request| signature_verifies(request, &harness.config.client_secret))
+    );
+    harness.running.stop().await;
+}
+
+/// A webhook destination that takes every request but answers none (`200`, empty) until
+/// released: a slow destination without a timer.
+struct HeldDestination {
+    url: String,
+    release: tokio::sync::watch::Sender<bool>,
+}
+
+impl HeldDestination {
+    async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/held", listener.local_addr().unwrap());
+        let (release, released) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(answer_when_released(stream, released.clone()));
+            }
+        });
+        Self { url, release }
+    }
+}
+
+/// Reads one whole request (headers, then `content-length` bytes), waits for the release and
+/// answers `200`.
+async fn answer_when_released(
+    mut stream: tokio::net::TcpStream,
+    mut released: tokio::sync::watch::Receiver<bool>,
+) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut request = Vec::new();
+    let mut chunk = [0_u8; 4096];
+    loop {
+        let Ok(read) = stream.read(&mut chunk).await else {
+            return;
+        };
+        if read == 0 {
+            return;
+        }
+        request.extend_from_slice(&chunk[..read]);
+        let text = String::from_utf8_lossy(&request);
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length: usize = text[..end]
+                .lines()
+                .filter_map(|line| line.split_once(':'))
+                .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
+                .and_then(|(_, value)| value.trim().parse().ok())
+                .unwrap_or(0);
+            if request.len() >= end + 4 + length {
+                break;
+            }
+        }
+    }
+    if released.wait_for(|released| *released).await.is_ok() {
+        let _ = stream
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+            .await;
+    }
+}
+
+#[tokio::test]
+async fn a_write_answers_once_the_configured_destination_has_its_webhook_but_not_the_hooks() {
+    let harness = Harness::start_with(|_| Some("/configured")).await;
+    let held = HeldDestination::start().await;
+    let hook = harness
+        .register(json!({"scope": "store/order/metafield/*", "destination": held.url}))
+        .await;
+    let store = harness.running.store();
+    let url = harness.api(&format!("v3/orders/{DEMO_ORDER_ID}/metafields"));
+    let metafield_id = store.metafields_of(DEMO_ORDER_ID)[0].id;
+
+    let (updated, _) = harness
+        .call(
+            harness
+                .client
+                .put(format!("{url}/{metafield_id}"))
+                .json(&json!({"value": "changed"})),
+        )
+        .await;
+    let when_updated = store.webhook_deliveries();
+    let (created, body) = harness
+        .call(harness.client.post(&url).json(&json!({
+            "permission_set": "read_and_sf_access", "namespace": "delivery", "key": "door", "value": "Back"
+        })))
+        .await;
+    let when_created = store.webhook_deliveries();
+    let created_id = body["data"]["id"].as_u64().unwrap();
+    let (deleted, _) = harness
+        .call(harness.client.delete(format!("{url}/{created_id}")))
+        .await;
+    let when_deleted = store.webhook_deliveries();
+    held.release.send_replace(true);
+    let records = harness.wait_for(6).await;
+
+    assert_eq!((updated, created, deleted), (200, 200, 204));
+    // Each write answered with its configured-destination webhook delivered, and the held
+    // hook's still on its way.
+    let scopes = |records: &[DeliveryRecord]| -> Vec<(String, bool, Option<u16>)> {
+        records
+            .iter()
+            .map(|record| {
+                (
+                    record.scope.clone(),
+                    record.hook_id.is_none(),
+                    record.status,
+                )
+            })
+            .collect()
+    };
+    let configured = |scope: &str| (scope.to_owned(), true, Some(200));
+    assert_eq!(
+        scopes(&when_updated),
+        [configured("store/order/metafield/updated")]
+    );
+    assert_eq!(
+        scopes(&when_created),
+        [
+            configured("store/order/metafield/updated"),
+            configured("store/order/metafield/created")
+        ]
+    );
+    assert_eq!(
+        scopes(&when_deleted),
+        [
+            configured("store/order/metafield/updated"),
+            configured("store/order/metafield/created"),
+            configured("store/order/metafield/deleted")
+        ]
+    );
+    assert_eq!(records.len(), 6, "{records:#?}");
+    let mut hooks: Vec<&DeliveryRecord> = records
+        .iter()
+        .filter(|record| record.hook_id == Some(hook))
+        .collect();
+    hooks.sort_by_key(|record| record.scope.clone());
+    assert_eq!(
+        hooks
+            .iter()
+            .map(|record| (
+                record.scope.as_str(),
+                record.destination.as_str(),
+                record.succeeded()
+            ))
+            .collect::<Vec<_>>(),
+        [
+            ("store/order/metafield/created", held.url.as_str(), true),
+            ("store/order/metafield/deleted", held.url.as_str(), true),
+            ("store/order/metafield/updated", held.url.as_str(), true),
+        ]
     );
     harness.running.stop().await;
 }

@@ -288,7 +288,7 @@ mod tests {
         assert_eq!(sent, 75);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_caller_waits_for_the_next_window_when_it_fits_the_budget() {
         let pacer = QuotaPacer::new(0.5, 4);
         pacer.observe(&headers(75, 150, 200));
@@ -320,7 +320,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_full_queue_refuses_at_once() {
         let pacer = std::sync::Arc::new(QuotaPacer::new(0.5, 1));
         pacer.observe(&headers(10, 150, 300));
@@ -368,7 +368,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn on_a_stale_account_one_request_goes_and_the_rest_wait_for_its_answer() {
         let pacer = std::sync::Arc::new(QuotaPacer::new(0.5, 8));
         pacer.observe(&headers(140, 150, 20000));
@@ -396,7 +396,7 @@ mod tests {
         assert_eq!(pacer.snapshot().left, Some(99));
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn an_answer_that_shows_the_reserve_reached_stops_the_waiting_requests() {
         let pacer = std::sync::Arc::new(QuotaPacer::new(0.5, 8));
         pacer.observe(&headers(140, 150, 20000));

@@ -1,7 +1,7 @@
 //! The test harness: `spawn_app()` starts the real application on a free port against a
 //! wiremock Management API, with settings built in code (never from the process
 //! environment, which parallel tests share), and offers one helper per endpoint plus
-//! token minting and upstream fixtures.
+//! token minting and upstream fixtures. `openapi` reads the service's OpenAPI document.
 
 use std::sync::LazyLock;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -12,6 +12,8 @@ use order_metafields_service::startup::Application;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate, Times};
+
+pub mod openapi;
 
 pub const STORE_HASH: &str = "teststore1";
 pub const CLIENT_ID: &str = "test-client-id";

@@ -14,14 +14,11 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, ResponseTemplate};
 
+use crate::helpers::openapi::{document_registry, load_document, pointer_escape, validator_at};
 use crate::helpers::{
     STORE_HASH, TestApp, claims_for, metafield_page, sign, spawn_app_with, token_for, v2_order,
     v3_metafield,
 };
-use crate::openapi_document::{fragment_encode, pointer_escape};
-
-/// The URI under which the document is registered, so `#/components/...` references resolve.
-const DOCUMENT_URI: &str = "urn:order-metafields:openapi";
 
 /// The customer every scenario signs in as, and the orders they own upstream (order 200,
 /// used as someone else's, is not among them).
@@ -660,33 +657,14 @@ fn body_instance(media_type: &str, body: &[u8]) -> Result<Value, String> {
 /// Validates `instance` against the schema at `pointer` in the registered document, with
 /// formats such as `date-time` asserted.
 fn schema_violations(registry: &Registry, pointer: &str, instance: &Value) -> Vec<String> {
-    let reference = json!({ "$ref": format!("{DOCUMENT_URI}#{}", fragment_encode(pointer)) });
-    let validator = match jsonschema::draft202012::options()
-        .with_registry(registry)
-        .should_validate_formats(true)
-        .build(&reference)
-    {
+    let validator = match validator_at(registry, pointer) {
         Ok(validator) => validator,
-        Err(error) => return vec![format!("the schema at {pointer} does not compile: {error}")],
+        Err(error) => return vec![format!("the schema at {pointer} {error}")],
     };
     validator
         .iter_errors(instance)
         .map(|error| format!("at {}: {error}", error.instance_path()))
         .collect()
-}
-
-fn load_document() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../openapi.yaml");
-    let text = std::fs::read_to_string(path).expect("openapi.yaml should be readable");
-    serde_yaml_ng::from_str(&text).expect("openapi.yaml should be YAML that maps onto JSON")
-}
-
-fn document_registry(document: &Value) -> Registry<'_> {
-    Registry::new()
-        .add(DOCUMENT_URI, document.clone())
-        .expect("the document URI should be valid")
-        .prepare()
-        .expect("the document should be indexable as a schema resource")
 }
 
 /// Follows `$ref`s from the value at `pointer` to an object without one, answering where

@@ -7,11 +7,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use jsonschema::{Registry, Validator};
+use jsonschema::Validator;
 use serde_json::{Value, json};
 
-/// The URI under which the document is registered, so `#/components/...` references resolve.
-const DOCUMENT_URI: &str = "urn:order-metafields:openapi";
+use crate::helpers::openapi::{document_registry, load_document, pointer_escape, validator_at};
 
 const HTTP_METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
@@ -261,12 +260,6 @@ fn each_check_reports_a_document_mutated_to_break_it() {
     }
 }
 
-fn load_document() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../openapi.yaml");
-    let text = std::fs::read_to_string(path).expect("openapi.yaml should be readable");
-    serde_yaml_ng::from_str(&text).expect("openapi.yaml should be YAML that maps onto JSON")
-}
-
 fn assert_no_violations(what: &str, violations: &[String]) {
     assert!(
         violations.is_empty(),
@@ -433,11 +426,7 @@ fn error_response_problems(document: &Value) -> Vec<String> {
 /// of schemas) and every schema `default` against the schema it illustrates, with formats
 /// such as `date-time` asserted.
 fn example_violations(document: &Value) -> Vec<String> {
-    let registry = Registry::new()
-        .add(DOCUMENT_URI, document.clone())
-        .expect("the document URI should be valid")
-        .prepare()
-        .expect("the document should be indexable as a schema resource");
+    let registry = document_registry(document);
     let mut samples = Vec::new();
     collect_oas_examples(document, document, String::new(), &mut samples);
     for (root_pointer, root) in schema_objects(document) {
@@ -478,16 +467,6 @@ fn example_violations(document: &Value) -> Vec<String> {
         }
     }
     violations
-}
-
-fn validator_at(registry: &Registry, schema_pointer: &str) -> Result<Validator, String> {
-    let reference =
-        json!({ "$ref": format!("{DOCUMENT_URI}#{}", fragment_encode(schema_pointer)) });
-    jsonschema::draft202012::options()
-        .with_registry(registry)
-        .should_validate_formats(true)
-        .build(&reference)
-        .map_err(|error| format!("does not compile: {error}"))
 }
 
 /// Every operation as ("METHOD /path", operation object).
@@ -696,22 +675,4 @@ fn collect_oas_examples<'a>(
         }
         _ => {}
     }
-}
-
-/// Escapes one JSON Pointer reference token (RFC 6901).
-pub(crate) fn pointer_escape(token: &str) -> String {
-    token.replace('~', "~0").replace('/', "~1")
-}
-
-/// Percent-encodes a JSON Pointer for use as a URI fragment (RFC 6901 section 6).
-pub(crate) fn fragment_encode(pointer: &str) -> String {
-    let mut encoded = String::with_capacity(pointer.len());
-    for byte in pointer.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?".contains(&byte) {
-            encoded.push(char::from(byte));
-        } else {
-            encoded.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    encoded
 }
