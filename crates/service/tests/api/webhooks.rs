@@ -433,6 +433,7 @@ async fn a_long_webhook_id_is_refused_and_a_declared_oversized_body_is_not_read(
     assert_problem(long, 401, "unauthorized").await;
     assert_eq!(oversized.status, 413);
     assert_eq!(oversized.header("connection"), Some("close"));
+}
 
 /// Customer A (7) loads their list holding order 123; the store gives 123 to customer B
 /// (8), who opens it and so loads a list holding it too; the webhook for 123 is answered.
