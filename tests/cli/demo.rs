@@ -13,7 +13,7 @@ use reqwest::header::{
 };
 use serde_json::Value;
 
-use crate::process::{START_UP_LIMIT, ScratchDirectory, command, run_args_to_exit};
+use crate::harness::process::{START_UP_LIMIT, ScratchDirectory, command, run_args_to_exit};
 
 /// A demo process and what it printed once it was ready.
 struct RunningDemo {

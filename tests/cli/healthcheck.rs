@@ -1,8 +1,8 @@
 //! `order-metafields healthcheck`, the container's HEALTHCHECK: exit 0 when the service on
 //! LISTEN_ADDR answers `/healthz` with 200, exit 1 for anything else (Docker reserves 2).
 
-use crate::helpers::{ACCESS_TOKEN, CLIENT_ID, CLIENT_SECRET, STORE_HASH};
-use crate::process::{ScratchDirectory, Service, free_port, run_args_to_exit};
+use crate::harness::fixtures::{ACCESS_TOKEN, CLIENT_ID, CLIENT_SECRET, STORE_HASH};
+use crate::harness::process::{ScratchDirectory, Service, free_port, run_args_to_exit};
 
 /// The service's settings listening on `listen`; the Management API is never called.
 fn environment(listen: &str) -> Vec<(&'static str, String)> {

@@ -13,9 +13,9 @@ use time::OffsetDateTime;
 use time::macros::format_description;
 use url::Url;
 
-use crate::store::{Address, Currency, Money, Order};
+use crate::data::{Address, Currency, Money, Order};
 use crate::storefront::{Shopper, StorefrontState, escape, page};
-use crate::wire::order_status;
+use crate::order_status::order_status;
 
 /// The order details snippet for `templates/pages/account/orders/details.html`.
 pub const ORDER_DETAILS_SNIPPET: &str = include_str!("../../../client/snippets/order-details.html");
