@@ -490,7 +490,7 @@ impl FromRequest for AuthenticatedCustomer {
         let result = bearer_token(request).and_then(|token| verifier.verify(token));
         ready(match result {
             Ok(id) => {
-                crate::telemetry::RequestContext::note_customer(request, id.get());
+                crate::request_context::note_customer(id);
                 // Every authenticated request counts against the customer's own limit.
                 match request
                     .app_data::<web::Data<CustomerThrottle>>()

@@ -21,7 +21,7 @@ use tokio::time::Instant;
 use crate::config::CacheSettings;
 use crate::domain::{CustomerId, Order, OrderId};
 use crate::metrics::{CACHE_NAMES, CacheMetrics, CacheOutcome, EvictionCause};
-use crate::request_cost;
+use crate::request_context;
 
 /// How long after a failed load a key is served stale without trying again, so an outage
 /// costs one upstream attempt per key per interval, not one per request.
@@ -350,7 +350,7 @@ where
     /// Counts a lookup's outcome, in the metrics and on the request being served.
     fn count(&self, outcome: CacheOutcome) {
         self.metrics.lookup(self.name, outcome);
-        request_cost::note_cache(outcome);
+        request_context::note_cache(outcome);
     }
 
     async fn get_or_load<L, Fut, E>(

@@ -30,7 +30,7 @@ use crate::management::quota::{QuotaPacer, QuotaSnapshot};
 use crate::management::rate_limit::{MAX_RATE_LIMITED_ATTEMPTS, RetryPolicy, rate_limit_wait};
 use crate::management::wire::{WireMetafieldPage, WireOrder};
 use crate::metrics::UpstreamMetrics;
-use crate::request_cost;
+use crate::request_context;
 
 /// The `User-Agent` sent upstream: the service's name and version.
 pub const USER_AGENT_VALUE: &str = concat!("order-metafields/", env!("CARGO_PKG_VERSION"));
@@ -293,7 +293,7 @@ impl ManagementClient {
             if let Some(body) = body {
                 request = request.json(body);
             }
-            request_cost::note_upstream_call();
+            request_context::note_upstream_call();
             let outcome = request.send().await;
             // The store's account first, then the permit: a caller waiting for a fresh account
             // must find it when it wakes.
