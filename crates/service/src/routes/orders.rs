@@ -4,10 +4,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 
 use crate::access::Access;
-use crate::auth::AuthenticatedCustomer;
 use crate::domain::{OrderId, PageRequest};
 use crate::problem::ApiError;
 use crate::routes::customer_data;
+use crate::throttle::ThrottledCustomer;
 
 #[derive(Serialize)]
 struct Meta {
@@ -25,7 +25,7 @@ struct Pagination {
 
 /// `GET /v1/orders`: newest first, paginated.
 pub async fn list_orders(
-    customer: AuthenticatedCustomer,
+    customer: ThrottledCustomer,
     request: HttpRequest,
     access: web::Data<Access>,
 ) -> Result<HttpResponse, ApiError> {
@@ -57,7 +57,7 @@ pub async fn list_orders(
 
 /// `GET /v1/orders/{order_id}`: one order, if the customer placed it.
 pub async fn get_order(
-    customer: AuthenticatedCustomer,
+    customer: ThrottledCustomer,
     path: web::Path<String>,
     access: web::Data<Access>,
 ) -> Result<HttpResponse, ApiError> {
