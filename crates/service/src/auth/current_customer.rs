@@ -415,6 +415,11 @@ mod tests {
                 ),
                 AuthError::CriticalExtension,
             ),
+            (
+                "crit null (RFC 7515 allows only a non-empty array)",
+                format!("{}.{rest}", "eyJhbGciOiJIUzI1NiIsImNyaXQiOm51bGx9"),
+                AuthError::CriticalExtension,
+            ),
             ("two parts", format!("{head}.{head}"), AuthError::Malformed),
             (
                 "too large",

@@ -14,7 +14,7 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::auth::AuthError;
 use crate::config::{AuthSettings, MAX_LEEWAY};
@@ -119,7 +119,7 @@ impl<P: ClaimProfile> JwtVerifier<P> {
         now: u64,
     ) -> Result<P::Verified, AuthError> {
         let header = JoseHeader::parse(token).ok_or(AuthError::Malformed)?;
-        if header.crit.is_some() {
+        if header.crit {
             return Err(AuthError::CriticalExtension);
         }
         if !self.accepted.contains(&header.alg) {
@@ -216,9 +216,11 @@ pub fn unix_now() -> u64 {
 struct JoseHeader {
     alg: Algorithm,
     /// RFC 7515 section 4.1.11: a JWS naming critical extensions the recipient does not
-    /// understand (this service understands none, e.g. `b64`) is invalid; the JWT library
-    /// ignores the parameter, so it is checked here.
-    crit: Option<serde::de::IgnoredAny>,
+    /// understand (this service understands none, e.g. `b64`) is invalid, and the parameter
+    /// must be a non-empty array when present, so any `crit` at all, `null` included,
+    /// refuses the token. The JWT library ignores the parameter, so it is checked here.
+    #[serde(default, deserialize_with = "present")]
+    crit: bool,
 }
 
 impl JoseHeader {
@@ -232,6 +234,12 @@ impl JoseHeader {
         let json = URL_SAFE_NO_PAD.decode(header).ok()?;
         serde_json::from_slice(&json).ok()
     }
+}
+
+/// `true` for a parameter that is there, whatever its value (`null` too: serde calls this
+/// only when the key is present, and `default` gives `false` when it is not).
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    serde::de::IgnoredAny::deserialize(deserializer).map(|_| true)
 }
 
 fn classify(kind: &ErrorKind) -> AuthError {
@@ -273,6 +281,26 @@ mod tests {
             "{}.e30.sig",
             URL_SAFE_NO_PAD.encode(value.to_string())
         ))
+    }
+
+    #[test]
+    fn any_crit_parameter_is_noticed_null_and_empty_included() {
+        let cases = [
+            (json!({"alg": "HS256"}), false, "no crit"),
+            (
+                json!({"alg": "HS256", "crit": ["b64"]}),
+                true,
+                "an extension",
+            ),
+            (json!({"alg": "HS256", "crit": []}), true, "an empty list"),
+            (json!({"alg": "HS256", "crit": null}), true, "null"),
+            (json!({"alg": "HS256", "crit": "b64"}), true, "a string"),
+        ];
+        for (value, expected, description) in cases {
+            let parsed = header(value).unwrap();
+
+            assert_eq!(parsed.crit, expected, "case: {description}");
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod helpers;
 mod auth;
 mod client_module;
 mod cors;
+mod customer_tokens;
 mod documentation;
 mod health;
 mod metafields;
