@@ -18,6 +18,12 @@ pub const ISSUER: &str = "bc/apps";
 pub const OPERATION: &str = "current_customer";
 /// The longest lifetime (`exp - iat`) accepted; BigCommerce's tokens live 15 minutes.
 pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+/// The largest `customer.id` accepted: 2^31 - 1. BigCommerce's reference types customer ids
+/// as plain integers, and its ids are 32-bit signed integers in practice; a larger id was
+/// not issued by BigCommerce, and would only reach the Management API as a filter no
+/// customer can match.
+pub const MAX_CUSTOMER_ID: u64 = (1 << 31) - 1;
+
 /// The Current Customer JWT as a [`ClaimProfile`].
 pub struct CurrentCustomer;
 
@@ -72,6 +78,7 @@ impl ClaimProfile for CurrentCustomer {
         }
         // 0 is a guest, never a signed-in customer.
         CustomerId::new(claims.customer.id)
+            .filter(|customer| customer.get() <= MAX_CUSTOMER_ID)
             .map(|customer| VerifiedCustomerToken {
                 customer,
                 issued_at: claims.iat,
@@ -376,6 +383,25 @@ mod tests {
                 with(claims(), &["customer"], Value::Null),
                 AuthError::Claim("claims shape"),
             ),
+            (
+                "customer id past 2^31 - 1",
+                with(claims(), &["customer", "id"], json!(MAX_CUSTOMER_ID + 1)),
+                AuthError::Claim("customer.id"),
+            ),
+            (
+                "customer id of 2^63",
+                with(claims(), &["customer", "id"], json!(1_u64 << 63)),
+                AuthError::Claim("customer.id"),
+            ),
+            (
+                "customer id past u64",
+                with(
+                    claims(),
+                    &["customer", "id"],
+                    json!(18_446_744_073_709_551_616.0),
+                ),
+                AuthError::Claim("claims shape"),
+            ),
         ];
         for (description, claims, expected) in cases {
             let result = verifier.verify(&sign(&claims, Algorithm::HS256, SECRET));
@@ -449,6 +475,16 @@ mod tests {
             verifier.verify(&sign(&claims(), Algorithm::HS256, SECRET)),
             Err(AuthError::AlgorithmNotAccepted(Algorithm::HS256))
         );
+    }
+
+    #[test]
+    fn the_largest_customer_id_is_accepted() {
+        let verifier = CustomerTokenVerifier::new(&settings(vec![Algorithm::HS256]), "abc123");
+        let claims = with(claims(), &["customer", "id"], json!(MAX_CUSTOMER_ID));
+
+        let customer = verifier.verify(&sign(&claims, Algorithm::HS256, SECRET));
+
+        assert_eq!(customer, Ok(CustomerId::new(2_147_483_647).unwrap()));
     }
 
     #[test]

@@ -1,14 +1,18 @@
-//! Current Customer JWTs at the edges of what BigCommerce issues: a `crit` header
-//! parameter of any value is refused with the one `401`, before anything is asked of the
-//! Management API.
+//! Current Customer JWTs at the edges of what BigCommerce issues: customer ids past the
+//! documented bound and a `crit` header parameter of any value are refused with the one
+//! `401`, before anything is asked of the Management API.
 
+use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};
 
-use crate::helpers::{CLIENT_SECRET, assert_problem, claims_for, spawn_app};
+use crate::helpers::{CLIENT_SECRET, assert_problem, claims_for, sign, spawn_app, v2_order};
 
 const INVALID_CHALLENGE: &str = "Bearer realm=\"order-metafields\", error=\"invalid_token\", error_description=\"the token is invalid or expired\"";
 const INVALID_DETAIL: &str =
     "The bearer token is not a valid, unexpired Current Customer JWT for this app and store.";
+
+/// The largest customer id accepted: 2^31 - 1.
+const MAX_CUSTOMER_ID: u64 = 2_147_483_647;
 
 /// A token with `header` as its JOSE header, signed with the client secret.
 fn signed_with_header(header: &Value, claims: &Value) -> String {
@@ -30,6 +34,51 @@ async fn assert_refused(response: reqwest::Response, description: &str) {
     );
     let body = assert_problem(response, 401, "unauthorized").await;
     assert_eq!(body["detail"], INVALID_DETAIL, "case: {description}");
+}
+
+#[tokio::test]
+async fn a_customer_id_past_2_31_minus_1_is_refused_and_never_reaches_the_store() {
+    let app = spawn_app().await;
+    let cases = [
+        (MAX_CUSTOMER_ID + 1, "2^31"),
+        (u64::from(u32::MAX), "2^32 - 1"),
+        (1_u64 << 53, "2^53"),
+        (
+            1_u64 << 63,
+            "2^63, which went upstream as customer_id=9223372036854775808",
+        ),
+        (u64::MAX, "2^64 - 1"),
+    ];
+
+    for (customer, description) in cases {
+        let token = sign(&claims_for(customer), Algorithm::HS256, CLIENT_SECRET);
+
+        let orders = app.get_orders(&token, "").await;
+        let order = app.get_order(&token, "100").await;
+
+        assert_refused(orders, description).await;
+        assert_refused(order, description).await;
+    }
+    assert_eq!(app.upstream_calls("").await, 0);
+}
+
+#[tokio::test]
+async fn the_largest_customer_id_is_served() {
+    let app = spawn_app().await;
+    app.mount_orders(MAX_CUSTOMER_ID, vec![v2_order(100, MAX_CUSTOMER_ID, 1)], 1)
+        .await;
+    let token = sign(
+        &claims_for(MAX_CUSTOMER_ID),
+        Algorithm::HS256,
+        CLIENT_SECRET,
+    );
+
+    let response = app.get_orders(&token, "").await;
+
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["data"][0]["id"], 100);
+    assert_eq!(app.upstream_calls("v2/orders").await, 1);
 }
 
 /// RFC 7515 section 4.1.11: `crit`, when present, must be a non-empty array of extensions
