@@ -388,9 +388,12 @@ impl Settings {
             auth: AuthSettings {
                 client_id,
                 client_secret,
+                // Trimmed like the current secret: a rotation read from a file with a trailing
+                // newline must not log out every shopper holding a token signed with it.
                 previous_client_secret: raw
                     .bc_client_secret_previous
-                    .filter(|secret| !secret.expose_secret().trim().is_empty()),
+                    .filter(|secret| !secret.expose_secret().trim().is_empty())
+                    .map(|secret| SecretString::from(secret.expose_secret().trim())),
                 webhook_secret: optional_secret("WEBHOOK_SECRET", raw.webhook_secret)?,
                 algorithms,
                 leeway,

@@ -4,6 +4,7 @@ mod helpers;
 
 mod auth;
 mod client_module;
+mod configuration;
 mod cors;
 mod customer_tokens;
 mod documentation;
