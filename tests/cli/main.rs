@@ -8,6 +8,7 @@
 mod helpers;
 
 mod cli;
+mod configuration;
 #[cfg(feature = "demo")]
 mod end_to_end;
 mod log_secrets;

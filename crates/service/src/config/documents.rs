@@ -30,11 +30,12 @@ pub fn env_example() -> String {
     text.push_str("#\n");
     comment(
         &mut text,
-        "Copy to .env (`cp .env.example .env`) and replace every replace-with-... value. The \
-         service reads .env from its working directory at start-up; real environment \
-         variables always win over it. A missing or malformed value stops start-up with one \
-         line naming the variable (exit code 2), never printing a secret. Durations use \
-         humantime syntax: 500ms, 30s, 2m, 1h (at most 365 days).",
+        "Copy to .env (`cp .env.example .env`) and replace every replace-with-... value: the \
+         service refuses to start while one is left. The service reads .env from its working \
+         directory at start-up; real environment variables always win over it. A missing, \
+         malformed or placeholder value stops start-up with one line naming the variable \
+         (exit code 2), never printing a secret. Durations use humantime syntax: 500ms, 30s, \
+         2m, 1h (at most 365 days).",
     );
     text.push_str("#\n");
     comment(

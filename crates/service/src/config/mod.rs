@@ -1,9 +1,9 @@
 //! Settings: every environment variable the service reads, parsed once into real types.
 //! The variables themselves (name, default, meaning, secret or not) are one table,
 //! [`variables`]; `.env.example` and the documentation's table are generated from it
-//! ([`documents`]). Nothing else in the crate reads the environment; a missing or malformed
-//! value becomes a [`ConfigError`] naming the variable and what is expected (never the
-//! value), and secrets stay in [`SecretString`], whose `Debug` prints
+//! ([`documents`]). Nothing else in the crate reads the environment; a missing, malformed or
+//! placeholder value becomes a [`ConfigError`] naming the variable and what is expected
+//! (never the value), and secrets stay in [`SecretString`], whose `Debug` prints
 //! `[REDACTED]` and which has no `Display`.
 
 pub mod documents;
@@ -19,7 +19,7 @@ use jsonwebtoken::Algorithm;
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
-use crate::config::variables::{self as var, DefaultValue, Variable};
+use crate::config::variables::{self as var, DefaultValue, PLACEHOLDER_PREFIX, Variable};
 
 /// The service's whole configuration, validated.
 #[derive(Clone, Debug)]
@@ -338,13 +338,30 @@ impl Environment {
         Ok(Self { values })
     }
 
-    /// The value of `variable`, trimmed, when it is set and not blank.
+    /// The value of `variable`, trimmed, when it is set and not blank. A value still
+    /// holding a placeholder of `.env.example` or `deploy/kubernetes` is refused (without
+    /// printing it): a deployment that forgot to fill one in must not start.
     fn value(&self, variable: &Variable) -> Result<Option<&str>, ConfigError> {
-        Ok(self
+        let Some(value) = self
             .values
             .get(variable.name)
             .map(|value| value.trim())
-            .filter(|value| !value.is_empty()))
+            .filter(|value| !value.is_empty())
+        else {
+            return Ok(None);
+        };
+        let prefix = PLACEHOLDER_PREFIX.as_bytes();
+        if value
+            .as_bytes()
+            .get(..prefix.len())
+            .is_some_and(|start| start.eq_ignore_ascii_case(prefix))
+        {
+            return Err(invalid(
+                variable.name,
+                "still holds a replace-with-... placeholder; set the real value",
+            ));
+        }
+        Ok(Some(value))
     }
 
     /// The value of `variable`, or its default's text when unset (empty when it has none).
@@ -739,6 +756,44 @@ mod tests {
     }
 
     #[test]
+    fn a_placeholder_in_any_variable_stops_start_up_naming_it_and_not_its_value() {
+        for variable in var::VARIABLES {
+            for placeholder in ["replace-with-a-real-value", "  Replace-With-Anything\n"] {
+                let mut pairs: Vec<(&str, &str)> = REQUIRED
+                    .iter()
+                    .copied()
+                    .filter(|(name, _)| *name != variable.name)
+                    .collect();
+                pairs.push((variable.name, placeholder));
+
+                let error = Settings::from_pairs(pairs).unwrap_err();
+
+                assert_eq!(error.variable, variable.name, "{placeholder:?}");
+                assert_eq!(
+                    error.to_string(),
+                    format!(
+                        "{}: still holds a replace-with-... placeholder; set the real value",
+                        variable.name
+                    )
+                );
+            }
+        }
+    }
+
+    /// `deploy/kubernetes/secret.yaml` ships this one; it is long enough to pass the
+    /// 16-character check, so only the placeholder rule stops it.
+    #[test]
+    fn the_kubernetes_webhook_secret_placeholder_is_refused() {
+        let error = settings_with(&[(
+            "WEBHOOK_SECRET",
+            "replace-with-at-least-16-random-characters",
+        )])
+        .unwrap_err();
+
+        assert_eq!(error.variable, "WEBHOOK_SECRET");
+    }
+
+    #[test]
     fn the_secrets_are_trimmed_the_previous_one_too() {
         let settings = Settings::from_pairs([
             ("BC_STORE_HASH", "abc123"),
@@ -795,7 +850,7 @@ mod tests {
             );
             if let DefaultValue::Required { placeholder } = variable.default {
                 assert!(
-                    placeholder.starts_with(variables::PLACEHOLDER_PREFIX),
+                    placeholder.starts_with(PLACEHOLDER_PREFIX),
                     "{}",
                     variable.name
                 );
@@ -806,104 +861,94 @@ mod tests {
     #[test]
     fn the_typed_defaults_are_the_documented_ones() {
         let settings = settings_with(&[]).unwrap();
-        let defaults: Vec<(&str, String)> = vec![
-            ("JWT_LEEWAY", format!("{:?}", settings.auth.leeway)),
-            ("CORS_MAX_AGE", format!("{:?}", settings.http.cors_max_age)),
+        let (auth, http, cache, upstream) = (
+            &settings.auth,
+            &settings.http,
+            &settings.cache,
+            &settings.upstream,
+        );
+        let cases: [(&str, String, &str); 21] = [
+            ("JWT_LEEWAY", format!("{:?}", auth.leeway), "30s"),
+            ("CORS_MAX_AGE", format!("{:?}", http.cors_max_age), "600s"),
             (
                 "CUSTOMER_RATE_LIMIT",
-                format!("{:?}", settings.http.customer_rate_per_minute),
+                format!("{:?}", http.customer_rate_per_minute),
+                "Some(600)",
             ),
             (
                 "CUSTOMER_RATE_BURST",
-                settings.http.customer_burst.to_string(),
+                http.customer_burst.to_string(),
+                "1200",
             ),
             (
                 "SHUTDOWN_GRACE",
-                format!("{:?}", settings.http.shutdown_grace),
+                format!("{:?}", http.shutdown_grace),
+                "30s",
             ),
-            (
-                "ORDERS_CACHE_TTL",
-                format!("{:?}", settings.cache.orders_ttl),
-            ),
+            ("ORDERS_CACHE_TTL", format!("{:?}", cache.orders_ttl), "60s"),
             (
                 "ORDERS_REFRESH_INTERVAL",
-                format!("{:?}", settings.cache.orders_refresh_interval),
+                format!("{:?}", cache.orders_refresh_interval),
+                "10s",
             ),
             (
                 "METAFIELDS_CACHE_TTL",
-                format!("{:?}", settings.cache.metafields_ttl),
+                format!("{:?}", cache.metafields_ttl),
+                "60s",
             ),
-            ("CACHE_MAX_ORDERS", settings.cache.max_orders.to_string()),
+            ("CACHE_MAX_ORDERS", cache.max_orders.to_string(), "200000"),
             (
                 "METAFIELDS_CACHE_MAX_BYTES",
-                settings.cache.metafields_max_bytes.to_string(),
+                cache.metafields_max_bytes.to_string(),
+                "67108864",
             ),
             (
                 "STALE_IF_ERROR",
-                format!("{:?}", settings.cache.stale_if_error),
+                format!("{:?}", cache.stale_if_error),
+                "300s",
             ),
             (
                 "UPSTREAM_CONNECT_TIMEOUT",
-                format!("{:?}", settings.upstream.connect_timeout),
+                format!("{:?}", upstream.connect_timeout),
+                "3s",
             ),
             (
                 "UPSTREAM_TIMEOUT",
-                format!("{:?}", settings.upstream.request_timeout),
+                format!("{:?}", upstream.request_timeout),
+                "10s",
             ),
             (
                 "UPSTREAM_RETRY_BUDGET",
-                format!("{:?}", settings.upstream.retry_budget),
+                format!("{:?}", upstream.retry_budget),
+                "15s",
             ),
             (
                 "UPSTREAM_MAX_RETRIES",
-                settings.upstream.max_retries.to_string(),
+                upstream.max_retries.to_string(),
+                "3",
             ),
             (
                 "ORDERS_MAX_PAGES",
-                settings.upstream.orders_max_pages.to_string(),
+                upstream.orders_max_pages.to_string(),
+                "40",
             ),
             (
                 "UPSTREAM_QUOTA_SHARE",
-                settings.upstream.quota_share.to_string(),
+                upstream.quota_share.to_string(),
+                "0.5",
             ),
-            (
-                "UPSTREAM_QUEUE_MAX",
-                settings.upstream.queue_max.to_string(),
-            ),
+            ("UPSTREAM_QUEUE_MAX", upstream.queue_max.to_string(), "256"),
             (
                 "READINESS_INTERVAL",
-                format!("{:?}", settings.upstream.readiness_interval),
+                format!("{:?}", upstream.readiness_interval),
+                "30s",
             ),
-            ("LOG_FORMAT", format!("{:?}", settings.log.format)),
-            ("LOG_LEVEL", settings.log.filter.clone()),
+            ("LOG_FORMAT", format!("{:?}", settings.log.format), "Auto"),
+            ("LOG_LEVEL", settings.log.filter.clone(), "info"),
         ];
-        let expected = [
-            "30s",
-            "600s",
-            "Some(600)",
-            "1200",
-            "30s",
-            "60s",
-            "10s",
-            "60s",
-            "200000",
-            "67108864",
-            "300s",
-            "3s",
-            "10s",
-            "15s",
-            "3",
-            "40",
-            "0.5",
-            "256",
-            "30s",
-            "Auto",
-            "info",
-        ];
-        for ((name, actual), expected) in defaults.iter().zip(expected) {
-            assert_eq!(actual, expected, "{name}");
+        for (variable, actual, expected) in cases {
+            assert_eq!(actual, expected, "case: {variable}");
         }
-        assert_eq!(defaults.len(), expected.len());
     }
 
     #[test]
