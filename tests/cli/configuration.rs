@@ -1,12 +1,15 @@
 //! A newcomer's first start: `cp .env.example .env` without filling it in stops the service
 //! (and the token command) with one line naming the first placeholder and exit code 2,
-//! never printing a value.
+//! never printing a value; a value that is not text is refused where it is read.
 
+use std::ffi::OsStr;
 use std::fs;
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::process::{ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::helpers::{ACCESS_TOKEN, CLIENT_ID, CLIENT_SECRET, STORE_HASH};
 use crate::process::{START_UP_LIMIT, ScratchDirectory, command, free_port};
 
 /// The repository's `.env.example`.
@@ -38,8 +41,10 @@ fn an_unfilled_copy_of_env_example_stops_serve_and_token_with_one_line_and_exit_
         let directory = ScratchDirectory::new();
         fs::write(directory.join(".env"), &env_example).unwrap();
 
-        let (status, stdout, stderr) =
-            run_to_exit(&directory, &[("LISTEN_ADDR", listen.as_str())], arguments);
+        let mut binary = command(&directory, &[("LISTEN_ADDR", listen.as_str())]);
+        binary.args(arguments);
+
+        let (status, stdout, stderr) = run_to_exit(binary, &directory);
 
         assert_eq!(status.code(), Some(2), "case: {description}: {stderr:?}");
         assert_eq!(
@@ -57,15 +62,47 @@ fn an_unfilled_copy_of_env_example_stops_serve_and_token_with_one_line_and_exit_
     }
 }
 
-/// Runs the binary with `arguments`, expecting it to exit by itself within the start-up
-/// limit (it is killed and the test fails otherwise): its status, stdout and stderr.
-fn run_to_exit(
-    directory: &Path,
-    environment: &[(&str, &str)],
-    arguments: &[&str],
-) -> (ExitStatus, String, String) {
-    let mut child = command(directory, environment)
-        .args(arguments)
+#[test]
+fn a_value_that_is_not_utf8_is_refused_naming_its_variable_by_the_commands_that_read_it() {
+    let listen = format!("127.0.0.1:{}", free_port());
+    let environment = [
+        ("BC_STORE_HASH", STORE_HASH),
+        ("BC_ACCESS_TOKEN", ACCESS_TOKEN),
+        ("BC_CLIENT_ID", CLIENT_ID),
+        ("BC_CLIENT_SECRET", CLIENT_SECRET),
+        ("LISTEN_ADDR", listen.as_str()),
+    ];
+    let not_utf8 = OsStr::from_bytes(b"js\xffon");
+    let serve_directory = ScratchDirectory::new();
+    let mut serve = command(&serve_directory, &environment);
+    serve.env("LOG_FORMAT", not_utf8);
+    let token_directory = ScratchDirectory::new();
+    let mut token = command(&token_directory, &environment);
+    token
+        .args(["token", "--customer-id", "5"])
+        .env("LOG_FORMAT", not_utf8);
+
+    let (serve_status, _, serve_stderr) = run_to_exit(serve, &serve_directory);
+    let (token_status, token_stdout, _) = run_to_exit(token, &token_directory);
+
+    assert_eq!(serve_status.code(), Some(2));
+    assert_eq!(
+        serve_stderr,
+        "order-metafields: configuration error: LOG_FORMAT: expected UTF-8 text\n"
+    );
+    assert!(token_status.success(), "token does not read LOG_FORMAT");
+    assert_eq!(
+        token_stdout.matches('.').count(),
+        2,
+        "a token: {token_stdout:?}"
+    );
+}
+
+/// Runs `binary` (made by `command` for `directory`), expecting it to exit by itself within
+/// the start-up limit (it is killed and the test fails otherwise): its status, stdout and
+/// stderr.
+fn run_to_exit(mut binary: Command, directory: &Path) -> (ExitStatus, String, String) {
+    let mut child = binary
         .stdout(fs::File::create(directory.join("stdout.log")).unwrap())
         .stderr(fs::File::create(directory.join("stderr.log")).unwrap())
         .stdin(Stdio::null())

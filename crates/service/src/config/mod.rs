@@ -283,10 +283,11 @@ impl Settings {
     }
 }
 
-/// The values of the table's variables, as the environment (or the pairs) gave them; only
-/// ever read through [`Environment::value`], which refuses placeholders. Never printed.
+/// The values of the table's variables, as the environment (or the pairs) gave them
+/// (`None`: not UTF-8); only ever read through [`Environment::value`], which refuses
+/// placeholders. Never printed.
 struct Environment {
-    values: HashMap<&'static str, String>,
+    values: HashMap<&'static str, Option<String>>,
 }
 
 impl Environment {
@@ -307,13 +308,14 @@ impl Environment {
         }
         let mut values = HashMap::new();
         for variable in var::VARIABLES {
+            // Not UTF-8 is refused only if the command reads the variable.
             match std::env::var(variable.name) {
                 Ok(value) => {
-                    values.insert(variable.name, value);
+                    values.insert(variable.name, Some(value));
                 }
                 Err(VarError::NotPresent) => {}
                 Err(VarError::NotUnicode(_)) => {
-                    return Err(invalid(variable.name, "expected UTF-8 text"));
+                    values.insert(variable.name, None);
                 }
             }
         }
@@ -333,7 +335,7 @@ impl Environment {
                     variable: "environment",
                     problem: format!("{name} is not a variable this service reads"),
                 })?;
-            values.insert(variable.name, value.to_owned());
+            values.insert(variable.name, Some(value.to_owned()));
         }
         Ok(Self { values })
     }
@@ -342,14 +344,14 @@ impl Environment {
     /// holding a placeholder of `.env.example` or `deploy/kubernetes` is refused (without
     /// printing it): a deployment that forgot to fill one in must not start.
     fn value(&self, variable: &Variable) -> Result<Option<&str>, ConfigError> {
-        let Some(value) = self
-            .values
-            .get(variable.name)
-            .map(|value| value.trim())
-            .filter(|value| !value.is_empty())
-        else {
-            return Ok(None);
+        let value = match self.values.get(variable.name) {
+            None => return Ok(None),
+            Some(None) => return Err(invalid(variable.name, "expected UTF-8 text")),
+            Some(Some(value)) => value.trim(),
         };
+        if value.is_empty() {
+            return Ok(None);
+        }
         let prefix = PLACEHOLDER_PREFIX.as_bytes();
         if value
             .as_bytes()
