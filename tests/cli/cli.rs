@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use order_metafields_service::auth::TokenVerifier;
+use order_metafields_service::auth::current_customer::CustomerTokenVerifier;
 use order_metafields_service::config::Settings;
 
 use crate::harness::fixtures::{ACCESS_TOKEN, CLIENT_ID, CLIENT_SECRET, STORE_HASH};
@@ -39,7 +39,7 @@ fn token_mints_a_development_jwt_the_service_accepts() {
         ("BC_CLIENT_SECRET", CLIENT_SECRET),
     ])
     .unwrap();
-    let verifier = TokenVerifier::new(&settings.auth, STORE_HASH);
+    let verifier = CustomerTokenVerifier::new(&settings.auth, STORE_HASH);
     assert_eq!(verifier.verify(token.trim()).unwrap().get(), 5);
 }
 

@@ -5,6 +5,7 @@
 mod harness;
 
 mod cli;
+mod configuration;
 #[cfg(feature = "demo")]
 mod demo;
 #[cfg(feature = "demo")]

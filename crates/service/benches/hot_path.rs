@@ -1,26 +1,31 @@
 //! Micro-benchmarks of the hot path: token verification (the service's verifier beside a
-//! bare jsonwebtoken decode, the baseline's whole work), cache hits through `Access` and the
-//! `Cache` API, and whole requests through the routes in process (no socket, no middleware).
+//! bare jsonwebtoken decode, the baseline's whole work), the memory of verified tokens read
+//! by several threads at once (the moka cache beside the mutex-guarded map it replaced),
+//! cache hits through `Access` and the `Cache` API, and whole requests through the routes in
+//! process (no socket, no middleware).
 //!
 //! Run with `cargo bench --bench hot_path`; numbers are for reading, never asserted.
 
 use std::collections::BTreeSet;
 use std::convert::Infallible;
 use std::hint::black_box;
-use std::sync::Arc;
-use std::time::Duration;
+use std::num::NonZeroU32;
+use std::time::{Duration, Instant};
 
 use actix_web::{App, test, web};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use order_metafields_sandbox::{TokenCustomer, mint_current_customer_token};
 use order_metafields_service::access::Access;
-use order_metafields_service::auth::TokenVerifier;
+use order_metafields_service::auth::current_customer::CustomerTokenVerifier;
+use order_metafields_service::auth::memory::{VerifiedCustomerToken, VerifiedTokens};
+use order_metafields_service::auth::verifier::unix_now;
 use order_metafields_service::cache::{Cache, CustomerOrders, OrderMetafields};
 use order_metafields_service::config::Settings;
 use order_metafields_service::domain::{CustomerId, Decimal, Order, OrderId, VisibilityPolicy};
 use order_metafields_service::management::ManagementClient;
 use order_metafields_service::routes;
+use order_metafields_service::throttle::CustomerThrottle;
 use time::macros::datetime;
 
 const CLIENT_ID: &str = "bench-client-id";
@@ -46,12 +51,16 @@ fn settings() -> Settings {
 }
 
 fn token() -> String {
+    token_for(CUSTOMER)
+}
+
+fn token_for(customer: u64) -> String {
     mint_current_customer_token(
         CLIENT_ID,
         SECRET.as_bytes(),
         STORE_HASH,
         &TokenCustomer {
-            id: CUSTOMER,
+            id: customer,
             email: "shopper@example.com".to_owned(),
             group_id: "0".to_owned(),
         },
@@ -131,25 +140,30 @@ async fn warm_access(settings: &Settings) -> Access {
 fn token_verification(criterion: &mut Criterion) {
     let settings = settings();
     let token = token();
-    let verifier = TokenVerifier::new(&settings.auth, STORE_HASH);
+    let verifier = CustomerTokenVerifier::new(&settings.auth, STORE_HASH);
     let mut validation = Validation::new(Algorithm::HS256);
     validation.set_audience(&[CLIENT_ID]);
     validation.set_issuer(&["bc/apps"]);
     let key = DecodingKey::from_secret(SECRET.as_bytes());
     let mut group = criterion.benchmark_group("verify");
-    // A token seen for the first time: every check, then remembered.
-    group.bench_function("service TokenVerifier::verify, first sight", |bencher| {
-        bencher.iter_batched(
-            || TokenVerifier::new(&settings.auth, STORE_HASH),
-            |verifier| verifier.verify(black_box(&token)).expect("a valid token"),
-            BatchSize::SmallInput,
-        )
-    });
+    // A token seen for the first time: every check, then remembered. (The verifier is
+    // dropped outside the timed part: dropping a cache is not part of a request.)
+    group.bench_function(
+        "service CustomerTokenVerifier::verify, first sight",
+        |bencher| {
+            bencher.iter_batched_ref(
+                || CustomerTokenVerifier::new(&settings.auth, STORE_HASH),
+                |verifier| verifier.verify(black_box(&token)).expect("a valid token"),
+                BatchSize::SmallInput,
+            )
+        },
+    );
     // The same token again, as a storefront sends it with every request.
     verifier.verify(&token).expect("a valid token");
-    group.bench_function("service TokenVerifier::verify, remembered", |bencher| {
-        bencher.iter(|| verifier.verify(black_box(&token)).expect("a valid token"))
-    });
+    group.bench_function(
+        "service CustomerTokenVerifier::verify, remembered",
+        |bencher| bencher.iter(|| verifier.verify(black_box(&token)).expect("a valid token")),
+    );
     group.bench_function("bare jsonwebtoken::decode (baseline)", |bencher| {
         bencher.iter(|| {
             jsonwebtoken::decode::<serde_json::Value>(black_box(&token), &key, &validation)
@@ -157,6 +171,86 @@ fn token_verification(criterion: &mut Criterion) {
         })
     });
     group.finish();
+}
+
+/// Shoppers whose tokens the memory benchmarks read, each thread cycling through all of
+/// them from its own starting point (as the profile's 200 customers do).
+const SHOPPERS: u64 = 200;
+
+/// The memory of verified tokens read by 1, 2, 4 and 8 threads at once: the moka cache of
+/// `auth::memory` beside the mutex-guarded map it replaced (`mutex_memory`, below). Each
+/// figure is the wall time of one lookup in one thread while the others look up too.
+fn token_memory(criterion: &mut Criterion) {
+    let now = unix_now();
+    let tokens: Vec<(String, VerifiedCustomerToken)> = (1..=SHOPPERS)
+        .map(|customer| {
+            let verified = VerifiedCustomerToken {
+                customer: CustomerId::new(customer).expect("customer ids are positive"),
+                issued_at: now,
+                expires: now + 3600,
+            };
+            (token_for(customer), verified)
+        })
+        .collect();
+    let moka = VerifiedTokens::new();
+    let mutex = mutex_memory::VerifiedTokens::default();
+    for (token, verified) in &tokens {
+        moka.insert(token, *verified);
+        mutex.insert(token, *verified, now);
+    }
+    let leeway = Duration::from_secs(30);
+    let mut group = criterion.benchmark_group("token memory");
+    for threads in [1, 2, 4, 8] {
+        group.bench_function(format!("moka::sync::Cache, {threads} threads"), |bencher| {
+            bencher.iter_custom(|lookups| {
+                in_threads(threads, lookups, &tokens, |token| {
+                    moka.get(token, now, leeway).is_some()
+                })
+            })
+        });
+        group.bench_function(
+            format!("Mutex<HashMap> (before), {threads} threads"),
+            |bencher| {
+                bencher.iter_custom(|lookups| {
+                    in_threads(threads, lookups, &tokens, |token| {
+                        mutex.get(token, now, 30).is_some()
+                    })
+                })
+            },
+        );
+    }
+    group.finish();
+}
+
+/// Runs `lookups` lookups in each of `threads` threads at once, and answers the wall time.
+fn in_threads(
+    threads: usize,
+    lookups: u64,
+    tokens: &[(String, VerifiedCustomerToken)],
+    lookup: impl Fn(&str) -> bool + Sync,
+) -> Duration {
+    let barrier = std::sync::Barrier::new(threads + 1);
+    std::thread::scope(|scope| {
+        for thread in 0..threads {
+            let (barrier, lookup) = (&barrier, &lookup);
+            scope.spawn(move || {
+                barrier.wait();
+                let mut next = thread * tokens.len() / threads;
+                for _ in 0..lookups {
+                    assert!(
+                        lookup(black_box(&tokens[next].0)),
+                        "every token is remembered"
+                    );
+                    next = (next + 1) % tokens.len();
+                }
+            });
+        }
+        barrier.wait();
+        let started = Instant::now();
+        // The scope returns once every thread has finished its lookups.
+        started
+    })
+    .elapsed()
 }
 
 fn cache_hits(criterion: &mut Criterion) {
@@ -213,10 +307,17 @@ fn requests(criterion: &mut Criterion) {
     let settings = settings();
     let token = token();
     let access = runtime.block_on(warm_access(&settings));
-    let verifier = web::Data::new(Arc::new(TokenVerifier::new(&settings.auth, STORE_HASH)));
+    let verifier = web::Data::new(CustomerTokenVerifier::new(&settings.auth, STORE_HASH));
+    // The limiter runs, with a limit no benchmark reaches, as in `tools/bench/profile`.
+    let unreachable = NonZeroU32::new(1_000_000_000);
+    let throttle = web::Data::new(CustomerThrottle::new(
+        unreachable,
+        unreachable.expect("a positive limit"),
+    ));
     let app = runtime.block_on(test::init_service(
         App::new()
             .app_data(verifier)
+            .app_data(throttle)
             .app_data(web::Data::new(access))
             .configure(routes::configure),
     ));
@@ -243,5 +344,95 @@ fn requests(criterion: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, token_verification, cache_hits, requests);
+criterion_group!(
+    benches,
+    token_verification,
+    token_memory,
+    cache_hits,
+    requests
+);
 criterion_main!(benches);
+
+/// The memory of verified tokens as it was before `auth::memory` moved onto moka (commit
+/// 97b6f1d): a process-wide mutex over a map keyed by a keyed hash of the signature, with
+/// hand-written eviction. Kept here only so that the comparison can be run again.
+mod mutex_memory {
+    use std::collections::HashMap;
+    use std::hash::{BuildHasher, RandomState};
+    use std::sync::{Mutex, PoisonError};
+
+    use order_metafields_service::auth::memory::VerifiedCustomerToken;
+    use order_metafields_service::domain::CustomerId;
+
+    const VERIFIED_TOKENS_MAX: usize = 16_384;
+    const VERIFIED_TOKENS_MAX_BYTES: usize = 16 * 1024 * 1024;
+
+    #[derive(Default)]
+    pub struct VerifiedTokens {
+        hasher: RandomState,
+        memory: Mutex<Memory>,
+    }
+
+    #[derive(Default)]
+    struct Memory {
+        tokens: HashMap<u64, VerifiedToken>,
+        bytes: usize,
+    }
+
+    struct VerifiedToken {
+        token: Box<str>,
+        verified: VerifiedCustomerToken,
+    }
+
+    impl VerifiedTokens {
+        fn key(&self, token: &str) -> u64 {
+            let signature = token
+                .rsplit_once('.')
+                .map_or(token, |(_, signature)| signature);
+            self.hasher.hash_one(signature)
+        }
+
+        pub fn get(&self, token: &str, now: u64, leeway: u64) -> Option<CustomerId> {
+            let key = self.key(token);
+            let memory = self.memory.lock().unwrap_or_else(PoisonError::into_inner);
+            let known = memory.tokens.get(&key)?;
+            let same = aws_lc_rs::constant_time::verify_slices_are_equal(
+                known.token.as_bytes(),
+                token.as_bytes(),
+            )
+            .is_ok();
+            let verified = known.verified;
+            let in_time =
+                now < verified.expires && verified.issued_at <= now.saturating_add(leeway);
+            (same && in_time).then_some(verified.customer)
+        }
+
+        pub fn insert(&self, token: &str, verified: VerifiedCustomerToken, now: u64) {
+            let key = self.key(token);
+            let mut memory = self.memory.lock().unwrap_or_else(PoisonError::into_inner);
+            if memory.tokens.len() >= VERIFIED_TOKENS_MAX
+                || memory.bytes + token.len() > VERIFIED_TOKENS_MAX_BYTES
+            {
+                memory
+                    .tokens
+                    .retain(|_, known| now < known.verified.expires);
+                memory.bytes = memory.tokens.values().map(|known| known.token.len()).sum();
+                if memory.tokens.len() > VERIFIED_TOKENS_MAX / 8 * 7
+                    || memory.bytes + token.len() > VERIFIED_TOKENS_MAX_BYTES / 8 * 7
+                {
+                    memory.tokens.clear();
+                    memory.bytes = 0;
+                }
+            }
+            let replaced = memory.tokens.insert(
+                key,
+                VerifiedToken {
+                    token: token.into(),
+                    verified,
+                },
+            );
+            memory.bytes =
+                memory.bytes + token.len() - replaced.map_or(0, |known| known.token.len());
+        }
+    }
+}

@@ -16,7 +16,7 @@ pub mod management;
 pub mod metrics;
 pub mod problem;
 pub mod readiness;
-pub mod request_cost;
+pub mod request_context;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;

@@ -20,7 +20,7 @@ use anyhow::Context;
 use tracing_actix_web::TracingLogger;
 
 use crate::access::Access;
-use crate::auth::TokenVerifier;
+use crate::auth::current_customer::CustomerTokenVerifier;
 use crate::cache::Cache;
 use crate::config::{HttpSettings, Settings};
 use crate::domain::VisibilityPolicy;
@@ -46,7 +46,7 @@ impl Application {
     /// Builds everything and binds `settings.http.listen_addr`; fails with a message naming
     /// what is wrong.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let verifier = TokenVerifier::new(&settings.auth, &settings.store.store_hash);
+        let verifier = CustomerTokenVerifier::new(&settings.auth, &settings.store.store_hash);
         verifier.self_test(&settings.auth).map_err(|error| {
             anyhow::anyhow!("start-up check of jwt verification failed: {error}")
         })?;
@@ -70,13 +70,11 @@ impl Application {
             format!("cannot listen on LISTEN_ADDR {}", settings.http.listen_addr)
         })?;
         let port = listener.local_addr()?.port();
-        let verifier = web::Data::new(Arc::new(verifier));
-        let throttle = settings.http.customer_rate_per_minute.map(|per_minute| {
-            web::Data::new(CustomerThrottle::new(
-                per_minute,
-                settings.http.customer_burst,
-            ))
-        });
+        let verifier = web::Data::new(verifier);
+        let throttle = web::Data::new(CustomerThrottle::new(
+            settings.http.customer_rate_per_minute,
+            settings.http.customer_burst,
+        ));
         let receiver = web::Data::new(WebhookReceiver::new(
             settings.auth.secrets(),
             settings.auth.webhook_secret.clone(),
@@ -101,10 +99,6 @@ impl Application {
         let allowed_origins: Arc<[String]> = settings.http.cors_allowed_origins.clone().into();
         let server = HttpServer::new(move || {
             let app = App::new();
-            let app = match &throttle {
-                Some(throttle) => app.app_data(throttle.clone()),
-                None => app,
-            };
             let app = if metrics_on_main {
                 app.configure(routes::configure_metrics)
             } else {
@@ -121,6 +115,7 @@ impl Application {
             .wrap(TracingLogger::<ServiceRootSpan>::new())
             .wrap(from_fn(request_identity))
             .app_data(verifier.clone())
+            .app_data(throttle.clone())
             .app_data(receiver.clone())
             .app_data(access_data.clone())
             .app_data(readiness.clone())

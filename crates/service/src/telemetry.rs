@@ -4,7 +4,6 @@
 //! every response carries, and the request counters. Tokens, secrets and emails are never
 //! recorded.
 
-use std::cell::Cell;
 use std::io::IsTerminal;
 
 use actix_web::body::MessageBody;
@@ -12,7 +11,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderName, HeaderValue, X_CONTENT_TYPE_OPTIONS};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
+use actix_web::{Error, HttpResponse, ResponseError, web};
 use tokio::time::Instant;
 use tracing::Span;
 use tracing_actix_web::RootSpanBuilder;
@@ -25,7 +24,7 @@ use crate::config::{LogFormat, LogSettings};
 use crate::json_log::JsonLines;
 use crate::metrics::Metrics;
 use crate::problem::{ensure_problem, needs_problem_body, problem_for_status};
-use crate::request_cost;
+use crate::request_context::{self, RequestContext};
 
 /// The request id header, taken from the caller when sane and always returned.
 pub static REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
@@ -33,30 +32,6 @@ pub static REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id
 /// `X-Content-Type-Options: nosniff`, on every response: a browser must not read a JSON
 /// answer or a problem as anything but what its `Content-Type` says.
 static NOSNIFF: HeaderValue = HeaderValue::from_static("nosniff");
-
-/// What the service knows about the request being served, kept in its extensions (one
-/// entry, so one allocation) for the log span, the log line and the metrics.
-#[derive(Debug)]
-pub struct RequestContext {
-    /// The request id, the caller's when sane.
-    pub id: HeaderValue,
-    /// The route pattern the request matches, or `unmatched`.
-    route: String,
-    /// When the request reached the service.
-    start: Instant,
-    /// The customer whose token the request carried, once verified. (Recording it on the
-    /// span instead would render the span's fields again.)
-    customer: Cell<Option<u64>>,
-}
-
-impl RequestContext {
-    /// Notes the verified customer of `request`, for its log line.
-    pub fn note_customer(request: &HttpRequest, customer: u64) {
-        if let Some(context) = request.extensions().get::<RequestContext>() {
-            context.customer.set(Some(customer));
-        }
-    }
-}
 
 /// Keeps the JSON log writer running; dropping it writes out the lines still queued
 /// (tracing-appender gives that at most about a second, enough for any sane log sink).
@@ -102,85 +77,70 @@ pub struct ServiceRootSpan;
 
 impl RootSpanBuilder for ServiceRootSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
-        let extensions = request.extensions();
-        let context = extensions.get::<RequestContext>();
-        let route = context.map_or("unmatched", |context| context.route.as_str());
-        let request_id = context
-            .and_then(|context| context.id.to_str().ok())
-            .unwrap_or_default();
-        tracing::info_span!(
-            "request",
-            method = request.method().as_str(),
-            route,
-            request_id,
-        )
+        let method = request.method().as_str();
+        // This runs inside `request_identity`'s context scope, which wraps the whole request.
+        request_context::with(|context| {
+            tracing::info_span!(
+                "request",
+                method,
+                route = context.route(),
+                request_id = context.request_id().to_str().unwrap_or_default(),
+            )
+        })
+        .unwrap_or_else(|| tracing::info_span!("request", method, route = "unmatched"))
     }
 
+    /// The request is finished: its context is read once, for its log line and its metrics.
     fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
-        let (status, latency_ms, customer_id) = match outcome {
-            Ok(response) => {
-                let extensions = response.request().extensions();
-                let context = extensions.get::<RequestContext>();
-                (
-                    response.status().as_u16(),
-                    context.map(|context| {
-                        (context.start.elapsed().as_secs_f64() * 1e6).round() / 1000.0
-                    }),
-                    context.and_then(|context| context.customer.get()),
-                )
-            }
-            Err(error) => (error.as_response_error().status_code().as_u16(), None, None),
+        let (status, answered) = match outcome {
+            Ok(response) => (response.status(), true),
+            Err(error) => (error.as_response_error().status_code(), false),
         };
-        // This runs inside `request_identity`'s cost scope, which wraps the whole request.
-        let cost = request_cost::current();
-        let cache = cost.map(|cost| cost.cache_label());
-        let upstream_calls = cost.map(|cost| cost.upstream_calls);
-        span.in_scope(|| {
-            tracing::info!(
-                status,
-                latency_ms,
-                customer_id,
-                cache,
-                upstream_calls,
-                "request finished"
-            );
+        request_context::with(|context| {
+            let elapsed = context.elapsed();
+            let latency_ms = answered.then(|| (elapsed.as_secs_f64() * 1e6).round() / 1000.0);
+            let customer_id = context.customer().map(|customer| customer.get());
+            span.in_scope(|| {
+                tracing::info!(
+                    status = status.as_u16(),
+                    latency_ms,
+                    customer_id,
+                    cache = context.cache_label(),
+                    upstream_calls = context.upstream_calls(),
+                    "request finished"
+                );
+            });
+            if let Some(metrics) = context.metrics() {
+                metrics
+                    .http
+                    .observe(context.route(), status.as_u16(), elapsed);
+            }
         });
     }
 }
 
 /// Middleware, outermost: assigns the request id (the caller's when sane), returns it on
-/// every response with `X-Content-Type-Options: nosniff`, renders any error response that is not yet a problem as one, runs the
-/// request in its own cost tally, and counts it in the metrics.
+/// every response with `X-Content-Type-Options: nosniff`, renders any error response that
+/// is not yet a problem as one, and runs the request in its own [`RequestContext`] (read by
+/// the log line and the metrics).
 pub async fn request_identity(
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let started = Instant::now();
-    let route = route_pattern(&request);
     let request_id = request
         .headers()
         .get(&REQUEST_ID_HEADER)
         .filter(|value| is_sane_request_id(value.as_bytes()))
         .cloned()
         .unwrap_or_else(new_request_id);
-    request.extensions_mut().insert(RequestContext {
-        id: request_id.clone(),
-        route: route.clone(),
-        start: started,
-        customer: Cell::new(None),
-    });
-    let metrics = request.app_data::<web::Data<Metrics>>().cloned();
-    let result = request_cost::scope(identify(request, request_id, next)).await;
-    if let Some(metrics) = metrics {
-        let status = match &result {
-            Ok(response) => response.status(),
-            Err(error) => error.as_response_error().status_code(),
-        };
-        metrics
-            .http
-            .observe(&route, status.as_u16(), started.elapsed());
-    }
-    result
+    let context = RequestContext::new(
+        request_id.clone(),
+        route_pattern(&request),
+        started,
+        request.app_data::<web::Data<Metrics>>().cloned(),
+    );
+    request_context::scope(context, identify(request, request_id, next)).await
 }
 
 /// The route pattern the request matches (`/v1/orders/{order_id}`), or `unmatched`: never

@@ -22,7 +22,7 @@ use tokio::time::Instant;
 
 use crate::cache::changes::{Change, ChangeLog, Revision};
 use crate::metrics::{CacheMetrics, CacheOutcome, CacheSize, EvictionCause};
-use crate::request_cost;
+use crate::request_context;
 
 /// How long after a failed load a key is not loaded again (its last good value, or the
 /// failure itself, answers instead), so an outage costs one upstream attempt per key per
@@ -381,7 +381,7 @@ impl<V: Resource> Inner<V> {
     /// Counts a lookup's outcome, in the metrics and on the request being served.
     fn count(&self, outcome: CacheOutcome) {
         self.metrics.lookup(V::NAME, outcome);
-        request_cost::note_cache(outcome);
+        request_context::note_cache(outcome);
     }
 
     /// Whether no change recorded after the value started loading, up to `as_of`, may

@@ -14,7 +14,7 @@ use crate::management::body::{BodyError, MAX_BODY_BYTES, read_body};
 use crate::management::contact::ContactOutcome;
 use crate::management::error::{ManagementError, Operation};
 use crate::management::rate_limit::{MAX_RATE_LIMITED_ATTEMPTS, RateLimitHeaders};
-use crate::request_cost;
+use crate::request_context;
 
 pub(crate) use crate::management::body::Body;
 
@@ -123,7 +123,7 @@ impl ManagementClient {
         if let Some(body) = request.body {
             builder = builder.json(body);
         }
-        request_cost::note_upstream_call();
+        request_context::note_upstream_call();
         let outcome = builder.send().await;
         let limits = outcome
             .as_ref()

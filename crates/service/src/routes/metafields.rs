@@ -4,14 +4,14 @@
 use actix_web::{HttpResponse, web};
 
 use crate::access::Access;
-use crate::auth::AuthenticatedCustomer;
 use crate::problem::ApiError;
 use crate::routes::customer_data;
 use crate::routes::orders::OrderPath;
+use crate::throttle::ThrottledCustomer;
 
 /// `GET /v1/orders/{order_id}/metafields`.
 pub async fn list_order_metafields(
-    customer: AuthenticatedCustomer,
+    customer: ThrottledCustomer,
     path: web::Path<OrderPath>,
     access: web::Data<Access>,
 ) -> Result<HttpResponse, ApiError> {

@@ -6,10 +6,10 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::access::Access;
-use crate::auth::AuthenticatedCustomer;
 use crate::domain::{OrderId, PageRequest};
 use crate::problem::ApiError;
 use crate::routes::{customer_data, data_envelope};
+use crate::throttle::ThrottledCustomer;
 
 /// The `{order_id}` path segment: a positive whole number.
 #[derive(Debug, Deserialize)]
@@ -50,7 +50,7 @@ struct Pagination {
 
 /// `GET /v1/orders`: newest first, paginated.
 pub async fn list_orders(
-    customer: AuthenticatedCustomer,
+    customer: ThrottledCustomer,
     query: web::Query<PageQuery>,
     access: web::Data<Access>,
 ) -> Result<HttpResponse, ApiError> {
@@ -77,7 +77,7 @@ pub async fn list_orders(
 
 /// `GET /v1/orders/{order_id}`: one order, if the customer placed it.
 pub async fn get_order(
-    customer: AuthenticatedCustomer,
+    customer: ThrottledCustomer,
     path: web::Path<OrderPath>,
     access: web::Data<Access>,
 ) -> Result<HttpResponse, ApiError> {

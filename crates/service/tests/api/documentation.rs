@@ -1,40 +1,52 @@
-//! The documents a newcomer and an operator read stay true to the code: every variable the
-//! service reads is in `.env.example` and in the configuration table of docs/configuration.md.
+//! The documents an operator reads stay true to the code: `.env.example` and the table of
+//! `docs/configuration.md` are generated from the one table of variables
+//! (`order_metafields_service::config::variables`), and these tests fail when a checked-in
+//! copy is out of date. `UPDATE_DOCS=1` rewrites them instead (the command is in the failure
+//! message).
 
-use std::collections::BTreeSet;
+use order_metafields_service::config::documents::{
+    REGENERATE, TABLE_END, TABLE_START, env_example, with_table,
+};
 
-/// A file of the repository, by its path from the repository's root.
-fn read(path: &str) -> String {
-    std::fs::read_to_string(format!("{}/../../{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+/// The path of a file of the repository, from its root.
+fn path(file: &str) -> String {
+    format!("{}/../../{file}", env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The variables `config.rs` reads: the fields of `RawSettings`, upper-cased as envy maps them.
-fn variables_read() -> BTreeSet<String> {
-    let source = read("crates/service/src/config.rs");
-    let start = source.find("struct RawSettings {").unwrap();
-    let end = start + source[start..].find('}').unwrap();
-    source[start..end]
+/// Compares a checked-in document with what it must be; with `UPDATE_DOCS` set, writes it.
+fn check_generated(file: &str, expected: &str) {
+    let actual = std::fs::read_to_string(path(file)).unwrap_or_default();
+    if actual == expected {
+        return;
+    }
+    if std::env::var_os("UPDATE_DOCS").is_some() {
+        std::fs::write(path(file), expected).unwrap();
+        return;
+    }
+    let first_difference = actual
         .lines()
-        .filter_map(|line| line.trim().split_once(": Option<"))
-        .map(|(name, _)| name.to_ascii_uppercase())
-        .collect()
+        .zip(expected.lines())
+        .position(|(actual, expected)| actual != expected)
+        .unwrap_or_else(|| actual.lines().count().min(expected.lines().count()));
+    panic!(
+        "{file} is out of date with crates/service/src/config/variables.rs (first difference \
+         at line {}); regenerate it with `{REGENERATE}` and commit the result",
+        first_difference + 1
+    );
 }
 
 #[test]
-fn every_variable_the_service_reads_is_in_env_example_and_the_readme() {
-    let env_example = read(".env.example");
-    let readme = read("docs/configuration.md");
-    let variables = variables_read();
+fn env_example_is_generated_from_the_table_of_variables() {
+    check_generated(".env.example", &env_example());
+}
 
-    assert!(variables.len() > 20, "parsed {variables:?}");
-    for variable in &variables {
-        assert!(
-            env_example.contains(&format!("{variable}=")),
-            "{variable} is missing from .env.example"
-        );
-        assert!(
-            readme.contains(&format!("| `{variable}` |")) || variable == "RUST_LOG",
-            "{variable} is missing from the table in docs/configuration.md"
-        );
-    }
+#[test]
+fn the_configuration_page_has_the_generated_table_of_variables() {
+    let page = std::fs::read_to_string(path("docs/configuration.md")).unwrap();
+
+    let expected = with_table(&page).unwrap_or_else(|| {
+        panic!("docs/configuration.md lacks the markers {TABLE_START} and {TABLE_END}")
+    });
+
+    check_generated("docs/configuration.md", &expected);
 }
