@@ -14,8 +14,8 @@ use time::macros::format_description;
 use url::Url;
 
 use crate::data::{Address, Currency, Money, Order};
-use crate::storefront::{Shopper, StorefrontState, escape, page};
 use crate::order_status::order_status;
+use crate::storefront::{Shopper, StorefrontState, escape, page};
 
 /// The order details snippet for `templates/pages/account/orders/details.html`.
 pub const ORDER_DETAILS_SNIPPET: &str = include_str!("../../../client/snippets/order-details.html");
