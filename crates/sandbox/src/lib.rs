@@ -10,14 +10,15 @@
 //!   state, request parsing and BigCommerce's error answers) → `store`, `quota`;
 //!   the handlers also use `listing` (queries), `wire` (response shapes) and the input parsers
 //!   `metafield_input` and `hook_input` (→ `metafield_input`, `events`);
-//! - `storefront` (sign-in, `current.jwt`) → `store`, `token`; with `account` (the account
-//!   pages) it is the one pair left that uses each other: the storefront registers the account
-//!   routes, the pages use the storefront's session and page frame;
+//! - `storefront` (home, sign-in, `current.jwt`) → `session`, `theme`, `html`, `token`;
+//!   `account` (the account pages) → `session`, `theme`, `html`, `data`, `order_status`; neither
+//!   uses the other, and this file registers both;
+//! - `theme` (the page frame) → `session`, `html`; `session` (who is signed in) → `store`;
 //! - `store` (the locked handle: changes, counters, publishing webhooks) → `seed`, `events`,
 //!   `delivery`, `data`, `order_status`;
 //! - `seed` and `wire` → `data` (the data model), `order_status`; `listing` and
 //!   `metafield_input` → `data`;
-//! - `data`, `order_status`, `events`, `delivery`, `quota`, `token` use no other module.
+//! - `data`, `order_status`, `events`, `delivery`, `quota`, `token`, `html` use no other module.
 //!
 //! This file starts the server and is the only place that knows every module.
 
@@ -28,6 +29,7 @@ mod delivery;
 mod events;
 mod hook_input;
 mod hooks;
+mod html;
 mod listing;
 mod management;
 mod metafield_input;
@@ -35,8 +37,10 @@ mod metafields;
 mod order_status;
 mod quota;
 mod seed;
+mod session;
 mod store;
 mod storefront;
+mod theme;
 mod token;
 mod wire;
 
@@ -55,7 +59,7 @@ use url::Url;
 use crate::api::ManagementState;
 use crate::delivery::Deliveries;
 use crate::quota::QuotaWindow;
-use crate::storefront::StorefrontState;
+use crate::session::StorefrontState;
 
 // The sandbox's public API lives in its submodules; these re-exports give callers the short
 // `sandbox::…` paths the `demo`, `sandbox` and `token` subcommands and the tests use.
@@ -255,6 +259,7 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<RunningSandbox> {
             .app_data(app_storefront.clone())
             .configure(management::routes)
             .configure(storefront::routes)
+            .configure(account::routes)
     })
     .workers(2)
     .disable_signals()
