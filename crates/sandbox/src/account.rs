@@ -95,7 +95,7 @@ fn orders_page(request: &HttpRequest, state: &StorefrontState) -> HttpResponse {
         breadcrumbs(None),
         account_navigation(),
     );
-    page(StatusCode::OK, "Orders", shopper.as_ref(), &body)
+    page(state, StatusCode::OK, "Orders", shopper.as_ref(), &body)
 }
 
 fn order_page(request: &HttpRequest, state: &StorefrontState, order_id: &str) -> HttpResponse {
@@ -123,6 +123,7 @@ fn order_page(request: &HttpRequest, state: &StorefrontState, order_id: &str) ->
         account_navigation(),
     );
     page(
+        state,
         StatusCode::OK,
         &format!("Order #{order_id}"),
         shopper.as_ref(),
@@ -433,6 +434,7 @@ fn render_snippet(template: &str, context: &SnippetContext<'_>) -> Result<String
 fn not_found(request: &HttpRequest, state: &StorefrontState) -> HttpResponse {
     let shopper = state.signed_in(request);
     page(
+        state,
         StatusCode::NOT_FOUND,
         "Page not found",
         shopper.as_ref(),

@@ -1,7 +1,7 @@
 //! The sandbox store's data model: customers, orders, order metafields, registered hooks, money
-//! and currencies, and `StoreState`, which holds them with the indexes that keep per-request
-//! work proportional to the answer. Pure data: no locking, no HTTP, no rendering; `store` locks
-//! it, `wire` renders it, `seed` fills it.
+//! and currencies, the control panel's users, the Management API's access tokens, and `StoreState`, which holds them with the indexes that keep per-request work
+//! proportional to the answer. Pure data: no locking, no HTTP, no rendering; `store` locks it,
+//! `wire` renders it, `seed` fills it.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -27,6 +27,49 @@ pub(crate) struct StoreState {
     /// Webhooks registered through `/v3/hooks`, by id.
     pub hooks: BTreeMap<u64, Hook>,
     pub next_hook_id: u64,
+    /// The control panel's users, the owner first.
+    pub users: Vec<StaffUser>,
+    /// Every Management API access token the store accepts, with what it may do.
+    pub api_tokens: HashMap<String, ApiAccount>,
+}
+
+/// A user of the store's control panel: the owner, or a user the owner let in. The app guides'
+/// `user` and `owner` objects are made of these.
+pub(crate) struct StaffUser {
+    pub id: u64,
+    pub email: String,
+    /// BCP 47 language tag.
+    pub locale: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub is_owner: bool,
+    /// Whether the owner lets this user load the app (the owner always may).
+    pub app_access: bool,
+}
+
+/// The OAuth scopes that let a token read orders and their metafields.
+pub(crate) const ORDERS_READ_SCOPES: [&str; 2] = ["store_v2_orders_read_only", "store_v2_orders"];
+/// The OAuth scope that lets a token change orders and their metafields.
+pub(crate) const ORDERS_MODIFY_SCOPE: &str = "store_v2_orders";
+
+/// The API account behind one Management API access token.
+#[derive(Clone)]
+pub(crate) struct ApiAccount {
+    /// Its client id: it owns what it creates.
+    pub client_id: Arc<str>,
+    /// Its OAuth scopes.
+    pub scopes: Vec<String>,
+}
+
+impl ApiAccount {
+    /// Whether one of its scopes is one of `any_of`; an empty `any_of` needs none.
+    pub fn has_any_scope(&self, any_of: &[&str]) -> bool {
+        any_of.is_empty()
+            || self
+                .scopes
+                .iter()
+                .any(|scope| any_of.contains(&scope.as_str()))
+    }
 }
 
 pub(crate) struct Customer {
@@ -257,7 +300,14 @@ impl StoreState {
             guest_address,
             hooks: BTreeMap::new(),
             next_hook_id: 1,
+            users: Vec::new(),
+            api_tokens: HashMap::new(),
         }
+    }
+
+    /// The store's owner; every seeded store has one.
+    pub(crate) fn owner(&self) -> Option<&StaffUser> {
+        self.users.iter().find(|user| user.is_owner)
     }
 
     /// Stores `hook` under the next hook id; returns that id.
@@ -340,6 +390,27 @@ mod tests {
         let tax = Money::from_cents(6_784).percent_bp(825);
 
         assert_eq!(tax, Money::from_cents(560));
+    }
+
+    fn account(scopes: &[&str]) -> ApiAccount {
+        ApiAccount {
+            client_id: Arc::from("client"),
+            scopes: scopes.iter().map(|scope| (*scope).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn read_routes_take_either_orders_scope_and_writes_only_modify() {
+        let read_only = account(&["store_v2_orders_read_only"]);
+        let modify = account(&["store_v2_orders"]);
+        let other = account(&["store_v2_products"]);
+
+        assert!(read_only.has_any_scope(&ORDERS_READ_SCOPES));
+        assert!(modify.has_any_scope(&ORDERS_READ_SCOPES));
+        assert!(!other.has_any_scope(&ORDERS_READ_SCOPES));
+        assert!(!read_only.has_any_scope(&[ORDERS_MODIFY_SCOPE]));
+        assert!(modify.has_any_scope(&[ORDERS_MODIFY_SCOPE]));
+        assert!(other.has_any_scope(&[]));
     }
 
     #[test]

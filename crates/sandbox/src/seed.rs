@@ -1,6 +1,8 @@
-//! Deterministic seed data: a small hand-written demo store (shoppers with 0, 1, a few and 260
-//! orders, guest orders, metafields in every permission set) plus, on request, many generated
-//! shoppers from a seeded PRNG for benchmarks. Same `SeedSpec`, same store, on every machine.
+//! Deterministic seed data: one of two small hand-written stores (the demo store: shoppers with
+//! 0, 1, a few and 260 orders, guest orders, metafields in every permission set; the second store:
+//! other shoppers under the same customer ids and order ids), the control panel's users, plus, on
+//! request, many generated shoppers from a seeded PRNG for benchmarks. Same `SeedSpec`, same
+//! store, on every machine.
 
 use std::sync::Arc;
 
@@ -11,13 +13,29 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::data::{
-    Address, Currency, Customer, Metafield, Money, Order, PermissionSet, StoreState,
+    Address, Currency, Customer, Metafield, Money, Order, PermissionSet, StaffUser, StoreState,
 };
 use crate::order_status::status_id;
+
+/// Which hand-written store a sandbox store starts as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DataSet {
+    /// `sandbox1`'s: Alice (customer 1, orders 321, 364, 367, 369), Bob, Carol (no orders),
+    /// Dave (260 orders), Erin, guest orders; order ids 100 to 370. Owner Morgan, user Sam.
+    #[default]
+    Demo,
+    /// `sandbox2`'s, a tea shop whose ids overlap the demo store's on purpose: its customer 1
+    /// (Noah) owns orders 321, 323, 365, 369 and 371, its customer 2 (Olivia) 322, 364 and 367,
+    /// with other metafields under the same namespaces and keys; order ids 321 to 372. Owner
+    /// Rivka, users Sam (the same user as the demo store's) and Kai.
+    SecondStore,
+}
 
 /// What data a sandbox store starts with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeedSpec {
+    /// The hand-written store.
+    pub data_set: DataSet,
     /// Generated shoppers added after the hand-written demo shoppers (ids follow theirs).
     pub extra_customers: u32,
     /// Orders per generated shopper.
@@ -30,6 +48,7 @@ impl Default for SeedSpec {
     /// The small hand-written demo data set and nothing generated.
     fn default() -> Self {
         Self {
+            data_set: DataSet::Demo,
             extra_customers: 0,
             extra_orders_per_customer: 0,
             rng_seed: 0x5eed,
@@ -56,9 +75,80 @@ pub(crate) fn build(spec: &SeedSpec, app_client_id: &str) -> StoreState {
         shipping_app: Arc::from("shipstation0sandbox0client0id01"),
         erp_app: Arc::from("erpconnector0sandbox0client0id2"),
     };
-    seed_demo(&mut state, &owners);
+    match spec.data_set {
+        DataSet::Demo => {
+            seed_demo(&mut state, &owners);
+            state.users = demo_users();
+        }
+        DataSet::SecondStore => {
+            seed_second_store(&mut state, &owners);
+            state.users = second_store_users();
+        }
+    }
     seed_generated(&mut state, spec, &owners);
     state
+}
+
+/// Sam is a user of both stores, as one BigCommerce login can be: the same id and email.
+const SAM: (u64, &str, &str, (&str, &str)) = (
+    9_876_543,
+    "sam@staff.example.com",
+    "en-GB",
+    ("Sam", "Staff"),
+);
+
+fn demo_users() -> Vec<StaffUser> {
+    vec![
+        staff_user(
+            (
+                7_654_321,
+                "morgan@sandbox-store.example.com",
+                "en-US",
+                ("Morgan", "Owner"),
+            ),
+            true,
+        ),
+        staff_user(SAM, false),
+    ]
+}
+
+fn second_store_users() -> Vec<StaffUser> {
+    vec![
+        staff_user(
+            (
+                7_654_322,
+                "rivka@tea-shop.example.com",
+                "en-GB",
+                ("Rivka", "Owner"),
+            ),
+            true,
+        ),
+        staff_user(SAM, false),
+        staff_user(
+            (
+                9_876_544,
+                "kai@tea-shop.example.com",
+                "de-DE",
+                ("Kai", "Krüger"),
+            ),
+            false,
+        ),
+    ]
+}
+
+fn staff_user(
+    (id, email, locale, (first_name, last_name)): (u64, &str, &str, (&str, &str)),
+    is_owner: bool,
+) -> StaffUser {
+    StaffUser {
+        id,
+        email: email.to_owned(),
+        locale: locale.to_owned(),
+        first_name: first_name.to_owned(),
+        last_name: last_name.to_owned(),
+        is_owner,
+        app_access: true,
+    }
 }
 
 /// A new order as a storefront checkout creates it: awaiting fulfillment, USD, two items.
@@ -180,7 +270,7 @@ fn seed_demo(state: &mut StoreState, owners: &Owners) {
         )),
     );
 
-    let mut drafts: Vec<(OffsetDateTime, u64, OrderShape, Vec<MetafieldSeed>)> = Vec::new();
+    let mut drafts: Vec<Draft> = Vec::new();
     let shape = |status_id, currency, subtotal_cents, items, digital| OrderShape {
         status_id,
         currency,
@@ -409,7 +499,14 @@ fn seed_demo(state: &mut StoreState, owners: &Owners) {
         ));
     }
 
-    // Ids follow creation time, as in a real store.
+    insert_drafts(state, owners, drafts);
+}
+
+/// One hand-written order: when, whose (0 for a guest), its shape and its metafields.
+type Draft = (OffsetDateTime, u64, OrderShape, Vec<MetafieldSeed>);
+
+/// Inserts `drafts` in creation order, so that ids follow creation time as in a real store.
+fn insert_drafts(state: &mut StoreState, owners: &Owners, mut drafts: Vec<Draft>) {
     drafts.sort_by_key(|(created, ..)| *created);
     for (sequence, (created, customer_id, shape, metafields)) in drafts.into_iter().enumerate() {
         let billing = state.billing_for(customer_id);
@@ -424,7 +521,7 @@ fn seed_demo(state: &mut StoreState, owners: &Owners) {
         for (permission_set, namespace, key, value, description) in metafields {
             let owner = match namespace {
                 "shipping_tracking" => Arc::clone(&owners.shipping_app),
-                "erp" | "warehouse" => Arc::clone(&owners.erp_app),
+                "erp" | "warehouse" | "tasting" => Arc::clone(&owners.erp_app),
                 _ => Arc::clone(&owners.this_app),
             };
             let written = created + Duration::hours(2);
@@ -442,6 +539,214 @@ fn seed_demo(state: &mut StoreState, owners: &Owners) {
             });
         }
     }
+}
+
+/// The second store: a tea shop in the United Kingdom. Its customer and order ids coincide with
+/// the demo store's on purpose (see `DataSet::SecondStore`), so that a service that mixes stores
+/// up serves one store's orders or metafields to the other's shopper, and a test sees it.
+fn seed_second_store(state: &mut StoreState, owners: &Owners) {
+    const FIRST_ORDER_ID: u64 = 321;
+    const LAST_ORDER_ID: u64 = 372;
+    state.next_order_id = FIRST_ORDER_ID;
+    let uk = |name: (&str, &str), street: &str, city: (&str, &str, &str), email: &str| {
+        Arc::new(address(name, street, city, ("United Kingdom", "GB"), email))
+    };
+    let noah = add_customer(
+        state,
+        ("Noah", "Novak"),
+        "noah@example.com",
+        "1",
+        uk(
+            ("Noah", "Novak"),
+            "14 Quay Street",
+            ("Bristol", "Bristol", "BS1 4DB"),
+            "noah@example.com",
+        ),
+    );
+    let olivia = add_customer(
+        state,
+        ("Olivia", "Ortiz"),
+        "olivia@example.com",
+        "0",
+        uk(
+            ("Olivia", "Ortiz"),
+            "3 Castle Terrace",
+            ("Edinburgh", "City of Edinburgh", "EH1 2DP"),
+            "olivia@example.com",
+        ),
+    );
+    let priya = add_customer(
+        state,
+        ("Priya", "Prasad"),
+        "priya@example.com",
+        "0",
+        uk(
+            ("Priya", "Prasad"),
+            "77 Deansgate",
+            ("Manchester", "Greater Manchester", "M3 2BW"),
+            "priya@example.com",
+        ),
+    );
+    let quinn = add_customer(
+        state,
+        ("Quinn", "Quirke"),
+        "quinn@example.com",
+        "2",
+        uk(
+            ("Quinn", "Quirke"),
+            "9 Bridge Street",
+            ("Cardiff", "Cardiff", "CF10 2EE"),
+            "quinn@example.com",
+        ),
+    );
+    let tracking = |order_id: u64| {
+        (
+            PermissionSet::ReadAndSfAccess,
+            "shipping_tracking",
+            "tracking_url",
+            format!(
+                "https://www.royalmail.com/track-your-item#/tracking-results/RM{order_id:09}GB"
+            ),
+            "Tracking link",
+        )
+    };
+    let shape = |status_id, subtotal_cents, items, digital| OrderShape {
+        status_id,
+        currency: Currency::Gbp,
+        subtotal_cents,
+        shipping_cents: if digital { 0 } else { 395 },
+        discount_cents: 0,
+        items,
+        digital,
+    };
+    let mut drafts: Vec<Draft> = Vec::new();
+    for order_id in FIRST_ORDER_ID..=LAST_ORDER_ID {
+        let index = (order_id - FIRST_ORDER_ID) as i64;
+        let created = datetime!(2025-01-06 10:00:00 UTC)
+            + Duration::days(index * 5)
+            + Duration::hours((index * 37) % 11);
+        let (customer_id, shape, metafields) = match order_id {
+            321 => (
+                noah,
+                shape(status_id::COMPLETED, 6_000, 1, true),
+                vec![(
+                    PermissionSet::ReadAndSfAccess,
+                    "licence",
+                    "licence_key",
+                    "TEA-CLUB-2025-NOAH".to_owned(),
+                    "Tea club membership number",
+                )],
+            ),
+            323 => (
+                noah,
+                shape(status_id::SHIPPED, 2_450, 2, false),
+                vec![(
+                    PermissionSet::Read,
+                    "tasting",
+                    "notes",
+                    "Smoky, with a long finish".to_owned(),
+                    "Tasting notes from the blender",
+                )],
+            ),
+            365 => (
+                noah,
+                shape(status_id::SHIPPED, 3_800, 3, false),
+                vec![
+                    tracking(order_id),
+                    (
+                        PermissionSet::ReadAndSfAccess,
+                        "shipping_tracking",
+                        "carrier",
+                        "Royal Mail".to_owned(),
+                        "Carrier",
+                    ),
+                ],
+            ),
+            369 => (
+                noah,
+                shape(status_id::AWAITING_FULFILLMENT, 4_400, 2, false),
+                vec![
+                    (
+                        PermissionSet::WriteAndSfAccess,
+                        "delivery",
+                        "slot",
+                        "2025-12-02 08:00-10:00".to_owned(),
+                        "Chosen delivery slot",
+                    ),
+                    (
+                        PermissionSet::ReadAndSfAccess,
+                        "gift",
+                        "message",
+                        "Enjoy the oolong, Noah!".to_owned(),
+                        "Gift message printed on the packing slip",
+                    ),
+                    (
+                        PermissionSet::AppOnly,
+                        "Sales Department",
+                        "Staff Name",
+                        "Rivka".to_owned(),
+                        "Name of staff member",
+                    ),
+                ],
+            ),
+            371 => (noah, shape(status_id::PENDING, 1_250, 1, false), Vec::new()),
+            322 => (
+                olivia,
+                shape(status_id::COMPLETED, 2_900, 2, false),
+                vec![(
+                    PermissionSet::ReadAndSfAccess,
+                    "gift",
+                    "message",
+                    "Happy housewarming, Olivia".to_owned(),
+                    "Gift message printed on the packing slip",
+                )],
+            ),
+            364 => (
+                olivia,
+                shape(status_id::SHIPPED, 5_100, 4, false),
+                vec![tracking(order_id)],
+            ),
+            367 => (
+                olivia,
+                shape(status_id::CANCELLED, 1_800, 1, false),
+                Vec::new(),
+            ),
+            366 => (
+                priya,
+                shape(status_id::REFUNDED, 2_200, 1, false),
+                Vec::new(),
+            ),
+            id if id % 6 == 0 => (
+                0,
+                shape(status_id::AWAITING_PAYMENT, 1_500 + index * 10, 1, false),
+                Vec::new(),
+            ),
+            _ => {
+                let status = [
+                    status_id::COMPLETED,
+                    status_id::SHIPPED,
+                    status_id::AWAITING_SHIPMENT,
+                ][(index % 3) as usize];
+                let metafields = if status == status_id::AWAITING_SHIPMENT {
+                    Vec::new()
+                } else {
+                    vec![tracking(order_id)]
+                };
+                (
+                    quinn,
+                    shape(
+                        status,
+                        900 + (index * 611) % 6_000,
+                        1 + (index % 4) as u32,
+                        false,
+                    ),
+                    metafields,
+                )
+            }
+        };
+        drafts.push((created, customer_id, shape, metafields));
+    }
+    insert_drafts(state, owners, drafts);
 }
 
 fn seed_generated(state: &mut StoreState, spec: &SeedSpec, owners: &Owners) {
@@ -695,11 +1000,66 @@ mod tests {
     }
 
     #[test]
+    fn second_store_reuses_the_demo_store_s_customer_and_order_ids_for_other_orders() {
+        let demo = build(&SeedSpec::default(), "client");
+        let second = build(
+            &SeedSpec {
+                data_set: DataSet::SecondStore,
+                ..SeedSpec::default()
+            },
+            "client",
+        );
+
+        let orders_of = |state: &StoreState, customer: u64| {
+            state
+                .orders_by_customer
+                .get(&customer)
+                .cloned()
+                .unwrap_or_default()
+        };
+        assert_eq!(orders_of(&demo, 1), [321, 364, 367, 369]);
+        assert_eq!(orders_of(&second, 1), [321, 323, 365, 369, 371]);
+        assert_eq!(orders_of(&second, 2), [322, 364, 367]);
+        assert_eq!(demo.customers[&1].email, "alice@example.com");
+        assert_eq!(second.customers[&1].email, "noah@example.com");
+        let ids: Vec<u64> = second.orders.keys().copied().collect();
+        assert_eq!(ids, (321..=372).collect::<Vec<u64>>());
+        let values = |state: &StoreState, order: u64| -> Vec<(String, String)> {
+            state.metafields_by_order[&order]
+                .iter()
+                .map(|id| &state.metafields[id])
+                .map(|m| (format!("{}/{}", m.namespace, m.key), m.value.clone()))
+                .collect()
+        };
+        let (demo_369, second_369) = (values(&demo, 369), values(&second, 369));
+        assert!(second_369.iter().any(|(key, _)| key == "gift/message"));
+        assert!(second_369.iter().all(|field| !demo_369.contains(field)));
+    }
+
+    #[test]
+    fn every_store_has_one_owner_first_and_sam_works_for_both() {
+        for data_set in [DataSet::Demo, DataSet::SecondStore] {
+            let state = build(
+                &SeedSpec {
+                    data_set,
+                    ..SeedSpec::default()
+                },
+                "client",
+            );
+
+            assert!(state.users[0].is_owner, "{data_set:?}");
+            assert_eq!(state.users.iter().filter(|u| u.is_owner).count(), 1);
+            assert!(state.users.iter().any(|u| u.id == 9_876_543 && !u.is_owner));
+        }
+    }
+
+    #[test]
     fn generated_seed_is_the_same_for_the_same_spec() {
         let spec = SeedSpec {
             extra_customers: 20,
             extra_orders_per_customer: 5,
             rng_seed: 7,
+            ..SeedSpec::default()
         };
 
         let first = build(&spec, "client");
@@ -724,6 +1084,7 @@ mod tests {
             extra_customers: 5_000,
             extra_orders_per_customer: 20,
             rng_seed: 1,
+            ..SeedSpec::default()
         };
 
         let state = build(&spec, "client");

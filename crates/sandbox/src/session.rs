@@ -20,7 +20,6 @@ pub(crate) const SESSION_COOKIE: &str = "SHOP_SESSION_TOKEN";
 /// What the storefront routes share.
 pub(crate) struct StorefrontState {
     pub store: SandboxStore,
-    pub store_hash: String,
     pub client_id: String,
     pub client_secret: String,
     pub algorithm: Algorithm,

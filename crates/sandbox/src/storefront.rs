@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::html::{escape, url_encode};
 use crate::session::{SESSION_COOKIE, StorefrontState};
-use crate::theme::{ORDERS_PATH, STORE_NAME, STYLESHEET, STYLESHEET_PATH, page};
+use crate::theme::{ORDERS_PATH, STYLESHEET, STYLESHEET_PATH, page};
 use crate::token::{TokenCustomer, mint_current_customer_token};
 
 /// Current Customer tokens live 15 minutes (current_customer.yml example: `exp - iat = 900`).
@@ -41,8 +41,9 @@ struct LoginForm {
 async fn home(request: HttpRequest, state: web::Data<StorefrontState>) -> HttpResponse {
     let shopper = state.signed_in(&request);
     let mut body = format!(
-        "<section class=\"banner\">\n<h1>Welcome to the {STORE_NAME}</h1>\n\
-         <p>A BigCommerce store on this machine, for trying order-metafields.</p>\n</section>\n"
+        "<section class=\"banner\">\n<h1>Welcome to the {}</h1>\n\
+         <p>A BigCommerce store on this machine, for trying order-metafields.</p>\n</section>\n",
+        escape(state.store.name())
     );
     match &shopper {
         Some(shopper) => {
@@ -66,7 +67,13 @@ async fn home(request: HttpRequest, state: web::Data<StorefrontState>) -> HttpRe
              <a href=\"/login\">Sign in</a> to see your orders.</p>\n</section>\n",
         ),
     }
-    page(StatusCode::OK, STORE_NAME, shopper.as_ref(), &body)
+    page(
+        &state,
+        StatusCode::OK,
+        state.store.name(),
+        shopper.as_ref(),
+        &body,
+    )
 }
 
 async fn stylesheet() -> HttpResponse {
@@ -77,7 +84,13 @@ async fn stylesheet() -> HttpResponse {
 }
 
 async fn login_page(state: web::Data<StorefrontState>) -> HttpResponse {
-    page(StatusCode::OK, "Sign in", None, &login_body(&state, None))
+    page(
+        &state,
+        StatusCode::OK,
+        "Sign in",
+        None,
+        &login_body(&state, None),
+    )
 }
 
 fn login_body(state: &StorefrontState, problem: Option<&str>) -> String {
@@ -143,7 +156,7 @@ async fn login(form: web::Form<LoginForm>, state: web::Data<StorefrontState>) ->
             &state,
             Some("That email and password do not match a shopper."),
         );
-        return page(StatusCode::UNAUTHORIZED, "Sign in", None, &body);
+        return page(&state, StatusCode::UNAUTHORIZED, "Sign in", None, &body);
     };
     let session_id = state.start_session(customer_id);
     HttpResponse::SeeOther()
@@ -189,7 +202,7 @@ async fn current_jwt(request: HttpRequest, state: web::Data<StorefrontState>) ->
     let token = match mint_current_customer_token(
         &state.client_id,
         state.client_secret.as_bytes(),
-        &state.store_hash,
+        state.store.hash(),
         &customer,
         state.algorithm,
         TOKEN_LIFETIME,

@@ -7,19 +7,18 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 
 use crate::html::escape;
-use crate::session::Shopper;
+use crate::session::{Shopper, StorefrontState};
 
 /// The theme's stylesheet, served at `STYLESHEET_PATH`.
 pub(crate) const STYLESHEET: &str = include_str!("../assets/storefront.css");
 pub(crate) const STYLESHEET_PATH: &str = "/assets/css/theme.css";
-/// The store's name in the header, the page titles and the footer.
-pub(crate) const STORE_NAME: &str = "Sandbox Store";
 /// BigCommerce's account page URLs (`/account.php?action=…`), which the snippets link to.
 pub(crate) const ORDERS_PATH: &str = "/account.php?action=order_status";
 
-/// A whole storefront page: the theme's header (with the shopper's account links or a
-/// sign-in link), `body` and its footer.
+/// A whole page of `state`'s store: the theme's header (with the shopper's account links or a
+/// sign-in link), `body` and its footer, under the store's name.
 pub(crate) fn page(
+    state: &StorefrontState,
     status: StatusCode,
     title: &str,
     shopper: Option<&Shopper>,
@@ -42,10 +41,10 @@ pub(crate) fn page(
         .body(format!(
             "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-             <title>{title} - {STORE_NAME}</title>\
+             <title>{title} - {store_name}</title>\
              <link rel=\"stylesheet\" href=\"{STYLESHEET_PATH}\"></head>\n<body>\n\
              <header class=\"header\">\n<nav class=\"navUser\"><ul class=\"navUser-section\">\n{user_links}\n</ul></nav>\n\
-             <div class=\"header-logo\"><a href=\"/\">{STORE_NAME}<small>sandbox BigCommerce store</small></a></div>\n\
+             <div class=\"header-logo\"><a href=\"/\">{store_name}<small>sandbox BigCommerce store</small></a></div>\n\
              <nav class=\"navPages\"><a class=\"navPages-action\" href=\"/\">Home</a>\
              <a class=\"navPages-action\" href=\"{orders}\">Orders</a></nav>\n</header>\n\
              <main class=\"body\"><div class=\"container\">\n{body}</div></main>\n\
@@ -56,9 +55,10 @@ pub(crate) fn page(
              BigCommerce's storefront and Management API, started by <code>order-metafields demo</code>.</p></section>\n\
              <section><h5 class=\"footer-info-heading\">Info</h5><p>Its data lives in memory and \
              is gone when it stops.</p></section>\n</div>\n\
-             <p class=\"footer-copyright\">{STORE_NAME}: a Cornerstone look-alike</p>\n</div></footer>\n\
+             <p class=\"footer-copyright\">{store_name}: a Cornerstone look-alike</p>\n</div></footer>\n\
              </body></html>\n",
             title = escape(title),
+            store_name = escape(state.store.name()),
             orders = escape(ORDERS_PATH),
         ))
 }

@@ -8,4 +8,5 @@ mod account;
 mod fidelity;
 mod hooks;
 mod store;
+mod stores;
 mod webhooks;
