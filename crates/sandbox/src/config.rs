@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use jsonwebtoken::Algorithm;
 use url::Url;
+use uuid::Uuid;
 
 use crate::seed::{DataSet, SeedSpec};
 
@@ -25,11 +26,24 @@ pub struct SandboxConfig {
     /// The first store's own API account token, which the Management API accepts with the
     /// `store_v2_orders` scope (a store-level API account, as single-store mode uses).
     pub access_token: String,
-    /// The app client id: the only `app_client_id` that `current.jwt` answers for, and the
-    /// owner of the metafields the app itself wrote.
+    /// The app client id: the only `app_client_id` that `current.jwt` answers for, the owner
+    /// of the metafields the app itself wrote, and the client the login service knows.
     pub client_id: String,
-    /// The HMAC key of minted Current Customer tokens.
+    /// The app's client secret: the HMAC key of minted Current Customer tokens, of
+    /// `signed_payload_jwt`s and of webhook signatures, and what the login service checks.
     pub client_secret: String,
+    /// The app's base URL: its callbacks are `{app_url}/bigcommerce/auth|load|uninstall|remove_user`
+    /// and the login service's registered `redirect_uri` is `{app_url}/bigcommerce/auth`. `None`
+    /// until `RunningSandbox::set_app_url` sets it.
+    pub app_url: Option<Url>,
+    /// The OAuth scopes the app asks for, which an install grants and the auth callback's
+    /// `scope` lists, space-separated, in this order.
+    pub app_scopes: Vec<String>,
+    /// The Developer Portal account that registered the app (`account_uuid`).
+    pub account_uuid: Uuid,
+    /// How long an install code is good for (BigCommerce does not say; OAuth 2.0 advises at
+    /// most ten minutes). `Duration::ZERO` makes every code expired at once, for tests.
+    pub install_code_lifetime: Duration,
     /// The algorithm of minted tokens (real stores may use HS512).
     pub jwt_algorithm: Algorithm,
     /// Management API requests per window, per store.
@@ -83,6 +97,10 @@ impl std::fmt::Debug for SandboxConfig {
             .field("access_token", &"[REDACTED]")
             .field("client_id", &self.client_id)
             .field("client_secret", &"[REDACTED]")
+            .field("app_url", &self.app_url.as_ref().map(Url::as_str))
+            .field("app_scopes", &self.app_scopes)
+            .field("account_uuid", &self.account_uuid)
+            .field("install_code_lifetime", &self.install_code_lifetime)
             .field("jwt_algorithm", &self.jwt_algorithm)
             .field("quota", &self.quota)
             .field("quota_window", &self.quota_window)
@@ -113,8 +131,9 @@ impl std::fmt::Debug for StoreConfig {
 impl SandboxConfig {
     /// The demo: store `sandbox1` ("Sandbox Store", the hand-written demo data set) on
     /// `127.0.0.1:0` with fixed demo credentials, BigCommerce's default quota of 150 requests
-    /// per 30 seconds, no added latency, no webhook destination; and `sandbox2`
-    /// (`StoreConfig::second_demo_store`).
+    /// per 30 seconds, no added latency, no webhook destination; `sandbox2`
+    /// (`StoreConfig::second_demo_store`); and the app, asking for `store_v2_orders_read_only`,
+    /// with no app URL yet and install codes good for five minutes.
     pub fn demo_defaults() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -123,6 +142,10 @@ impl SandboxConfig {
             access_token: "sandbox-demo-access-token".to_owned(),
             client_id: "sandbox-demo-client-id".to_owned(),
             client_secret: "sandbox-demo-client-secret-not-for-production".to_owned(),
+            app_url: None,
+            app_scopes: vec!["store_v2_orders_read_only".to_owned()],
+            account_uuid: Uuid::from_u128(0x5a4d_b0c4_0b1d_4c5e_9f7a_3e2d_1c0b_9a88),
+            install_code_lifetime: Duration::from_secs(5 * 60),
             jwt_algorithm: Algorithm::HS256,
             quota: 150,
             quota_window: Duration::from_secs(30),

@@ -1,18 +1,29 @@
-//! A fake BigCommerce with several stores: the Management API of every store (v2 orders, v3
-//! order metafields, v3 hooks, OAuth scopes, a quota window per store), signed webhook
-//! callbacks, and per store a storefront of its own (sign-in, `/customer/current.jwt`) with
-//! deterministic seed data. `demo`, `sandbox`, benchmarks and end-to-end tests start it; it
-//! imports nothing from the service.
+//! A fake BigCommerce with several stores and one app: the Management API of every store (v2
+//! orders, v3 order metafields, v3 hooks, OAuth scopes, a quota window per store), signed webhook
+//! callbacks, the login service (`POST /oauth2/token`), and per store a storefront of its own
+//! (sign-in, `/customer/current.jwt`) and a control panel (`/manage`) that installs, opens and
+//! uninstalls the app through its callbacks, with deterministic seed data. `demo`, `sandbox`,
+//! benchmarks and end-to-end tests start it; it imports nothing from the service, which is
+//! tested against it exactly as against BigCommerce.
 //!
 //! # Using it
 //!
 //! `start(SandboxConfig::demo_defaults())` serves `sandbox1` (the demo store) and `sandbox2` (a
 //! second store whose customer and order ids coincide with the first's for other shoppers and
 //! orders). `RunningSandbox::api_base_url` is every store's Management API
-//! (`{base}/stores/{hash}/…`, each store with its own access token); the first store's
-//! storefront shares that listener (`storefront_url`), every other store has its own origin
-//! (`storefront_url_of`). `SandboxStore` (from `store`, `store_of` or `stores`) reads and changes
+//! (`{base}/stores/{hash}/…`, each store with its own access token) and `login_base_url` the
+//! login service; the first store's storefront shares that listener (`storefront_url`), every
+//! other store has its own origin (`storefront_url_of`), and each store's control panel is
+//! `control_panel_url`. `SandboxStore` (from `store`, `store_of` or `stores`) reads and changes
 //! one store's data and counts its requests.
+//!
+//! The app (`SandboxConfig::client_id`, `client_secret`, `app_scopes`) has its callbacks at
+//! `{app}/bigcommerce/auth|load|uninstall|remove_user` once `set_app_url` names the app. What the
+//! control panel's buttons do is callable from Rust too: `install_app` (a code, then `GET` of the
+//! auth callback, as the merchant's browser does; the app installs itself by exchanging the code),
+//! `install_callback_url` (the same URL without the `GET`), `load_url`, `uninstall_app`,
+//! `remove_user`; `signed_payload` and `sign_payload` make `signed_payload_jwt`s with any claims
+//! and key, for tests of forged, expired and replayed payloads.
 //!
 //! # Its modules
 //!
@@ -22,32 +33,44 @@
 //! - `management` (routes, the gate, v2 orders) → `metafields`, `hooks` → `api` (the handlers'
 //!   state, the store a request is for, request parsing and BigCommerce's error answers) →
 //!   `store`, `stores`; the handlers also use `listing` (queries), `wire` (response shapes),
-//!   `data` (scopes) and the input parsers `metafield_input` and `hook_input`
+//!   `data` (the model and scopes), `events` (what a write reports), `quota` (the gate's
+//!   decisions), `order_status` and the input parsers `metafield_input` and `hook_input`
 //!   (→ `metafield_input`, `events`);
+//! - `login` (`POST /oauth2/token`) → `app`, `codes`, `store`, `stores`;
+//! - `control_panel` (`/manage`) → `lifecycle`, `store`, `html`; `lifecycle` (Install, Open,
+//!   Uninstall, Remove user) → `app`, `signed_payload`, `store`; `app` (the app's profile and
+//!   codes) → `codes`;
 //! - `storefront` (home, sign-in, `current.jwt`) → `session`, `theme`, `html`, `token`;
 //!   `account` (the account pages) → `session`, `theme`, `html`, `data`, `order_status`; neither
 //!   uses the other, and this file registers both;
 //! - `theme` (the page frame) → `session`, `html`; `session` (who is signed in) → `store`;
 //! - `stores` (the stores by hash) → `store`;
-//! - `store` (one store's locked handle: identity, changes, quota, tokens, counters, publishing
-//!   webhooks) → `seed`, `events`, `delivery`, `data`, `order_status`, `quota`;
+//! - `store` (one store's locked handle: identity, changes, quota, tokens, the app's
+//!   installation, users, counters, publishing webhooks) → `seed`, `events`, `delivery`, `data`,
+//!   `order_status`, `quota`;
 //! - `config` (what to start) → `seed`;
 //! - `seed` and `wire` → `data` (the data model), `order_status`; `listing` and
 //!   `metafield_input` → `data`;
-//! - `data`, `order_status`, `events`, `delivery`, `quota`, `token`, `html` use no other module.
+//! - `data`, `order_status`, `events`, `delivery`, `quota`, `token`, `signed_payload`, `codes`,
+//!   `html` use no other module.
 //!
 //! This file starts the servers and is the only place that knows every module.
 
 mod account;
 mod api;
+mod app;
+mod codes;
 mod config;
+mod control_panel;
 mod data;
 mod delivery;
 mod events;
 mod hook_input;
 mod hooks;
 mod html;
+mod lifecycle;
 mod listing;
+mod login;
 mod management;
 mod metafield_input;
 mod metafields;
@@ -55,6 +78,7 @@ mod order_status;
 mod quota;
 mod seed;
 mod session;
+mod signed_payload;
 mod store;
 mod storefront;
 mod stores;
@@ -67,15 +91,19 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use actix_web::dev::ServerHandle;
-use actix_web::{App, HttpServer, web};
+use actix_web::{HttpServer, web};
 use anyhow::{Context, bail};
 use jsonwebtoken::Algorithm;
 use tokio::task::JoinHandle;
 use url::Url;
 
 use crate::api::ManagementState;
+use crate::app::App;
+use crate::control_panel::ControlPanelState;
 use crate::data::{ApiAccount, ORDERS_MODIFY_SCOPE};
 use crate::delivery::Deliveries;
+use crate::lifecycle::Lifecycle;
+use crate::login::LoginState;
 use crate::quota::QuotaWindow;
 use crate::session::StorefrontState;
 use crate::store::StoreIdentity;
@@ -85,7 +113,11 @@ use crate::stores::Stores;
 // `sandbox::…` paths the `demo`, `sandbox` and `token` subcommands and the tests use.
 pub use crate::config::{SandboxConfig, StoreConfig};
 pub use crate::delivery::DeliveryRecord;
+pub use crate::lifecycle::{AppActionError, AppAnswer};
 pub use crate::seed::{DEMO_PASSWORD, DataSet, SeedSpec};
+pub use crate::signed_payload::{
+    PayloadOwner, PayloadUser, SIGNED_PAYLOAD_LIFETIME, SignedPayloadClaims, sign_payload,
+};
 pub use crate::store::{
     ControlPanelUser, RequestKind, SandboxStore, SeedCustomerInfo, SeedMetafieldInfo,
 };
@@ -97,6 +129,7 @@ pub struct RunningSandbox {
     /// Every store with its storefront's root, the first store first.
     stores: Vec<(SandboxStore, Url)>,
     storefronts: Vec<web::Data<StorefrontState>>,
+    lifecycle: Arc<Lifecycle>,
     servers: Vec<(ServerHandle, JoinHandle<std::io::Result<()>>)>,
 }
 
@@ -167,6 +200,86 @@ impl RunningSandbox {
         }
     }
 
+    /// What the app uses as `BC_LOGIN_BASE_URL`: `POST {base}/oauth2/token` exchanges install
+    /// codes. The platform's listener.
+    pub fn login_base_url(&self) -> Url {
+        self.base_url()
+    }
+
+    /// The control panel of the store whose hash is `store_hash`: `{its storefront}/manage`.
+    pub fn control_panel_url(&self, store_hash: &str) -> Option<Url> {
+        self.storefront_url_of(store_hash)?.join("manage").ok()
+    }
+
+    /// Points the app's callbacks at `app_url` (`{app_url}/bigcommerce/auth|load|uninstall|
+    /// remove_user`), for an app whose address is known only after the sandbox started; the
+    /// login service then expects `redirect_uri` = `{app_url}/bigcommerce/auth`.
+    pub fn set_app_url(&self, app_url: Url) {
+        self.lifecycle.app.set_url(Some(app_url));
+    }
+
+    /// Install's first half, as the store owner clicks it: makes a code and returns the auth
+    /// callback URL the control panel loads, `{app}/bigcommerce/auth?account_uuid=…&code=…&
+    /// context=stores/{hash}&scope=…`. The code is good once, for
+    /// `SandboxConfig::install_code_lifetime`, for this store and the app only.
+    pub fn install_callback_url(&self, store_hash: &str) -> Result<Url, AppActionError> {
+        self.lifecycle.install_url(&self.store_named(store_hash)?)
+    }
+
+    /// Install, as the merchant's browser does it: a code, then `GET` of the auth callback,
+    /// returning the app's answer. The app is installed once the app exchanged the code at
+    /// `POST /oauth2/token` (while answering); `SandboxStore::app_scopes` tells.
+    pub async fn install_app(&self, store_hash: &str) -> Result<AppAnswer, AppActionError> {
+        self.lifecycle.install(&self.store_named(store_hash)?).await
+    }
+
+    /// Open, as control panel user `user_id`: the load callback URL with a fresh
+    /// `signed_payload_jwt` (HS256, the client secret), which the control panel loads in its
+    /// iframe. The app must be installed and the user allowed to load it.
+    pub fn load_url(&self, store_hash: &str, user_id: u64) -> Result<Url, AppActionError> {
+        self.lifecycle
+            .load_url(&self.store_named(store_hash)?, user_id)
+    }
+
+    /// Uninstall, as the store owner: the app's access token stops working and its hooks are
+    /// deleted at once, then `GET {app}/bigcommerce/uninstall?signed_payload_jwt=…` tells the
+    /// app, whose answer is returned. The store is uninstalled whatever the app answers, even
+    /// when it does not answer (`AppActionError::AppUnreachable`).
+    pub async fn uninstall_app(&self, store_hash: &str) -> Result<AppAnswer, AppActionError> {
+        self.lifecycle
+            .uninstall(&self.store_named(store_hash)?)
+            .await
+    }
+
+    /// Remove user: `user_id` may no longer load the app, then
+    /// `GET {app}/bigcommerce/remove_user?signed_payload_jwt=…` (about that user) tells the app.
+    pub async fn remove_user(
+        &self,
+        store_hash: &str,
+        user_id: u64,
+    ) -> Result<AppAnswer, AppActionError> {
+        self.lifecycle
+            .remove_user(&self.store_named(store_hash)?, user_id)
+            .await
+    }
+
+    /// The claims the sandbox would sign now about `user_id` of the store, whether or not the
+    /// app is installed: change them and sign them with `sign_payload` to forge, expire or
+    /// replay a payload.
+    pub fn signed_payload(
+        &self,
+        store_hash: &str,
+        user_id: u64,
+    ) -> Result<SignedPayloadClaims, AppActionError> {
+        self.lifecycle
+            .signed_payload(&self.store_named(store_hash)?, user_id)
+    }
+
+    fn store_named(&self, store_hash: &str) -> Result<SandboxStore, AppActionError> {
+        self.store_of(store_hash)
+            .ok_or_else(|| AppActionError::UnknownStore(store_hash.to_owned()))
+    }
+
     /// Stops every server, letting in-flight requests finish.
     pub async fn stop(self) {
         for (handle, task) in self.servers {
@@ -216,6 +329,7 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<RunningSandbox> {
             ApiAccount {
                 client_id: Arc::clone(&client_id),
                 scopes: vec![ORDERS_MODIFY_SCOPE.to_owned()],
+                from_install: false,
             },
         );
         let deliveries = Deliveries::new(&config.client_secret, spec.webhook_destination.clone())?;
@@ -231,6 +345,19 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<RunningSandbox> {
         stores: Stores::new(stores.clone()),
         api_base: api_base.to_string(),
         latency: config.latency,
+    });
+    let app = Arc::new(App::new(
+        config.client_id.clone(),
+        config.client_secret.clone(),
+        config.account_uuid,
+        config.app_scopes.clone(),
+        config.app_url.clone(),
+        config.install_code_lifetime,
+    ));
+    let lifecycle = Arc::new(Lifecycle::new(Arc::clone(&app))?);
+    let login = web::Data::new(LoginState {
+        app,
+        stores: Stores::new(stores.clone()),
     });
     let storefronts: Vec<web::Data<StorefrontState>> = stores
         .iter()
@@ -249,16 +376,27 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<RunningSandbox> {
     let mut urls = Vec::with_capacity(listeners.len());
     for (index, (listener, url)) in listeners.into_iter().enumerate() {
         let storefront = storefronts[index].clone();
-        // The first listener is the platform's too: every store's Management API.
-        let platform = (index == 0).then(|| management.clone());
+        let control_panel = web::Data::new(ControlPanelState {
+            store: stores[index].clone(),
+            lifecycle: Arc::clone(&lifecycle),
+        });
+        // The first listener is the platform's too: every store's Management API and the login
+        // service.
+        let platform = (index == 0).then(|| (management.clone(), login.clone()));
         let server = HttpServer::new(move || {
-            let mut app = App::new().app_data(storefront.clone());
-            if let Some(management) = &platform {
+            let mut app = actix_web::App::new()
+                .app_data(storefront.clone())
+                .app_data(control_panel.clone());
+            if let Some((management, login)) = &platform {
                 app = app
                     .app_data(management.clone())
-                    .configure(management::routes);
+                    .app_data(login.clone())
+                    .configure(management::routes)
+                    .configure(login::routes);
             }
-            app.configure(storefront::routes).configure(account::routes)
+            app.configure(storefront::routes)
+                .configure(account::routes)
+                .configure(control_panel::routes)
         })
         .workers(if index == 0 { 2 } else { 1 })
         .disable_signals()
@@ -273,6 +411,7 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<RunningSandbox> {
         base_url: api_base,
         stores: stores.into_iter().zip(urls).collect(),
         storefronts,
+        lifecycle,
         servers,
     })
 }

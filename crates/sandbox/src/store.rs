@@ -194,6 +194,27 @@ impl SandboxStore {
         self.with_state(|state| state.owner().map(ControlPanelUser::of))
     }
 
+    /// The scopes the app was installed with; `None` while it is not installed.
+    pub fn app_scopes(&self) -> Option<Vec<String>> {
+        self.with_state(|state| {
+            state
+                .installation
+                .as_ref()
+                .map(|installation| installation.scopes.clone())
+        })
+    }
+
+    /// Installs the app: `token`, with `scopes`, becomes its one access token on this store.
+    pub(crate) fn install_app(&self, token: String, client_id: Arc<str>, scopes: Vec<String>) {
+        self.with_state(|state| state.install_app(token, client_id, scopes));
+    }
+
+    /// Uninstalls the app: its tokens stop working and its hooks are deleted at once. False
+    /// when it was not installed.
+    pub(crate) fn uninstall_app(&self) -> bool {
+        self.with_state(StoreState::uninstall_app)
+    }
+
     /// The API account behind `token`, if the store accepts it.
     pub(crate) fn authenticate(&self, token: &str) -> Option<ApiAccount> {
         self.with_state(|state| state.api_tokens.get(token).cloned())
@@ -206,6 +227,24 @@ impl SandboxStore {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take(now)
+    }
+
+    /// Lets `user_id` load the app, or stops them; false when there is no such user or it is
+    /// the owner, who always may.
+    pub(crate) fn set_app_access(&self, user_id: u64, allowed: bool) -> bool {
+        self.with_state(|state| {
+            match state
+                .users
+                .iter_mut()
+                .find(|user| user.id == user_id && !user.is_owner)
+            {
+                Some(user) => {
+                    user.app_access = allowed;
+                    true
+                }
+                None => false,
+            }
+        })
     }
 
     /// Runs `action` with the store locked. Keep it short: every request waits on this lock.
