@@ -7,6 +7,7 @@ mod fake_app;
 mod reference;
 
 mod account;
+mod app_fidelity;
 mod control_panel;
 mod fidelity;
 mod hooks;
