@@ -49,7 +49,8 @@
 //!   installation, users, counters, publishing webhooks) → `seed`, `events`, `delivery`, `data`,
 //!   `order_status`, `quota`;
 //! - `config` (what to start) → `seed`;
-//! - `seed` and `wire` → `data` (the data model), `order_status`; `listing` and
+//! - `seed` (with its data sets `seed::demo`, `seed::second_store`, `seed::generated`, which
+//!   use only their parent) and `wire` → `data` (the data model), `order_status`; `listing` and
 //!   `metafield_input` → `data`;
 //! - `data`, `order_status`, `events`, `delivery`, `quota`, `token`, `signed_payload`, `codes`,
 //!   `html` use no other module.
