@@ -14,8 +14,10 @@ use time::macros::format_description;
 use url::Url;
 
 use crate::data::{Address, Currency, Money, Order};
+use crate::html::escape;
 use crate::order_status::order_status;
-use crate::storefront::{Shopper, StorefrontState, escape, page};
+use crate::session::{Shopper, StorefrontState};
+use crate::theme::{ORDERS_PATH, page};
 
 /// The order details snippet for `templates/pages/account/orders/details.html`.
 pub const ORDER_DETAILS_SNIPPET: &str = include_str!("../../../client/snippets/order-details.html");
@@ -25,9 +27,6 @@ pub const ORDERS_LIST_SNIPPET: &str = include_str!("../../../client/snippets/ord
 /// The two values a theme developer sets, as the snippets ship them.
 const API_BASE_ATTRIBUTE: &str = "data-api-base=\"https://order-metafields.example.com\"";
 const APP_CLIENT_ID_ATTRIBUTE: &str = "data-app-client-id=\"your-app-client-id\"";
-
-/// BigCommerce's account page URLs (`/account.php?action=…`), which the snippets link to.
-pub(crate) const ORDERS_PATH: &str = "/account.php?action=order_status";
 
 /// What a snippet reads from the Stencil page context and the theme developer's settings.
 struct SnippetContext<'a> {
@@ -42,12 +41,21 @@ struct SnippetContext<'a> {
 #[error("cannot render snippet: {0}")]
 struct SnippetError(String);
 
+/// Registers the account pages. They share the shopper's session cookie and origin with the
+/// storefront's home page; `/account.php` is BigCommerce's own URL for them.
+pub(crate) fn routes(config: &mut web::ServiceConfig) {
+    config
+        .route("/account.php", web::get().to(account_page))
+        .route("/account/orders", web::get().to(orders_list_page))
+        .route(
+            "/account/orders/{order_id}",
+            web::get().to(order_details_page),
+        );
+}
+
 /// `GET /account.php`: `action=order_status` is the orders list, `action=view_order` with an
 /// `order_id` one order's details.
-pub(crate) async fn account_page(
-    request: HttpRequest,
-    state: web::Data<StorefrontState>,
-) -> HttpResponse {
+async fn account_page(request: HttpRequest, state: web::Data<StorefrontState>) -> HttpResponse {
     let query = url::form_urlencoded::parse(request.query_string().as_bytes());
     let (mut action, mut order_id) = (None, None);
     for (name, value) in query {
@@ -65,15 +73,12 @@ pub(crate) async fn account_page(
 }
 
 /// `GET /account/orders`: the orders list under a shorter name.
-pub(crate) async fn orders_list_page(
-    request: HttpRequest,
-    state: web::Data<StorefrontState>,
-) -> HttpResponse {
+async fn orders_list_page(request: HttpRequest, state: web::Data<StorefrontState>) -> HttpResponse {
     orders_page(&request, &state)
 }
 
 /// `GET /account/orders/{order_id}`: one order's details under a shorter name.
-pub(crate) async fn order_details_page(
+async fn order_details_page(
     request: HttpRequest,
     state: web::Data<StorefrontState>,
     order_id: web::Path<String>,
@@ -90,7 +95,7 @@ fn orders_page(request: &HttpRequest, state: &StorefrontState) -> HttpResponse {
         breadcrumbs(None),
         account_navigation(),
     );
-    page(StatusCode::OK, "Orders", shopper.as_ref(), &body)
+    page(state, StatusCode::OK, "Orders", shopper.as_ref(), &body)
 }
 
 fn order_page(request: &HttpRequest, state: &StorefrontState, order_id: &str) -> HttpResponse {
@@ -118,6 +123,7 @@ fn order_page(request: &HttpRequest, state: &StorefrontState, order_id: &str) ->
         account_navigation(),
     );
     page(
+        state,
         StatusCode::OK,
         &format!("Order #{order_id}"),
         shopper.as_ref(),
@@ -428,6 +434,7 @@ fn render_snippet(template: &str, context: &SnippetContext<'_>) -> Result<String
 fn not_found(request: &HttpRequest, state: &StorefrontState) -> HttpResponse {
     let shopper = state.signed_in(request);
     page(
+        state,
         StatusCode::NOT_FOUND,
         "Page not found",
         shopper.as_ref(),

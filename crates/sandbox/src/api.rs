@@ -1,33 +1,62 @@
-//! What every Management API handler shares: the routes' state, the request parsing (path ids,
-//! query pairs) and BigCommerce's answers (JSON bodies, the v2 and v3 error families, `404`,
-//! `400` and `422`). It knows no route: the handlers in `management`, `metafields` and
-//! `hooks` build on it, and only `management` knows all three.
+//! What every Management API handler shares: the routes' state, the store and API account a
+//! request was let in for, the request parsing (path ids, query pairs) and BigCommerce's answers
+//! (JSON bodies, the v2 and v3 error families, `404`, `400` and `422`). It knows no route: the
+//! handlers in `management`, `metafields` and `hooks` build on it, and only `management` knows
+//! all three.
 
-use std::sync::{Arc, Mutex};
+use std::future::{Ready, ready};
+use std::sync::Arc;
 use std::time::Duration;
 
+use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::http::header::CONTENT_TYPE;
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse};
 use serde_json::{Value, json};
 
 use crate::listing::QueryError;
 use crate::metafield_input::InputError;
-use crate::quota::QuotaWindow;
 use crate::store::SandboxStore;
+use crate::stores::Stores;
 use crate::wire;
 
-/// What the Management API routes share.
+/// What the Management API routes share: every store, and what the gate needs.
 pub(crate) struct ManagementState {
-    pub store: SandboxStore,
-    pub store_hash: String,
-    pub access_token: String,
-    /// The client id of the API account behind `access_token`; it owns what it creates.
-    pub app_client_id: Arc<str>,
-    /// `{api base}/stores/{hash}/v2`, for the links inside v2 orders.
-    pub v2_base: String,
-    pub quota: Mutex<QuotaWindow>,
+    pub stores: Stores,
+    /// `http://HOST:PORT/`, for the links inside v2 orders.
+    pub api_base: String,
     pub latency: Duration,
+}
+
+/// The store a Management API request is for and the API account its token belongs to. The
+/// gate puts it in the request's extensions once the store, the token, the scopes and the
+/// quota let the request in; handlers take it as an argument.
+#[derive(Clone)]
+pub(crate) struct StoreRequest {
+    pub store: SandboxStore,
+    /// The client id of the API account behind the token; it owns what it creates.
+    pub client_id: Arc<str>,
+    /// `{api base}/stores/{hash}/v2`, for the links inside v2 orders.
+    pub v2_base: Arc<str>,
+}
+
+impl FromRequest for StoreRequest {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(
+            request
+                .extensions()
+                .get::<StoreRequest>()
+                .cloned()
+                .ok_or_else(|| {
+                    actix_web::error::ErrorInternalServerError(
+                        "a management api handler ran without the gate",
+                    )
+                }),
+        )
+    }
 }
 
 /// Which error body family a path answers with: v2 arrays or v3 objects.

@@ -1,7 +1,8 @@
 //! The sandbox store's data model: customers, orders, order metafields, registered hooks, money
-//! and currencies, and `StoreState`, which holds them with the indexes that keep per-request
-//! work proportional to the answer. Pure data: no locking, no HTTP, no rendering; `store` locks
-//! it, `wire` renders it, `seed` fills it.
+//! and currencies, the control panel's users, the Management API's access tokens and the app's
+//! installation, and `StoreState`, which holds them with the indexes that keep per-request work
+//! proportional to the answer. Pure data: no locking, no HTTP, no rendering; `store` locks it,
+//! `wire` renders it, `seed` fills it.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -27,6 +28,59 @@ pub(crate) struct StoreState {
     /// Webhooks registered through `/v3/hooks`, by id.
     pub hooks: BTreeMap<u64, Hook>,
     pub next_hook_id: u64,
+    /// The control panel's users, the owner first.
+    pub users: Vec<StaffUser>,
+    /// Every Management API access token the store accepts, with what it may do.
+    pub api_tokens: HashMap<String, ApiAccount>,
+    /// The app's installation, while it is installed.
+    pub installation: Option<Installation>,
+}
+
+/// A user of the store's control panel: the owner, or a user the owner let in. The app guides'
+/// `user` and `owner` objects are made of these.
+pub(crate) struct StaffUser {
+    pub id: u64,
+    pub email: String,
+    /// BCP 47 language tag.
+    pub locale: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub is_owner: bool,
+    /// Whether the owner lets this user load the app (the owner always may).
+    pub app_access: bool,
+}
+
+/// The OAuth scopes that let a token read orders and their metafields.
+pub(crate) const ORDERS_READ_SCOPES: [&str; 2] = ["store_v2_orders_read_only", "store_v2_orders"];
+/// The OAuth scope that lets a token change orders and their metafields.
+pub(crate) const ORDERS_MODIFY_SCOPE: &str = "store_v2_orders";
+
+/// The API account behind one Management API access token.
+#[derive(Clone)]
+pub(crate) struct ApiAccount {
+    /// Its client id: it owns what it creates.
+    pub client_id: Arc<str>,
+    /// Its OAuth scopes.
+    pub scopes: Vec<String>,
+    /// Issued by the login service when the app was installed; uninstalling revokes it.
+    pub from_install: bool,
+}
+
+impl ApiAccount {
+    /// Whether one of its scopes is one of `any_of`; an empty `any_of` needs none.
+    pub fn has_any_scope(&self, any_of: &[&str]) -> bool {
+        any_of.is_empty()
+            || self
+                .scopes
+                .iter()
+                .any(|scope| any_of.contains(&scope.as_str()))
+    }
+}
+
+/// The app, installed on this store.
+pub(crate) struct Installation {
+    /// The scopes the merchant granted.
+    pub scopes: Vec<String>,
 }
 
 pub(crate) struct Customer {
@@ -257,7 +311,42 @@ impl StoreState {
             guest_address,
             hooks: BTreeMap::new(),
             next_hook_id: 1,
+            users: Vec::new(),
+            api_tokens: HashMap::new(),
+            installation: None,
         }
+    }
+
+    /// The store's owner; every seeded store has one.
+    pub(crate) fn owner(&self) -> Option<&StaffUser> {
+        self.users.iter().find(|user| user.is_owner)
+    }
+
+    /// Installs the app: `token` becomes the app's one access token on this store, with
+    /// `scopes`, and any token an earlier install issued stops working (BigCommerce: "When your
+    /// app receives a new token, any previously issued token is invalidated").
+    pub(crate) fn install_app(&mut self, token: String, client_id: Arc<str>, scopes: Vec<String>) {
+        self.api_tokens.retain(|_, account| !account.from_install);
+        self.api_tokens.insert(
+            token,
+            ApiAccount {
+                client_id,
+                scopes: scopes.clone(),
+                from_install: true,
+            },
+        );
+        self.installation = Some(Installation { scopes });
+    }
+
+    /// Uninstalls the app: revokes every token an install issued and deletes the hooks (the
+    /// sandbox knows one app, which owns them all). False when it was not installed.
+    pub(crate) fn uninstall_app(&mut self) -> bool {
+        let was_installed = self.installation.take().is_some();
+        self.api_tokens.retain(|_, account| !account.from_install);
+        if was_installed {
+            self.hooks.clear();
+        }
+        was_installed
     }
 
     /// Stores `hook` under the next hook id; returns that id.
@@ -340,6 +429,91 @@ mod tests {
         let tax = Money::from_cents(6_784).percent_bp(825);
 
         assert_eq!(tax, Money::from_cents(560));
+    }
+
+    fn empty_state() -> StoreState {
+        let address = Address {
+            first_name: String::new(),
+            last_name: String::new(),
+            company: String::new(),
+            street_1: String::new(),
+            street_2: String::new(),
+            city: String::new(),
+            state: String::new(),
+            zip: String::new(),
+            country: String::new(),
+            country_iso2: String::new(),
+            phone: String::new(),
+            email: String::new(),
+        };
+        StoreState::empty(Arc::new(address))
+    }
+
+    fn account(scopes: &[&str]) -> ApiAccount {
+        ApiAccount {
+            client_id: Arc::from("client"),
+            scopes: scopes.iter().map(|scope| (*scope).to_owned()).collect(),
+            from_install: false,
+        }
+    }
+
+    #[test]
+    fn read_routes_take_either_orders_scope_and_writes_only_modify() {
+        let read_only = account(&["store_v2_orders_read_only"]);
+        let modify = account(&["store_v2_orders"]);
+        let other = account(&["store_v2_products"]);
+
+        assert!(read_only.has_any_scope(&ORDERS_READ_SCOPES));
+        assert!(modify.has_any_scope(&ORDERS_READ_SCOPES));
+        assert!(!other.has_any_scope(&ORDERS_READ_SCOPES));
+        assert!(!read_only.has_any_scope(&[ORDERS_MODIFY_SCOPE]));
+        assert!(modify.has_any_scope(&[ORDERS_MODIFY_SCOPE]));
+        assert!(other.has_any_scope(&[]));
+    }
+
+    #[test]
+    fn a_new_install_revokes_the_previous_install_token_but_not_the_store_s_own() {
+        let mut state = empty_state();
+        state
+            .api_tokens
+            .insert("store-account".to_owned(), account(&["store_v2_orders"]));
+        let scopes = vec!["store_v2_orders_read_only".to_owned()];
+
+        state.install_app("first".to_owned(), Arc::from("app"), scopes.clone());
+        state.install_app("second".to_owned(), Arc::from("app"), scopes);
+
+        let mut tokens: Vec<&str> = state.api_tokens.keys().map(String::as_str).collect();
+        tokens.sort_unstable();
+        assert_eq!(tokens, ["second", "store-account"]);
+    }
+
+    #[test]
+    fn uninstalling_revokes_install_tokens_and_deletes_hooks_once() {
+        let mut state = empty_state();
+        state
+            .api_tokens
+            .insert("store-account".to_owned(), account(&["store_v2_orders"]));
+        state.install_app("app-token".to_owned(), Arc::from("app"), Vec::new());
+        state.insert_hook(Hook {
+            id: 0,
+            scope: "store/order/*".to_owned(),
+            destination: "https://app.example.com/hooks".to_owned(),
+            is_active: true,
+            headers: None,
+            events_history_enabled: false,
+            created_at: 0,
+            updated_at: 0,
+        });
+
+        assert!(state.uninstall_app());
+
+        assert!(state.installation.is_none());
+        assert!(state.hooks.is_empty());
+        assert_eq!(
+            state.api_tokens.keys().collect::<Vec<_>>(),
+            ["store-account"]
+        );
+        assert!(!state.uninstall_app());
     }
 
     #[test]

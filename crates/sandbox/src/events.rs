@@ -33,8 +33,14 @@ pub(crate) const SUPPORTED_SCOPES: [&str; 17] = [
 /// metafield events included, but not the generic `store/metafield/*` ones.
 pub(crate) const CONFIGURED_DESTINATION_SCOPE: &str = "store/order/*";
 
-/// The numeric store id BigCommerce puts in every callback; the sandbox has just one store.
-pub(crate) const SANDBOX_STORE_ID: &str = "1001197568";
+/// The numeric store id BigCommerce puts in every callback: the sandbox's first store has this
+/// one, and each further store the next number.
+const FIRST_STORE_ID: u64 = 1_001_197_568;
+
+/// The numeric id of the sandbox's `index`th store (0 for the first), as callbacks print it.
+pub(crate) fn store_id(index: usize) -> String {
+    (FIRST_STORE_ID + index as u64).to_string()
+}
 
 /// A change to the store's data that webhooks report.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -198,12 +204,13 @@ pub(crate) fn scope_matches(subscribed: &str, scope: &str) -> bool {
 /// `created_at`, `producer`, in the order of the reference's `data/*.json` examples.
 pub(crate) fn callback_body(
     notification: &Notification,
+    store_id: &str,
     store_hash: &str,
     created_at: i64,
 ) -> String {
     let mut callback = Callback {
         scope: notification.scope,
-        store_id: SANDBOX_STORE_ID,
+        store_id,
         data: &notification.data,
         hash: None,
         created_at,
@@ -352,7 +359,7 @@ mod tests {
         };
         let notifications = event.notifications();
 
-        let body = callback_body(&notifications[0], "abc123", 1_561_479_335);
+        let body = callback_body(&notifications[0], &store_id(0), "abc123", 1_561_479_335);
 
         let parsed: Value = serde_json::from_str(&body).unwrap();
         let hash = parsed["hash"].as_str().unwrap().to_owned();
@@ -360,7 +367,7 @@ mod tests {
             parsed,
             json!({
                 "scope": "store/order/statusUpdated",
-                "store_id": SANDBOX_STORE_ID,
+                "store_id": "1001197568",
                 "data": {"type": "order", "id": 250, "status": {"previous_status_id": 0, "new_status_id": 11}},
                 "hash": hash,
                 "created_at": 1_561_479_335,
@@ -384,7 +391,9 @@ mod tests {
         let bodies: Vec<Value> = event
             .notifications()
             .iter()
-            .map(|notification| serde_json::from_str(&callback_body(notification, "h", 1)).unwrap())
+            .map(|notification| {
+                serde_json::from_str(&callback_body(notification, "1", "h", 1)).unwrap()
+            })
             .collect();
 
         assert_eq!(bodies[0]["scope"], "store/order/metafield/deleted");
@@ -405,9 +414,9 @@ mod tests {
         let other = &StoreEvent::OrderCreated { order_id: 8 }.notifications()[0];
         let hash = |body: String| serde_json::from_str::<Value>(&body).unwrap()["hash"].clone();
 
-        let first = hash(callback_body(notification, "h", 100));
-        let again = hash(callback_body(notification, "h", 100));
-        let different = hash(callback_body(other, "h", 100));
+        let first = hash(callback_body(notification, "1", "h", 100));
+        let again = hash(callback_body(notification, "1", "h", 100));
+        let different = hash(callback_body(other, "1", "h", 100));
 
         assert_eq!(first, again);
         assert_ne!(first, different);

@@ -8,7 +8,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::api::{
-    ApiVersion, ManagementState, borrowed, id_param, input_error, json_response, json_text,
+    ApiVersion, StoreRequest, borrowed, id_param, input_error, json_response, json_text,
     query_error, query_pairs,
 };
 use crate::data::{Hook, StoreState};
@@ -17,10 +17,7 @@ use crate::listing::HookQuery;
 use crate::metafield_input::InputError;
 use crate::wire;
 
-pub(super) async fn list_hooks(
-    request: HttpRequest,
-    state: web::Data<ManagementState>,
-) -> HttpResponse {
+pub(super) async fn list_hooks(request: HttpRequest, state: StoreRequest) -> HttpResponse {
     let pairs = query_pairs(&request);
     let query = match HookQuery::parse(borrowed(&pairs)) {
         Ok(query) => query,
@@ -30,7 +27,7 @@ pub(super) async fn list_hooks(
         let (rows, total) = query.select(store);
         let data: Vec<wire::V3Hook> = rows
             .into_iter()
-            .map(|hook| wire::v3_hook(hook, &state.app_client_id, &state.store_hash))
+            .map(|hook| wire::v3_hook(hook, &state.client_id, state.store.hash()))
             .collect();
         let pagination = query.pagination(total, data.len());
         wire::to_json(&wire::Envelope {
@@ -41,10 +38,7 @@ pub(super) async fn list_hooks(
     json_text(StatusCode::OK, body)
 }
 
-pub(super) async fn create_hook(
-    body: web::Bytes,
-    state: web::Data<ManagementState>,
-) -> HttpResponse {
+pub(super) async fn create_hook(body: web::Bytes, state: StoreRequest) -> HttpResponse {
     let input = match hook_input::parse(&body, true) {
         Ok(input) => input,
         Err(error) => return input_error(error),
@@ -85,10 +79,7 @@ pub(super) async fn create_hook(
     }
 }
 
-pub(super) async fn get_hook(
-    request: HttpRequest,
-    state: web::Data<ManagementState>,
-) -> HttpResponse {
+pub(super) async fn get_hook(request: HttpRequest, state: StoreRequest) -> HttpResponse {
     let Some(hook_id) = id_param(&request, "hook_id") else {
         return hook_not_found(request.match_info().get("hook_id").unwrap_or_default());
     };
@@ -113,7 +104,7 @@ enum UpdateRefusal {
 pub(super) async fn update_hook(
     request: HttpRequest,
     body: web::Bytes,
-    state: web::Data<ManagementState>,
+    state: StoreRequest,
 ) -> HttpResponse {
     let Some(hook_id) = id_param(&request, "hook_id") else {
         return hook_not_found(request.match_info().get("hook_id").unwrap_or_default());
@@ -146,10 +137,7 @@ pub(super) async fn update_hook(
 
 /// webhooks.v3.yml, `deleteWebhook`: "When a webhook is deleted, it is returned in the response
 /// as a 200 OK."
-pub(super) async fn delete_hook(
-    request: HttpRequest,
-    state: web::Data<ManagementState>,
-) -> HttpResponse {
+pub(super) async fn delete_hook(request: HttpRequest, state: StoreRequest) -> HttpResponse {
     let Some(hook_id) = id_param(&request, "hook_id") else {
         return hook_not_found(request.match_info().get("hook_id").unwrap_or_default());
     };
@@ -188,7 +176,8 @@ fn apply(hook: &mut Hook, input: HookInput) {
 }
 
 /// BigCommerce allows "only one webhook per unique combination of store_id + client_id + scope +
-/// destination" (Webhooks Overview, "Platform limits"); the sandbox has one store and one app.
+/// destination" (Webhooks Overview, "Platform limits"); each store keeps its own
+/// hooks, and the sandbox knows one app.
 fn is_duplicate(store: &StoreState, scope: &str, destination: &str, except: Option<u64>) -> bool {
     store.hooks.values().any(|hook| {
         Some(hook.id) != except && hook.scope == scope && hook.destination == destination
@@ -196,9 +185,9 @@ fn is_duplicate(store: &StoreState, scope: &str, destination: &str, except: Opti
 }
 
 /// The `webhook_Resp` body of webhooks.v3.yml: `{"data": hook, "meta": {}}`.
-fn single_hook_body(hook: &Hook, state: &ManagementState) -> String {
+fn single_hook_body(hook: &Hook, state: &StoreRequest) -> String {
     wire::to_json(&wire::Envelope {
-        data: wire::v3_hook(hook, &state.app_client_id, &state.store_hash),
+        data: wire::v3_hook(hook, &state.client_id, state.store.hash()),
         meta: json!({}),
     })
 }

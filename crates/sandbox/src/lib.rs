@@ -1,213 +1,444 @@
-//! A fake BigCommerce store: Management API (v2 orders, v3 order metafields, v3 hooks, quota),
-//! signed webhook callbacks, a storefront with sign-in and `/customer/current.jwt`, and
-//! deterministic seed data. `demo`, `sandbox`, benchmarks and end-to-end tests start it; it
-//! imports nothing from the service.
+//! A fake BigCommerce with several stores and one app: the Management API of every store (v2
+//! orders, v3 order metafields, v3 hooks, OAuth scopes, a quota window per store), signed webhook
+//! callbacks, the login service (`POST /oauth2/token`), and per store a storefront of its own
+//! (sign-in, `/customer/current.jwt`) and a control panel (`/manage`) that installs, opens and
+//! uninstalls the app through its callbacks, with deterministic seed data. `demo`, `sandbox`,
+//! benchmarks and end-to-end tests start it; it imports nothing from the service, which is
+//! tested against it exactly as against BigCommerce.
 //!
-//! Its modules depend on each other one way, from the HTTP surface down to plain data
-//! (`a → b`: `a` uses `b`):
+//! # Using it
+//!
+//! `start(SandboxConfig::demo_defaults())` serves `sandbox1` (the demo store) and `sandbox2` (a
+//! second store whose customer and order ids coincide with the first's for other shoppers and
+//! orders). `RunningSandbox::api_base_url` is every store's Management API
+//! (`{base}/stores/{hash}/…`, each store with its own access token) and `login_base_url` the
+//! login service; the first store's storefront shares that listener (`storefront_url`), every
+//! other store has its own origin (`storefront_url_of`), and each store's control panel is
+//! `control_panel_url`. `SandboxStore` (from `store`, `store_of` or `stores`) reads and changes
+//! one store's data and counts its requests.
+//!
+//! The app (`SandboxConfig::client_id`, `client_secret`, `app_scopes`) has its callbacks at
+//! `{app}/bigcommerce/auth|load|uninstall|remove_user` once `set_app_url` names the app. What the
+//! control panel's buttons do is callable from Rust too: `install_app` (a code, then `GET` of the
+//! auth callback, as the merchant's browser does; the app installs itself by exchanging the code),
+//! `install_callback_url` (the same URL without the `GET`), `load_url`, `uninstall_app`,
+//! `remove_user`; `signed_payload` and `sign_payload` make `signed_payload_jwt`s with any claims
+//! and key, for tests of forged, expired and replayed payloads.
+//!
+//! # Its modules
+//!
+//! They depend on each other one way, from the HTTP surface down to plain data (`a → b`: `a`
+//! uses `b`):
 //!
 //! - `management` (routes, the gate, v2 orders) → `metafields`, `hooks` → `api` (the handlers'
-//!   state, request parsing and BigCommerce's error answers) → `store`, `quota`;
-//!   the handlers also use `listing` (queries), `wire` (response shapes) and the input parsers
-//!   `metafield_input` and `hook_input` (→ `metafield_input`, `events`);
-//! - `storefront` (sign-in, `current.jwt`) → `store`, `token`; with `account` (the account
-//!   pages) it is the one pair left that uses each other: the storefront registers the account
-//!   routes, the pages use the storefront's session and page frame;
-//! - `store` (the locked handle: changes, counters, publishing webhooks) → `seed`, `events`,
-//!   `delivery`, `data`, `order_status`;
-//! - `seed` and `wire` → `data` (the data model), `order_status`; `listing` and
+//!   state, the store a request is for, request parsing and BigCommerce's error answers) →
+//!   `store`, `stores`; the handlers also use `listing` (queries), `wire` (response shapes),
+//!   `data` (the model and scopes), `events` (what a write reports), `quota` (the gate's
+//!   decisions), `order_status` and the input parsers `metafield_input` and `hook_input`
+//!   (→ `metafield_input`, `events`);
+//! - `login` (`POST /oauth2/token`) → `app`, `codes`, `store`, `stores`;
+//! - `control_panel` (`/manage`) → `lifecycle`, `store`, `html`; `lifecycle` (Install, Open,
+//!   Uninstall, Remove user) → `app`, `signed_payload`, `store`; `app` (the app's profile and
+//!   codes) → `codes`;
+//! - `storefront` (home, sign-in, `current.jwt`) → `session`, `theme`, `html`, `token`;
+//!   `account` (the account pages) → `session`, `theme`, `html`, `data`, `order_status`; neither
+//!   uses the other, and this file registers both;
+//! - `theme` (the page frame) → `session`, `html`; `session` (who is signed in) → `store`;
+//! - `stores` (the stores by hash) → `store`;
+//! - `store` (one store's locked handle: identity, changes, quota, tokens, the app's
+//!   installation, users, counters, publishing webhooks) → `seed`, `events`, `delivery`, `data`,
+//!   `order_status`, `quota`;
+//! - `config` (what to start) → `seed`;
+//! - `seed` (with its data sets `seed::demo`, `seed::second_store`, `seed::generated`, which
+//!   use only their parent) and `wire` → `data` (the data model), `order_status`; `listing` and
 //!   `metafield_input` → `data`;
-//! - `data`, `order_status`, `events`, `delivery`, `quota`, `token` use no other module.
+//! - `data`, `order_status`, `events`, `delivery`, `quota`, `token`, `signed_payload`, `codes`,
+//!   `html` use no other module.
 //!
-//! This file starts the server and is the only place that knows every module.
+//! This file starts the servers and is the only place that knows every module.
 
 mod account;
 mod api;
+mod app;
+mod codes;
+mod config;
+mod control_panel;
 mod data;
 mod delivery;
 mod events;
 mod hook_input;
 mod hooks;
+mod html;
+mod lifecycle;
 mod listing;
+mod login;
 mod management;
 mod metafield_input;
 mod metafields;
 mod order_status;
 mod quota;
 mod seed;
+mod session;
+mod signed_payload;
 mod store;
 mod storefront;
+mod stores;
+mod theme;
 mod token;
 mod wire;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
-use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
-use actix_web::{App, HttpServer, web};
+use actix_web::{HttpServer, web};
 use anyhow::{Context, bail};
 use jsonwebtoken::Algorithm;
 use tokio::task::JoinHandle;
 use url::Url;
 
 use crate::api::ManagementState;
+use crate::app::App;
+use crate::control_panel::ControlPanelState;
+use crate::data::{ApiAccount, ORDERS_MODIFY_SCOPE};
 use crate::delivery::Deliveries;
+use crate::lifecycle::Lifecycle;
+use crate::login::LoginState;
 use crate::quota::QuotaWindow;
-use crate::storefront::StorefrontState;
+use crate::session::StorefrontState;
+use crate::store::StoreIdentity;
+use crate::stores::Stores;
 
 // The sandbox's public API lives in its submodules; these re-exports give callers the short
 // `sandbox::…` paths the `demo`, `sandbox` and `token` subcommands and the tests use.
+pub use crate::config::{SandboxConfig, StoreConfig};
 pub use crate::delivery::DeliveryRecord;
-pub use crate::seed::{DEMO_PASSWORD, SeedSpec};
-pub use crate::store::{RequestKind, SandboxStore, SeedCustomerInfo, SeedMetafieldInfo};
+pub use crate::lifecycle::{AppActionError, AppAnswer};
+pub use crate::seed::{DEMO_PASSWORD, DataSet, SeedSpec};
+pub use crate::signed_payload::{
+    PayloadOwner, PayloadUser, SIGNED_PAYLOAD_LIFETIME, SignedPayloadClaims, sign_payload,
+};
+pub use crate::store::{
+    ControlPanelUser, RequestKind, SandboxStore, SeedCustomerInfo, SeedMetafieldInfo,
+};
 pub use crate::token::{TokenCustomer, mint_current_customer_token};
 
-/// How to run a sandbox store.
-#[derive(Clone)]
-pub struct SandboxConfig {
-    /// Where to listen; port 0 picks a free port.
-    pub listen: SocketAddr,
-    /// The store hash in Management API paths and in minted tokens.
-    pub store_hash: String,
-    /// The `X-Auth-Token` the Management API accepts.
-    pub access_token: String,
-    /// The app client id: the only `app_client_id` that `current.jwt` answers for, and the
-    /// owner of the metafields the app itself wrote.
-    pub client_id: String,
-    /// The HMAC key of minted Current Customer tokens.
-    pub client_secret: String,
-    /// The algorithm of minted tokens (real stores may use HS512).
-    pub jwt_algorithm: Algorithm,
-    /// Management API requests per window.
-    pub quota: u32,
-    /// Length of the quota window.
-    pub quota_window: Duration,
-    /// Delay added before every Management API answer.
-    pub latency: Duration,
-    /// What data to generate.
-    pub seed: SeedSpec,
-    /// Where to send every order webhook (`store/order/*`, order metafield events included)
-    /// besides the hooks registered through `/v3/hooks`; `None` sends them nowhere else.
-    /// Unlike a registered hook it is synchronous: a metafield write through the Management API
-    /// answers only once this destination answered its webhook (or the retries gave up), so a
-    /// change made there shows on the service's very next request.
-    /// `RunningSandbox::set_webhook_destination` changes it after start.
-    pub webhook_destination: Option<Url>,
-    /// The order-metafields service the storefront's account pages load the client from
-    /// and call; without it they say so. `RunningSandbox::set_service_url` sets it later.
-    pub service_url: Option<Url>,
-}
-
-impl std::fmt::Debug for SandboxConfig {
-    /// Shows everything but the access token and client secret.
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter
-            .debug_struct("SandboxConfig")
-            .field("listen", &self.listen)
-            .field("store_hash", &self.store_hash)
-            .field("access_token", &"[REDACTED]")
-            .field("client_id", &self.client_id)
-            .field("client_secret", &"[REDACTED]")
-            .field("jwt_algorithm", &self.jwt_algorithm)
-            .field("quota", &self.quota)
-            .field("quota_window", &self.quota_window)
-            .field("latency", &self.latency)
-            .field("seed", &self.seed)
-            .field("webhook_destination", &self.webhook_destination)
-            .field("service_url", &self.service_url.as_ref().map(Url::as_str))
-            .finish()
-    }
-}
-
-impl SandboxConfig {
-    /// The demo store: hash `sandbox1`, fixed demo credentials, BigCommerce's default quota of
-    /// 150 requests per 30 seconds, no added latency, the hand-written data set, `127.0.0.1:0`,
-    /// no webhook destination.
-    pub fn demo_defaults() -> Self {
-        Self {
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            store_hash: "sandbox1".to_owned(),
-            access_token: "sandbox-demo-access-token".to_owned(),
-            client_id: "sandbox-demo-client-id".to_owned(),
-            client_secret: "sandbox-demo-client-secret-not-for-production".to_owned(),
-            jwt_algorithm: Algorithm::HS256,
-            quota: 150,
-            quota_window: Duration::from_secs(30),
-            latency: Duration::ZERO,
-            seed: SeedSpec::default(),
-            webhook_destination: None,
-            service_url: None,
-        }
-    }
-}
-
-/// A sandbox store serving on a loopback port until `stop` is called.
+/// The running sandbox: the platform and every store, serving until `stop` is called.
 pub struct RunningSandbox {
     base_url: Url,
-    store_hash: String,
-    store: SandboxStore,
-    storefront: web::Data<StorefrontState>,
-    handle: ServerHandle,
-    task: JoinHandle<std::io::Result<()>>,
+    /// Every store with its storefront's root, the first store first.
+    stores: Vec<(SandboxStore, Url)>,
+    storefronts: Vec<web::Data<StorefrontState>>,
+    lifecycle: Arc<Lifecycle>,
+    servers: Vec<(ServerHandle, JoinHandle<std::io::Result<()>>)>,
 }
 
 impl RunningSandbox {
-    /// `http://127.0.0.1:PORT/`.
+    /// `http://127.0.0.1:PORT/`: the platform's listener, which the first store's storefront
+    /// shares.
     pub fn base_url(&self) -> Url {
         self.base_url.clone()
     }
 
-    /// What the service uses as `BC_API_BASE_URL`: requests go to
+    /// What the service uses as `BC_API_BASE_URL`, for every store: requests go to
     /// `{base}/stores/{hash}/v2/...` and `.../v3/...`.
     pub fn api_base_url(&self) -> Url {
         self.base_url()
     }
 
-    /// The storefront's root; `/login` and `/customer/current.jwt` live under it.
+    /// The first store's storefront root; `/login` and `/customer/current.jwt` live under it.
     pub fn storefront_url(&self) -> Url {
+        self.stores[0].1.clone()
+    }
+
+    /// The first store's hash.
+    pub fn store_hash(&self) -> &str {
+        self.stores[0].0.hash()
+    }
+
+    /// A handle on the first store's data and request counters.
+    pub fn store(&self) -> SandboxStore {
+        self.stores[0].0.clone()
+    }
+
+    /// Every store, the first store first.
+    pub fn stores(&self) -> Vec<SandboxStore> {
+        self.stores.iter().map(|(store, _)| store.clone()).collect()
+    }
+
+    /// The store whose hash is `store_hash`.
+    pub fn store_of(&self, store_hash: &str) -> Option<SandboxStore> {
+        self.stores
+            .iter()
+            .find(|(store, _)| store.hash() == store_hash)
+            .map(|(store, _)| store.clone())
+    }
+
+    /// The storefront root of the store whose hash is `store_hash`: its own origin.
+    pub fn storefront_url_of(&self, store_hash: &str) -> Option<Url> {
+        self.stores
+            .iter()
+            .find(|(store, _)| store.hash() == store_hash)
+            .map(|(_, url)| url.clone())
+    }
+
+    /// Sends every order webhook of the first store to `destination` too (`None`: only to
+    /// registered hooks), for a service whose address is known only after the sandbox started.
+    /// `SandboxStore::set_webhook_destination` does the same for any store.
+    pub fn set_webhook_destination(&self, destination: Option<Url>) {
+        self.stores[0].0.set_webhook_destination(destination);
+    }
+
+    /// Points every store's account pages at the service, for a service started after the
+    /// sandbox (its Management API URL is the sandbox's, so it cannot start first).
+    pub fn set_service_url(&self, service_url: Url) {
+        for storefront in &self.storefronts {
+            *storefront
+                .service_url
+                .write()
+                .unwrap_or_else(PoisonError::into_inner) = Some(service_url.clone());
+        }
+    }
+
+    /// What the app uses as `BC_LOGIN_BASE_URL`: `POST {base}/oauth2/token` exchanges install
+    /// codes. The platform's listener.
+    pub fn login_base_url(&self) -> Url {
         self.base_url()
     }
 
-    /// The store hash the Management API answers for.
-    pub fn store_hash(&self) -> &str {
-        &self.store_hash
+    /// The control panel of the store whose hash is `store_hash`: `{its storefront}/manage`.
+    pub fn control_panel_url(&self, store_hash: &str) -> Option<Url> {
+        self.storefront_url_of(store_hash)?.join("manage").ok()
     }
 
-    /// A handle on the store's data and request counters.
-    pub fn store(&self) -> SandboxStore {
-        self.store.clone()
+    /// Points the app's callbacks at `app_url` (`{app_url}/bigcommerce/auth|load|uninstall|
+    /// remove_user`), for an app whose address is known only after the sandbox started; the
+    /// login service then expects `redirect_uri` = `{app_url}/bigcommerce/auth`.
+    pub fn set_app_url(&self, app_url: Url) {
+        self.lifecycle.app.set_url(Some(app_url));
     }
 
-    /// Sends every order webhook to `destination` too (`None`: only to registered hooks), for
-    /// a service whose address is known only after the sandbox started.
-    pub fn set_webhook_destination(&self, destination: Option<Url>) {
-        self.store.set_webhook_destination(destination);
+    /// Install's first half, as the store owner clicks it: makes a code and returns the auth
+    /// callback URL the control panel loads, `{app}/bigcommerce/auth?account_uuid=…&code=…&
+    /// context=stores/{hash}&scope=…`. The code is good once, for
+    /// `SandboxConfig::install_code_lifetime`, for this store and the app only.
+    pub fn install_callback_url(&self, store_hash: &str) -> Result<Url, AppActionError> {
+        self.lifecycle.install_url(&self.store_named(store_hash)?)
     }
 
-    /// Points the storefront's account pages at the service, for a service started after
-    /// the sandbox (its Management API URL is the sandbox's, so it cannot start first).
-    pub fn set_service_url(&self, service_url: Url) {
-        *self
-            .storefront
-            .service_url
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = Some(service_url);
+    /// Install, as the merchant's browser does it: a code, then `GET` of the auth callback,
+    /// returning the app's answer. The app is installed once the app exchanged the code at
+    /// `POST /oauth2/token` (while answering); `SandboxStore::app_scopes` tells.
+    pub async fn install_app(&self, store_hash: &str) -> Result<AppAnswer, AppActionError> {
+        self.lifecycle.install(&self.store_named(store_hash)?).await
     }
 
-    /// Stops the server, letting in-flight requests finish.
+    /// Open, as control panel user `user_id`: the load callback URL with a fresh
+    /// `signed_payload_jwt` (HS256, the client secret), which the control panel loads in its
+    /// iframe. The app must be installed and the user allowed to load it.
+    pub fn load_url(&self, store_hash: &str, user_id: u64) -> Result<Url, AppActionError> {
+        self.lifecycle
+            .load_url(&self.store_named(store_hash)?, user_id)
+    }
+
+    /// Uninstall, as the store owner: the app's access token stops working and its hooks are
+    /// deleted at once, then `GET {app}/bigcommerce/uninstall?signed_payload_jwt=…` tells the
+    /// app, whose answer is returned. The store is uninstalled whatever the app answers, even
+    /// when it does not answer (`AppActionError::AppUnreachable`).
+    pub async fn uninstall_app(&self, store_hash: &str) -> Result<AppAnswer, AppActionError> {
+        self.lifecycle
+            .uninstall(&self.store_named(store_hash)?)
+            .await
+    }
+
+    /// Remove user: `user_id` may no longer load the app, then
+    /// `GET {app}/bigcommerce/remove_user?signed_payload_jwt=…` (about that user) tells the app.
+    pub async fn remove_user(
+        &self,
+        store_hash: &str,
+        user_id: u64,
+    ) -> Result<AppAnswer, AppActionError> {
+        self.lifecycle
+            .remove_user(&self.store_named(store_hash)?, user_id)
+            .await
+    }
+
+    /// The claims the sandbox would sign now about `user_id` of the store, whether or not the
+    /// app is installed: change them and sign them with `sign_payload` to forge, expire or
+    /// replay a payload.
+    pub fn signed_payload(
+        &self,
+        store_hash: &str,
+        user_id: u64,
+    ) -> Result<SignedPayloadClaims, AppActionError> {
+        self.lifecycle
+            .signed_payload(&self.store_named(store_hash)?, user_id)
+    }
+
+    fn store_named(&self, store_hash: &str) -> Result<SandboxStore, AppActionError> {
+        self.store_of(store_hash)
+            .ok_or_else(|| AppActionError::UnknownStore(store_hash.to_owned()))
+    }
+
+    /// Stops every server, letting in-flight requests finish.
     pub async fn stop(self) {
-        self.handle.stop(true).await;
-        if let Err(error) = self.task.await {
-            tracing::warn!(%error, "sandbox server task ended abnormally");
+        for (handle, task) in self.servers {
+            handle.stop(true).await;
+            if let Err(error) = task.await {
+                tracing::warn!(%error, "sandbox server task ended abnormally");
+            }
         }
     }
 }
 
-/// Seeds a store from `config`, binds its listener and starts serving it on the current tokio
-/// runtime, which also carries its webhook deliveries; returns once the port is bound.
+/// One store to start: the first from `SandboxConfig`'s fields, the others from `more_stores`.
+struct StoreSpec<'a> {
+    listen: SocketAddr,
+    hash: &'a str,
+    name: &'a str,
+    access_token: &'a str,
+    seed: &'a SeedSpec,
+    webhook_destination: Option<Url>,
+}
+
+/// Seeds every store from `config`, binds every listener and starts serving on the current tokio
+/// runtime, which also carries the webhook deliveries; returns once every port is bound.
 pub async fn start(config: SandboxConfig) -> anyhow::Result<RunningSandbox> {
+    let specs = store_specs(&config);
+    check(&config, &specs)?;
+    // Every listener is bound before any server starts, so a port in use stops nothing half-way.
+    let mut listeners = Vec::with_capacity(specs.len());
+    for spec in &specs {
+        let listener = TcpListener::bind(spec.listen)
+            .with_context(|| format!("binding sandbox store {} to {}", spec.hash, spec.listen))?;
+        let address = listener
+            .local_addr()
+            .with_context(|| format!("reading sandbox store {}'s bound address", spec.hash))?;
+        let url = Url::parse(&format!("http://{address}/"))
+            .with_context(|| format!("forming sandbox store {}'s url from {address}", spec.hash))?;
+        listeners.push((listener, url));
+    }
+    let api_base = listeners[0].1.clone();
+    let client_id: Arc<str> = Arc::from(config.client_id.as_str());
+    let service_url = config.service_url.clone();
+    let mut stores = Vec::with_capacity(specs.len());
+    for (index, spec) in specs.iter().enumerate() {
+        let mut state = seed::build(spec.seed, &config.client_id);
+        state.api_tokens.insert(
+            spec.access_token.to_owned(),
+            ApiAccount {
+                client_id: Arc::clone(&client_id),
+                scopes: vec![ORDERS_MODIFY_SCOPE.to_owned()],
+                from_install: false,
+            },
+        );
+        let deliveries = Deliveries::new(&config.client_secret, spec.webhook_destination.clone())?;
+        let identity = StoreIdentity {
+            hash: spec.hash.to_owned(),
+            name: spec.name.to_owned(),
+            store_id: events::store_id(index),
+        };
+        let quota = QuotaWindow::new(config.quota, config.quota_window);
+        stores.push(SandboxStore::new(identity, state, quota, deliveries));
+    }
+    let management = web::Data::new(ManagementState {
+        stores: Stores::new(stores.clone()),
+        api_base: api_base.to_string(),
+        latency: config.latency,
+    });
+    let app = Arc::new(App::new(
+        config.client_id.clone(),
+        config.client_secret.clone(),
+        config.account_uuid,
+        config.app_scopes.clone(),
+        config.app_url.clone(),
+        config.install_code_lifetime,
+    ));
+    let lifecycle = Arc::new(Lifecycle::new(Arc::clone(&app))?);
+    let login = web::Data::new(LoginState {
+        app,
+        stores: Stores::new(stores.clone()),
+    });
+    let storefronts: Vec<web::Data<StorefrontState>> = stores
+        .iter()
+        .map(|store| {
+            web::Data::new(StorefrontState {
+                store: store.clone(),
+                client_id: config.client_id.clone(),
+                client_secret: config.client_secret.clone(),
+                algorithm: config.jwt_algorithm,
+                sessions: Mutex::new(HashMap::new()),
+                service_url: RwLock::new(service_url.clone()),
+            })
+        })
+        .collect();
+    let mut servers = Vec::with_capacity(listeners.len());
+    let mut urls = Vec::with_capacity(listeners.len());
+    for (index, (listener, url)) in listeners.into_iter().enumerate() {
+        let storefront = storefronts[index].clone();
+        let control_panel = web::Data::new(ControlPanelState {
+            store: stores[index].clone(),
+            lifecycle: Arc::clone(&lifecycle),
+        });
+        // The first listener is the platform's too: every store's Management API and the login
+        // service.
+        let platform = (index == 0).then(|| (management.clone(), login.clone()));
+        let server = HttpServer::new(move || {
+            let mut app = actix_web::App::new()
+                .app_data(storefront.clone())
+                .app_data(control_panel.clone());
+            if let Some((management, login)) = &platform {
+                app = app
+                    .app_data(management.clone())
+                    .app_data(login.clone())
+                    .configure(management::routes)
+                    .configure(login::routes);
+            }
+            app.configure(storefront::routes)
+                .configure(account::routes)
+                .configure(control_panel::routes)
+        })
+        .workers(if index == 0 { 2 } else { 1 })
+        .disable_signals()
+        .shutdown_timeout(1)
+        .listen(listener)
+        .with_context(|| format!("starting sandbox store {}'s http server", specs[index].hash))?
+        .run();
+        servers.push((server.handle(), tokio::spawn(server)));
+        urls.push(url);
+    }
+    Ok(RunningSandbox {
+        base_url: api_base,
+        stores: stores.into_iter().zip(urls).collect(),
+        storefronts,
+        lifecycle,
+        servers,
+    })
+}
+
+fn store_specs(config: &SandboxConfig) -> Vec<StoreSpec<'_>> {
+    let first = StoreSpec {
+        listen: config.listen,
+        hash: &config.store_hash,
+        name: &config.store_name,
+        access_token: &config.access_token,
+        seed: &config.seed,
+        webhook_destination: config.webhook_destination.clone(),
+    };
+    let others = config.more_stores.iter().map(|store| StoreSpec {
+        listen: store.listen,
+        hash: &store.store_hash,
+        name: &store.store_name,
+        access_token: &store.access_token,
+        seed: &store.seed,
+        webhook_destination: store.webhook_destination.clone(),
+    });
+    std::iter::once(first).chain(others).collect()
+}
+
+/// Refuses a configuration the sandbox cannot serve faithfully.
+fn check(config: &SandboxConfig, specs: &[StoreSpec<'_>]) -> anyhow::Result<()> {
     if !matches!(
         config.jwt_algorithm,
         Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512
@@ -220,56 +451,23 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<RunningSandbox> {
     if config.quota == 0 || config.quota_window.is_zero() {
         bail!("sandbox quota and quota window must both be above zero");
     }
-    let listener = TcpListener::bind(config.listen)
-        .with_context(|| format!("binding the sandbox store to {}", config.listen))?;
-    let address = listener
-        .local_addr()
-        .context("reading the sandbox store's bound address")?;
-    let api_base = Url::parse(&format!("http://{address}/"))
-        .with_context(|| format!("forming the sandbox store's url from {address}"))?;
-    let state = seed::build(&config.seed, &config.client_id);
-    let deliveries = Deliveries::new(&config.client_secret, config.webhook_destination.clone())?;
-    let store = SandboxStore::new(state, &config.store_hash, deliveries);
-    let management = web::Data::new(ManagementState {
-        store: store.clone(),
-        store_hash: config.store_hash.clone(),
-        access_token: config.access_token.clone(),
-        app_client_id: Arc::from(config.client_id.as_str()),
-        v2_base: format!("{}stores/{}/v2", api_base, config.store_hash),
-        quota: Mutex::new(QuotaWindow::new(config.quota, config.quota_window)),
-        latency: config.latency,
-    });
-    let storefront = web::Data::new(StorefrontState {
-        store: store.clone(),
-        store_hash: config.store_hash.clone(),
-        client_id: config.client_id.clone(),
-        client_secret: config.client_secret.clone(),
-        algorithm: config.jwt_algorithm,
-        sessions: Mutex::new(HashMap::new()),
-        service_url: RwLock::new(config.service_url.clone()),
-    });
-    let app_storefront = storefront.clone();
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(management.clone())
-            .app_data(app_storefront.clone())
-            .configure(management::routes)
-            .configure(storefront::routes)
-    })
-    .workers(2)
-    .disable_signals()
-    .shutdown_timeout(1)
-    .listen(listener)
-    .context("starting the sandbox store's http server")?
-    .run();
-    let handle = server.handle();
-    let task = tokio::spawn(server);
-    Ok(RunningSandbox {
-        base_url: api_base,
-        store_hash: config.store_hash,
-        store,
-        storefront,
-        handle,
-        task,
-    })
+    let mut seen = HashSet::new();
+    for spec in specs {
+        // Store hashes are BigCommerce's short lowercase ids; they go into paths and `context`.
+        if spec.hash.is_empty()
+            || !spec
+                .hash
+                .bytes()
+                .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit())
+        {
+            bail!(
+                "sandbox store hash {:?} must be lowercase letters and digits",
+                spec.hash
+            );
+        }
+        if !seen.insert(spec.hash) {
+            bail!("sandbox store hash {} is used twice", spec.hash);
+        }
+    }
+    Ok(())
 }

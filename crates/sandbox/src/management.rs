@@ -1,23 +1,24 @@
-//! The sandbox's Management API under `/stores/{hash}/`: v2 orders, v3 order metafields and v3
-//! hooks, with BigCommerce's authentication, quota headers, `429`s and error bodies. A gate
-//! middleware does the per-request bookkeeping (counting, latency, hash, token, quota) before
-//! any handler runs.
+//! The sandbox's Management API under `/stores/{hash}/`, for every store: v2 orders, v3 order
+//! metafields and v3 hooks, with BigCommerce's authentication, OAuth scopes, quota headers,
+//! `429`s and error bodies. A gate middleware does the per-request bookkeeping (store, counting,
+//! latency, token, scopes, quota) before any handler runs.
 
-use std::sync::PoisonError;
+use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::{Next, from_fn};
-use actix_web::{Error, HttpRequest, HttpResponse, web};
+use actix_web::{Error, HttpMessage, HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
 use crate::api::{
-    ApiVersion, ManagementState, borrowed, id_param, json_response, json_text, query_error,
-    query_pairs,
+    ApiVersion, ManagementState, StoreRequest, borrowed, id_param, json_response, json_text,
+    query_error, query_pairs,
 };
+use crate::data::{ORDERS_MODIFY_SCOPE, ORDERS_READ_SCOPES};
 use crate::hooks;
 use crate::listing::OrderQuery;
 use crate::metafields;
@@ -78,30 +79,43 @@ async fn gate(
     };
     let tail = path_tail(request.path()).to_owned();
     let version = ApiVersion::of(&tail);
-    state.store.count_request(classify(&tail));
+    let kind = classify(&tail);
+    let store = request
+        .match_info()
+        .get("store_hash")
+        .and_then(|hash| state.stores.get(hash))
+        .cloned();
+    // A request for a store that does not exist is nobody's to count.
+    if let Some(store) = &store {
+        store.count_request(kind);
+    }
     if !state.latency.is_zero() {
         tokio::time::sleep(state.latency).await;
     }
-    if request.match_info().get("store_hash") != Some(state.store_hash.as_str()) {
+    let Some(store) = store else {
         let response = version.error(StatusCode::NOT_FOUND, "The requested store was not found.");
         return Ok(request.into_response(response));
-    }
-    let token = request
+    };
+    let account = request
         .headers()
         .get("X-Auth-Token")
-        .and_then(|value| value.to_str().ok());
-    if token != Some(state.access_token.as_str()) {
+        .and_then(|value| value.to_str().ok())
+        .and_then(|token| store.authenticate(token));
+    let Some(account) = account else {
         let response = version.error(
             StatusCode::UNAUTHORIZED,
             "No valid credentials were found in this request",
         );
         return Ok(request.into_response(response));
+    };
+    if !account.has_any_scope(required_scopes(kind, request.method())) {
+        let response = version.error(
+            StatusCode::FORBIDDEN,
+            "You don't have a required scope to access the endpoint",
+        );
+        return Ok(request.into_response(response));
     }
-    let decision = state
-        .quota
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .take(Instant::now());
+    let decision = store.take_quota(Instant::now());
     if !decision.allowed {
         let mut response = version.error(
             StatusCode::TOO_MANY_REQUESTS,
@@ -116,9 +130,26 @@ async fn gate(
         );
         return Ok(request.into_response(response));
     }
+    let v2_base = Arc::from(format!("{}stores/{}/v2", state.api_base, store.hash()));
+    request.extensions_mut().insert(StoreRequest {
+        store,
+        client_id: account.client_id,
+        v2_base,
+    });
     let mut response = next.call(request).await?.map_into_boxed_body();
     add_quota_headers(response.headers_mut(), &decision);
     Ok(response)
+}
+
+/// The OAuth scopes of which a token needs one for a request (orders.v2.oas2.yml and
+/// orders.v3.yml: orders and their metafields are read with `store_v2_orders_read_only` or
+/// `store_v2_orders` and changed with `store_v2_orders`; webhooks.v3.yml: hooks need none).
+fn required_scopes(kind: RequestKind, method: &Method) -> &'static [&'static str] {
+    match kind {
+        RequestKind::Hooks | RequestKind::Other => &[],
+        _ if method == Method::GET || method == Method::HEAD => &ORDERS_READ_SCOPES,
+        _ => &[ORDERS_MODIFY_SCOPE],
+    }
 }
 
 /// The part of the path after `/stores/{hash}/`.
@@ -187,17 +218,17 @@ async fn unknown_route(request: HttpRequest) -> HttpResponse {
     )
 }
 
-async fn list_orders(request: HttpRequest, state: web::Data<ManagementState>) -> HttpResponse {
+async fn list_orders(request: HttpRequest, store: StoreRequest) -> HttpResponse {
     let pairs = query_pairs(&request);
     let query = match OrderQuery::parse(borrowed(&pairs)) {
         Ok(query) => query,
         Err(error) => return query_error(ApiVersion::V2, &error),
     };
-    let body = state.store.with_state(|store| {
+    let body = store.store.with_state(|state| {
         let orders: Vec<wire::V2Order> = query
-            .page(query.select(store))
+            .page(query.select(state))
             .into_iter()
-            .map(|order| wire::v2_order(order, &state.v2_base))
+            .map(|order| wire::v2_order(order, &store.v2_base))
             .collect();
         (!orders.is_empty()).then(|| wire::to_json(&orders))
     });
@@ -208,14 +239,14 @@ async fn list_orders(request: HttpRequest, state: web::Data<ManagementState>) ->
     }
 }
 
-async fn count_orders(request: HttpRequest, state: web::Data<ManagementState>) -> HttpResponse {
+async fn count_orders(request: HttpRequest, store: StoreRequest) -> HttpResponse {
     let pairs = query_pairs(&request);
     let query = match OrderQuery::parse(borrowed(&pairs)) {
         Ok(query) => query,
         Err(error) => return query_error(ApiVersion::V2, &error),
     };
-    let per_status: Vec<u64> = state.store.with_state(|store| {
-        let orders = query.select(store);
+    let per_status: Vec<u64> = store.store.with_state(|state| {
+        let orders = query.select(state);
         ORDER_STATUSES
             .iter()
             .map(|status| {
@@ -248,15 +279,15 @@ async fn count_orders(request: HttpRequest, state: web::Data<ManagementState>) -
     )
 }
 
-async fn get_order(request: HttpRequest, state: web::Data<ManagementState>) -> HttpResponse {
+async fn get_order(request: HttpRequest, store: StoreRequest) -> HttpResponse {
     let Some(order_id) = id_param(&request, "order_id") else {
         return v2_not_found();
     };
-    let order = state.store.with_state(|store| {
-        store
+    let order = store.store.with_state(|state| {
+        state
             .orders
             .get(&order_id)
-            .map(|order| wire::to_json(&wire::v2_order(order, &state.v2_base)))
+            .map(|order| wire::to_json(&wire::v2_order(order, &store.v2_base)))
     });
     match order {
         Some(order) => json_text(StatusCode::OK, order),
@@ -295,5 +326,22 @@ mod tests {
         for (path, expected) in cases {
             assert_eq!(classify(path_tail(path)), expected, "{path}");
         }
+    }
+
+    #[test]
+    fn reads_need_an_orders_scope_writes_the_modify_scope_and_hooks_none() {
+        assert_eq!(
+            required_scopes(RequestKind::OrdersList, &Method::GET),
+            ORDERS_READ_SCOPES
+        );
+        assert_eq!(
+            required_scopes(RequestKind::OrderMetafields, &Method::PUT),
+            [ORDERS_MODIFY_SCOPE]
+        );
+        assert_eq!(
+            required_scopes(RequestKind::BatchMetafields, &Method::POST),
+            [ORDERS_MODIFY_SCOPE]
+        );
+        assert!(required_scopes(RequestKind::Hooks, &Method::POST).is_empty());
     }
 }

@@ -10,7 +10,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
 use crate::api::{
-    ApiVersion, ManagementState, borrowed, id_param, input_error, json_response, json_text,
+    ApiVersion, StoreRequest, borrowed, id_param, input_error, json_response, json_text,
     query_error, query_pairs, v3_not_found,
 };
 use crate::data::{Metafield, now_to_the_second};
@@ -21,7 +21,7 @@ use crate::wire;
 
 pub(super) async fn list_order_metafields(
     request: HttpRequest,
-    state: web::Data<ManagementState>,
+    state: StoreRequest,
 ) -> HttpResponse {
     let Some(order_id) = id_param(&request, "order_id") else {
         return v3_not_found("Order not found");
@@ -31,14 +31,14 @@ pub(super) async fn list_order_metafields(
 
 pub(super) async fn list_all_order_metafields(
     request: HttpRequest,
-    state: web::Data<ManagementState>,
+    state: StoreRequest,
 ) -> HttpResponse {
     list_metafields(&request, &state, None)
 }
 
 fn list_metafields(
     request: &HttpRequest,
-    state: &ManagementState,
+    state: &StoreRequest,
     order_id: Option<u64>,
 ) -> HttpResponse {
     let pairs = query_pairs(request);
@@ -52,7 +52,7 @@ fn list_metafields(
         {
             return None;
         }
-        let page = query.select(store, order_id, &state.app_client_id);
+        let page = query.select(store, order_id, &state.client_id);
         let data: Vec<wire::V3Metafield> = page
             .rows
             .iter()
@@ -70,10 +70,7 @@ fn list_metafields(
     }
 }
 
-pub(super) async fn get_order_metafield(
-    request: HttpRequest,
-    state: web::Data<ManagementState>,
-) -> HttpResponse {
+pub(super) async fn get_order_metafield(request: HttpRequest, state: StoreRequest) -> HttpResponse {
     let (Some(order_id), Some(metafield_id)) = (
         id_param(&request, "order_id"),
         id_param(&request, "metafield_id"),
@@ -85,7 +82,7 @@ pub(super) async fn get_order_metafield(
             .metafields
             .get(&metafield_id)
             .filter(|metafield| metafield.order_id == order_id)
-            .filter(|metafield| visible_to(metafield, &state.app_client_id))
+            .filter(|metafield| visible_to(metafield, &state.client_id))
             .map(single_metafield_body)
     });
     match found {
@@ -145,7 +142,7 @@ fn is_duplicate(
 pub(super) async fn create_order_metafield(
     request: HttpRequest,
     body: web::Bytes,
-    state: web::Data<ManagementState>,
+    state: StoreRequest,
 ) -> HttpResponse {
     let Some(order_id) = id_param(&request, "order_id") else {
         return v3_not_found("Order not found");
@@ -175,7 +172,7 @@ pub(super) async fn create_order_metafield(
             .flatten()
             .filter_map(|id| store.metafields.get(id))
             .collect();
-        if is_duplicate(&siblings, &state.app_client_id, &namespace, &key, None) {
+        if is_duplicate(&siblings, &state.client_id, &namespace, &key, None) {
             return Err(WriteRefusal::Conflict);
         }
         let now = now_to_the_second();
@@ -187,7 +184,7 @@ pub(super) async fn create_order_metafield(
             key,
             value,
             description: description.unwrap_or_default(),
-            owner_client_id: Arc::clone(&state.app_client_id),
+            owner_client_id: Arc::clone(&state.client_id),
             date_created: now,
             date_modified: now,
         });
@@ -208,7 +205,7 @@ pub(super) async fn create_order_metafield(
 pub(super) async fn update_order_metafield(
     request: HttpRequest,
     body: web::Bytes,
-    state: web::Data<ManagementState>,
+    state: StoreRequest,
 ) -> HttpResponse {
     let (Some(order_id), Some(metafield_id)) = (
         id_param(&request, "order_id"),
@@ -225,7 +222,7 @@ pub(super) async fn update_order_metafield(
             .metafields
             .get(&metafield_id)
             .filter(|metafield| metafield.order_id == order_id)
-            .filter(|metafield| visible_to(metafield, &state.app_client_id))
+            .filter(|metafield| visible_to(metafield, &state.client_id))
         else {
             return Err(WriteRefusal::MetafieldNotFound);
         };
@@ -262,7 +259,7 @@ pub(super) async fn update_order_metafield(
 /// Publishes a write's event once the store is unlocked again, and answers it once the
 /// configured destination has heard of it (see `SandboxStore::publish`).
 async fn respond_and_publish(
-    state: &ManagementState,
+    state: &StoreRequest,
     outcome: Result<(String, StoreEvent), WriteRefusal>,
 ) -> HttpResponse {
     match outcome {
@@ -309,7 +306,7 @@ fn apply(metafield: &mut Metafield, input: MetafieldInput) {
 
 pub(super) async fn delete_order_metafield(
     request: HttpRequest,
-    state: web::Data<ManagementState>,
+    state: StoreRequest,
 ) -> HttpResponse {
     let (Some(order_id), Some(metafield_id)) = (
         id_param(&request, "order_id"),
@@ -322,7 +319,7 @@ pub(super) async fn delete_order_metafield(
             .metafields
             .get(&metafield_id)
             .is_some_and(|metafield| {
-                metafield.order_id == order_id && visible_to(metafield, &state.app_client_id)
+                metafield.order_id == order_id && visible_to(metafield, &state.client_id)
             });
         if !belongs {
             return None;

@@ -1,20 +1,22 @@
-//! The sandbox store's shared handle: its data behind one `Mutex` (never held across an
-//! `.await`), the counters of Management API requests, and the webhooks a change sends: which
-//! hooks hear of it, and which deliveries the write that caused it waits for. `data` is what it
-//! holds, `events` renders the callbacks and `delivery` sends them.
+//! One sandbox store's shared handle: who it is (hash, name, numeric id), its data behind one
+//! `Mutex` (never held across an `.await`), its Management API quota window and request
+//! counters, its access tokens and the app's installation, and the webhooks a change sends:
+//! which hooks hear of it, and which deliveries the write that caused it waits for. `data` is
+//! what it holds, `events` renders the callbacks and `delivery` sends them.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
 use url::Url;
 
-use crate::data::{StoreState, now_to_the_second};
+use crate::data::{ApiAccount, StaffUser, StoreState, now_to_the_second};
 use crate::delivery::{Deliveries, DeliveryRecord, Pending, Target};
 use crate::events::{self, CONFIGURED_DESTINATION_SCOPE, StoreEvent};
 use crate::order_status::ORDER_STATUSES;
+use crate::quota::{QuotaDecision, QuotaWindow};
 use crate::seed;
 
 /// A cloneable handle on a sandbox store's data and request counters, for tests and demos.
@@ -40,6 +42,46 @@ pub struct SeedCustomerInfo {
     pub group_id: String,
     /// How many orders this customer has.
     pub order_count: usize,
+}
+
+/// A user of a store's control panel, as tests and the demo need to know them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ControlPanelUser {
+    /// BigCommerce's user id, the same on every store the user works for.
+    pub id: u64,
+    /// Sign-in email.
+    pub email: String,
+    /// BCP 47 language tag, as `signed_payload_jwt` carries it.
+    pub locale: String,
+    /// First and last name.
+    pub name: String,
+    /// Whether this is the store owner.
+    pub is_owner: bool,
+    /// Whether the owner lets this user load the app.
+    pub has_app_access: bool,
+}
+
+impl ControlPanelUser {
+    fn of(user: &StaffUser) -> Self {
+        Self {
+            id: user.id,
+            email: user.email.clone(),
+            locale: user.locale.clone(),
+            name: format!("{} {}", user.first_name, user.last_name),
+            is_owner: user.is_owner,
+            has_app_access: user.is_owner || user.app_access,
+        }
+    }
+}
+
+/// Who a sandbox store is.
+pub(crate) struct StoreIdentity {
+    /// The hash in Management API paths, `context`, `sub` and `producer`.
+    pub hash: String,
+    /// The name its storefront and control panel show.
+    pub name: String,
+    /// The numeric id its webhook callbacks carry.
+    pub store_id: String,
 }
 
 /// One order metafield, as tests need to know it.
@@ -95,23 +137,114 @@ impl RequestKind {
 }
 
 struct StoreInner {
+    identity: StoreIdentity,
     state: Mutex<StoreState>,
     counters: [AtomicU64; REQUEST_KINDS],
-    /// The `producer` of every callback is `stores/{store_hash}`.
-    store_hash: String,
+    /// The store's Management API quota, shared by every token (BigCommerce's is per store).
+    quota: Mutex<QuotaWindow>,
     deliveries: Deliveries,
 }
 
 impl SandboxStore {
-    pub(crate) fn new(state: StoreState, store_hash: &str, deliveries: Deliveries) -> Self {
+    pub(crate) fn new(
+        identity: StoreIdentity,
+        state: StoreState,
+        quota: QuotaWindow,
+        deliveries: Deliveries,
+    ) -> Self {
         Self {
             inner: Arc::new(StoreInner {
+                identity,
                 state: Mutex::new(state),
                 counters: Default::default(),
-                store_hash: store_hash.to_owned(),
+                quota: Mutex::new(quota),
                 deliveries,
             }),
         }
+    }
+
+    /// The store hash: `/stores/{hash}/` in the Management API, `stores/{hash}` in `context`.
+    pub fn hash(&self) -> &str {
+        &self.inner.identity.hash
+    }
+
+    /// The store's name, as its storefront and control panel show it.
+    pub fn name(&self) -> &str {
+        &self.inner.identity.name
+    }
+
+    /// The control panel's users, the owner first.
+    pub fn users(&self) -> Vec<ControlPanelUser> {
+        self.with_state(|state| state.users.iter().map(ControlPanelUser::of).collect())
+    }
+
+    /// The control panel user `user_id`, if the store has one.
+    pub fn user(&self, user_id: u64) -> Option<ControlPanelUser> {
+        self.with_state(|state| {
+            state
+                .users
+                .iter()
+                .find(|user| user.id == user_id)
+                .map(ControlPanelUser::of)
+        })
+    }
+
+    /// The store owner.
+    pub fn owner(&self) -> Option<ControlPanelUser> {
+        self.with_state(|state| state.owner().map(ControlPanelUser::of))
+    }
+
+    /// The scopes the app was installed with; `None` while it is not installed.
+    pub fn app_scopes(&self) -> Option<Vec<String>> {
+        self.with_state(|state| {
+            state
+                .installation
+                .as_ref()
+                .map(|installation| installation.scopes.clone())
+        })
+    }
+
+    /// Installs the app: `token`, with `scopes`, becomes its one access token on this store.
+    pub(crate) fn install_app(&self, token: String, client_id: Arc<str>, scopes: Vec<String>) {
+        self.with_state(|state| state.install_app(token, client_id, scopes));
+    }
+
+    /// Uninstalls the app: its tokens stop working and its hooks are deleted at once. False
+    /// when it was not installed.
+    pub(crate) fn uninstall_app(&self) -> bool {
+        self.with_state(StoreState::uninstall_app)
+    }
+
+    /// The API account behind `token`, if the store accepts it.
+    pub(crate) fn authenticate(&self, token: &str) -> Option<ApiAccount> {
+        self.with_state(|state| state.api_tokens.get(token).cloned())
+    }
+
+    /// Spends one request of the store's quota at `now`.
+    pub(crate) fn take_quota(&self, now: Instant) -> QuotaDecision {
+        self.inner
+            .quota
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take(now)
+    }
+
+    /// Lets `user_id` load the app, or stops them; false when there is no such user or it is
+    /// the owner, who always may.
+    pub(crate) fn set_app_access(&self, user_id: u64, allowed: bool) -> bool {
+        self.with_state(|state| {
+            match state
+                .users
+                .iter_mut()
+                .find(|user| user.id == user_id && !user.is_owner)
+            {
+                Some(user) => {
+                    user.app_access = allowed;
+                    true
+                }
+                None => false,
+            }
+        })
     }
 
     /// Runs `action` with the store locked. Keep it short: every request waits on this lock.
@@ -298,7 +431,13 @@ impl SandboxStore {
             if targets.is_empty() {
                 continue;
             }
-            let body = events::callback_body(&notification, &self.inner.store_hash, created_at);
+            let identity = &self.inner.identity;
+            let body = events::callback_body(
+                &notification,
+                &identity.store_id,
+                &identity.hash,
+                created_at,
+            );
             pending.extend(deliveries.send(notification.scope, &body, targets));
         }
         pending

@@ -1,47 +1,23 @@
-//! The sandbox storefront on the same server: a home page, a demo sign-in page, a cookie session
-//! and `/customer/current.jwt`, which answers like a BigCommerce storefront does, in a page
-//! layout that imitates the Cornerstone theme. Sessions live in memory only; tokens come from
-//! `token::mint_current_customer_token` and nowhere else.
+//! The sandbox storefront: a home page, a demo sign-in page, sign-out and
+//! `/customer/current.jwt`, which answers like a BigCommerce storefront does. The account pages
+//! are `account`'s; both use `session` for who is signed in and `theme` for the page frame.
+//! Tokens come from `token::mint_current_customer_token` and nowhere else.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::sync::{Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use actix_web::http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
 use actix_web::{HttpRequest, HttpResponse, web};
-use jsonwebtoken::Algorithm;
-use rand::RngExt;
 use serde::Deserialize;
-use url::Url;
 
-use crate::account;
-use crate::store::SandboxStore;
+use crate::html::{escape, url_encode};
+use crate::session::{SESSION_COOKIE, StorefrontState};
+use crate::theme::{ORDERS_PATH, STYLESHEET, STYLESHEET_PATH, page};
 use crate::token::{TokenCustomer, mint_current_customer_token};
 
-/// The storefront's session cookie; BigCommerce storefronts use the same name.
-const SESSION_COOKIE: &str = "SHOP_SESSION_TOKEN";
 /// Current Customer tokens live 15 minutes (current_customer.yml example: `exp - iat = 900`).
 const TOKEN_LIFETIME: Duration = Duration::from_secs(900);
-/// The theme's stylesheet, served at `STYLESHEET_PATH`.
-const STYLESHEET: &str = include_str!("../assets/storefront.css");
-const STYLESHEET_PATH: &str = "/assets/css/theme.css";
-/// The store's name in the header, the page titles and the footer.
-const STORE_NAME: &str = "Sandbox Store";
-
-/// What the storefront routes share.
-pub(crate) struct StorefrontState {
-    pub store: SandboxStore,
-    pub store_hash: String,
-    pub client_id: String,
-    pub client_secret: String,
-    pub algorithm: Algorithm,
-    /// Session id → customer id.
-    pub sessions: Mutex<HashMap<String, u64>>,
-    /// Where the account pages load the client from and send its calls; none, no client.
-    pub service_url: RwLock<Option<Url>>,
-}
 
 /// Registers every storefront route.
 pub(crate) fn routes(config: &mut web::ServiceConfig) {
@@ -53,15 +29,7 @@ pub(crate) fn routes(config: &mut web::ServiceConfig) {
         .route("/login", web::post().to(login))
         .route("/logout", web::post().to(logout))
         .route("/logout", web::get().to(logout))
-        .route("/customer/current.jwt", web::get().to(current_jwt))
-        // The pages that load the JavaScript client share the shopper's session cookie and
-        // origin with the home page; `/account.php` is BigCommerce's own URL for them.
-        .route("/account.php", web::get().to(account::account_page))
-        .route("/account/orders", web::get().to(account::orders_list_page))
-        .route(
-            "/account/orders/{order_id}",
-            web::get().to(account::order_details_page),
-        );
+        .route("/customer/current.jwt", web::get().to(current_jwt));
 }
 
 #[derive(Deserialize)]
@@ -70,58 +38,12 @@ struct LoginForm {
     password: String,
 }
 
-/// The signed-in shopper of a request.
-pub(crate) struct Shopper {
-    pub(crate) id: u64,
-    email: String,
-    name: String,
-    group_id: String,
-}
-
-impl StorefrontState {
-    /// The shopper whose session cookie the request carries, if any.
-    pub(crate) fn signed_in(&self, request: &HttpRequest) -> Option<Shopper> {
-        let session_id = session_cookie(request)?;
-        let customer_id = *self
-            .sessions
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&session_id)?;
-        self.store.with_state(|state| {
-            state.customers.get(&customer_id).map(|customer| Shopper {
-                id: customer.id,
-                email: customer.email.clone(),
-                name: format!("{} {}", customer.first_name, customer.last_name),
-                group_id: customer.group_id.clone(),
-            })
-        })
-    }
-
-    /// The service's URL, once the sandbox knows it.
-    pub(crate) fn service_url(&self) -> Option<Url> {
-        self.service_url
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-}
-
-fn session_cookie(request: &HttpRequest) -> Option<String> {
-    request
-        .headers()
-        .get_all(COOKIE)
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|header| header.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value.to_owned())
-}
-
 async fn home(request: HttpRequest, state: web::Data<StorefrontState>) -> HttpResponse {
     let shopper = state.signed_in(&request);
     let mut body = format!(
-        "<section class=\"banner\">\n<h1>Welcome to the {STORE_NAME}</h1>\n\
-         <p>A BigCommerce store on this machine, for trying order-metafields.</p>\n</section>\n"
+        "<section class=\"banner\">\n<h1>Welcome to the {}</h1>\n\
+         <p>A BigCommerce store on this machine, for trying order-metafields.</p>\n</section>\n",
+        escape(state.store.name())
     );
     match &shopper {
         Some(shopper) => {
@@ -136,7 +58,7 @@ async fn home(request: HttpRequest, state: web::Data<StorefrontState>) -> HttpRe
                 escape(&shopper.name),
                 escape(&shopper.email),
                 shopper.id,
-                escape(account::ORDERS_PATH),
+                escape(ORDERS_PATH),
                 escape(&url_encode(&state.client_id)),
             );
         }
@@ -145,7 +67,13 @@ async fn home(request: HttpRequest, state: web::Data<StorefrontState>) -> HttpRe
              <a href=\"/login\">Sign in</a> to see your orders.</p>\n</section>\n",
         ),
     }
-    page(StatusCode::OK, STORE_NAME, shopper.as_ref(), &body)
+    page(
+        &state,
+        StatusCode::OK,
+        state.store.name(),
+        shopper.as_ref(),
+        &body,
+    )
 }
 
 async fn stylesheet() -> HttpResponse {
@@ -156,7 +84,13 @@ async fn stylesheet() -> HttpResponse {
 }
 
 async fn login_page(state: web::Data<StorefrontState>) -> HttpResponse {
-    page(StatusCode::OK, "Sign in", None, &login_body(&state, None))
+    page(
+        &state,
+        StatusCode::OK,
+        "Sign in",
+        None,
+        &login_body(&state, None),
+    )
 }
 
 fn login_body(state: &StorefrontState, problem: Option<&str>) -> String {
@@ -222,14 +156,9 @@ async fn login(form: web::Form<LoginForm>, state: web::Data<StorefrontState>) ->
             &state,
             Some("That email and password do not match a shopper."),
         );
-        return page(StatusCode::UNAUTHORIZED, "Sign in", None, &body);
+        return page(&state, StatusCode::UNAUTHORIZED, "Sign in", None, &body);
     };
-    let session_id = new_session_id();
-    state
-        .sessions
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .insert(session_id.clone(), customer_id);
+    let session_id = state.start_session(customer_id);
     HttpResponse::SeeOther()
         .insert_header((LOCATION, "/"))
         .insert_header((
@@ -240,13 +169,7 @@ async fn login(form: web::Form<LoginForm>, state: web::Data<StorefrontState>) ->
 }
 
 async fn logout(request: HttpRequest, state: web::Data<StorefrontState>) -> HttpResponse {
-    if let Some(session_id) = session_cookie(&request) {
-        state
-            .sessions
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&session_id);
-    }
+    state.end_session(&request);
     HttpResponse::SeeOther()
         .insert_header((LOCATION, "/"))
         .insert_header((
@@ -279,7 +202,7 @@ async fn current_jwt(request: HttpRequest, state: web::Data<StorefrontState>) ->
     let token = match mint_current_customer_token(
         &state.client_id,
         state.client_secret.as_bytes(),
-        &state.store_hash,
+        state.store.hash(),
         &customer,
         state.algorithm,
         TOKEN_LIFETIME,
@@ -307,105 +230,5 @@ async fn current_jwt(request: HttpRequest, state: web::Data<StorefrontState>) ->
         response
             .insert_header((CONTENT_TYPE, "text/plain; charset=utf-8"))
             .body(token)
-    }
-}
-
-fn new_session_id() -> String {
-    let bytes: [u8; 32] = rand::rng().random();
-    bytes
-        .iter()
-        .fold(String::with_capacity(64), |mut hex, byte| {
-            let _ = write!(hex, "{byte:02x}");
-            hex
-        })
-}
-
-/// A whole storefront page: the theme's header (with the shopper's account links or a
-/// sign-in link), `body` and its footer.
-pub(crate) fn page(
-    status: StatusCode,
-    title: &str,
-    shopper: Option<&Shopper>,
-    body: &str,
-) -> HttpResponse {
-    let user_links = match shopper {
-        Some(shopper) => format!(
-            "<li class=\"navUser-item\"><a class=\"navUser-action\" href=\"{}\">{}</a></li>\n\
-             <li class=\"navUser-item\"><form method=\"post\" action=\"/logout\">\
-             <button class=\"navUser-action\">Sign out</button></form></li>",
-            escape(account::ORDERS_PATH),
-            escape(&shopper.name),
-        ),
-        None => "<li class=\"navUser-item\"><a class=\"navUser-action\" href=\"/login\">Sign in</a></li>"
-            .to_owned(),
-    };
-    HttpResponse::build(status)
-        .insert_header((CONTENT_TYPE, "text/html; charset=utf-8"))
-        .insert_header((CACHE_CONTROL, "no-store"))
-        .body(format!(
-            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-             <title>{title} - {STORE_NAME}</title>\
-             <link rel=\"stylesheet\" href=\"{STYLESHEET_PATH}\"></head>\n<body>\n\
-             <header class=\"header\">\n<nav class=\"navUser\"><ul class=\"navUser-section\">\n{user_links}\n</ul></nav>\n\
-             <div class=\"header-logo\"><a href=\"/\">{STORE_NAME}<small>sandbox BigCommerce store</small></a></div>\n\
-             <nav class=\"navPages\"><a class=\"navPages-action\" href=\"/\">Home</a>\
-             <a class=\"navPages-action\" href=\"{orders}\">Orders</a></nav>\n</header>\n\
-             <main class=\"body\"><div class=\"container\">\n{body}</div></main>\n\
-             <footer class=\"footer\"><div class=\"container\">\n<div class=\"footer-info\">\n\
-             <section><h5 class=\"footer-info-heading\">Navigate</h5><ul><li><a href=\"/\">Home</a></li>\
-             <li><a href=\"{orders}\">Your orders</a></li></ul></section>\n\
-             <section><h5 class=\"footer-info-heading\">About this store</h5><p>A sandbox of \
-             BigCommerce's storefront and Management API, started by <code>order-metafields demo</code>.</p></section>\n\
-             <section><h5 class=\"footer-info-heading\">Info</h5><p>Its data lives in memory and \
-             is gone when it stops.</p></section>\n</div>\n\
-             <p class=\"footer-copyright\">{STORE_NAME}: a Cornerstone look-alike</p>\n</div></footer>\n\
-             </body></html>\n",
-            title = escape(title),
-            orders = escape(account::ORDERS_PATH),
-        ))
-}
-
-fn url_encode(text: &str) -> String {
-    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
-}
-
-/// Escapes text for HTML element content and double-quoted attribute values.
-pub(crate) fn escape(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for character in text.chars() {
-        match character {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#39;"),
-            other => escaped.push(other),
-        }
-    }
-    escaped
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn escape_neutralises_markup_and_quotes() {
-        let escaped = escape(r#"<script>alert("x" & 'y')</script>"#);
-
-        assert_eq!(
-            escaped,
-            "&lt;script&gt;alert(&quot;x&quot; &amp; &#39;y&#39;)&lt;/script&gt;"
-        );
-    }
-
-    #[test]
-    fn session_ids_are_long_and_distinct() {
-        let first = new_session_id();
-        let second = new_session_id();
-
-        assert_eq!(first.len(), 64);
-        assert_ne!(first, second);
     }
 }

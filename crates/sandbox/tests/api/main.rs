@@ -1,11 +1,17 @@
 #![allow(clippy::unwrap_used)]
 
-// The harness: BigCommerce's reference schemas from the fixtures. Test files share code only
-// through it, never by importing one another.
+// The harness: BigCommerce's reference schemas from the fixtures (`reference`) and the app's
+// side of the install flow (`fake_app`). Test files share code only through it, never by
+// importing one another.
+mod fake_app;
 mod reference;
 
 mod account;
+mod app_fidelity;
+mod control_panel;
 mod fidelity;
 mod hooks;
+mod login;
 mod store;
+mod stores;
 mod webhooks;

@@ -547,6 +547,7 @@ async fn a_benchmark_sized_store_serves_one_customers_orders() {
             extra_customers: 5_000,
             extra_orders_per_customer: 20,
             rng_seed: 42,
+            ..SeedSpec::default()
         },
         ..SandboxConfig::demo_defaults()
     })
