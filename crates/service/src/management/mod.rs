@@ -7,6 +7,7 @@ pub mod body;
 pub mod contact;
 pub mod error;
 pub mod hooks;
+pub mod login;
 pub mod pagination;
 pub mod quota;
 pub mod rate_limit;

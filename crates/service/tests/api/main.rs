@@ -12,6 +12,7 @@ mod customer_tokens;
 mod database;
 mod documentation;
 mod health;
+mod login_client;
 mod metafields;
 mod metrics;
 mod openapi_conformance;
