@@ -93,6 +93,14 @@ enum Command {
         #[command(subcommand)]
         action: WebhooksCommand,
     },
+    /// The stores that installed the app (app mode): list, show or forget them.
+    ///
+    /// Reads the app's configuration (DATABASE_URL, TOKEN_ENCRYPTION_KEY, ...). Never prints
+    /// an access token or an email.
+    Stores {
+        #[command(subcommand)]
+        action: StoresCommand,
+    },
     /// Ask the running service's /healthz: exit 0 when it answers 200, else 1.
     ///
     /// For a container's HEALTHCHECK (the image has no curl). It reads the service's
@@ -125,6 +133,23 @@ enum Command {
         /// HS256, HS384 or HS512.
         #[arg(long, default_value = "HS256", value_parser = parse_algorithm)]
         algorithm: Algorithm,
+    },
+}
+
+#[derive(Subcommand)]
+enum StoresCommand {
+    /// One line per installed store.
+    List,
+    /// What is known of one store (its token's state, never the token).
+    Show {
+        /// The store hash.
+        store: String,
+    },
+    /// Delete a store's access token, users and settings (for a store that can no longer
+    /// uninstall the app itself; a running service stops serving it when restarted).
+    Forget {
+        /// The store hash.
+        store: String,
     },
 }
 
@@ -212,6 +237,7 @@ fn main() -> ExitCode {
             ..SandboxConfig::demo_defaults()
         }),
         Command::Webhooks { action } => webhooks(action),
+        Command::Stores { action } => stores(action),
         Command::Healthcheck { address, timeout } => healthcheck(address, timeout),
         Command::Token {
             customer_id,
@@ -255,15 +281,8 @@ fn demo(options: DemoOptions, cors_allowed_origins: Option<String>) -> ExitCode 
         let demo =
             Demo::start_with_allowed_origins(options, cors_allowed_origins.as_deref()).await?;
         println!("{}", demo.instructions());
-        let Demo {
-            sandbox,
-            application,
-            ..
-        } = demo;
         // The service stops on Ctrl-C or SIGTERM by itself; the sandbox follows it.
-        application.run_until_stopped().await?;
-        sandbox.stop().await;
-        anyhow::Ok(())
+        demo.run_until_stopped().await
     }))
 }
 
@@ -303,7 +322,12 @@ fn webhooks(action: WebhooksCommand) -> ExitCode {
         Err(code) => return code,
     };
     report(actix_web::rt::System::new().block_on(async move {
-        let client = ManagementClient::new(&settings.store, &settings.upstream)?;
+        let Some(store) = settings.single_store() else {
+            anyhow::bail!(
+                "BC_STORE_HASH: `webhooks` manages one store's hooks (single-store mode); in app mode every installed store's hooks are registered at install"
+            );
+        };
+        let client = ManagementClient::new(store, &settings.upstream)?;
         match action {
             WebhooksCommand::Register { destination } => {
                 let Some(secret) = settings.auth.webhook_secret.as_ref() else {
@@ -419,6 +443,21 @@ fn token(customer_id: u64, email: String, lifetime: Duration, algorithm: Algorit
     }
 }
 
+/// Whether `error` is the database being out of reach (start-up tried for 5 seconds).
+fn is_database_unavailable(error: &anyhow::Error) -> bool {
+    use order_metafields_service::database::DatabaseError;
+    use order_metafields_service::lifecycle::StartError;
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<DatabaseError>()
+            .is_some_and(DatabaseError::is_unavailable)
+            || matches!(
+                cause.downcast_ref::<StartError>(),
+                Some(StartError::Database(database)) if database.is_unavailable()
+            )
+    })
+}
+
 /// Demo and sandbox logs: warnings only unless LOG_LEVEL or RUST_LOG says otherwise.
 fn init_quiet_logs() -> Result<telemetry::LogGuard, ExitCode> {
     let settings = LogSettings::from_env("warn").map_err(|error| {
@@ -445,9 +484,43 @@ fn parse_algorithm(text: &str) -> Result<Algorithm, String> {
     }
 }
 
+fn stores(action: StoresCommand) -> ExitCode {
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("order-metafields: configuration error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let _log = match init_quiet_logs() {
+        Ok(guard) => guard,
+        Err(code) => return code,
+    };
+    report(actix_web::rt::System::new().block_on(async move {
+        let text = match action {
+            StoresCommand::List => order_metafields::stores::list(&settings).await?,
+            StoresCommand::Show { store } => {
+                order_metafields::stores::show(&settings, &store).await?
+            }
+            StoresCommand::Forget { store } => {
+                order_metafields::stores::forget(&settings, &store).await?
+            }
+        };
+        print!("{text}");
+        anyhow::Ok(())
+    }))
+}
+
 fn report(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The database (DATABASE_URL) out of reach at start-up: a configuration problem to
+        // the operator, like a malformed variable, with the same exit code.
+        Err(error) if is_database_unavailable(&error) => {
+            tracing::error!(error = format!("{error:#}"), "order-metafields stopped");
+            eprintln!("order-metafields: DATABASE_URL: {error:#}");
+            ExitCode::from(2)
+        }
         Err(error) => {
             tracing::error!(error = format!("{error:#}"), "order-metafields stopped");
             eprintln!("order-metafields: {error:#}");

@@ -4,6 +4,8 @@ mod helpers;
 mod raw_http;
 
 mod api_reference;
+mod app_install;
+mod app_stores;
 mod auth;
 mod client_module;
 mod configuration;

@@ -14,6 +14,8 @@ use sqlx::Connection;
 /// it is dropped; PostgreSQL databases stay in the throwaway server).
 pub struct TestDatabase {
     pub url: DatabaseUrl,
+    /// The URL as text, for settings built from pairs.
+    pub url_text: String,
     _directory: Option<tempfile::TempDir>,
 }
 
@@ -41,8 +43,17 @@ impl TestDatabase {
         let url_text = format!("sqlite://{}/test.db", directory.path().display());
         Self {
             url: url_text.parse().expect("a valid sqlite url"),
+            url_text,
             _directory: Some(directory),
         }
+    }
+
+    /// The SQLite file's path (`None` on PostgreSQL), to read it as someone with the disk
+    /// would.
+    pub fn sqlite_path(&self) -> Option<std::path::PathBuf> {
+        self._directory
+            .as_ref()
+            .map(|directory| directory.path().join("test.db"))
     }
 
     async fn postgres(server: &str) -> Self {
@@ -61,6 +72,7 @@ impl TestDatabase {
         let url_text = format!("{base}/{name}");
         Self {
             url: url_text.parse().expect("a valid postgres url"),
+            url_text,
             _directory: None,
         }
     }
