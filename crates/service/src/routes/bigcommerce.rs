@@ -225,11 +225,13 @@ fn install_failed(frames: &FrameAncestors, error: &InstallError) -> HttpResponse
             "BigCommerce's login service failed. Start the install again in a moment.".to_owned(),
             Vec::new(),
         ),
-        InstallError::Database(_) | InstallError::Sealing => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The app could not save the installation. Start the install again in a moment.".to_owned(),
-            Vec::new(),
-        ),
+        InstallError::Database(error) => return database_page(frames, error),
+        InstallError::Sealing => {
+            return unavailable_page(
+                frames,
+                "The app could not save the installation. Start the install again in a moment.",
+            );
+        }
     };
     self::message(
         frames,
@@ -252,13 +254,25 @@ fn refused_page(frames: &FrameAncestors) -> HttpResponse {
 
 fn database_page(frames: &FrameAncestors, error: &DatabaseError) -> HttpResponse {
     tracing::error!(error = %error, "an app page could not reach the database");
-    message(
+    unavailable_page(
+        frames,
+        "The app cannot reach its database right now. Open it again in a moment.",
+    )
+}
+
+/// A `503` page, with `Retry-After`.
+fn unavailable_page(frames: &FrameAncestors, text: &str) -> HttpResponse {
+    let mut response = message(
         frames,
         StatusCode::SERVICE_UNAVAILABLE,
         "The app is unavailable",
-        "The app cannot reach its database right now. Open it again in a moment.",
+        text,
         Vec::new(),
-    )
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    response
 }
 
 fn message(
