@@ -1,16 +1,21 @@
-//! `order-metafields demo`: the sandbox store and the service against it, in one process,
-//! with a ready token and curl lines that work exactly as printed, and the sandbox's webhooks
-//! pointed at the service. Nothing here is used by `serve`; the demo's secrets are the
-//! sandbox's public demo values.
+//! `order-metafields demo`: the sandbox's stores and the service against them, in one
+//! process, in app mode: an embedded SQLite database in a temporary directory, and the app
+//! installed on every sandbox store through the real OAuth flow at start. It prints each
+//! store's control panel, a ready token and curl lines that work exactly as printed, and
+//! points the sandbox's webhooks at the service. Nothing here is used by `serve`; the demo's
+//! secrets are the sandbox's public demo values and a key made for this run.
 
 use std::fmt::Write as _;
 use std::io::ErrorKind;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::time::{Duration, SystemTime};
 
-use anyhow::{Context, anyhow};
+use anyhow::{Context, anyhow, bail};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use jsonwebtoken::Algorithm;
 use secrecy::{ExposeSecret, SecretString};
+use tokio::task::JoinHandle;
 use url::Url;
 
 use order_metafields_sandbox::{self as sandbox, RunningSandbox, SandboxConfig, TokenCustomer};
@@ -28,17 +33,37 @@ pub struct DemoOptions {
     pub sandbox: SocketAddr,
 }
 
-/// The sandbox and the built (not yet running) service.
+/// The sandbox and the running service, with the app installed on every store.
 pub struct Demo {
     pub sandbox: RunningSandbox,
-    pub application: Application,
     /// The service's root as a browser or curl reaches it, without a trailing slash.
     pub service_url: String,
-    /// The sandbox's root as a browser or curl reaches it.
+    /// Every sandbox store, as the demo prints it; the first is the main store.
+    pub stores: Vec<DemoStore>,
+    service: Option<(
+        actix_web::dev::ServerHandle,
+        JoinHandle<std::io::Result<()>>,
+    )>,
+    /// The first store's root as a browser or curl reaches it.
     sandbox_url: Url,
-    token: SecretString,
     /// The sandbox's public demo values, for the printed metafield change and token line.
     sandbox_config: SandboxConfig,
+    /// The app's database lives here for the demo's run.
+    _database: tempfile::TempDir,
+}
+
+/// One sandbox store in the demo.
+pub struct DemoStore {
+    pub hash: String,
+    pub name: String,
+    /// Its storefront's root, as a browser reaches it.
+    pub storefront: Url,
+    /// Its control panel, where the app can be opened, uninstalled and installed again.
+    pub control_panel: Url,
+    /// A Current Customer JWT of this store's demo shopper.
+    token: SecretString,
+    /// That shopper's email.
+    pub shopper: String,
 }
 
 /// The seeded shopper the printed token speaks for (Alice: four orders with metafields).
@@ -52,82 +77,159 @@ pub const WEBHOOK_PATH: &str = "/webhooks/bigcommerce";
 /// How long the printed token is valid: a real storefront's Current Customer JWT lives as long.
 pub const TOKEN_LIFETIME: Duration = Duration::from_secs(15 * 60);
 
+impl DemoStore {
+    /// The ready token of this store's demo shopper.
+    pub fn token(&self) -> &str {
+        self.token.expose_secret()
+    }
+}
+
 impl Demo {
-    /// Starts the sandbox and builds the service against it, allowing the sandbox
-    /// storefront's origin to call it from a browser.
+    /// Starts the sandbox and the service against it, installs the app on every sandbox
+    /// store, and allows the sandbox storefronts' origins to call it from a browser.
     pub async fn start(options: DemoOptions) -> anyhow::Result<Self> {
         Self::start_with_allowed_origins(options, None).await
     }
 
     /// As `start`, but the service allows `allowed_origins` (comma-separated, as in
-    /// `CORS_ALLOWED_ORIGINS`) instead of the sandbox storefront's origin; any other origin
+    /// `CORS_ALLOWED_ORIGINS`) instead of the sandbox storefronts' origins; any other origin
     /// shows the browser blocking the storefront, as a misconfigured service would.
     pub async fn start_with_allowed_origins(
         options: DemoOptions,
         allowed_origins: Option<&str>,
     ) -> anyhow::Result<Self> {
-        let config = SandboxConfig {
+        let mut config = SandboxConfig {
             listen: options.sandbox,
             ..SandboxConfig::demo_defaults()
         };
+        // The other stores' storefronts listen on the demo's host too (`--host`).
+        for store in &mut config.more_stores {
+            store.listen = SocketAddr::new(options.sandbox.ip(), 0);
+        }
         let sandbox = sandbox::start(config.clone())
             .await
             .map_err(|error| explain_listen_error(error, "--sandbox-port", options.sandbox))?;
         let sandbox_url = reachable_url(&sandbox.base_url())?;
-        let storefront_origins = browser_origins(&sandbox_url);
+        let mut storefronts = Vec::new();
+        for store in sandbox.stores() {
+            let url = sandbox
+                .storefront_url_of(store.hash())
+                .context("a sandbox store has no storefront")?;
+            storefronts.push((store, reachable_url(&url)?));
+        }
+        let browser_origins: Vec<String> = storefronts
+            .iter()
+            .map(|(_, url)| browser_origins(url))
+            .collect();
+        let cors = browser_origins.join(",");
+        let frame_ancestors = browser_origins.join(",").replace(',', " ");
+        // The service's port is its public address (APP_URL): known before it starts.
+        let service_address = reachable(SocketAddr::new(
+            options.service.ip(),
+            choose_port(options.service)?,
+        ));
+        let service_url = format!("http://{service_address}");
+        let listen = SocketAddr::new(options.service.ip(), service_address.port()).to_string();
+        let directory = tempfile::tempdir().context("making the demo's database directory")?;
+        let database_url = format!("sqlite://{}/demo.db", directory.path().display());
+        let key = demo_key();
         let api_base = sandbox_url.to_string();
-        let listen = options.service.to_string();
         let settings = Settings::from_pairs([
-            ("BC_STORE_HASH", config.store_hash.as_str()),
-            ("BC_ACCESS_TOKEN", config.access_token.as_str()),
             ("BC_CLIENT_ID", config.client_id.as_str()),
             ("BC_CLIENT_SECRET", config.client_secret.as_str()),
+            ("APP_URL", service_url.as_str()),
+            ("TOKEN_ENCRYPTION_KEY", key.expose_secret()),
             ("BC_API_BASE_URL", api_base.as_str()),
+            ("BC_LOGIN_BASE_URL", api_base.as_str()),
+            ("DATABASE_URL", database_url.as_str()),
             ("LISTEN_ADDR", listen.as_str()),
+            ("CONTROL_PANEL_ORIGINS", frame_ancestors.as_str()),
             (
                 "CORS_ALLOWED_ORIGINS",
-                allowed_origins.unwrap_or(storefront_origins.as_str()),
+                allowed_origins.unwrap_or(cors.as_str()),
             ),
         ])
         .context("the demo's settings are invalid")?;
         let application = Application::build(settings)
             .await
             .map_err(|error| explain_listen_error(error, "--port", options.service))?;
-        let service_address = reachable(SocketAddr::new(options.service.ip(), application.port()));
-        let service_url = format!("http://{service_address}");
-        // Only now is the service's port known. A service without the route yet answers 404,
-        // which the sandbox logs and gives up on; the demo runs on regardless.
+        let handle = application.server_handle();
+        let task = tokio::spawn(application.run_until_stopped());
+        let service = Url::parse(&service_url).context("forming the demo service's url")?;
+        sandbox.set_app_url(service.clone());
+        sandbox.set_service_url(service);
+        // The sandbox answers a metafield write once this destination took its webhook, so
+        // that a change shows on the very next request. (The hooks the app registers at
+        // install deliver there too, in the background, as BigCommerce's do.)
         let webhook_url = Url::parse(&format!("{service_url}{WEBHOOK_PATH}"))
             .with_context(|| format!("forming the demo's webhook url from {service_url}"))?;
-        sandbox.set_webhook_destination(Some(webhook_url));
-        sandbox
-            .set_service_url(Url::parse(&service_url).context("forming the demo service's url")?);
-        let customer = sandbox
-            .store()
-            .customers()
-            .into_iter()
-            .find(|customer| customer.id == DEMO_CUSTOMER_ID)
-            .context("the demo shopper is missing from the seed data")?;
-        let token = sandbox::mint_current_customer_token(
-            &config.client_id,
-            config.client_secret.as_bytes(),
-            &config.store_hash,
-            &TokenCustomer {
-                id: customer.id,
-                email: customer.email,
-                group_id: customer.group_id,
-            },
-            Algorithm::HS256,
-            TOKEN_LIFETIME,
-        )?;
+        let mut stores = Vec::new();
+        for (store, storefront) in storefronts {
+            store.set_webhook_destination(Some(webhook_url.clone()));
+            let answer = sandbox
+                .install_app(store.hash())
+                .await
+                .with_context(|| format!("installing the app on sandbox store {}", store.hash()))?;
+            if answer.status != 200 {
+                bail!(
+                    "installing the app on sandbox store {} answered {}",
+                    store.hash(),
+                    answer.status
+                );
+            }
+            let customer = store
+                .customers()
+                .into_iter()
+                .find(|customer| customer.id == DEMO_CUSTOMER_ID)
+                .context("the demo shopper is missing from the seed data")?;
+            let token = sandbox::mint_current_customer_token(
+                &config.client_id,
+                config.client_secret.as_bytes(),
+                store.hash(),
+                &TokenCustomer {
+                    id: customer.id,
+                    email: customer.email.clone(),
+                    group_id: customer.group_id,
+                },
+                Algorithm::HS256,
+                TOKEN_LIFETIME,
+            )?;
+            stores.push(DemoStore {
+                hash: store.hash().to_owned(),
+                name: store.name().to_owned(),
+                control_panel: storefront.join("manage").context("a control panel url")?,
+                storefront,
+                token: SecretString::from(token),
+                shopper: customer.email,
+            });
+        }
         Ok(Self {
             sandbox,
             sandbox_url,
-            application,
             service_url,
-            token: SecretString::from(token),
+            stores,
+            service: Some((handle, task)),
             sandbox_config: config,
+            _database: directory,
         })
+    }
+
+    /// Serves until the service stops (Ctrl-C or SIGTERM), then stops the sandbox.
+    pub async fn run_until_stopped(mut self) -> anyhow::Result<()> {
+        if let Some((_, task)) = self.service.take() {
+            task.await.context("the service's task failed")??;
+        }
+        self.sandbox.stop().await;
+        Ok(())
+    }
+
+    /// Stops the service and the sandbox.
+    pub async fn stop(mut self) {
+        if let Some((handle, task)) = self.service.take() {
+            handle.stop(true).await;
+            let _ = task.await;
+        }
+        self.sandbox.stop().await;
     }
 
     /// The sandbox store's root as a browser or curl reaches it: the address it listens on,
@@ -154,13 +256,14 @@ impl Demo {
         )
     }
 
-    /// The ready token (a demo token for the sandbox's public demo secret).
+    /// The ready token of the main store's shopper (a demo token for the sandbox's public
+    /// demo secret).
     pub fn token(&self) -> &str {
-        self.token.expose_secret()
+        self.stores[0].token()
     }
 
     /// The curl lines the demo prints, each runnable exactly as printed.
-    pub fn curl_lines(&self) -> Vec<(String, &'static str)> {
+    pub fn curl_lines(&self) -> Vec<(String, String)> {
         let token = self.token();
         let url = &self.service_url;
         [
@@ -182,9 +285,21 @@ impl Demo {
         .map(|(url, what)| {
             (
                 format!("curl -s -i '{url}' -H 'Authorization: Bearer {token}'"),
-                what,
+                what.to_owned(),
             )
         })
+        .chain(self.stores.iter().skip(1).map(|store| {
+            (
+                format!(
+                    "curl -s -i '{url}/v1/orders/{DEMO_ORDER_ID}/metafields' -H 'Authorization: Bearer {}'",
+                    store.token()
+                ),
+                format!(
+                    "the same order id in store {} ({}), as its customer {DEMO_CUSTOMER_ID}, {}: other data",
+                    store.hash, store.name, store.shopper
+                ),
+            )
+        }))
         .collect()
     }
 
@@ -213,7 +328,8 @@ impl Demo {
         let mut text = String::new();
         let _ = writeln!(
             text,
-            "order-metafields demo: the service and a sandbox BigCommerce store on this machine.\n"
+            "order-metafields demo: the service, as a BigCommerce app, and {} sandbox stores on this machine.\n",
+            self.stores.len()
         );
         let _ = writeln!(
             text,
@@ -250,6 +366,18 @@ impl Demo {
             self.current_jwt_url(),
             self.new_token_line()
         );
+        let _ = writeln!(
+            text,
+            "\nThe app is installed on every sandbox store through BigCommerce's OAuth flow. Each\n\
+             store's control panel opens it, uninstalls it and installs it again:\n"
+        );
+        for store in &self.stores {
+            let _ = writeln!(
+                text,
+                "  {:<10} {:<24} {}",
+                store.hash, store.name, store.control_panel
+            );
+        }
         let _ = writeln!(text, "\nTry:");
         for (line, what) in self.curl_lines() {
             let _ = writeln!(text, "\n  # {what}\n  {line}");
@@ -268,6 +396,25 @@ impl Demo {
         let _ = writeln!(text, "\nPress Ctrl-C to stop.");
         text
     }
+}
+
+/// The service's port: the one asked for, or a free one for port 0 (the port is part of
+/// `APP_URL`, so it must be known before the service starts).
+fn choose_port(address: SocketAddr) -> anyhow::Result<u16> {
+    if address.port() != 0 {
+        return Ok(address.port());
+    }
+    let listener = TcpListener::bind(address)
+        .map_err(|error| explain_listen_error(anyhow::Error::new(error), "--port", address))?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// A `TOKEN_ENCRYPTION_KEY` for this run: the demo's database is thrown away with it.
+fn demo_key() -> SecretString {
+    let mut bytes = [0u8; 32];
+    bytes[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    bytes[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    SecretString::from(BASE64.encode(bytes))
 }
 
 /// Names the command-line flag behind a listener that could not be bound, instead of the

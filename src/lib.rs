@@ -6,4 +6,5 @@
 pub mod address;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod stores;
 pub mod token;

@@ -83,6 +83,9 @@ enum Command {
         /// Orders per generated shopper.
         #[arg(long, default_value_t = 0)]
         extra_orders_per_customer: u32,
+        /// Where the app runs (its APP_URL): the control panels load its callbacks there.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        app_url: url::Url,
     },
     /// Manage the store's webhooks that keep this service's cache fresh.
     ///
@@ -92,6 +95,14 @@ enum Command {
     Webhooks {
         #[command(subcommand)]
         action: WebhooksCommand,
+    },
+    /// The stores that installed the app (app mode): list, show or forget them.
+    ///
+    /// Reads the app's configuration (DATABASE_URL, TOKEN_ENCRYPTION_KEY, ...). Never prints
+    /// an access token or an email.
+    Stores {
+        #[command(subcommand)]
+        action: StoresCommand,
     },
     /// Ask the running service's /healthz: exit 0 when it answers 200, else 1.
     ///
@@ -129,6 +140,23 @@ enum Command {
 }
 
 #[derive(Subcommand)]
+enum StoresCommand {
+    /// One line per installed store.
+    List,
+    /// What is known of one store (its token's state, never the token).
+    Show {
+        /// The store hash.
+        store: String,
+    },
+    /// Delete a store's access token, users and settings (for a store that can no longer
+    /// uninstall the app itself; a running service stops serving it when restarted).
+    Forget {
+        /// The store hash.
+        store: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum WebhooksCommand {
     /// Create the hooks this service needs (running it again creates nothing new).
     Register {
@@ -147,14 +175,22 @@ enum WebhooksCommand {
 }
 
 #[cfg(feature = "demo")]
-const SANDBOX_HELP: &str = "Run the sandbox BigCommerce store alone, for a separately started \
+const SANDBOX_HELP: &str = "Run the sandbox BigCommerce platform alone, for a separately started \
 service or another client.
 
-It serves a Management API (v2 orders, v3 order metafields, BigCommerce's quota headers and \
-429s) under /stores/sandbox1/, and a storefront with a sign-in page and \
-/customer/current.jwt?app_client_id=sandbox-demo-client-id.
+It serves two stores, sandbox1 and sandbox2 (whose customer and order ids overlap), each with \
+a Management API (v2 orders, v3 order metafields and hooks, BigCommerce's quota headers and \
+429s) under /stores/{hash}/, a storefront with a sign-in page and \
+/customer/current.jwt?app_client_id=sandbox-demo-client-id, and a control panel at \
+{storefront}/manage that installs, opens and uninstalls the app; and BigCommerce's login \
+service (POST /oauth2/token).
 
-Credentials for a service run against it:
+Run the service against it as an app (the control panels install it):
+  BC_CLIENT_ID=sandbox-demo-client-id
+  BC_CLIENT_SECRET=sandbox-demo-client-secret-not-for-production
+  BC_API_BASE_URL=http://127.0.0.1:<port>/  BC_LOGIN_BASE_URL=http://127.0.0.1:<port>/
+  APP_URL=http://127.0.0.1:8080  TOKEN_ENCRYPTION_KEY=$(openssl rand -base64 32)
+(`order-metafields demo` does all of this for you.) Or for the one store sandbox1:
   BC_STORE_HASH=sandbox1
   BC_ACCESS_TOKEN=sandbox-demo-access-token
   BC_CLIENT_ID=sandbox-demo-client-id
@@ -199,7 +235,9 @@ fn main() -> ExitCode {
             latency,
             extra_customers,
             extra_orders_per_customer,
+            app_url,
         } => run_sandbox(SandboxConfig {
+            app_url: Some(app_url),
             listen: loopback(port),
             quota,
             quota_window,
@@ -212,6 +250,7 @@ fn main() -> ExitCode {
             ..SandboxConfig::demo_defaults()
         }),
         Command::Webhooks { action } => webhooks(action),
+        Command::Stores { action } => stores(action),
         Command::Healthcheck { address, timeout } => healthcheck(address, timeout),
         Command::Token {
             customer_id,
@@ -255,15 +294,8 @@ fn demo(options: DemoOptions, cors_allowed_origins: Option<String>) -> ExitCode 
         let demo =
             Demo::start_with_allowed_origins(options, cors_allowed_origins.as_deref()).await?;
         println!("{}", demo.instructions());
-        let Demo {
-            sandbox,
-            application,
-            ..
-        } = demo;
         // The service stops on Ctrl-C or SIGTERM by itself; the sandbox follows it.
-        application.run_until_stopped().await?;
-        sandbox.stop().await;
-        anyhow::Ok(())
+        demo.run_until_stopped().await
     }))
 }
 
@@ -275,14 +307,37 @@ fn run_sandbox(config: SandboxConfig) -> ExitCode {
     };
     report(actix_web::rt::System::new().block_on(async move {
         let sandbox = sandbox::start(config.clone()).await?;
+        let base = sandbox.base_url();
+        let mut stores = String::new();
+        let mut origins = Vec::new();
+        for store in sandbox.stores() {
+            if let Some(url) = sandbox.storefront_url_of(store.hash()) {
+                origins.push(url.origin().ascii_serialization());
+            }
+            let storefront = sandbox
+                .storefront_url_of(store.hash())
+                .map(|url| url.to_string())
+                .unwrap_or_default();
+            stores.push_str(&format!(
+                "\n  {hash} ({name})\n    Storefront sign-in: {storefront}login (password {password})\n    Control panel:      {storefront}manage\n    Management API:     {base}stores/{hash}/\n",
+                hash = store.hash(),
+                name = store.name(),
+                password = sandbox::DEMO_PASSWORD,
+            ));
+        }
         println!(
-            "Sandbox BigCommerce store at {base}\n\n  Storefront sign-in: {base}login (password {password})\n  Management API:     {base}stores/{hash}/\n\nRun the service against it with:\n  BC_STORE_HASH={hash} BC_ACCESS_TOKEN={access} BC_CLIENT_ID={client} \\\n  BC_CLIENT_SECRET={secret} BC_API_BASE_URL={base} order-metafields serve\n\nPress Ctrl-C to stop.",
-            base = sandbox.base_url(),
-            password = sandbox::DEMO_PASSWORD,
+            "Sandbox BigCommerce platform at {base}\n{stores}\nRun the service against it as an app, then install it from a control panel (they load the app at {app}):\n  BC_CLIENT_ID={client} BC_CLIENT_SECRET={secret} \\\n  BC_API_BASE_URL={base} BC_LOGIN_BASE_URL={base} \\\n  APP_URL={app} TOKEN_ENCRYPTION_KEY=$(openssl rand -base64 32) \\\n  CONTROL_PANEL_ORIGINS='{frames}' CORS_ALLOWED_ORIGINS='{cors}' order-metafields serve\nor for the one store {hash}:\n  BC_STORE_HASH={hash} BC_ACCESS_TOKEN={access} BC_CLIENT_ID={client} \\\n  BC_CLIENT_SECRET={secret} BC_API_BASE_URL={base} order-metafields serve\n\nPress Ctrl-C to stop.",
             hash = config.store_hash,
             access = config.access_token,
             client = config.client_id,
             secret = config.client_secret,
+            frames = origins.join(" "),
+            cors = origins.join(","),
+            app = config
+                .app_url
+                .as_ref()
+                .map(|url| url.as_str().trim_end_matches('/').to_owned())
+                .unwrap_or_default(),
         );
         tokio::signal::ctrl_c().await?;
         sandbox.stop().await;
@@ -303,7 +358,12 @@ fn webhooks(action: WebhooksCommand) -> ExitCode {
         Err(code) => return code,
     };
     report(actix_web::rt::System::new().block_on(async move {
-        let client = ManagementClient::new(&settings.store, &settings.upstream)?;
+        let Some(store) = settings.single_store() else {
+            anyhow::bail!(
+                "BC_STORE_HASH: `webhooks` manages one store's hooks (single-store mode); in app mode every installed store's hooks are registered at install"
+            );
+        };
+        let client = ManagementClient::new(store, &settings.upstream)?;
         match action {
             WebhooksCommand::Register { destination } => {
                 let Some(secret) = settings.auth.webhook_secret.as_ref() else {
@@ -419,6 +479,21 @@ fn token(customer_id: u64, email: String, lifetime: Duration, algorithm: Algorit
     }
 }
 
+/// Whether `error` is the database being out of reach (start-up tried for 5 seconds).
+fn is_database_unavailable(error: &anyhow::Error) -> bool {
+    use order_metafields_service::database::DatabaseError;
+    use order_metafields_service::lifecycle::StartError;
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<DatabaseError>()
+            .is_some_and(DatabaseError::is_unavailable)
+            || matches!(
+                cause.downcast_ref::<StartError>(),
+                Some(StartError::Database(database)) if database.is_unavailable()
+            )
+    })
+}
+
 /// Demo and sandbox logs: warnings only unless LOG_LEVEL or RUST_LOG says otherwise.
 fn init_quiet_logs() -> Result<telemetry::LogGuard, ExitCode> {
     let settings = LogSettings::from_env("warn").map_err(|error| {
@@ -445,9 +520,43 @@ fn parse_algorithm(text: &str) -> Result<Algorithm, String> {
     }
 }
 
+fn stores(action: StoresCommand) -> ExitCode {
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("order-metafields: configuration error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let _log = match init_quiet_logs() {
+        Ok(guard) => guard,
+        Err(code) => return code,
+    };
+    report(actix_web::rt::System::new().block_on(async move {
+        let text = match action {
+            StoresCommand::List => order_metafields::stores::list(&settings).await?,
+            StoresCommand::Show { store } => {
+                order_metafields::stores::show(&settings, &store).await?
+            }
+            StoresCommand::Forget { store } => {
+                order_metafields::stores::forget(&settings, &store).await?
+            }
+        };
+        print!("{text}");
+        anyhow::Ok(())
+    }))
+}
+
 fn report(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The database (DATABASE_URL) out of reach at start-up: a configuration problem to
+        // the operator, like a malformed variable, with the same exit code.
+        Err(error) if is_database_unavailable(&error) => {
+            tracing::error!(error = format!("{error:#}"), "order-metafields stopped");
+            eprintln!("order-metafields: DATABASE_URL: {error:#}");
+            ExitCode::from(2)
+        }
         Err(error) => {
             tracing::error!(error = format!("{error:#}"), "order-metafields stopped");
             eprintln!("order-metafields: {error:#}");

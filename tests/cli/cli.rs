@@ -39,8 +39,10 @@ fn token_mints_a_development_jwt_the_service_accepts() {
         ("BC_CLIENT_SECRET", CLIENT_SECRET),
     ])
     .unwrap();
-    let verifier = CustomerTokenVerifier::new(&settings.auth, STORE_HASH);
-    assert_eq!(verifier.verify(token.trim()).unwrap().get(), 5);
+    let verifier = CustomerTokenVerifier::new(&settings.auth);
+    let verified = verifier.verify(token.trim()).unwrap();
+    assert_eq!(verified.customer.get(), 5);
+    assert_eq!(verified.store.as_str(), STORE_HASH);
 }
 
 #[test]

@@ -115,6 +115,7 @@ fn healthcheck_exits_1_not_2_when_the_configuration_is_missing() {
     assert_eq!(code, Some(1), "2 would mean something else to Docker");
     assert_eq!(
         stderr,
-        "order-metafields: configuration error: BC_STORE_HASH: required but not set\n"
+        // No BC_STORE_HASH: an app, which needs its APP_URL first.
+        "order-metafields: configuration error: APP_URL: required in app mode (set BC_STORE_HASH and BC_ACCESS_TOKEN instead to serve one store)\n"
     );
 }

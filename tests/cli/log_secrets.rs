@@ -139,14 +139,189 @@ async fn the_trace_log_has_a_line_per_request_and_no_secret_token_or_email() {
     }
 }
 
+/// App mode's distinctive secrets: the install code, the store's access token the login
+/// service grants, the encryption key, the owner's email.
+const INSTALL_CODE: &str = "code-Hk4vQ9pLw2-install";
+const GRANTED_TOKEN: &str = "granted-Yt6Rm1Zc8Bn3-store-token";
+const ENCRYPTION_KEY: &str = "ZGlzdGluY3RpdmUtZW5jcnlwdGlvbi1rZXktMzJieXQ=";
+const OWNER_EMAIL: &str = "distinct.owner.90417@example.com";
+
+#[tokio::test]
+async fn in_app_mode_the_trace_log_of_install_load_webhook_and_uninstall_holds_no_secret() {
+    let bigcommerce = MockServer::start().await;
+    mount_app_store(&bigcommerce).await;
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let base = bigcommerce.uri();
+    let environment: Vec<(&str, &str)> = vec![
+        ("BC_CLIENT_ID", CLIENT_ID),
+        ("BC_CLIENT_SECRET", CLIENT_SECRET),
+        ("APP_URL", "https://app.example.com"),
+        ("TOKEN_ENCRYPTION_KEY", ENCRYPTION_KEY),
+        ("BC_API_BASE_URL", base.as_str()),
+        ("BC_LOGIN_BASE_URL", base.as_str()),
+        ("DATABASE_URL", "sqlite://app.db"),
+        ("LISTEN_ADDR", listen.as_str()),
+        ("LOG_LEVEL", "trace"),
+        ("LOG_FORMAT", "json"),
+    ];
+    let mut service = Service::start(&environment);
+    let address = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    service.wait_until_healthy(&client, &address).await;
+    let payload = |user: i64| {
+        crate::harness::fixtures::sign(
+            &json!({
+                "aud": CLIENT_ID, "iss": "bc", "iat": crate::harness::fixtures::now(),
+                "nbf": crate::harness::fixtures::now(), "exp": crate::harness::fixtures::now() + 3600,
+                "jti": format!("jti-{user}"), "sub": format!("stores/{STORE_HASH}"),
+                "user": {"id": user, "email": OWNER_EMAIL, "locale": "en-US"},
+                "owner": {"id": 1, "email": OWNER_EMAIL}, "url": "/", "channel_id": null
+            }),
+            Algorithm::HS256,
+            CLIENT_SECRET,
+        )
+    };
+    let (load, uninstall) = (payload(1), payload(2));
+    let customer = token(7, Algorithm::HS256, CLIENT_SECRET);
+    let get = |url: String| client.get(url).send();
+
+    let installed = get(format!(
+        "{address}/bigcommerce/auth?code={INSTALL_CODE}&scope=store_v2_orders_read_only&context=stores/{STORE_HASH}"
+    ))
+    .await
+    .unwrap();
+    let loaded = get(format!(
+        "{address}/bigcommerce/load?signed_payload_jwt={load}"
+    ))
+    .await
+    .unwrap();
+    let replayed = get(format!(
+        "{address}/bigcommerce/load?signed_payload_jwt={load}"
+    ))
+    .await
+    .unwrap();
+    let orders = client
+        .get(format!("{address}/v1/orders"))
+        .bearer_auth(&customer)
+        .send()
+        .await
+        .unwrap();
+    let hook_secret = bigcommerce
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .find(|request| request.method.as_str() == "POST" && request.url.path().ends_with("/hooks"))
+        .map(|request| {
+            let hook: Value = serde_json::from_slice(&request.body).unwrap();
+            hook["headers"]["x-webhook-secret"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .unwrap();
+    let delivered = client
+        .post(format!("{address}/webhooks/bigcommerce"))
+        .header("x-webhook-secret", &hook_secret)
+        .body(
+            json!({"scope": "store/order/updated", "data": {"type": "order", "id": 100},
+                   "hash": "h1", "producer": format!("stores/{STORE_HASH}")})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let uninstalled = get(format!(
+        "{address}/bigcommerce/uninstall?signed_payload_jwt={uninstall}"
+    ))
+    .await
+    .unwrap();
+    let output = service.stop();
+
+    assert_eq!(installed.status(), 200);
+    assert_eq!(loaded.status(), 200);
+    assert_eq!(replayed.status(), 401);
+    assert_eq!(orders.status(), 200);
+    assert_eq!(delivered.status(), 200);
+    assert_eq!(uninstalled.status(), 200);
+    let everything = format!("{}\n{}", output.stdout, output.stderr);
+    assert!(
+        everything.contains("app installed"),
+        "the log says what happened"
+    );
+    let secrets = [
+        (CLIENT_SECRET, "the client secret"),
+        (INSTALL_CODE, "the install code"),
+        (GRANTED_TOKEN, "the store's access token"),
+        (ENCRYPTION_KEY, "the token encryption key"),
+        (OWNER_EMAIL, "a merchant's email"),
+        (SHOPPER_EMAIL, "the shopper's email"),
+        (hook_secret.as_str(), "the store's webhook secret"),
+        (load.as_str(), "the load payload"),
+        (uninstall.as_str(), "the uninstall payload"),
+        (customer.as_str(), "the customer token"),
+    ];
+    for (secret, what) in secrets {
+        assert!(!everything.contains(secret), "the log contains {what}");
+    }
+    for token in [&load, &uninstall, &customer] {
+        let signature = token.rsplit('.').next().unwrap();
+        assert!(
+            !everything.contains(signature),
+            "the log contains a signature"
+        );
+    }
+    let database = fs::read(service.directory.join("app.db")).unwrap_or_default();
+    assert!(
+        !database
+            .windows(GRANTED_TOKEN.len())
+            .any(|window| window == GRANTED_TOKEN.as_bytes()),
+        "the database file holds the access token in the clear"
+    );
+}
+
+/// The login service granting `INSTALL_CODE` and the store's Management API.
+async fn mount_app_store(bigcommerce: &MockServer) {
+    Mock::given(method("POST"))
+        .and(path("/oauth2/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": GRANTED_TOKEN, "scope": "store_v2_orders_read_only",
+            "user": {"id": 1, "username": OWNER_EMAIL, "email": OWNER_EMAIL},
+            "owner": {"id": 1, "username": OWNER_EMAIL, "email": OWNER_EMAIL},
+            "context": format!("stores/{STORE_HASH}"),
+            "account_uuid": "12345678-90ab-cdef-1234-567890abcdef"
+        })))
+        .mount(bigcommerce)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/stores/{STORE_HASH}/v3/hooks")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [], "meta": {}})))
+        .mount(bigcommerce)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("/stores/{STORE_HASH}/v3/hooks")))
+        .respond_with(|request: &wiremock::Request| {
+            let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
+            ResponseTemplate::new(200).set_body_json(json!({"data": {
+                "id": 1, "client_id": CLIENT_ID, "store_hash": STORE_HASH, "created_at": 1,
+                "updated_at": 1, "scope": body["scope"], "destination": body["destination"],
+                "is_active": true, "headers": body["headers"]
+            }}))
+        })
+        .mount(bigcommerce)
+        .await;
+    mount_store(bigcommerce).await;
+}
+
 #[test]
 fn a_bad_configuration_stops_start_up_with_one_line_naming_the_variable_and_no_secret() {
     let cases: [(Environment, &[&str], &str, &str); 2] = [
         (
             &[],
             &["BC_STORE_HASH"],
-            "BC_STORE_HASH",
-            "store hash missing",
+            "APP_URL",
+            "no store hash: an app, without its APP_URL",
         ),
         (
             &[("JWT_ALGORITHMS", "RS256")],

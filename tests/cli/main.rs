@@ -15,3 +15,4 @@ mod log_secrets;
 #[cfg(feature = "demo")]
 mod metafield_changes;
 mod shutdown;
+mod stores;

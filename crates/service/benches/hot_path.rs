@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use std::convert::Infallible;
 use std::hint::black_box;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::{App, test, web};
@@ -22,9 +23,12 @@ use order_metafields_service::auth::memory::{VerifiedCustomerToken, VerifiedToke
 use order_metafields_service::auth::verifier::unix_now;
 use order_metafields_service::cache::{Cache, CustomerOrders, OrderMetafields};
 use order_metafields_service::config::Settings;
-use order_metafields_service::domain::{CustomerId, Decimal, Order, OrderId, VisibilityPolicy};
-use order_metafields_service::management::ManagementClient;
+use order_metafields_service::domain::{
+    CustomerId, Decimal, Order, OrderId, StoreHash, VisibilityPolicy,
+};
+use order_metafields_service::management::ManagementApi;
 use order_metafields_service::routes;
+use order_metafields_service::stores::{Origin, Store, StoreRegistry};
 use order_metafields_service::throttle::CustomerThrottle;
 use time::macros::datetime;
 
@@ -99,10 +103,26 @@ fn order(id: u64) -> Order {
     }
 }
 
-/// An `Access` whose cache already holds the customer's orders and one order's metafields.
-async fn warm_access(settings: &Settings) -> Access {
-    let management = ManagementClient::new(&settings.store, &settings.upstream)
+/// The store served, and an `Access` whose cache already holds the customer's orders and
+/// one order's metafields in it.
+struct Warm {
+    access: Access,
+    stores: Arc<StoreRegistry>,
+    store: Arc<Store>,
+}
+
+async fn warm_access(settings: &Settings) -> Warm {
+    let one = settings.single_store().expect("single-store settings");
+    let api = ManagementApi::new(&settings.api_base_url, &settings.upstream)
         .expect("the management client builds");
+    let stores = Arc::new(StoreRegistry::new(api));
+    let store = stores.serve(
+        StoreHash::parse(STORE_HASH).expect("a store hash"),
+        &one.access_token,
+        VisibilityPolicy::new(BTreeSet::new()),
+        Origin::Environment,
+    );
+    let key = store.scope.key;
     let cache = Cache::new(
         &settings.cache,
         order_metafields_service::metrics::CacheMetrics::default(),
@@ -111,7 +131,7 @@ async fn warm_access(settings: &Settings) -> Access {
     let orders: Vec<Order> = (FIRST_ORDER..FIRST_ORDER + ORDERS).map(order).collect();
     cache
         .orders
-        .get_or_load(customer, cache.as_of(), || async {
+        .get_or_load((key, customer), cache.as_of(), || async {
             Ok::<_, Infallible>(CustomerOrders::new(orders))
         })
         .await
@@ -123,24 +143,26 @@ async fn warm_access(settings: &Settings) -> Access {
     cache
         .metafields
         .get_or_load(
-            OrderId::new(FIRST_ORDER).expect("order ids are positive"),
+            (
+                key,
+                OrderId::new(FIRST_ORDER).expect("order ids are positive"),
+            ),
             cache.as_of(),
             || async { Ok::<_, Infallible>(metafields) },
         )
         .await
         .expect("filling the metafields");
-    Access::new(
-        management,
-        cache,
-        VisibilityPolicy::new(BTreeSet::new()),
-        settings.cache.orders_refresh_interval,
-    )
+    Warm {
+        access: Access::new(cache, settings.cache.orders_refresh_interval),
+        stores,
+        store,
+    }
 }
 
 fn token_verification(criterion: &mut Criterion) {
     let settings = settings();
     let token = token();
-    let verifier = CustomerTokenVerifier::new(&settings.auth, STORE_HASH);
+    let verifier = CustomerTokenVerifier::new(&settings.auth);
     let mut validation = Validation::new(Algorithm::HS256);
     validation.set_audience(&[CLIENT_ID]);
     validation.set_issuer(&["bc/apps"]);
@@ -152,7 +174,7 @@ fn token_verification(criterion: &mut Criterion) {
         "service CustomerTokenVerifier::verify, first sight",
         |bencher| {
             bencher.iter_batched_ref(
-                || CustomerTokenVerifier::new(&settings.auth, STORE_HASH),
+                || CustomerTokenVerifier::new(&settings.auth),
                 |verifier| verifier.verify(black_box(&token)).expect("a valid token"),
                 BatchSize::SmallInput,
             )
@@ -185,6 +207,7 @@ fn token_memory(criterion: &mut Criterion) {
     let tokens: Vec<(String, VerifiedCustomerToken)> = (1..=SHOPPERS)
         .map(|customer| {
             let verified = VerifiedCustomerToken {
+                store: StoreHash::parse(STORE_HASH).expect("a store hash"),
                 customer: CustomerId::new(customer).expect("customer ids are positive"),
                 issued_at: now,
                 expires: now + 3600,
@@ -195,8 +218,8 @@ fn token_memory(criterion: &mut Criterion) {
     let moka = VerifiedTokens::new();
     let mutex = mutex_memory::VerifiedTokens::default();
     for (token, verified) in &tokens {
-        moka.insert(token, *verified);
-        mutex.insert(token, *verified, now);
+        moka.insert(token, verified.clone());
+        mutex.insert(token, verified.clone(), now);
     }
     let leeway = Duration::from_secs(30);
     let mut group = criterion.benchmark_group("token memory");
@@ -259,19 +282,23 @@ fn cache_hits(criterion: &mut Criterion) {
         .build()
         .expect("a tokio runtime");
     let settings = settings();
-    let access = runtime.block_on(warm_access(&settings));
+    let warm = runtime.block_on(warm_access(&settings));
+    let (access, store) = (&warm.access, &warm.store.scope);
     let customer = CustomerId::new(CUSTOMER).expect("customer ids are positive");
     let order = OrderId::new(FIRST_ORDER).expect("order ids are positive");
     let mut group = criterion.benchmark_group("cache hit");
     group.bench_function("Access::orders", |bencher| {
-        bencher
-            .to_async(&runtime)
-            .iter(|| async { access.orders(black_box(customer)).await.expect("warm") })
+        bencher.to_async(&runtime).iter(|| async {
+            access
+                .orders(store, black_box(customer))
+                .await
+                .expect("warm")
+        })
     });
     group.bench_function("Access::order", |bencher| {
         bencher.to_async(&runtime).iter(|| async {
             access
-                .order(black_box(customer), black_box(order))
+                .order(store, black_box(customer), black_box(order))
                 .await
                 .expect("warm")
         })
@@ -279,7 +306,7 @@ fn cache_hits(criterion: &mut Criterion) {
     group.bench_function("Access::metafields", |bencher| {
         bencher.to_async(&runtime).iter(|| async {
             access
-                .metafields(black_box(customer), black_box(order))
+                .metafields(store, black_box(customer), black_box(order))
                 .await
                 .expect("warm")
         })
@@ -289,7 +316,7 @@ fn cache_hits(criterion: &mut Criterion) {
             let cache = access.cache();
             cache
                 .metafields
-                .get_or_load(black_box(order), cache.as_of(), || {
+                .get_or_load((store.key, black_box(order)), cache.as_of(), || {
                     std::future::pending::<Result<OrderMetafields, Infallible>>()
                 })
                 .await
@@ -306,8 +333,8 @@ fn requests(criterion: &mut Criterion) {
         .expect("a tokio runtime");
     let settings = settings();
     let token = token();
-    let access = runtime.block_on(warm_access(&settings));
-    let verifier = web::Data::new(CustomerTokenVerifier::new(&settings.auth, STORE_HASH));
+    let warm = runtime.block_on(warm_access(&settings));
+    let verifier = web::Data::new(CustomerTokenVerifier::new(&settings.auth));
     // The limiter runs, with a limit no benchmark reaches, as in `tools/bench/profile`.
     let unreachable = NonZeroU32::new(1_000_000_000);
     let throttle = web::Data::new(CustomerThrottle::new(
@@ -318,7 +345,8 @@ fn requests(criterion: &mut Criterion) {
         App::new()
             .app_data(verifier)
             .app_data(throttle)
-            .app_data(web::Data::new(access))
+            .app_data(web::Data::new(warm.access))
+            .app_data(web::Data::from(warm.stores))
             .configure(routes::configure),
     ));
     let mut group = criterion.benchmark_group("request in process");
@@ -401,7 +429,7 @@ mod mutex_memory {
                 token.as_bytes(),
             )
             .is_ok();
-            let verified = known.verified;
+            let verified = &known.verified;
             let in_time =
                 now < verified.expires && verified.issued_at <= now.saturating_add(leeway);
             (same && in_time).then_some(verified.customer)

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use crate::cache::changes::{Change, Revision};
 use crate::cache::layer::{Cached, FAILURE_BACKOFF, LoadFailure};
 use crate::cache::{Cache, CustomerOrders, OrderMetafields};
-use crate::domain::{CustomerId, Metafield, Order, OrderId, VisibilityPolicy};
+use crate::domain::{CustomerId, Metafield, Order, OrderId, StoreKey, VisibilityPolicy};
 use crate::management::ManagementClient;
 use crate::management::error::ManagementError;
 
@@ -37,13 +37,20 @@ pub trait OrderSource: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<Metafield>, ManagementError>>;
 }
 
-/// The customer-facing read model over the cache and an [`OrderSource`].
+/// The customer-facing read model over the cache; each call names the store it reads,
+/// whose [`OrderSource`] and visibility policy it uses.
 #[derive(Clone)]
-pub struct Access<S = ManagementClient> {
-    source: S,
+pub struct Access {
     cache: Cache,
-    policy: Arc<VisibilityPolicy>,
     refresh_interval: Duration,
+}
+
+/// One store as [`Access`] reads it: the key its cached values are filed under, where its
+/// data comes from, and which metafields its customers may see.
+pub struct StoreScope<S = ManagementClient> {
+    pub key: StoreKey,
+    pub source: S,
+    pub policy: VisibilityPolicy,
 }
 
 /// Why a customer cannot have what they asked for.
@@ -73,17 +80,10 @@ struct Read {
     as_of: Revision,
 }
 
-impl<S: OrderSource> Access<S> {
-    pub fn new(
-        source: S,
-        cache: Cache,
-        policy: VisibilityPolicy,
-        refresh_interval: Duration,
-    ) -> Self {
+impl Access {
+    pub fn new(cache: Cache, refresh_interval: Duration) -> Self {
         Self {
-            source,
             cache,
-            policy: Arc::new(policy),
             refresh_interval,
         }
     }
@@ -93,51 +93,55 @@ impl<S: OrderSource> Access<S> {
         &self.cache
     }
 
-    /// Records that something changed at BigCommerce (a webhook said so). When this
-    /// returns, no request that starts afterwards is served anything the change may have
-    /// made wrong: not the order in any customer's list, not its metafields.
+    /// Records that something changed at BigCommerce (a webhook said so), or that a store
+    /// left. When this returns, no request that starts afterwards is served anything the
+    /// change may have made wrong: not the order in any customer's list, not its metafields.
     pub fn invalidate(&self, change: Change) {
         self.cache.invalidate(change);
     }
 
-    /// The customer's orders, newest first.
-    pub async fn orders(
+    /// The customer's orders in `store`, newest first.
+    pub async fn orders<S: OrderSource>(
         &self,
+        store: &StoreScope<S>,
         customer: CustomerId,
     ) -> Result<Cached<CustomerOrders>, AccessError> {
-        self.orders_as_of(customer, self.begin()).await
+        self.orders_as_of(store, customer, self.begin(store)).await
     }
 
     /// The order, if the customer placed it. An id missing from a list older than the
     /// refresh interval reloads the list once, so a just-placed order shows up soon while a
     /// customer probing other ids costs at most one reload per interval.
-    pub async fn order(
+    pub async fn order<S: OrderSource>(
         &self,
+        store: &StoreScope<S>,
         customer: CustomerId,
         id: OrderId,
     ) -> Result<OwnedOrder, AccessError> {
-        self.order_as_of(customer, id, self.begin()).await
+        self.order_as_of(store, customer, id, self.begin(store))
+            .await
     }
 
     /// The visible metafields of one of the customer's orders, as a ready response body.
     /// Ownership is proven from the customer's list as of the same moment as the
     /// metafields: a list older than a change of the order never vouches for them.
-    pub async fn metafields(
+    pub async fn metafields<S: OrderSource>(
         &self,
+        store: &StoreScope<S>,
         customer: CustomerId,
         id: OrderId,
     ) -> Result<Cached<OrderMetafields>, AccessError> {
         // One budget and one view of the changes for all of this request's work.
-        let read = self.begin();
+        let read = self.begin(store);
         // Ownership first: nobody's metafields are fetched for an order they did not place.
-        self.order_as_of(customer, id, read).await?;
+        self.order_as_of(store, customer, id, read).await?;
         let load = || async move {
-            let metafields = self.source.order_metafields(id, read.deadline).await?;
-            Ok::<_, ManagementError>(visible_metafields(&self.policy, metafields))
+            let metafields = store.source.order_metafields(id, read.deadline).await?;
+            Ok::<_, ManagementError>(visible_metafields(&store.policy, metafields))
         };
         self.cache
             .metafields
-            .get_or_load(id, read.as_of, load)
+            .get_or_load((store.key, id), read.as_of, load)
             .await
             .map_err(|error| match *error {
                 ManagementError::NotFound { .. } => AccessError::NotFound,
@@ -145,34 +149,36 @@ impl<S: OrderSource> Access<S> {
             })
     }
 
-    fn begin(&self) -> Read {
+    fn begin<S: OrderSource>(&self, store: &StoreScope<S>) -> Read {
         Read {
-            deadline: self.source.deadline(),
+            deadline: store.source.deadline(),
             as_of: self.cache.as_of(),
         }
     }
 
-    async fn orders_as_of(
+    async fn orders_as_of<S: OrderSource>(
         &self,
+        store: &StoreScope<S>,
         customer: CustomerId,
         read: Read,
     ) -> Result<Cached<CustomerOrders>, AccessError> {
         self.cache
             .orders
-            .get_or_load(customer, read.as_of, || {
-                self.load_orders(customer, read.deadline)
+            .get_or_load((store.key, customer), read.as_of, || {
+                load_orders(store, customer, read.deadline)
             })
             .await
             .map_err(AccessError::Upstream)
     }
 
-    async fn order_as_of(
+    async fn order_as_of<S: OrderSource>(
         &self,
+        store: &StoreScope<S>,
         customer: CustomerId,
         id: OrderId,
         read: Read,
     ) -> Result<OwnedOrder, AccessError> {
-        let orders = self.orders_as_of(customer, read).await?;
+        let orders = self.orders_as_of(store, customer, read).await?;
         if let Some(json) = orders.value().get(id) {
             return Ok(OwnedOrder {
                 json,
@@ -183,9 +189,9 @@ impl<S: OrderSource> Access<S> {
         // stays small. A reload reads BigCommerce after this request started, so it
         // reflects every change recorded before.
         let refreshed = Box::pin(self.cache.refresh_customer_orders(
-            customer,
+            (store.key, customer),
             self.refresh_interval,
-            || self.load_orders(customer, read.deadline),
+            || load_orders(store, customer, read.deadline),
         ))
         .await;
         match refreshed {
@@ -201,15 +207,15 @@ impl<S: OrderSource> Access<S> {
             Some(Err(error)) => Err(AccessError::Upstream(Arc::new(error))),
         }
     }
+}
 
-    async fn load_orders(
-        &self,
-        customer: CustomerId,
-        deadline: Instant,
-    ) -> Result<CustomerOrders, ManagementError> {
-        let orders = self.source.customer_orders(customer, deadline).await?;
-        Ok(CustomerOrders::new(orders))
-    }
+async fn load_orders<S: OrderSource>(
+    store: &StoreScope<S>,
+    customer: CustomerId,
+    deadline: Instant,
+) -> Result<CustomerOrders, ManagementError> {
+    let orders = store.source.customer_orders(customer, deadline).await?;
+    Ok(CustomerOrders::new(orders))
 }
 
 impl OrderSource for ManagementClient {

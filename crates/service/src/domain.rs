@@ -6,9 +6,21 @@
 use std::collections::BTreeSet;
 use std::fmt;
 use std::num::NonZeroU64;
+use std::sync::Arc;
 
 use serde::Serialize;
 use time::OffsetDateTime;
+
+/// A BigCommerce store's hash, the `abc123` of `stores/abc123`: 1 to 64 ASCII letters and
+/// digits, cheap to clone.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StoreHash(Arc<str>);
+
+/// One installation of the app on a store, in this process: the key its cached values are
+/// filed under. A reinstall gets a new key, so nothing cached before an uninstall can be
+/// served after it, even for the same store hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StoreKey(u32);
 
 /// A BigCommerce customer id taken from a verified token; guests (id 0) cannot have one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -94,6 +106,55 @@ pub struct VisibilityPolicy {
 pub struct PageRequest {
     pub page: u32,
     pub limit: u32,
+}
+
+impl StoreHash {
+    /// The longest store hash accepted.
+    pub const MAX_LEN: usize = 64;
+
+    /// A store hash: 1 to 64 ASCII letters and digits.
+    pub fn parse(text: &str) -> Option<Self> {
+        let valid = (1..=Self::MAX_LEN).contains(&text.len())
+            && text.bytes().all(|byte| byte.is_ascii_alphanumeric());
+        valid.then(|| Self(text.into()))
+    }
+
+    /// The store of a BigCommerce `context` or `sub` (`stores/{hash}`).
+    pub fn from_context(context: &str) -> Option<Self> {
+        Self::parse(context.strip_prefix("stores/")?)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// `stores/{hash}`, as BigCommerce names a store in `context`, `sub` and `producer`.
+    pub fn context(&self) -> String {
+        format!("stores/{}", self.0)
+    }
+}
+
+impl std::borrow::Borrow<str> for StoreHash {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for StoreHash {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(&self.0)
+    }
+}
+
+impl StoreKey {
+    /// The key numbered `number`; the store registry hands them out.
+    pub const fn new(number: u32) -> Self {
+        Self(number)
+    }
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
 }
 
 impl CustomerId {
@@ -219,6 +280,29 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
+
+    #[test]
+    fn store_hashes_are_letters_and_digits_and_contexts_name_them() {
+        for (text, valid) in [
+            ("abc123", true),
+            ("Z4ZN3WO", true),
+            ("", false),
+            ("abc-123", false),
+            ("abc 123", false),
+            ("ab/c", false),
+            (&"a".repeat(64), true),
+            (&"a".repeat(65), false),
+        ] {
+            assert_eq!(StoreHash::parse(text).is_some(), valid, "case: {text:?}");
+        }
+        assert_eq!(
+            StoreHash::from_context("stores/g5cd38").map(|hash| hash.context()),
+            Some("stores/g5cd38".to_owned())
+        );
+        assert_eq!(StoreHash::from_context("store/g5cd38"), None);
+        assert_eq!(StoreHash::from_context("stores/"), None);
+        assert_eq!(StoreHash::from_context("stores/a/b"), None);
+    }
 
     fn metafield(namespace: &str, permission_set: PermissionSet) -> Metafield {
         Metafield {

@@ -29,6 +29,12 @@ pub enum ApiError {
     /// A webhook delivery that is not authentic.
     #[error("webhook unauthorized")]
     WebhookUnauthorized,
+    /// An app callback whose `signed_payload_jwt` was refused (forged, expired, replayed).
+    #[error("app callback unauthorized")]
+    CallbackUnauthorized,
+    /// The database cannot be reached; what does not need it is still served.
+    #[error("database unavailable")]
+    DatabaseUnavailable,
     /// No such resource for this caller (including another customer's order).
     #[error("not found")]
     NotFound,
@@ -128,6 +134,11 @@ impl Kind {
         "Service Unavailable",
         StatusCode::SERVICE_UNAVAILABLE,
     );
+    const DATABASE_UNAVAILABLE: Kind = Kind::new(
+        "database-unavailable",
+        "Service Unavailable",
+        StatusCode::SERVICE_UNAVAILABLE,
+    );
     const NOT_READY: Kind = Kind::new(
         "not-ready",
         "Service Unavailable",
@@ -155,7 +166,10 @@ impl ApiError {
     fn kind(&self) -> Kind {
         match self {
             ApiError::BadRequest { .. } => Kind::BAD_REQUEST,
-            ApiError::Unauthorized { .. } | ApiError::WebhookUnauthorized => Kind::UNAUTHORIZED,
+            ApiError::Unauthorized { .. }
+            | ApiError::WebhookUnauthorized
+            | ApiError::CallbackUnauthorized => Kind::UNAUTHORIZED,
+            ApiError::DatabaseUnavailable => Kind::DATABASE_UNAVAILABLE,
             ApiError::NotFound => Kind::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => Kind::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge => Kind::PAYLOAD_TOO_LARGE,
@@ -180,6 +194,12 @@ impl ApiError {
             }
             ApiError::WebhookUnauthorized => {
                 "The delivery carries neither a valid webhook signature nor the shared webhook secret."
+            }
+            ApiError::CallbackUnauthorized => {
+                "The signed_payload_jwt is not a valid, unexpired payload for this app (or was used before)."
+            }
+            ApiError::DatabaseUnavailable => {
+                "The service's database cannot be reached; try again later."
             }
             ApiError::NotFound => "There is no such resource for this customer.",
             ApiError::BadRequest { detail } | ApiError::NotReady { detail, .. } => detail,
@@ -229,6 +249,15 @@ impl ResponseError for ApiError {
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Webhook-Signature realm=\"order-metafields-webhooks\", X-Webhook-Secret realm=\"order-metafields-webhooks\""),
                 );
+            }
+            ApiError::CallbackUnauthorized => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Signed-Payload realm=\"order-metafields-app\""),
+                );
+            }
+            ApiError::DatabaseUnavailable => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             }
             ApiError::TooManyRequests { retry_after }
             | ApiError::UpstreamRateLimited { retry_after }
@@ -285,11 +314,14 @@ pub fn ensure_problem<B: MessageBody + 'static>(
 
 /// Whether an error response still lacks a problem body.
 pub fn needs_problem_body(status: StatusCode, headers: &header::HeaderMap) -> bool {
-    let is_problem = headers
+    let content_type = headers
         .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with(PROBLEM_JSON));
-    (status.is_client_error() || status.is_server_error()) && !is_problem
+        .and_then(|value| value.to_str().ok());
+    // A problem already, or one of the app's pages for the control panel's iframe (a
+    // person reads those; actix's own bare errors are never HTML).
+    let rendered = content_type
+        .is_some_and(|value| value.starts_with(PROBLEM_JSON) || value.starts_with("text/html"));
+    (status.is_client_error() || status.is_server_error()) && !rendered
 }
 
 /// A problem response standing in for a bare error response of `status`, keeping the

@@ -9,7 +9,7 @@
 //! A task-local rather than the request's extensions: the cache and the Management API
 //! client never see the request, and the context then needs no allocation of its own.
 
-use std::cell::Cell;
+use std::cell::{Cell, OnceCell};
 use std::future::Future;
 use std::time::Duration;
 
@@ -17,7 +17,7 @@ use actix_web::http::header::HeaderValue;
 use actix_web::web;
 use tokio::time::Instant;
 
-use crate::domain::CustomerId;
+use crate::domain::{CustomerId, StoreHash};
 use crate::metrics::{CacheOutcome, Metrics};
 
 tokio::task_local! {
@@ -31,6 +31,7 @@ pub struct RequestContext {
     started: Instant,
     metrics: Option<web::Data<Metrics>>,
     customer: Cell<Option<CustomerId>>,
+    store: OnceCell<StoreHash>,
     cache: Cell<Option<CacheOutcome>>,
     upstream_calls: Cell<u32>,
 }
@@ -50,6 +51,7 @@ impl RequestContext {
             started,
             metrics,
             customer: Cell::new(None),
+            store: OnceCell::new(),
             cache: Cell::new(None),
             upstream_calls: Cell::new(0),
         }
@@ -80,6 +82,11 @@ impl RequestContext {
         self.customer.get()
     }
 
+    /// The store the request was about, once known.
+    pub fn store(&self) -> Option<&str> {
+        self.store.get().map(StoreHash::as_str)
+    }
+
     /// The most telling cache outcome of the request (stale over miss over hit), if it
     /// looked anything up.
     pub fn cache(&self) -> Option<CacheOutcome> {
@@ -108,9 +115,17 @@ pub fn with<R>(read: impl FnOnce(&RequestContext) -> R) -> Option<R> {
     CONTEXT.try_with(read).ok()
 }
 
-/// Notes the verified customer of the current request.
-pub fn note_customer(customer: CustomerId) {
-    let _ = CONTEXT.try_with(|context| context.customer.set(Some(customer)));
+/// Notes the verified customer of the current request, and their store.
+pub fn note_customer(store: StoreHash, customer: CustomerId) {
+    let _ = CONTEXT.try_with(|context| {
+        context.customer.set(Some(customer));
+        let _ = context.store.set(store);
+    });
+}
+
+/// Notes the store the current request is about (a webhook's, an app callback's).
+pub fn note_store(store: StoreHash) {
+    let _ = CONTEXT.try_with(|context| context.store.set(store));
 }
 
 /// Notes a cache lookup's outcome for the current request.
@@ -150,7 +165,10 @@ mod tests {
         let noted = scope(context(), async {
             note_cache(CacheOutcome::Hit);
             note_upstream_call();
-            note_customer(CustomerId::new(7).unwrap());
+            note_customer(
+                StoreHash::parse("abc123").unwrap(),
+                CustomerId::new(7).unwrap(),
+            );
             note_cache(CacheOutcome::Stale);
             note_cache(CacheOutcome::Miss);
             note_upstream_call();
@@ -180,7 +198,10 @@ mod tests {
 
     #[tokio::test]
     async fn outside_a_request_nothing_is_noted_and_nothing_fails() {
-        note_customer(CustomerId::new(7).unwrap());
+        note_customer(
+            StoreHash::parse("abc123").unwrap(),
+            CustomerId::new(7).unwrap(),
+        );
         note_cache(CacheOutcome::Miss);
         note_upstream_call();
 

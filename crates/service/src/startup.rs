@@ -1,6 +1,6 @@
 //! Builds the application from settings: the token verifier (self-tested), the metrics
-//! registry, the Management API client, the caches, readiness, the middleware and the
-//! routes, bound to a listener (port 0 is allowed) with the server's limits (header, body
+//! registry, the Management API client, the caches, the database and the stores served (one
+//! from the environment, or the installed ones), readiness, the middleware and the routes, bound to a listener (port 0 is allowed) with the server's limits (header, body
 //! and keep-alive timeouts, connections in all and per client), plus a second listener for
 //! `/metrics` when `METRICS_ADDR` is set. Only `main` and the tests use it.
 
@@ -22,16 +22,20 @@ use tracing_actix_web::TracingLogger;
 use crate::access::Access;
 use crate::auth::current_customer::CustomerTokenVerifier;
 use crate::cache::Cache;
-use crate::config::{HttpSettings, Settings};
-use crate::domain::VisibilityPolicy;
+use crate::config::{HttpSettings, Mode, Settings};
+use crate::database::{Database, SettingsRecord};
+use crate::domain::{StoreHash, VisibilityPolicy};
 use crate::http_limits::{self, ClientConnections};
-use crate::management::ManagementClient;
+use crate::lifecycle::Lifecycle;
+use crate::management::ManagementApi;
+use crate::management::login::LoginClient;
 use crate::metrics::Metrics;
 use crate::readiness::Readiness;
 use crate::routes;
+use crate::stores::{Origin, StoreRegistry};
 use crate::telemetry::{REQUEST_ID_HEADER, ServiceRootSpan, request_identity};
 use crate::throttle::CustomerThrottle;
-use crate::webhooks::WebhookReceiver;
+use crate::webhooks::{SharedSecret, WebhookReceiver};
 
 /// A built, listening application.
 pub struct Application {
@@ -40,32 +44,88 @@ pub struct Application {
     /// The server of the separate metrics address, and its port.
     metrics_server: Option<(u16, Server)>,
     access: Access,
+    stores: Arc<StoreRegistry>,
+    database: Database,
 }
 
 impl Application {
     /// Builds everything and binds `settings.http.listen_addr`; fails with a message naming
     /// what is wrong.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let verifier = CustomerTokenVerifier::new(&settings.auth, &settings.store.store_hash);
+        let verifier = CustomerTokenVerifier::new(&settings.auth);
         verifier.self_test(&settings.auth).map_err(|error| {
             anyhow::anyhow!("start-up check of jwt verification failed: {error}")
         })?;
         // Each application owns its registry: nothing is recorded process-wide.
         let metrics = Metrics::new();
-        let management = ManagementClient::new(&settings.store, &settings.upstream)
+        let api = ManagementApi::new(&settings.api_base_url, &settings.upstream)
             .context("cannot build the management api http client")?
             .with_metrics(metrics.upstream.clone());
         let cache = Cache::new(&settings.cache, metrics.cache.clone());
-        let readiness = web::Data::new(Readiness::new(
-            management.clone(),
-            settings.upstream.readiness_interval,
-        ));
-        let access = Access::new(
-            management,
-            cache,
-            VisibilityPolicy::new(settings.visibility.extra_namespaces.clone()),
-            settings.cache.orders_refresh_interval,
-        );
+        let access = Access::new(cache, settings.cache.orders_refresh_interval);
+        let stores = Arc::new(StoreRegistry::new(api));
+        let database = Database::connect(&settings.database_url).await?;
+        let interval = settings.upstream.readiness_interval;
+        let (readiness, lifecycle, shared_secret) = match &settings.mode {
+            Mode::SingleStore(one) => {
+                let hash = StoreHash::parse(&one.store_hash)
+                    .context("BC_STORE_HASH: expected the store hash")?;
+                // The environment is the store's configuration; the database holds it like
+                // an installed store's (in memory unless DATABASE_URL says otherwise).
+                let namespaces = settings.visibility.extra_namespaces.clone();
+                database
+                    .save_settings(
+                        hash.as_str(),
+                        &SettingsRecord {
+                            metafield_namespaces: namespaces.clone(),
+                        },
+                        0,
+                    )
+                    .await?;
+                let store = stores.serve(
+                    hash,
+                    &one.access_token,
+                    VisibilityPolicy::new(namespaces),
+                    Origin::Environment,
+                );
+                let readiness = Readiness::new(store.management().clone(), interval);
+                let shared = settings
+                    .auth
+                    .webhook_secret
+                    .clone()
+                    .map_or(SharedSecret::None, SharedSecret::Fixed);
+                (readiness, None, shared)
+            }
+            Mode::App(app) => {
+                let login =
+                    LoginClient::new(&app.login_base_url, settings.upstream.request_timeout)
+                        .context("cannot build the login service http client")?;
+                let lifecycle = Lifecycle::start(
+                    database.clone(),
+                    Arc::clone(&stores),
+                    access.clone(),
+                    app,
+                    &settings.auth,
+                    &settings.visibility,
+                    login,
+                )
+                .await?;
+                let readiness = Readiness::for_database(database.clone(), interval);
+                // Each store's hooks carry a secret of its own, derived from WEBHOOK_SECRET
+                // (or the client secret when it is unset).
+                let key = settings
+                    .auth
+                    .webhook_secret
+                    .clone()
+                    .unwrap_or_else(|| settings.auth.client_secret.clone());
+                (
+                    readiness,
+                    Some(web::Data::new(lifecycle)),
+                    SharedSecret::PerStore(key),
+                )
+            }
+        };
+        let readiness = web::Data::new(readiness);
         let listener = TcpListener::bind(settings.http.listen_addr).with_context(|| {
             format!("cannot listen on LISTEN_ADDR {}", settings.http.listen_addr)
         })?;
@@ -75,9 +135,10 @@ impl Application {
             settings.http.customer_rate_per_minute,
             settings.http.customer_burst,
         ));
-        let receiver = web::Data::new(WebhookReceiver::new(
-            settings.auth.secrets(),
-            settings.auth.webhook_secret.clone(),
+        let receiver = web::Data::new(WebhookReceiver::new(settings.auth.secrets(), shared_secret));
+        let stores_data = web::Data::from(Arc::clone(&stores));
+        let frames = web::Data::new(routes::FrameAncestors(
+            settings.http.control_panel_origins.clone(),
         ));
         let access_data = web::Data::new(access.clone());
         let metrics = web::Data::new(metrics);
@@ -104,6 +165,13 @@ impl Application {
             } else {
                 app
             };
+            let app = match &lifecycle {
+                Some(lifecycle) => app
+                    .app_data(lifecycle.clone())
+                    .app_data(frames.clone())
+                    .configure(routes::configure_app),
+                None => app,
+            };
             let allowed_origins = Arc::clone(&allowed_origins);
             app.wrap(from_fn(move |request, next| {
                 http_limits::body_deadline(request, next, body_timeout)
@@ -116,6 +184,7 @@ impl Application {
             .wrap(from_fn(request_identity))
             .app_data(verifier.clone())
             .app_data(throttle.clone())
+            .app_data(stores_data.clone())
             .app_data(receiver.clone())
             .app_data(access_data.clone())
             .app_data(readiness.clone())
@@ -137,6 +206,8 @@ impl Application {
             server,
             metrics_server,
             access,
+            stores,
+            database,
         })
     }
 
@@ -152,6 +223,21 @@ impl Application {
     /// The customer-facing read model, for tests and future operational endpoints.
     pub fn access(&self) -> &Access {
         &self.access
+    }
+
+    /// A handle that stops the server gracefully (as SIGTERM does).
+    pub fn server_handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// The stores served now.
+    pub fn stores(&self) -> &StoreRegistry {
+        &self.stores
+    }
+
+    /// The database (for tests that take it away, and for operators' commands).
+    pub fn database(&self) -> &Database {
+        &self.database
     }
 
     /// Serves until the server is stopped (Ctrl-C or SIGTERM stop it gracefully).

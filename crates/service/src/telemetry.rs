@@ -104,6 +104,7 @@ impl RootSpanBuilder for ServiceRootSpan {
                 tracing::info!(
                     status = status.as_u16(),
                     latency_ms,
+                    store = context.store(),
                     customer_id,
                     cache = context.cache_label(),
                     upstream_calls = context.upstream_calls(),

@@ -2,10 +2,12 @@
 //! authentication: a handler that asks for a [`ThrottledCustomer`] gets a verified customer
 //! whose request passed their limit, so it can forget neither. A customer hammering the API
 //! gets `429` with `Retry-After` from memory, and costs the store nothing. GCRA through
-//! governor, keyed by customer id; idle customers' state is dropped so memory stays bounded.
+//! governor, keyed by store and customer id (ids repeat across stores); idle customers' state
+//! is dropped so memory stays bounded.
 
 use std::future::{Ready, ready};
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -16,8 +18,10 @@ use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 
 use crate::auth::extractor::VerifiedCustomer;
+use crate::cache::CustomerKey;
 use crate::domain::CustomerId;
 use crate::problem::ApiError;
+use crate::stores::Store;
 
 /// How many checks pass between sweeps of idle customers' state.
 const SWEEP_EVERY: u64 = 4096;
@@ -26,15 +30,17 @@ const SWEEP_EVERY: u64 = 4096;
 // A private field rather than `#[non_exhaustive]`: only this module may make one, not the
 // whole crate.
 #[allow(clippy::manual_non_exhaustive)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct ThrottledCustomer {
     pub id: CustomerId,
+    /// The store whose customer this is.
+    pub store: Arc<Store>,
     _within_limit: (),
 }
 
 type Limiter<C> = RateLimiter<
-    CustomerId,
-    DefaultKeyedStateStore<CustomerId>,
+    CustomerKey,
+    DefaultKeyedStateStore<CustomerKey>,
     C,
     NoOpMiddleware<<C as Clock>::Instant>,
 >;
@@ -69,7 +75,7 @@ impl<C: Clock + Clone> CustomerThrottle<C> {
     }
 
     /// `Ok` when the customer may make a request now, else how long until they may.
-    pub fn check(&self, customer: CustomerId) -> Result<(), Duration> {
+    pub fn check(&self, customer: CustomerKey) -> Result<(), Duration> {
         let Some(limiter) = &self.limiter else {
             return Ok(());
         };
@@ -111,9 +117,10 @@ fn within_limit(
         tracing::error!("the customer throttle is not registered with the app");
         return Err(ApiError::Internal);
     };
-    match throttle.check(customer.id) {
+    match throttle.check((customer.store.scope.key, customer.id)) {
         Ok(()) => Ok(ThrottledCustomer {
             id: customer.id,
+            store: customer.store,
             _within_limit: (),
         }),
         Err(retry_after) => {
@@ -130,9 +137,10 @@ mod tests {
     use governor::clock::FakeRelativeClock;
 
     use super::*;
+    use crate::domain::StoreKey;
 
-    fn customer(id: u64) -> CustomerId {
-        CustomerId::new(id).unwrap()
+    fn customer(id: u64) -> CustomerKey {
+        (StoreKey::new(1), CustomerId::new(id).unwrap())
     }
 
     fn limit(
@@ -164,6 +172,20 @@ mod tests {
         assert_eq!(over, Err(Duration::from_secs(1)));
         assert!(other.is_ok());
         assert!(later.is_ok());
+    }
+
+    #[test]
+    fn the_same_customer_id_in_two_stores_has_two_limits() {
+        let (throttle, _) = limit(60, 1);
+        let in_other_store = (StoreKey::new(2), CustomerId::new(1).unwrap());
+
+        let first = throttle.check(customer(1));
+        let over = throttle.check(customer(1));
+        let other_store = throttle.check(in_other_store);
+
+        assert!(first.is_ok());
+        assert!(over.is_err());
+        assert!(other_store.is_ok());
     }
 
     #[test]

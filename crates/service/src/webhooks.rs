@@ -1,7 +1,7 @@
 //! BigCommerce webhook deliveries: whether one is authentic (a Standard Webhooks signature
-//! keyed with the client secret, or the shared `X-Webhook-Secret` header), whether it was
-//! seen before, and what its scope means for the cache. Pure decisions; the route applies
-//! them. Authentication is split in two so that the route can refuse a delivery from its
+//! keyed with the client secret, or the `X-Webhook-Secret` header the hooks were registered
+//! with), whether it was seen before, and which store and order it names (its `producer`,
+//! `stores/{hash}`, says which store). Pure decisions; the route applies them. Authentication is split in two so that the route can refuse a delivery from its
 //! headers alone, before reading any body: [`WebhookReceiver::check_headers`], then
 //! [`WebhookReceiver::verify_body`]. Secrets are compared in constant time and never logged.
 
@@ -10,12 +10,12 @@ use std::time::Duration;
 
 use aws_lc_rs::{constant_time, digest, hmac};
 use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::engine::general_purpose::{STANDARD as BASE64, URL_SAFE_NO_PAD};
 use moka::sync::Cache as SyncCache;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use crate::domain::OrderId;
+use crate::domain::{OrderId, StoreHash};
 
 /// How far a signed delivery's timestamp may be from now (Standard Webhooks' tolerance).
 pub const TIMESTAMP_TOLERANCE: Duration = Duration::from_secs(5 * 60);
@@ -45,13 +45,37 @@ const SIGNATURE_BYTES: usize = 32;
 pub struct WebhookReceiver {
     /// The client secret's key, then the previous secret's during a rotation.
     signing_keys: Vec<hmac::Key>,
-    shared_secret: Option<SecretString>,
+    shared_secret: SharedSecret,
     /// Digests of the ids (or payload hashes) of the deliveries handled recently.
     seen: SyncCache<[u8; REPLAY_ENTRY_BYTES], ()>,
     /// HMACs computed so far: each delivery costs one per signing key, however many
     /// signatures it lists.
     signatures_computed: AtomicU64,
 }
+
+/// What the `X-Webhook-Secret` header of an authentic delivery holds.
+pub enum SharedSecret {
+    /// No such header is accepted.
+    None,
+    /// `WEBHOOK_SECRET` itself (single-store mode: `webhooks register` sets it).
+    Fixed(SecretString),
+    /// A value of each store's own, derived from this key ([`store_webhook_secret`]): what
+    /// the app registers on install, so that a header seen on one store's deliveries is
+    /// worth nothing for another's. Checked against the delivery's `producer`.
+    PerStore(SecretString),
+}
+
+/// The `X-Webhook-Secret` value the app registers a store's hooks with: an HMAC-SHA256 of
+/// `stores/{hash}` under `key` (`WEBHOOK_SECRET`, else the client secret), base64url.
+pub fn store_webhook_secret(key: &SecretString, store: &StoreHash) -> SecretString {
+    let key = hmac::Key::new(hmac::HMAC_SHA256, key.expose_secret().as_bytes());
+    let mut message = b"order-metafields webhook secret for ".to_vec();
+    message.extend_from_slice(store.context().as_bytes());
+    SecretString::from(URL_SAFE_NO_PAD.encode(hmac::sign(&key, &message)))
+}
+
+/// The length of a [`store_webhook_secret`]: 32 bytes in unpadded base64url.
+const STORE_SECRET_CHARS: usize = 43;
 
 /// The authentication headers of one delivery, as sent.
 #[derive(Clone, Copy, Debug, Default)]
@@ -73,6 +97,8 @@ pub struct HeaderCheck<'a> {
 enum HeaderCheckKind<'a> {
     /// The shared secret matched: the delivery is authentic whatever its body.
     SharedSecret,
+    /// A per-store secret of the right form, to be checked against the body's `producer`.
+    StoreSecret { sent: &'a [u8] },
     /// A well-formed, timely Standard Webhooks signature set, unverified.
     Signed {
         id: &'a str,
@@ -98,6 +124,17 @@ pub enum WebhookAuthError {
     StaleTimestamp,
     #[error("no signature matches the body")]
     BadSignature,
+    #[error("the shared secret header is not the one of the delivery's store")]
+    WrongStoreSecret,
+}
+
+/// An authentic delivery, read: the store it is about (its `producer`) and what it asks of
+/// that store's cache.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    /// `None` when the payload names no store in `producer`.
+    pub store: Option<StoreHash>,
+    pub invalidation: Invalidation,
 }
 
 /// What an authentic delivery asks of the cache.
@@ -117,6 +154,8 @@ struct Payload {
     scope: String,
     #[serde(default)]
     hash: Option<String>,
+    #[serde(default)]
+    producer: Option<String>,
     #[serde(default)]
     data: PayloadData,
 }
@@ -138,7 +177,7 @@ impl WebhookReceiver {
     /// previous one), as BigCommerce signs them.
     pub fn new<'a>(
         client_secrets: impl IntoIterator<Item = &'a SecretString>,
-        shared_secret: Option<SecretString>,
+        shared_secret: SharedSecret,
     ) -> Self {
         let keys: Vec<&[u8]> = client_secrets
             .into_iter()
@@ -149,7 +188,7 @@ impl WebhookReceiver {
 
     /// A receiver whose signatures are keyed with these bytes (Standard Webhooks' own test
     /// vectors use binary keys, which no environment variable holds).
-    fn with_signing_keys(keys: &[&[u8]], shared_secret: Option<SecretString>) -> Self {
+    fn with_signing_keys(keys: &[&[u8]], shared_secret: SharedSecret) -> Self {
         Self {
             signing_keys: keys
                 .iter()
@@ -199,18 +238,20 @@ impl WebhookReceiver {
             return Self::check_signature_headers(headers, signatures, now);
         }
         match (headers.shared_secret, &self.shared_secret) {
-            (Some(sent), Some(expected)) => {
-                // Digests of both, compared in constant time: equal lengths, so the comparison
-                // reveals neither the secret's content nor its length.
-                let sent = digest::digest(&digest::SHA256, sent);
-                let expected = digest::digest(&digest::SHA256, expected.expose_secret().as_bytes());
-                constant_time::verify_slices_are_equal(sent.as_ref(), expected.as_ref())
+            (Some(sent), SharedSecret::Fixed(expected)) => {
+                equal_secrets(sent, expected.expose_secret().as_bytes())
                     .map_err(|_| WebhookAuthError::WrongSharedSecret)?;
                 Ok(HeaderCheck {
                     kind: HeaderCheckKind::SharedSecret,
                 })
             }
-            (Some(_), None) => Err(WebhookAuthError::WrongSharedSecret),
+            // Which store's value it must be is in the body; here, only its form.
+            (Some(sent), SharedSecret::PerStore(_)) if sent.len() == STORE_SECRET_CHARS => {
+                Ok(HeaderCheck {
+                    kind: HeaderCheckKind::StoreSecret { sent },
+                })
+            }
+            (Some(_), _) => Err(WebhookAuthError::WrongSharedSecret),
             (None, _) => Err(WebhookAuthError::Unsigned),
         }
     }
@@ -224,13 +265,14 @@ impl WebhookReceiver {
         check: &HeaderCheck<'_>,
         body: &[u8],
     ) -> Result<(), WebhookAuthError> {
-        let HeaderCheckKind::Signed {
-            id,
-            timestamp,
-            signatures,
-        } = &check.kind
-        else {
-            return Ok(());
+        let (id, timestamp, signatures) = match &check.kind {
+            HeaderCheckKind::SharedSecret => return Ok(()),
+            HeaderCheckKind::StoreSecret { sent } => return self.verify_store_secret(sent, body),
+            HeaderCheckKind::Signed {
+                id,
+                timestamp,
+                signatures,
+            } => (id, timestamp, signatures),
         };
         let mut signed = Vec::with_capacity(id.len() + timestamp.len() + body.len() + 2);
         signed.extend_from_slice(id.as_bytes());
@@ -251,6 +293,21 @@ impl WebhookReceiver {
             }
         }
         Err(WebhookAuthError::BadSignature)
+    }
+
+    /// A per-store secret must be the one of the store the body's `producer` names.
+    fn verify_store_secret(&self, sent: &[u8], body: &[u8]) -> Result<(), WebhookAuthError> {
+        let SharedSecret::PerStore(key) = &self.shared_secret else {
+            return Err(WebhookAuthError::WrongSharedSecret);
+        };
+        let store = serde_json::from_slice::<Payload>(body)
+            .ok()
+            .and_then(|payload| payload.producer)
+            .and_then(|producer| StoreHash::from_context(&producer))
+            .ok_or(WebhookAuthError::WrongStoreSecret)?;
+        let expected = store_webhook_secret(key, &store);
+        equal_secrets(sent, expected.expose_secret().as_bytes())
+            .map_err(|_| WebhookAuthError::WrongStoreSecret)
     }
 
     /// How many HMACs of delivery bodies this receiver has computed: what a delivery costs,
@@ -311,16 +368,29 @@ impl WebhookReceiver {
     /// changes of the same metafield within a second have byte-identical payloads (the data
     /// names ids, not values, and `created_at` is in whole seconds), and the second must
     /// still invalidate. Either is remembered as a fixed-size digest.
-    pub fn accept(&self, webhook_id: Option<&str>, body: &[u8]) -> Option<Invalidation> {
+    pub fn accept(&self, webhook_id: Option<&str>, body: &[u8]) -> Option<Delivery> {
         let payload: Payload = match serde_json::from_slice(body) {
             Ok(payload) => payload,
-            Err(_) => return Some(Invalidation::Ignore("the body is not a webhook payload")),
+            Err(_) => {
+                return Some(Delivery {
+                    store: None,
+                    invalidation: Invalidation::Ignore("the body is not a webhook payload"),
+                });
+            }
         };
+        let store = payload
+            .producer
+            .as_deref()
+            .and_then(StoreHash::from_context);
         // An empty id names nothing; it must not become one key shared by every delivery.
         let webhook_id = webhook_id.map(str::trim).filter(|id| !id.is_empty());
+        // A payload hash is named with its store: two stores may send equal payloads.
         let key = match (webhook_id, payload.hash.as_deref()) {
             (Some(id), _) => Some(replay_key("id", id)),
-            (None, Some(hash)) => Some(replay_key("hash", hash)),
+            (None, Some(hash)) => Some(replay_key(
+                "hash",
+                &format!("{}:{hash}", payload.producer.as_deref().unwrap_or_default()),
+            )),
             (None, None) => None,
         };
         if let Some(key) = key {
@@ -329,7 +399,10 @@ impl WebhookReceiver {
             }
             self.seen.insert(key, ());
         }
-        Some(invalidation_for(&payload))
+        Some(Delivery {
+            store,
+            invalidation: invalidation_for(&payload),
+        })
     }
 
     /// The deliveries remembered now, and the bytes their keys take.
@@ -338,6 +411,14 @@ impl WebhookReceiver {
         let entries = self.seen.entry_count();
         (entries, entries * REPLAY_ENTRY_BYTES as u64)
     }
+}
+
+/// Compares a sent secret with the expected one in constant time, through digests of both:
+/// equal lengths, so the comparison reveals neither the secret's content nor its length.
+fn equal_secrets(sent: &[u8], expected: &[u8]) -> Result<(), ()> {
+    let sent = digest::digest(&digest::SHA256, sent);
+    let expected = digest::digest(&digest::SHA256, expected);
+    constant_time::verify_slices_are_equal(sent.as_ref(), expected.as_ref()).map_err(|_| ())
 }
 
 /// The replay memory's key for a delivery: a digest, so every key has the same size.
@@ -407,7 +488,9 @@ mod tests {
     fn receiver(shared: Option<&str>) -> WebhookReceiver {
         WebhookReceiver::new(
             [&SecretString::from(SECRET)],
-            shared.map(SecretString::from),
+            shared.map_or(SharedSecret::None, |shared| {
+                SharedSecret::Fixed(SecretString::from(shared))
+            }),
         )
     }
 
@@ -588,7 +671,7 @@ mod tests {
         // From standard-webhooks' Rust library tests (libraries/rust/src/lib.rs, `test_sign`
         // and `test_verify_with_multiple_signatures`): the key is the base64 after `whsec_`.
         let key = BASE64.decode("C2FVsBQIhrscChlQIMV+b5sSYspob7oD").unwrap();
-        let receiver = WebhookReceiver::with_signing_keys(&[&key], None);
+        let receiver = WebhookReceiver::with_signing_keys(&[&key], SharedSecret::None);
         let id = "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk";
         let timestamp = "1649367553";
         let body = br#"{"email":"test@example.com","username":"test_user"}"#;
@@ -644,7 +727,7 @@ mod tests {
                 &SecretString::from("new-secret"),
                 &SecretString::from(SECRET),
             ],
-            None,
+            SharedSecret::None,
         );
         let receiver = receiver(None);
 
@@ -739,9 +822,13 @@ mod tests {
         for (payload, expected) in cases {
             let receiver = receiver(None);
 
-            let invalidation = receiver.accept(None, payload.to_string().as_bytes());
+            let delivery = receiver.accept(None, payload.to_string().as_bytes());
 
-            assert_eq!(invalidation, Some(expected), "case: {payload}");
+            assert_eq!(
+                delivery.map(|delivery| delivery.invalidation),
+                Some(expected),
+                "case: {payload}"
+            );
         }
     }
 
@@ -762,7 +849,10 @@ mod tests {
         let empty_id_retried = receiver.accept(Some(""), third.as_bytes());
         let malformed = receiver.accept(Some("msg_3"), b"{not json");
 
-        let invalidation = Some(Invalidation::Order(OrderId::new(5).unwrap()));
+        let invalidation = Some(Delivery {
+            store: None,
+            invalidation: Invalidation::Order(OrderId::new(5).unwrap()),
+        });
         assert_eq!(first, invalidation);
         assert_eq!(same_id, None);
         assert_eq!(same_payload_new_id, invalidation);
@@ -775,7 +865,68 @@ mod tests {
         assert_eq!(empty_id_retried, None, "the same hash, no real id: a retry");
         assert_eq!(
             malformed,
-            Some(Invalidation::Ignore("the body is not a webhook payload"))
+            Some(Delivery {
+                store: None,
+                invalidation: Invalidation::Ignore("the body is not a webhook payload")
+            })
         );
+    }
+
+    #[test]
+    fn a_delivery_names_its_store_and_equal_payloads_of_two_stores_are_two_deliveries() {
+        let receiver = receiver(None);
+        let of = |store: &str| {
+            json!({"scope": "store/order/updated", "hash": "same", "producer": format!("stores/{store}"),
+                   "data": {"type": "order", "id": 5}})
+            .to_string()
+        };
+
+        let first = receiver.accept(None, of("abc123").as_bytes());
+        let other_store = receiver.accept(None, of("xyz789").as_bytes());
+        let retried = receiver.accept(None, of("abc123").as_bytes());
+        let malformed_producer = receiver.accept(None, of("a/b").as_bytes());
+
+        assert_eq!(first.unwrap().store, StoreHash::parse("abc123"));
+        assert_eq!(other_store.unwrap().store, StoreHash::parse("xyz789"));
+        assert_eq!(retried, None);
+        assert_eq!(malformed_producer.unwrap().store, None);
+    }
+
+    #[test]
+    fn a_per_store_secret_is_accepted_only_for_its_own_store() {
+        let key = SecretString::from("webhook-key-of-the-app");
+        let receiver = WebhookReceiver::new(
+            [&SecretString::from(SECRET)],
+            SharedSecret::PerStore(key.clone()),
+        );
+        let abc = store_webhook_secret(&key, &StoreHash::parse("abc123").unwrap());
+        let xyz = store_webhook_secret(&key, &StoreHash::parse("xyz789").unwrap());
+        let body = |store: &str| {
+            json!({"scope": "store/order/updated", "producer": format!("stores/{store}"),
+                   "data": {"type": "order", "id": 5}})
+            .to_string()
+        };
+        let check = |secret: &SecretString, store: &str| {
+            let headers = DeliveryHeaders {
+                shared_secret: Some(secret.expose_secret().as_bytes()),
+                ..DeliveryHeaders::default()
+            };
+            receiver
+                .check_headers(&headers, NOW)
+                .and_then(|check| receiver.verify_body(&check, body(store).as_bytes()))
+        };
+
+        assert_eq!(check(&abc, "abc123"), Ok(()));
+        assert_eq!(check(&xyz, "xyz789"), Ok(()));
+        assert_eq!(
+            check(&abc, "xyz789"),
+            Err(WebhookAuthError::WrongStoreSecret)
+        );
+        assert_eq!(
+            check(&SecretString::from("short"), "abc123"),
+            Err(WebhookAuthError::WrongSharedSecret)
+        );
+        assert_ne!(abc.expose_secret(), xyz.expose_secret());
+        assert_eq!(abc.expose_secret().len(), STORE_SECRET_CHARS);
     }
 }

@@ -187,8 +187,11 @@ pub async fn run(plan: DayPlan) -> anyhow::Result<()> {
 /// `order-metafields webhooks register` does, delivering to the service's webhook route.
 async fn register_hooks(api_base: &Url, service_base: &str) -> anyhow::Result<()> {
     let settings = stack::settings(api_base, &[])?;
-    let client = ManagementClient::new(&settings.store, &settings.upstream)
-        .context("building the client that registers the hooks")?;
+    let client = ManagementClient::new(
+        settings.single_store().expect("single-store settings"),
+        &settings.upstream,
+    )
+    .context("building the client that registers the hooks")?;
     let destination = format!("{service_base}{WEBHOOK_PATH}");
     hook_registration::register(&client, &destination, &SecretString::from(WEBHOOK_SECRET))
         .await

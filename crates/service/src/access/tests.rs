@@ -140,7 +140,17 @@ fn order_of(id: u64, owner: u64) -> Order {
     }
 }
 
-fn access(store: Store) -> Access<Store> {
+/// The key of the one store these scenarios read.
+const STORE: StoreKey = StoreKey::new(1);
+
+/// The real `Access` over the scripted store.
+#[derive(Clone)]
+struct Tested {
+    access: Access,
+    store: Rc<StoreScope<Store>>,
+}
+
+fn access(store: Store) -> Tested {
     let settings = Settings::from_pairs([
         ("BC_STORE_HASH", "store1"),
         ("BC_ACCESS_TOKEN", "access-token-value"),
@@ -154,12 +164,14 @@ fn access(store: Store) -> Access<Store> {
     ])
     .unwrap();
     let cache = Cache::new(&settings.cache, crate::metrics::CacheMetrics::new());
-    Access::new(
-        store,
-        cache,
-        VisibilityPolicy::default(),
-        settings.cache.orders_refresh_interval,
-    )
+    Tested {
+        access: Access::new(cache, settings.cache.orders_refresh_interval),
+        store: Rc::new(StoreScope {
+            key: STORE,
+            source: store,
+            policy: VisibilityPolicy::default(),
+        }),
+    }
 }
 
 /// Lets every read run until it waits for a load.
@@ -209,7 +221,7 @@ async fn run(owners: Vec<u64>, steps: Vec<Step>) -> (Vec<Seen>, Vec<Moved>) {
                 if !pending_webhooks.is_empty() {
                     let index = pending_webhooks.remove(position % pending_webhooks.len());
                     let order = OrderId::new(moves[index].order).unwrap();
-                    access.invalidate(Change::Order(order));
+                    access.access.invalidate(Change::Order(STORE, order));
                     moves[index].answered = Some(now);
                 }
             }
@@ -244,11 +256,12 @@ async fn run(owners: Vec<u64>, steps: Vec<Step>) -> (Vec<Seen>, Vec<Moved>) {
 }
 
 /// The order ids a read returned to the customer.
-async fn read(access: &Access<Store>, kind: Kind, customer: u64, order: u64) -> Vec<u64> {
+async fn read(tested: &Tested, kind: Kind, customer: u64, order: u64) -> Vec<u64> {
+    let (access, store) = (&tested.access, &*tested.store);
     let customer = CustomerId::new(customer).unwrap();
     let id = OrderId::new(order).unwrap();
     match kind {
-        Kind::Orders => match access.orders(customer).await {
+        Kind::Orders => match access.orders(store, customer).await {
             Ok(orders) => {
                 let run = orders.value().json_run(0..usize::MAX);
                 let text = format!("[{}]", String::from_utf8_lossy(run));
@@ -259,11 +272,11 @@ async fn read(access: &Access<Store>, kind: Kind, customer: u64, order: u64) -> 
             }
             Err(_) => Vec::new(),
         },
-        Kind::Order => match access.order(customer, id).await {
+        Kind::Order => match access.order(store, customer, id).await {
             Ok(_) => vec![order],
             Err(_) => Vec::new(),
         },
-        Kind::Metafields => match access.metafields(customer, id).await {
+        Kind::Metafields => match access.metafields(store, customer, id).await {
             Ok(_) => vec![order],
             Err(_) => Vec::new(),
         },

@@ -1,16 +1,18 @@
 //! The Current Customer JWT (BigCommerce's `current_customer.yml`): the claim profile, and
-//! [`CustomerTokenVerifier`], which verifies it for the configured store and remembers the
-//! tokens that passed until their `exp` (see `memory`).
+//! [`CustomerTokenVerifier`], which verifies it and remembers the tokens that passed until
+//! their `exp` (see `memory`). One client secret signs every store's tokens, so the token
+//! names its store (`sub` = `store_hash`); whether that store is served is the store
+//! registry's answer, asked by the extractor on every request.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::auth::memory::{VerifiedCustomerToken, VerifiedTokens};
-use crate::auth::verifier::{ClaimProfile, JwtVerifier, TokenTimes, unix_now};
+use crate::auth::verifier::{ClaimProfile, ExpectedStore, JwtVerifier, TokenTimes, unix_now};
 use crate::auth::{AuthError, MAX_TOKEN_BYTES};
 use crate::config::AuthSettings;
-use crate::domain::CustomerId;
+use crate::domain::{CustomerId, StoreHash};
 
 /// The issuer BigCommerce puts in every Current Customer JWT.
 pub const ISSUER: &str = "bc/apps";
@@ -76,10 +78,12 @@ impl ClaimProfile for CurrentCustomer {
         if claims.store_hash != claims.sub {
             return Err(AuthError::Claim("store_hash"));
         }
+        let store = StoreHash::parse(&claims.sub).ok_or(AuthError::Claim("sub"))?;
         // 0 is a guest, never a signed-in customer.
         CustomerId::new(claims.customer.id)
             .filter(|customer| customer.get() <= MAX_CUSTOMER_ID)
             .map(|customer| VerifiedCustomerToken {
+                store,
                 customer,
                 issued_at: claims.iat,
                 expires: claims.exp,
@@ -101,44 +105,55 @@ impl ClaimProfile for CurrentCustomer {
     }
 }
 
-/// Verifies Current Customer JWTs for one store, remembering those that passed; built once
-/// at start-up.
+/// Verifies Current Customer JWTs of this app for any store, remembering those that passed;
+/// built once at start-up.
 pub struct CustomerTokenVerifier {
     verifier: JwtVerifier<CurrentCustomer>,
-    store_hash: String,
     memory: VerifiedTokens,
 }
 
+/// Any store a hash can name: the claims are checked here, whether the store is served is
+/// the registry's answer.
+struct AnyStore;
+
+impl ExpectedStore for AnyStore {
+    fn admits(&self, store_hash: &str) -> bool {
+        StoreHash::parse(store_hash).is_some()
+    }
+}
+
+/// The store the start-up self-test signs for.
+const SELF_TEST_STORE: &str = "selftest";
+
 impl CustomerTokenVerifier {
-    /// The verifier of the app of `settings`, for the store `store_hash`.
-    pub fn new(settings: &AuthSettings, store_hash: &str) -> Self {
+    /// The verifier of the app of `settings`.
+    pub fn new(settings: &AuthSettings) -> Self {
         Self {
             verifier: JwtVerifier::new(settings),
-            store_hash: store_hash.to_owned(),
             memory: VerifiedTokens::new(),
         }
     }
 
-    /// Verifies a bearer token and returns the customer it names.
+    /// Verifies a bearer token and returns the store and customer it names.
     ///
     /// A token that passed every check is remembered, byte for byte, until its `exp`; the
     /// same string is then accepted without repeating the HMAC and the claim checks. Nothing
     /// verification would refuse is accepted from memory: the string is identical, the
     /// secrets are fixed for the life of the process, and the time checks are repeated on
     /// every hit (`exp` strictly, `iat` with the leeway, in case the clock was stepped back).
-    pub fn verify(&self, token: &str) -> Result<CustomerId, AuthError> {
+    pub fn verify(&self, token: &str) -> Result<VerifiedCustomerToken, AuthError> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(AuthError::TooLarge);
         }
         let now = unix_now();
-        if let Some(customer) = self.memory.get(token, now, self.verifier.leeway()) {
-            return Ok(customer);
+        if let Some(verified) = self.memory.get(token, now, self.verifier.leeway()) {
+            return Ok(verified);
         }
-        let verified = self.verifier.verify(token, self.store_hash.as_str(), now)?;
+        let verified = self.verifier.verify(token, &AnyStore, now)?;
         if now < verified.expires {
-            self.memory.insert(token, verified);
+            self.memory.insert(token, verified.clone());
         }
-        Ok(verified.customer)
+        Ok(verified)
     }
 
     /// Proves at start-up that the crypto backend signs and verifies with the configured
@@ -148,7 +163,7 @@ impl CustomerTokenVerifier {
         self.verifier.self_test(
             &settings.client_secret,
             &settings.client_id,
-            &self.store_hash,
+            SELF_TEST_STORE,
         )
     }
 }
@@ -217,24 +232,43 @@ mod tests {
         claims
     }
 
+    /// The customer a verification found.
+    fn customer_of(
+        verified: Result<VerifiedCustomerToken, AuthError>,
+    ) -> Result<CustomerId, AuthError> {
+        verified.map(|verified| verified.customer)
+    }
+
+    #[test]
+    fn a_valid_current_customer_token_yields_its_store_and_customer() {
+        let verifier = CustomerTokenVerifier::new(&settings(vec![Algorithm::HS256]));
+
+        let verified = verifier
+            .verify(&sign(&claims(), Algorithm::HS256, SECRET))
+            .unwrap();
+
+        assert_eq!(verified.store.as_str(), "abc123");
+        assert_eq!(verified.customer, CustomerId::new(42).unwrap());
+    }
+
     #[test]
     fn a_valid_current_customer_token_yields_its_customer() {
-        let verifier = CustomerTokenVerifier::new(&settings(vec![Algorithm::HS256]), "abc123");
+        let verifier = CustomerTokenVerifier::new(&settings(vec![Algorithm::HS256]));
 
-        let customer = verifier.verify(&sign(&claims(), Algorithm::HS256, SECRET));
+        let customer = customer_of(verifier.verify(&sign(&claims(), Algorithm::HS256, SECRET)));
 
         assert_eq!(customer, Ok(CustomerId::new(42).unwrap()));
     }
 
     #[test]
     fn a_verified_token_is_remembered_and_only_the_identical_string_matches() {
-        let verifier = CustomerTokenVerifier::new(&settings(vec![Algorithm::HS256]), "abc123");
+        let verifier = CustomerTokenVerifier::new(&settings(vec![Algorithm::HS256]));
         let token = sign(&claims(), Algorithm::HS256, SECRET);
         let customer = CustomerId::new(42).unwrap();
 
-        assert_eq!(verifier.verify(&token), Ok(customer));
+        assert_eq!(customer_of(verifier.verify(&token)), Ok(customer));
         assert_eq!(verifier.memory.usage().0, 1);
-        assert_eq!(verifier.verify(&token), Ok(customer));
+        assert_eq!(customer_of(verifier.verify(&token)), Ok(customer));
         assert_eq!(verifier.memory.usage().0, 1);
 
         // The remembered token with its signature changed is verified afresh, and refused.
@@ -243,9 +277,12 @@ mod tests {
         let at = tampered.len() - 5;
         let other = if &tampered[at..=at] == "A" { "B" } else { "A" };
         tampered.replace_range(at..=at, other);
-        assert_eq!(verifier.verify(&tampered), Err(AuthError::BadSignature));
         assert_eq!(
-            verifier.verify(&format!("{token}A")),
+            customer_of(verifier.verify(&tampered)),
+            Err(AuthError::BadSignature)
+        );
+        assert_eq!(
+            customer_of(verifier.verify(&format!("{token}A"))),
             Err(AuthError::BadSignature)
         );
         assert_eq!(verifier.memory.usage().0, 1);
@@ -253,7 +290,7 @@ mod tests {
 
     #[test]
     fn a_remembered_token_past_its_exp_is_verified_afresh_and_refused() {
-        let verifier = CustomerTokenVerifier::new(&settings(vec![Algorithm::HS256]), "abc123");
+        let verifier = CustomerTokenVerifier::new(&settings(vec![Algorithm::HS256]));
         let at = unix_now();
         let expired = sign(
             &with(claims(), &["exp"], json!(at - 120)),
@@ -264,22 +301,26 @@ mod tests {
         verifier.memory.insert(
             &expired,
             VerifiedCustomerToken {
+                store: StoreHash::parse("abc123").unwrap(),
                 customer: CustomerId::new(42).unwrap(),
                 issued_at: at - 1000,
                 expires: at - 120,
             },
         );
 
-        assert_eq!(verifier.verify(&expired), Err(AuthError::Expired));
+        assert_eq!(
+            customer_of(verifier.verify(&expired)),
+            Err(AuthError::Expired)
+        );
     }
 
     #[test]
     fn refused_tokens_and_the_self_test_leave_nothing_in_memory() {
         let settings = settings(vec![Algorithm::HS256, Algorithm::HS512]);
-        let verifier = CustomerTokenVerifier::new(&settings, "abc123");
+        let verifier = CustomerTokenVerifier::new(&settings);
 
         verifier.self_test(&settings).unwrap();
-        let _ = verifier.verify(&sign(&claims(), Algorithm::HS256, "another secret"));
+        let _ = customer_of(verifier.verify(&sign(&claims(), Algorithm::HS256, "another secret")));
         let _ = verifier.verify(&sign(
             &with(claims(), &["aud"], json!("another-app")),
             Algorithm::HS256,
@@ -291,7 +332,7 @@ mod tests {
 
     #[test]
     fn every_wrong_claim_is_refused_with_its_reason() {
-        let verifier = CustomerTokenVerifier::new(&settings(vec![Algorithm::HS256]), "abc123");
+        let verifier = CustomerTokenVerifier::new(&settings(vec![Algorithm::HS256]));
         let cases: Vec<(&str, Value, AuthError)> = vec![
             (
                 "expired",
@@ -349,9 +390,9 @@ mod tests {
                 AuthError::Claim("claims shape"),
             ),
             (
-                "wrong subject",
+                "a subject that is not the store_hash claim",
                 with(claims(), &["sub"], json!("zzz999")),
-                AuthError::Claim("sub"),
+                AuthError::Claim("store_hash"),
             ),
             (
                 "wrong store",
@@ -404,7 +445,7 @@ mod tests {
             ),
         ];
         for (description, claims, expected) in cases {
-            let result = verifier.verify(&sign(&claims, Algorithm::HS256, SECRET));
+            let result = customer_of(verifier.verify(&sign(&claims, Algorithm::HS256, SECRET)));
 
             assert_eq!(result, Err(expected), "case: {description}");
         }
@@ -412,7 +453,7 @@ mod tests {
 
     #[test]
     fn tokens_with_wrong_keys_algorithms_or_shapes_are_refused() {
-        let verifier = CustomerTokenVerifier::new(&settings(vec![Algorithm::HS256]), "abc123");
+        let verifier = CustomerTokenVerifier::new(&settings(vec![Algorithm::HS256]));
         let good = sign(&claims(), Algorithm::HS256, SECRET);
         let (head, rest) = good.split_once('.').unwrap();
         let none_header = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0";
@@ -455,7 +496,7 @@ mod tests {
         ];
         for (description, token, expected) in cases {
             assert_eq!(
-                verifier.verify(&token),
+                customer_of(verifier.verify(&token)),
                 Err(expected),
                 "case: {description}"
             );
@@ -464,25 +505,21 @@ mod tests {
 
     #[test]
     fn only_configured_algorithms_are_accepted() {
-        let verifier = CustomerTokenVerifier::new(&settings(vec![Algorithm::HS512]), "abc123");
+        let verifier = CustomerTokenVerifier::new(&settings(vec![Algorithm::HS512]));
 
-        assert!(
-            verifier
-                .verify(&sign(&claims(), Algorithm::HS512, SECRET))
-                .is_ok()
-        );
+        assert!(customer_of(verifier.verify(&sign(&claims(), Algorithm::HS512, SECRET))).is_ok());
         assert_eq!(
-            verifier.verify(&sign(&claims(), Algorithm::HS256, SECRET)),
+            customer_of(verifier.verify(&sign(&claims(), Algorithm::HS256, SECRET))),
             Err(AuthError::AlgorithmNotAccepted(Algorithm::HS256))
         );
     }
 
     #[test]
     fn the_largest_customer_id_is_accepted() {
-        let verifier = CustomerTokenVerifier::new(&settings(vec![Algorithm::HS256]), "abc123");
+        let verifier = CustomerTokenVerifier::new(&settings(vec![Algorithm::HS256]));
         let claims = with(claims(), &["customer", "id"], json!(MAX_CUSTOMER_ID));
 
-        let customer = verifier.verify(&sign(&claims, Algorithm::HS256, SECRET));
+        let customer = customer_of(verifier.verify(&sign(&claims, Algorithm::HS256, SECRET)));
 
         assert_eq!(customer, Ok(CustomerId::new(2_147_483_647).unwrap()));
     }
@@ -490,7 +527,7 @@ mod tests {
     #[test]
     fn self_test_passes_with_the_crypto_backend() {
         let settings = settings(vec![Algorithm::HS256, Algorithm::HS384, Algorithm::HS512]);
-        let verifier = CustomerTokenVerifier::new(&settings, "abc123");
+        let verifier = CustomerTokenVerifier::new(&settings);
 
         assert_eq!(verifier.self_test(&settings), Ok(()));
     }

@@ -12,7 +12,7 @@ use moka::Expiry;
 use moka::sync::Cache;
 
 use crate::auth::verifier::unix_now;
-use crate::domain::CustomerId;
+use crate::domain::{CustomerId, StoreHash};
 
 /// The largest number of verified tokens remembered: about one per signed-in shopper active
 /// in the last fifteen minutes.
@@ -20,9 +20,11 @@ pub const VERIFIED_TOKENS_MAX: u64 = 16_384;
 /// The largest total weight of the memory, in bytes.
 pub const VERIFIED_TOKENS_MAX_BYTES: u64 = 16 * 1024 * 1024;
 
-/// What a remembered token said: its customer, `iat` and `exp` (seconds since the epoch).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What a remembered token said: its store and customer, `iat` and `exp` (seconds since
+/// the epoch).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedCustomerToken {
+    pub store: StoreHash,
     pub customer: CustomerId,
     pub issued_at: u64,
     pub expires: u64,
@@ -57,16 +59,18 @@ impl VerifiedTokens {
             tokens: Cache::builder()
                 .name("verified-tokens")
                 .max_capacity(VERIFIED_TOKENS_MAX_BYTES)
-                .weigher(|_, remembered: &RememberedToken| weight(remembered.token.len()))
+                .weigher(|_, remembered: &RememberedToken| {
+                    weight(remembered.token.len() + remembered.verified.store.as_str().len())
+                })
                 .expire_after(UntilExp)
                 .build(),
         }
     }
 
-    /// The customer of `token` when this exact string was remembered, and it is still within
-    /// its times at `now`: `exp` strictly, `iat` with `leeway` (in case the clock was stepped
+    /// What `token` said when this exact string was remembered, and it is still within its
+    /// times at `now`: `exp` strictly, `iat` with `leeway` (in case the clock was stepped
     /// back since it was verified).
-    pub fn get(&self, token: &str, now: u64, leeway: Duration) -> Option<CustomerId> {
+    pub fn get(&self, token: &str, now: u64, leeway: Duration) -> Option<VerifiedCustomerToken> {
         let remembered = self.tokens.get(&self.key(token))?;
         let same = aws_lc_rs::constant_time::verify_slices_are_equal(
             remembered.token.as_bytes(),
@@ -76,7 +80,7 @@ impl VerifiedTokens {
         let verified = remembered.verified;
         let in_time =
             now < verified.expires && verified.issued_at <= now.saturating_add(leeway.as_secs());
-        (same && in_time).then_some(verified.customer)
+        (same && in_time).then_some(verified)
     }
 
     /// Remembers `token`, which passed every check, until its `exp`; a token already past
@@ -161,6 +165,7 @@ mod tests {
 
     fn verified(customer: u64, issued_at: u64, expires: u64) -> VerifiedCustomerToken {
         VerifiedCustomerToken {
+            store: StoreHash::parse("abc123").unwrap(),
             customer: CustomerId::new(customer).unwrap(),
             issued_at,
             expires,
@@ -171,6 +176,17 @@ mod tests {
         CustomerId::new(id)
     }
 
+    /// The customer a memory lookup found.
+    trait Customer {
+        fn customer(self) -> Option<CustomerId>;
+    }
+
+    impl Customer for Option<VerifiedCustomerToken> {
+        fn customer(self) -> Option<CustomerId> {
+            self.map(|verified| verified.customer)
+        }
+    }
+
     #[test]
     fn only_the_identical_string_is_found() {
         let memory = VerifiedTokens::new();
@@ -178,13 +194,22 @@ mod tests {
         memory.insert("head.claims.signature", verified(7, now, now + 900));
 
         assert_eq!(
-            memory.get("head.claims.signature", now, LEEWAY),
+            memory.get("head.claims.signature", now, LEEWAY).customer(),
             customer(7)
         );
         // Same signature, so the same slot: the whole-string comparison refuses it.
-        assert_eq!(memory.get("head.other.signature", now, LEEWAY), None);
-        assert_eq!(memory.get("head.claims.signaturf", now, LEEWAY), None);
-        assert_eq!(memory.get("head.claims.signature.", now, LEEWAY), None);
+        assert_eq!(
+            memory.get("head.other.signature", now, LEEWAY).customer(),
+            None
+        );
+        assert_eq!(
+            memory.get("head.claims.signaturf", now, LEEWAY).customer(),
+            None
+        );
+        assert_eq!(
+            memory.get("head.claims.signature.", now, LEEWAY).customer(),
+            None
+        );
     }
 
     #[test]
@@ -193,8 +218,11 @@ mod tests {
         let now = unix_now();
         memory.insert("token", verified(7, now - 100, now + 50));
 
-        assert_eq!(memory.get("token", now + 49, LEEWAY), customer(7));
-        assert_eq!(memory.get("token", now + 50, LEEWAY), None);
+        assert_eq!(
+            memory.get("token", now + 49, LEEWAY).customer(),
+            customer(7)
+        );
+        assert_eq!(memory.get("token", now + 50, LEEWAY).customer(), None);
     }
 
     #[test]
@@ -203,9 +231,17 @@ mod tests {
         let now = unix_now();
         memory.insert("token", verified(7, now, now + 900));
 
-        assert_eq!(memory.get("token", now, LEEWAY), customer(7));
-        assert_eq!(memory.get("token", now - 30, LEEWAY), customer(7), "leeway");
-        assert_eq!(memory.get("token", now - 31, LEEWAY), None, "stepped back");
+        assert_eq!(memory.get("token", now, LEEWAY).customer(), customer(7));
+        assert_eq!(
+            memory.get("token", now - 30, LEEWAY).customer(),
+            customer(7),
+            "leeway"
+        );
+        assert_eq!(
+            memory.get("token", now - 31, LEEWAY).customer(),
+            None,
+            "stepped back"
+        );
     }
 
     #[test]
@@ -215,7 +251,7 @@ mod tests {
         memory.insert("token", verified(7, now - 1000, now - 1));
 
         // Asked about a moment when it was still valid, it is gone all the same.
-        assert_eq!(memory.get("token", now - 10, LEEWAY), None);
+        assert_eq!(memory.get("token", now - 10, LEEWAY).customer(), None);
         assert_eq!(memory.usage().0, 0);
     }
 

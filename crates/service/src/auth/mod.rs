@@ -13,6 +13,7 @@ pub mod bearer;
 pub mod current_customer;
 pub mod extractor;
 pub mod memory;
+pub mod signed_payload;
 pub mod verifier;
 
 use jsonwebtoken::Algorithm;
@@ -47,6 +48,8 @@ pub enum AuthError {
     NotYetValid,
     #[error("claim {0} is missing or wrong")]
     Claim(&'static str),
+    #[error("the token's store is not served here (not installed, or uninstalled)")]
+    StoreNotServed,
 }
 
 impl AuthError {
@@ -61,7 +64,9 @@ impl AuthError {
             AuthError::AlgorithmNotAccepted(_) => AuthFailureReason::Algorithm,
             AuthError::BadSignature => AuthFailureReason::Signature,
             AuthError::Expired => AuthFailureReason::Expired,
-            AuthError::NotYetValid | AuthError::Claim(_) => AuthFailureReason::Claims,
+            AuthError::NotYetValid | AuthError::Claim(_) | AuthError::StoreNotServed => {
+                AuthFailureReason::Claims
+            }
         }
     }
 }

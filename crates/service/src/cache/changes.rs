@@ -8,20 +8,34 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::domain::OrderId;
+use crate::domain::{OrderId, StoreKey};
 
 /// How many of the latest changes are kept (about 24 bytes each). A cached value that was
 /// loaded before the oldest of them is reloaded rather than trusted.
 pub const CHANGE_LOG_CAPACITY: usize = 65_536;
 
-/// Something that changed at BigCommerce, as a webhook names it.
+/// Something that changed at BigCommerce, as a webhook names it, or a store the app left.
+/// Every change names its store: order ids repeat across stores.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Change {
     /// The order changed in any way (status, owner, deletion...): every customer list
     /// holding it and its metafields may be wrong.
-    Order(OrderId),
+    Order(StoreKey, OrderId),
     /// Only the order's metafields changed.
-    OrderMetafields(OrderId),
+    OrderMetafields(StoreKey, OrderId),
+    /// The store uninstalled the app: nothing cached for it may be served again.
+    Store(StoreKey),
+}
+
+impl Change {
+    /// The store the change is about.
+    pub fn store(&self) -> StoreKey {
+        match *self {
+            Change::Order(store, _) | Change::OrderMetafields(store, _) | Change::Store(store) => {
+                store
+            }
+        }
+    }
 }
 
 /// A position in the change log: how many changes had been recorded at some moment.
@@ -120,20 +134,22 @@ mod tests {
 
     use super::*;
 
+    const STORE: StoreKey = StoreKey::new(1);
+
     fn order(id: u64) -> OrderId {
         OrderId::new(id).unwrap()
     }
 
     fn names(id: u64) -> impl FnMut(&Change) -> bool {
-        move |change| *change == Change::Order(order(id))
+        move |change| *change == Change::Order(STORE, order(id))
     }
 
     #[test]
     fn a_change_is_found_only_between_the_positions_that_enclose_it() {
         let log = ChangeLog::new(8);
         let before = log.head();
-        let after_first = log.record(Change::Order(order(1)));
-        let after_second = log.record(Change::OrderMetafields(order(2)));
+        let after_first = log.record(Change::Order(STORE, order(1)));
+        let after_second = log.record(Change::OrderMetafields(STORE, order(2)));
 
         let cases = [
             (before, after_first, 1, true, "the change itself"),
@@ -163,9 +179,9 @@ mod tests {
     fn changes_the_log_no_longer_holds_affect_everything() {
         let log = ChangeLog::new(2);
         let start = log.head();
-        log.record(Change::Order(order(1)));
-        let kept_from = log.record(Change::Order(order(2)));
-        log.record(Change::Order(order(3)));
+        log.record(Change::Order(STORE, order(1)));
+        let kept_from = log.record(Change::Order(STORE, order(2)));
+        log.record(Change::Order(STORE, order(3)));
 
         assert!(
             log.any_between(start, log.head(), names(99)),

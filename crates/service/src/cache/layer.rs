@@ -196,6 +196,7 @@ impl<V: Resource> Layer<V> {
         let listener_metrics = metrics.clone();
         let fresh = MokaCache::builder()
             .name(V::NAME)
+            .support_invalidation_closures()
             .max_capacity(settings.capacity)
             .weigher(weigher)
             .time_to_live(settings.ttl)
@@ -215,6 +216,7 @@ impl<V: Resource> Layer<V> {
         let last_good = (!settings.stale_if_error.is_zero()).then(|| {
             MokaCache::builder()
                 .name(&format!("{}-last-good", V::NAME))
+                .support_invalidation_closures()
                 .max_capacity(settings.capacity)
                 .weigher(weigher)
                 .time_to_live(settings.ttl.saturating_add(settings.stale_if_error))
@@ -223,6 +225,7 @@ impl<V: Resource> Layer<V> {
         // Sized in entries: a failure weighs the same whatever the resource.
         let failures = MokaCache::builder()
             .name(&format!("{}-failures", V::NAME))
+            .support_invalidation_closures()
             .max_capacity(FAILURES_MAX_ENTRIES)
             .time_to_live(FAILURE_BACKOFF)
             .build();
@@ -303,6 +306,27 @@ impl<V: Resource> Layer<V> {
             }
             self.inner.failures.invalidate(&key);
         }
+    }
+
+    /// Drops every value whose key satisfies `doomed` (a store that left), with its last
+    /// good value and any remembered failure. Moka removes them in the background; nothing
+    /// may rely on this for correctness (a [`Change`] must say what may not be served).
+    pub fn forget_where(&self, doomed: impl Fn(&V::Key) -> bool + Send + Sync + Clone + 'static) {
+        let fresh = doomed.clone();
+        self.inner
+            .fresh
+            .invalidate_entries_if(move |key, _| fresh(key))
+            .ok();
+        if let Some(last_good) = &self.inner.last_good {
+            let last = doomed.clone();
+            last_good
+                .invalidate_entries_if(move |key, _| last(key))
+                .ok();
+        }
+        self.inner
+            .failures
+            .invalidate_entries_if(move |key, _| doomed(key))
+            .ok();
     }
 
     /// Entries and total weight of the fresh values, after pending maintenance (so that

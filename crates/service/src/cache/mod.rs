@@ -19,20 +19,25 @@ use tokio::time::Instant;
 use crate::cache::changes::{CHANGE_LOG_CAPACITY, Change, ChangeLog, Revision};
 use crate::cache::layer::{Layer, LayerSettings, Resource, Stamped};
 use crate::config::CacheSettings;
-use crate::domain::{CustomerId, Order, OrderId};
+use crate::domain::{CustomerId, Order, OrderId, StoreKey};
 use crate::metrics::CacheMetrics;
 
 /// Every cached resource and the change log they are checked against; cheap to clone.
 #[derive(Clone)]
 pub struct Cache {
     changes: Arc<ChangeLog>,
-    /// Each customer's orders, by customer.
+    /// Each customer's orders, by store and customer.
     pub orders: Layer<CustomerOrders>,
-    /// Each order's visible metafields, by order.
+    /// Each order's visible metafields, by store and order.
     pub metafields: Layer<OrderMetafields>,
     /// When each customer's list was last reloaded because of an unknown order id.
-    refreshes: MokaCache<CustomerId, Instant>,
+    refreshes: MokaCache<CustomerKey, Instant>,
 }
+
+/// A customer of one store: customer ids repeat across stores.
+pub type CustomerKey = (StoreKey, CustomerId);
+/// An order of one store: order ids repeat across stores.
+pub type OrderKey = (StoreKey, OrderId);
 
 /// One customer's orders, newest first, kept as JSON rendered once when the list is loaded,
 /// so that a cache hit costs no serialisation: the orders' JSON objects are stored one after
@@ -85,6 +90,7 @@ impl Cache {
         );
         let refreshes = MokaCache::builder()
             .name("order-list-refreshes")
+            .support_invalidation_closures()
             .max_capacity(settings.max_orders)
             .time_to_live(
                 settings
@@ -115,6 +121,15 @@ impl Cache {
         self.changes.record(change);
         self.orders.apply(&change);
         self.metafields.apply(&change);
+        if let Change::Store(store) = change {
+            // Nothing of the store can be served any more (every value of it is affected by
+            // the change just recorded); this frees the memory now rather than at expiry.
+            self.orders.forget_where(move |(key, _)| *key == store);
+            self.metafields.forget_where(move |(key, _)| *key == store);
+            self.refreshes
+                .invalidate_entries_if(move |(key, _), _| *key == store)
+                .ok();
+        }
     }
 
     /// Reloads the customer's orders unless they were loaded, or reloaded, less than the
@@ -122,7 +137,7 @@ impl Cache {
     /// therefore costs at most one reload per interval, even when reloads fail.
     pub async fn refresh_customer_orders<L, Fut, E>(
         &self,
-        customer: CustomerId,
+        customer: CustomerKey,
         interval: Duration,
         load: L,
     ) -> Option<Result<Arc<Stamped<CustomerOrders>>, E>>
@@ -158,7 +173,7 @@ impl Cache {
 }
 
 impl Resource for CustomerOrders {
-    type Key = CustomerId;
+    type Key = CustomerKey;
     const NAME: &'static str = "customer-orders";
 
     /// Weighed in orders, so the bound holds however many orders one customer has.
@@ -171,21 +186,22 @@ impl Resource for CustomerOrders {
     /// A list is wrong after a change of any order it holds (its status, its owner, its
     /// deletion). A change of an order it does not hold, possibly now this customer's, is
     /// found by the reload an unknown order id triggers.
-    fn affected_by(&self, _customer: &CustomerId, change: &Change) -> bool {
+    fn affected_by(&self, (store, _customer): &CustomerKey, change: &Change) -> bool {
         match change {
-            Change::Order(order) => self.index.contains_key(order),
-            Change::OrderMetafields(_) => false,
+            Change::Order(changed, order) => changed == store && self.index.contains_key(order),
+            Change::OrderMetafields(..) => false,
+            Change::Store(changed) => changed == store,
         }
     }
 
     /// A change names an order, never a customer: affected lists are found when read.
-    fn named_by(_change: &Change) -> Option<CustomerId> {
+    fn named_by(_change: &Change) -> Option<CustomerKey> {
         None
     }
 }
 
 impl Resource for OrderMetafields {
-    type Key = OrderId;
+    type Key = OrderKey;
     const NAME: &'static str = "order-metafields";
 
     /// Weighed in bytes: a metafield value may be up to 64 KiB.
@@ -195,13 +211,19 @@ impl Resource for OrderMetafields {
             .saturating_add(64)
     }
 
-    fn affected_by(&self, order: &OrderId, change: &Change) -> bool {
-        Self::named_by(change) == Some(*order)
+    fn affected_by(&self, key: &OrderKey, change: &Change) -> bool {
+        match change {
+            Change::Store(store) => *store == key.0,
+            _ => Self::named_by(change) == Some(*key),
+        }
     }
 
-    fn named_by(change: &Change) -> Option<OrderId> {
-        match change {
-            Change::Order(order) | Change::OrderMetafields(order) => Some(*order),
+    fn named_by(change: &Change) -> Option<OrderKey> {
+        match *change {
+            Change::Order(store, order) | Change::OrderMetafields(store, order) => {
+                Some((store, order))
+            }
+            Change::Store(_) => None,
         }
     }
 }

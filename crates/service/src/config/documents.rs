@@ -54,8 +54,14 @@ pub fn env_example() -> String {
         comment(&mut text, &format!("{secret}{}", variable.meaning));
         let name = variable.name;
         match variable.default {
-            DefaultValue::Required { placeholder } => {
+            DefaultValue::Required { placeholder } | DefaultValue::OneStore { placeholder } => {
                 let _ = writeln!(text, "{name}={placeholder}");
+            }
+            DefaultValue::AppMode => {
+                if let Some(example) = variable.example {
+                    let _ = writeln!(text, "# Example: {name}={example}");
+                }
+                let _ = writeln!(text, "# {name}=");
             }
             DefaultValue::Empty => {
                 if let Some(example) = variable.example {
@@ -110,6 +116,8 @@ pub fn with_table(page: &str) -> Option<String> {
 fn default_cell(variable: &Variable) -> String {
     match variable.default {
         DefaultValue::Required { .. } => "required".to_owned(),
+        DefaultValue::OneStore { .. } => "single-store mode: required; unset: app mode".to_owned(),
+        DefaultValue::AppMode => "app mode: required".to_owned(),
         DefaultValue::Empty => "empty".to_owned(),
         DefaultValue::Value(default) => format!("`{}`", cell(default)),
     }
@@ -163,7 +171,9 @@ mod tests {
                 })
                 .count();
             assert_eq!(set, 1, "{}", variable.name);
-            if let DefaultValue::Required { placeholder } = variable.default {
+            if let DefaultValue::Required { placeholder } | DefaultValue::OneStore { placeholder } =
+                variable.default
+            {
                 assert!(
                     text.contains(&format!("\n{}={placeholder}\n", variable.name)),
                     "{}",

@@ -24,6 +24,13 @@ pub enum DefaultValue {
     /// Start-up fails without it; `.env.example` shows the placeholder, which is refused
     /// too.
     Required { placeholder: &'static str },
+    /// Names the one store of single-store mode: set, the service serves that store (and
+    /// its companions marked so become required); unset, it runs as an app. `.env.example`
+    /// shows the placeholder, so a copy of it configures single-store mode.
+    OneStore { placeholder: &'static str },
+    /// Required in app mode (no `BC_STORE_HASH`), ignored in single-store mode; listed
+    /// commented out.
+    AppMode,
     /// Nothing: the feature it configures is off, or the list it holds is empty.
     Empty,
     /// This text, parsed like a value that was set.
@@ -34,6 +41,7 @@ pub enum DefaultValue {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Section {
     Required,
+    App,
     Secrets,
     BigCommerce,
     CustomerTokens,
@@ -49,6 +57,9 @@ impl Section {
     pub fn title(self) -> &'static str {
         match self {
             Section::Required => "Required",
+            Section::App => {
+                "App mode (BC_STORE_HASH unset): installed by merchants, any number of stores"
+            }
             Section::Secrets => "Secrets for rotation and webhooks (optional)",
             Section::BigCommerce => "BigCommerce",
             Section::CustomerTokens => "Customer tokens",
@@ -95,22 +106,22 @@ macro_rules! variables {
     };
 }
 
-use DefaultValue::{Empty, Required, Value};
+use DefaultValue::{AppMode, Empty, OneStore, Required, Value};
 
 variables! {
     BC_STORE_HASH {
         section: Section::Required,
-        default: Required { placeholder: "replace-with-the-store-hash" },
+        default: OneStore { placeholder: "replace-with-the-store-hash" },
         secret: false,
         example: Some("abc123"),
-        meaning: "The store's hash: letters and digits, the `abc123` of `https://store-abc123.mybigcommerce.com`. A customer token issued for any other store is refused.",
+        meaning: "Single-store mode: the store's hash, letters and digits, the `abc123` of `https://store-abc123.mybigcommerce.com`; a customer token issued for any other store is refused. Leave it unset to run as an app that merchants install (see the app mode section).",
     }
     BC_ACCESS_TOKEN {
         section: Section::Required,
-        default: Required { placeholder: "replace-with-the-store-api-account-access-token" },
+        default: OneStore { placeholder: "replace-with-the-store-api-account-access-token" },
         secret: true,
         example: None,
-        meaning: "Management API access token, sent upstream as `X-Auth-Token`. A store-level API account with the Orders scope set to read-only is enough (`webhooks register` also needs Information & Settings, modify).",
+        meaning: "Single-store mode (required with `BC_STORE_HASH`): Management API access token, sent upstream as `X-Auth-Token`. A store-level API account with the Orders scope set to read-only is enough (`webhooks register` also needs Information & Settings, modify).",
     }
     BC_CLIENT_ID {
         section: Section::Required,
@@ -125,6 +136,55 @@ variables! {
         secret: true,
         example: None,
         meaning: "That app-level account's client secret: the HMAC key of the Current Customer JWT and of BigCommerce's webhook signatures. Surrounding whitespace (a trailing newline from a file) is trimmed.",
+    }
+    APP_URL {
+        section: Section::App,
+        default: AppMode,
+        secret: false,
+        example: Some("https://orders.example.com"),
+        meaning: "The public `https://` base URL of this service (plain `http://` only on a loopback address, for local work). The OAuth `redirect_uri` is `{APP_URL}/bigcommerce/auth`, and each store's webhooks are registered to `{APP_URL}/webhooks/bigcommerce`.",
+    }
+    TOKEN_ENCRYPTION_KEY {
+        section: Section::App,
+        default: AppMode,
+        secret: true,
+        example: None,
+        meaning: "32 random bytes in base64 (e.g. `openssl rand -base64 32`): seals each installed store's access token in the database (AES-256-GCM, the store hash bound as associated data).",
+    }
+    TOKEN_ENCRYPTION_KEY_PREVIOUS {
+        section: Section::App,
+        default: Empty,
+        secret: true,
+        example: None,
+        meaning: "The key being rotated out: tokens it sealed still open, and are sealed again with `TOKEN_ENCRYPTION_KEY` at start-up. Remove it once a start-up has logged that no store needed it.",
+    }
+    BC_LOGIN_BASE_URL {
+        section: Section::App,
+        default: Value("https://login.bigcommerce.com"),
+        secret: false,
+        example: None,
+        meaning: "Where the install callback exchanges its code for the store's access token (`POST {BC_LOGIN_BASE_URL}/oauth2/token`).",
+    }
+    APP_SCOPES {
+        section: Section::App,
+        default: Value("store_v2_orders_read_only"),
+        secret: false,
+        example: None,
+        meaning: "The OAuth scopes the app expects, space-separated as BigCommerce sends `scope` (order does not matter): exactly those configured in the Developer Portal. An install whose granted scopes differ is refused with a page saying which.",
+    }
+    CONTROL_PANEL_ORIGINS {
+        section: Section::App,
+        default: Value("https://*.bigcommerce.com"),
+        secret: false,
+        example: None,
+        meaning: "Origins allowed to show the app's pages in a frame (`Content-Security-Policy: frame-ancestors`), space-separated: BigCommerce's control panel.",
+    }
+    DATABASE_URL {
+        section: Section::App,
+        default: Empty,
+        secret: true,
+        example: Some("postgres://order-metafields:PASSWORD@db.internal:5432/order_metafields"),
+        meaning: "Where installed stores, their users and settings live: `sqlite://PATH` (embedded, created on first start, one replica) or `postgres://...` (several replicas). Empty: `sqlite://order-metafields.db` in the working directory in app mode; an in-memory database in single-store mode. Migrations run at start-up. Treated as a secret (it may hold a password); only its host and database are ever shown.",
     }
     BC_CLIENT_SECRET_PREVIOUS {
         section: Section::Secrets,

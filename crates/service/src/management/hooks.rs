@@ -69,7 +69,7 @@ impl ManagementClient {
     /// Every webhook of this app on the store.
     pub async fn list_hooks(&self) -> Result<Vec<Hook>, ManagementError> {
         let operation = Operation::ListHooks;
-        let deadline = Instant::now() + self.retry.budget;
+        let deadline = Instant::now() + self.api.retry.budget;
         let mut hooks = Vec::new();
         let mut page = 1;
         for _ in 0..HOOKS_MAX_PAGES {
@@ -118,7 +118,7 @@ impl ManagementClient {
     /// Deletes a hook.
     pub async fn delete_hook(&self, id: u64) -> Result<(), ManagementError> {
         let operation = Operation::DeleteHook;
-        let deadline = Instant::now() + self.retry.budget;
+        let deadline = Instant::now() + self.api.retry.budget;
         self.send(
             Method::DELETE,
             self.url(&format!("v3/hooks/{id}")),
@@ -137,7 +137,7 @@ impl ManagementClient {
         spec: &HookSpec<'_>,
         operation: Operation,
     ) -> Result<Hook, ManagementError> {
-        let deadline = Instant::now() + self.retry.budget;
+        let deadline = Instant::now() + self.api.retry.budget;
         let headers: BTreeMap<&str, &str> = spec
             .headers
             .iter()

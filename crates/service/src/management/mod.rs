@@ -7,6 +7,7 @@ pub mod body;
 pub mod contact;
 pub mod error;
 pub mod hooks;
+pub mod login;
 pub mod pagination;
 pub mod quota;
 pub mod rate_limit;
@@ -18,7 +19,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, HeaderMap, HeaderValue, USER_AGENT};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 use url::Url;
@@ -41,33 +42,41 @@ pub const USER_AGENT_VALUE: &str = concat!("order-metafields/", env!("CARGO_PKG_
 /// order per app, so a handful of pages covers every app on a store).
 const METAFIELDS_MAX_PAGES: u32 = 20;
 
-/// A client for one store's Management API, cheap to clone (one shared connection pool).
+/// A client for one store's Management API, cheap to clone. Every store's client shares one
+/// connection pool (its [`ManagementApi`]); each has its own access token, quota pacer and
+/// contact log, because each store has its own quota.
 #[derive(Clone)]
 pub struct ManagementClient {
-    http: reqwest::Client,
+    api: ManagementApi,
     store_base: Url,
+    /// The store's access token, marked sensitive so that no Debug output prints it.
+    token: Option<HeaderValue>,
+    pacer: Arc<QuotaPacer>,
+    contacts: Arc<ContactLog>,
+}
+
+/// What every store's client shares: the pooled HTTP client, the Management API's base URL,
+/// the upstream settings and the metrics. Makes one [`ManagementClient`] per store.
+#[derive(Clone)]
+pub struct ManagementApi {
+    http: reqwest::Client,
+    api_base: Url,
     pub(crate) retry: RetryPolicy,
     request_timeout: Duration,
     orders_max_pages: u32,
-    pacer: Arc<QuotaPacer>,
-    contacts: Arc<ContactLog>,
+    quota_share: f64,
+    queue_max: usize,
     metrics: UpstreamMetrics,
     large_bodies: LargeBodies,
 }
 
-impl ManagementClient {
-    /// Builds the pooled client. Fails only when the TLS backend cannot start.
-    pub fn new(store: &StoreSettings, upstream: &UpstreamSettings) -> Result<Self, reqwest::Error> {
+impl ManagementApi {
+    /// Builds the pooled client for the Management API at `api_base`. Fails only when the
+    /// TLS backend cannot start.
+    pub fn new(api_base: &Url, upstream: &UpstreamSettings) -> Result<Self, reqwest::Error> {
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
-        // The access token is marked sensitive so reqwest never prints it in Debug output.
-        // A token with characters a header cannot carry is left out; BigCommerce then
-        // answers 401, which is logged as a misconfigured access token.
-        if let Ok(mut token) = HeaderValue::from_str(store.access_token.expose_secret()) {
-            token.set_sensitive(true);
-            headers.insert("x-auth-token", token);
-        }
         let http = reqwest::Client::builder()
             .default_headers(headers)
             .connect_timeout(upstream.connect_timeout)
@@ -76,30 +85,65 @@ impl ManagementClient {
             .build()?;
         Ok(Self {
             http,
-            store_base: store_base_url(&store.api_base_url, &store.store_hash),
+            api_base: api_base.clone(),
             retry: RetryPolicy::new(upstream.max_retries, upstream.retry_budget),
             request_timeout: upstream.request_timeout,
             orders_max_pages: upstream.orders_max_pages,
-            pacer: Arc::new(QuotaPacer::new(upstream.quota_share, upstream.queue_max)),
-            contacts: Arc::default(),
+            quota_share: upstream.quota_share,
+            queue_max: upstream.queue_max,
             metrics: UpstreamMetrics::new(),
             large_bodies: LargeBodies::new(),
         })
     }
 
-    /// The same client, recording its calls into `metrics` (a client built by [`new`]
-    /// records into handles no registry renders).
+    /// The same API, recording its calls into `metrics` (one built by [`new`] records into
+    /// handles no registry renders).
     ///
-    /// [`new`]: ManagementClient::new
+    /// [`new`]: ManagementApi::new
     pub fn with_metrics(self, metrics: UpstreamMetrics) -> Self {
         Self { metrics, ..self }
+    }
+
+    /// The client of one store, with its own quota pacer.
+    pub fn store(&self, store_hash: &str, access_token: &SecretString) -> ManagementClient {
+        // A token with characters a header cannot carry is left out; BigCommerce then
+        // answers 401, which is logged as a misconfigured access token.
+        let token = HeaderValue::from_str(access_token.expose_secret())
+            .ok()
+            .map(|mut token| {
+                token.set_sensitive(true);
+                token
+            });
+        ManagementClient {
+            api: self.clone(),
+            store_base: store_base_url(&self.api_base, store_hash),
+            token,
+            pacer: Arc::new(QuotaPacer::new(self.quota_share, self.queue_max)),
+            contacts: Arc::default(),
+        }
+    }
+}
+
+impl ManagementClient {
+    /// The client of single-store mode's store, on a pool of its own.
+    pub fn new(store: &StoreSettings, upstream: &UpstreamSettings) -> Result<Self, reqwest::Error> {
+        Ok(ManagementApi::new(&store.api_base_url, upstream)?
+            .store(&store.store_hash, &store.access_token))
+    }
+
+    /// The same client, recording its calls into `metrics`.
+    pub fn with_metrics(self, metrics: UpstreamMetrics) -> Self {
+        Self {
+            api: self.api.with_metrics(metrics),
+            ..self
+        }
     }
 
     /// When upstream work started now must be over: the retry budget (`UPSTREAM_RETRY_BUDGET`)
     /// from now. A caller request takes one deadline and passes it to every operation it
     /// chains, so all of its upstream work, waits included, fits in one budget.
     pub fn deadline(&self) -> Instant {
-        Instant::now() + self.retry.budget
+        Instant::now() + self.api.retry.budget
     }
 
     /// Every order the customer placed, newest id first, as listed by
@@ -115,7 +159,7 @@ impl ManagementClient {
         let mut orders = Vec::new();
         let mut previous_first_id = None;
         let mut page = 1;
-        for _ in 0..self.orders_max_pages {
+        for _ in 0..self.api.orders_max_pages {
             let mut url = self.url("v2/orders");
             url.query_pairs_mut()
                 .append_pair("customer_id", &customer.to_string())
@@ -157,7 +201,7 @@ impl ManagementClient {
         }
         tracing::warn!(
             operation = %operation,
-            max_pages = self.orders_max_pages,
+            max_pages = self.api.orders_max_pages,
             "customer has more orders than ORDERS_MAX_PAGES pages; the rest are not shown"
         );
         Ok(orders)
@@ -208,7 +252,7 @@ impl ManagementClient {
     /// call, tried once and never waiting out a `429` (the `429` itself shows the token
     /// works), within one request timeout.
     pub async fn probe(&self) -> Result<(), ManagementError> {
-        let deadline = Instant::now() + self.request_timeout;
+        let deadline = Instant::now() + self.api.request_timeout;
         self.get(
             self.url("v2/orders/count"),
             Operation::ReadinessProbe,

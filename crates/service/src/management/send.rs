@@ -104,7 +104,7 @@ impl ManagementClient {
             Ok(permit) => permit,
             Err(retry_after) => {
                 tracing::info!(operation = %operation, wait_ms = retry_after.as_millis() as u64, "this service's share of the store's api quota is spent");
-                self.metrics.paced(operation.label());
+                self.api.metrics.paced(operation.label());
                 return Attempt::Final(ManagementError::RateLimited {
                     operation,
                     retry_after,
@@ -117,9 +117,13 @@ impl ManagementClient {
         }
         let started = Instant::now();
         let mut builder = self
+            .api
             .http
             .request(request.method.clone(), request.url.clone())
-            .timeout(self.request_timeout.min(remaining));
+            .timeout(self.api.request_timeout.min(remaining));
+        if let Some(token) = &self.token {
+            builder = builder.header("x-auth-token", token.clone());
+        }
         if let Some(body) = request.body {
             builder = builder.json(body);
         }
@@ -159,7 +163,7 @@ impl ManagementClient {
         let operation = request.operation;
         let status = response.status();
         if status.is_success() {
-            return match read_body(response, &self.large_bodies, request.deadline).await {
+            return match read_body(response, &self.api.large_bodies, request.deadline).await {
                 Ok(body) => Attempt::Answered(Answer { status, body }),
                 Err(BodyError::Timeout) => Attempt::Final(ManagementError::Timeout { operation }),
                 Err(BodyError::TooLarge) => Attempt::Final(ManagementError::InvalidResponse {
@@ -206,7 +210,7 @@ impl ManagementClient {
             Attempt::Final(error) => Err(error),
             Attempt::RateLimited(asked) => {
                 spent.rate_limited += 1;
-                let wait = asked.unwrap_or_else(|| self.retry.backoff(spent.rate_limited - 1));
+                let wait = asked.unwrap_or_else(|| self.api.retry.backoff(spent.rate_limited - 1));
                 if !patient || spent.rate_limited > MAX_RATE_LIMITED_ATTEMPTS || wait > time_left {
                     return Err(ManagementError::RateLimited {
                         operation,
@@ -219,8 +223,8 @@ impl ManagementClient {
             Attempt::Failed(cause) => {
                 spent.failures += 1;
                 let retry = patient && request.method != Method::POST;
-                let wait = self.retry.backoff(spent.failures - 1);
-                if !retry || spent.failures > self.retry.max_retries || wait > time_left {
+                let wait = self.api.retry.backoff(spent.failures - 1);
+                if !retry || spent.failures > self.api.retry.max_retries || wait > time_left {
                     return Err(ManagementError::Unavailable { operation, cause });
                 }
                 tracing::info!(operation = %operation, cause = %cause, attempt = spent.failures, "management api call failed; retrying");
@@ -242,15 +246,17 @@ impl ManagementClient {
         let contact = match outcome {
             Ok(response) => {
                 let status = response.status();
-                self.metrics
+                self.api
+                    .metrics
                     .answered(operation.label(), status.as_u16(), elapsed);
                 if let Some(left) = limits.requests_left {
-                    self.metrics.quota_reported(limits.quota, left);
+                    self.api.metrics.quota_reported(limits.quota, left);
                 }
                 ContactOutcome::of_status(status)
             }
             Err(error) => {
-                self.metrics
+                self.api
+                    .metrics
                     .unanswered(operation.label(), error.is_timeout(), elapsed);
                 Some(if error.is_timeout() {
                     ContactOutcome::TimedOut

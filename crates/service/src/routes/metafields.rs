@@ -16,7 +16,9 @@ pub async fn list_order_metafields(
     access: web::Data<Access>,
 ) -> Result<HttpResponse, ApiError> {
     // The body was rendered, `{"data": [...]}` included, when the metafields were loaded.
-    let metafields = access.metafields(customer.id, path.order_id).await?;
+    let metafields = access
+        .metafields(&customer.store.scope, customer.id, path.order_id)
+        .await?;
     Ok(customer_data(metafields.stale_age())
         .content_type("application/json")
         .body(metafields.value().body.clone()))

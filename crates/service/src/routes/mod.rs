@@ -2,6 +2,7 @@
 //! authenticated customer first), ask `access` for what the customer may see, and map it
 //! to a response; statuses for errors come from `problem`.
 
+mod bigcommerce;
 mod client;
 mod docs;
 mod health;
@@ -110,6 +111,41 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .default_service(web::to(get_only)),
         )
         .default_service(web::to(not_found));
+}
+
+pub use bigcommerce::FrameAncestors;
+
+/// Registers the app lifecycle callbacks (app mode only; in single-store mode they are
+/// `404`s like any unknown path). Before [`configure`], whose default service answers
+/// unknown paths.
+pub fn configure_app(config: &mut web::ServiceConfig) {
+    config
+        .service(
+            web::resource("/bigcommerce/auth")
+                .route(web::get().to(bigcommerce::install_app))
+                .default_service(web::to(get_only)),
+        )
+        .service(
+            web::resource("/bigcommerce/load")
+                .route(web::get().to(bigcommerce::load_app))
+                .default_service(web::to(get_only)),
+        )
+        .service(
+            web::resource("/bigcommerce/uninstall")
+                .route(web::get().to(bigcommerce::uninstall_app))
+                .default_service(web::to(get_only)),
+        )
+        .service(
+            web::resource("/bigcommerce/remove_user")
+                .route(web::get().to(bigcommerce::remove_app_user))
+                .default_service(web::to(get_only)),
+        )
+        .service(
+            web::resource("/bigcommerce/app.css")
+                .route(web::get().to(bigcommerce::get_app_stylesheet))
+                .route(web::head().to(bigcommerce::get_app_stylesheet))
+                .default_service(web::to(get_only)),
+        );
 }
 
 /// Registers `/metrics`, on the main address or on the separate metrics address.

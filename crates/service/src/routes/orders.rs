@@ -55,7 +55,7 @@ pub async fn list_orders(
     access: web::Data<Access>,
 ) -> Result<HttpResponse, ApiError> {
     let page = query.page_request();
-    let orders = access.orders(customer.id).await?;
+    let orders = access.orders(&customer.store.scope, customer.id).await?;
     let list = orders.value();
     let positions = page.positions(list.len());
     let meta = Meta {
@@ -81,7 +81,9 @@ pub async fn get_order(
     path: web::Path<OrderPath>,
     access: web::Data<Access>,
 ) -> Result<HttpResponse, ApiError> {
-    let owned = access.order(customer.id, path.order_id).await?;
+    let owned = access
+        .order(&customer.store.scope, customer.id, path.order_id)
+        .await?;
     let body = data_envelope(b"", &owned.json, b"", None::<&()>)?;
     Ok(customer_data(owned.stale_age)
         .content_type("application/json")

@@ -14,10 +14,13 @@ use futures_util::StreamExt;
 
 use crate::access::Access;
 use crate::cache::changes::Change;
+use crate::domain::StoreKey;
 use crate::http_limits::is_body_timeout;
 use crate::problem::ApiError;
+use crate::request_context;
+use crate::stores::StoreRegistry;
 use crate::webhooks::{
-    DeliveryHeaders, Invalidation, MAX_BODY_BYTES, WebhookAuthError, WebhookReceiver,
+    Delivery, DeliveryHeaders, Invalidation, MAX_BODY_BYTES, WebhookAuthError, WebhookReceiver,
 };
 
 /// `POST /webhooks/bigcommerce`.
@@ -26,6 +29,7 @@ pub async fn receive_bigcommerce_webhook(
     payload: web::Payload,
     receiver: web::Data<WebhookReceiver>,
     access: web::Data<Access>,
+    stores: web::Data<StoreRegistry>,
 ) -> Result<HttpResponse, ApiError> {
     let headers = request.headers();
     let delivery = DeliveryHeaders {
@@ -47,25 +51,52 @@ pub async fn receive_bigcommerce_webhook(
     receiver.verify_body(&check, &body).map_err(refused)?;
     match receiver.accept(delivery.webhook_id, &body) {
         None => tracing::info!("ignored a duplicate webhook delivery"),
-        Some(Invalidation::Order(order)) => {
-            access.invalidate(Change::Order(order));
+        Some(Delivery {
+            store: None,
+            invalidation,
+        }) => {
+            tracing::info!(
+                ?invalidation,
+                "webhook delivery names no store (producer); acknowledged without effect"
+            );
+        }
+        Some(Delivery {
+            store: Some(hash),
+            invalidation,
+        }) => {
+            request_context::note_store(hash.clone());
+            match stores.get(hash.as_str()) {
+                Some(store) => apply(&access, store.scope.key, invalidation),
+                None => tracing::info!(
+                    "webhook delivery for a store this service does not serve; acknowledged without effect"
+                ),
+            }
+        }
+    }
+    Ok(HttpResponse::Ok().json(serde_json::json!({"status": "accepted"})))
+}
+
+/// Drops what the delivery names from the store's cache.
+fn apply(access: &Access, store: StoreKey, invalidation: Invalidation) {
+    match invalidation {
+        Invalidation::Order(order) => {
+            access.invalidate(Change::Order(store, order));
             tracing::info!(
                 order_id = order.get(),
                 "webhook: dropped the order, its metafields and every list holding it"
             );
         }
-        Some(Invalidation::OrderMetafields(order)) => {
-            access.invalidate(Change::OrderMetafields(order));
+        Invalidation::OrderMetafields(order) => {
+            access.invalidate(Change::OrderMetafields(store, order));
             tracing::info!(
                 order_id = order.get(),
                 "webhook: dropped the order's metafields"
             );
         }
-        Some(Invalidation::Ignore(reason)) => {
+        Invalidation::Ignore(reason) => {
             tracing::info!(reason, "webhook delivery acknowledged without effect");
         }
     }
-    Ok(HttpResponse::Ok().json(serde_json::json!({"status": "accepted"})))
 }
 
 fn refused(reason: WebhookAuthError) -> ApiError {

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate, Times};
 
+pub mod app;
 pub mod openapi;
 
 pub const STORE_HASH: &str = "teststore1";
@@ -53,6 +54,12 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     LazyLock::force(&TRACING);
     let management = MockServer::start().await;
     let base = management.uri();
+    // With TEST_POSTGRES_URL, single-store mode's database is a fresh PostgreSQL database
+    // too (it lives in the throwaway server); otherwise its default, in memory.
+    let postgres = match std::env::var_os("TEST_POSTGRES_URL") {
+        Some(_) => Some(crate::test_database::TestDatabase::new().await),
+        None => None,
+    };
     let mut pairs: Vec<(&str, &str)> = vec![
         ("BC_STORE_HASH", STORE_HASH),
         ("BC_ACCESS_TOKEN", ACCESS_TOKEN),
@@ -63,6 +70,9 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         ("UPSTREAM_RETRY_BUDGET", "3s"),
         ("UPSTREAM_TIMEOUT", "2s"),
     ];
+    if let Some(postgres) = &postgres {
+        pairs.push(("DATABASE_URL", &postgres.url_text));
+    }
     pairs.retain(|(name, _)| !overrides.iter().any(|(other, _)| other == name));
     pairs.extend_from_slice(overrides);
     let settings = Settings::from_pairs(pairs).expect("test settings are valid");

@@ -767,3 +767,115 @@ async fn the_document_allows_every_webhook_header_value_the_service_acknowledges
         );
     }
 }
+
+/// The app callbacks (app mode) answer what the document says: pages with their policy,
+/// JSON answers, refusals and a database out of reach.
+#[tokio::test]
+async fn every_app_callback_response_is_documented_in_openapi_yaml() {
+    use crate::helpers::app::{AppMode, OWNER_ID, SCOPES, payload};
+    let document = load_document();
+    let registry = document_registry(&document);
+    let app = AppMode::spawn().await;
+    app.mount_install("abc123", "good-code", "store-token")
+        .await;
+    let get = |uri: String| {
+        let client = app.client.clone();
+        async move { record(client.get(uri).send().await.unwrap()).await }
+    };
+    let base = app.address.clone();
+    let mut cases: Vec<(&str, u16, Recorded)> = Vec::new();
+    cases.push((
+        "/bigcommerce/auth",
+        200,
+        record(app.auth_callback("abc123", "good-code", SCOPES).await).await,
+    ));
+    cases.push((
+        "/bigcommerce/auth",
+        400,
+        get(format!("{base}/bigcommerce/auth")).await,
+    ));
+    cases.push((
+        "/bigcommerce/auth",
+        403,
+        record(
+            app.auth_callback("abc123", "good-code", "store_v2_content")
+                .await,
+        )
+        .await,
+    ));
+    let load = payload("abc123", OWNER_ID);
+    cases.push((
+        "/bigcommerce/load",
+        200,
+        record(app.callback("load", &load).await).await,
+    ));
+    cases.push((
+        "/bigcommerce/load",
+        401,
+        record(app.callback("load", &load).await).await,
+    ));
+    cases.push((
+        "/bigcommerce/load",
+        404,
+        record(app.callback("load", &payload("xyz789", OWNER_ID)).await).await,
+    ));
+    cases.push((
+        "/bigcommerce/remove_user",
+        200,
+        record(app.callback("remove_user", &payload("abc123", 5)).await).await,
+    ));
+    cases.push((
+        "/bigcommerce/uninstall",
+        401,
+        record(app.callback("uninstall", "forged").await).await,
+    ));
+    cases.push((
+        "/bigcommerce/uninstall",
+        200,
+        record(
+            app.callback("uninstall", &payload("abc123", OWNER_ID))
+                .await,
+        )
+        .await,
+    ));
+    cases.push((
+        "/bigcommerce/app.css",
+        200,
+        get(format!("{base}/bigcommerce/app.css")).await,
+    ));
+    app.break_database().await;
+    cases.push((
+        "/bigcommerce/load",
+        503,
+        record(app.callback("load", &payload("abc123", OWNER_ID)).await).await,
+    ));
+    cases.push((
+        "/bigcommerce/uninstall",
+        503,
+        record(
+            app.callback("uninstall", &payload("abc123", OWNER_ID))
+                .await,
+        )
+        .await,
+    ));
+
+    let mut violations = Vec::new();
+    for (route, status, recorded) in &cases {
+        if recorded.status != *status {
+            violations.push(format!(
+                "{route}: expected {status}, got {}",
+                recorded.status
+            ));
+        }
+        violations.extend(
+            conformance_violations(&document, &registry, Documented::Route(route), recorded)
+                .into_iter()
+                .map(|violation| format!("{route} {status}: {violation}")),
+        );
+    }
+    assert!(
+        violations.is_empty(),
+        "the app callbacks and openapi.yaml disagree:\n  {}",
+        violations.join("\n  ")
+    );
+}

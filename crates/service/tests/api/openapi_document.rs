@@ -17,7 +17,7 @@ const HTTP_METHODS: [&str; 8] = [
 ];
 
 /// The handlers are named after these, so the set is part of the contract.
-const OPERATION_IDS: [&str; 12] = [
+const OPERATION_IDS: [&str; 17] = [
     "get_index",
     "get_docs",
     "get_docs_script",
@@ -30,7 +30,15 @@ const OPERATION_IDS: [&str; 12] = [
     "receive_bigcommerce_webhook",
     "get_openapi_document",
     "get_client_module",
+    "install_app",
+    "load_app",
+    "uninstall_app",
+    "remove_app_user",
+    "get_app_stylesheet",
 ];
+
+/// The operations that answer HTML pages for the control panel's iframe, errors included.
+const HTML_PAGE_OPERATIONS: [&str; 2] = ["install_app", "load_app"];
 
 const PROBLEM_SCHEMA_REF: &str = "#/components/schemas/Problem";
 
@@ -407,6 +415,14 @@ fn error_response_problems(document: &Value) -> Vec<String> {
                 .as_object()
                 .map(|content| content.keys().collect())
                 .unwrap_or_default();
+            // A page for a person (the app's in the control panel) stays a page when it
+            // reports an error; every other error is a problem.
+            let page = operation["operationId"]
+                .as_str()
+                .is_some_and(|id| HTML_PAGE_OPERATIONS.contains(&id));
+            if page && media_types == ["text/html"] {
+                continue;
+            }
             if media_types != ["application/problem+json"] {
                 problems.push(format!(
                     "{name} {status} should be only application/problem+json, is {media_types:?}"

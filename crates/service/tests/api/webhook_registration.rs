@@ -24,7 +24,11 @@ fn client(server: &MockServer) -> ManagementClient {
         ("BC_API_BASE_URL", base.as_str()),
     ])
     .unwrap();
-    ManagementClient::new(&settings.store, &settings.upstream).unwrap()
+    ManagementClient::new(
+        settings.single_store().expect("single-store settings"),
+        &settings.upstream,
+    )
+    .unwrap()
 }
 
 fn hook(id: u64, scope: &str, destination: &str, active: bool, secret: &str) -> Value {

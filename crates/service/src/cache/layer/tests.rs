@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicUsize;
 use tokio::sync::oneshot;
 
 use super::*;
-use crate::domain::OrderId;
+use crate::domain::{OrderId, StoreKey};
 
 /// A cached list of order numbers, changed by any change of an order it holds.
 #[derive(Debug, PartialEq)]
@@ -24,8 +24,8 @@ impl Resource for Numbers {
 
     fn affected_by(&self, _key: &u64, change: &Change) -> bool {
         match change {
-            Change::Order(order) => self.0.contains(&order.get()),
-            Change::OrderMetafields(_) => false,
+            Change::Order(_, order) => self.0.contains(&order.get()),
+            Change::OrderMetafields(..) | Change::Store(_) => false,
         }
     }
 
@@ -63,7 +63,7 @@ fn layer(stale_if_error: Duration) -> (Layer<Numbers>, Arc<ChangeLog>) {
 }
 
 fn order(id: u64) -> Change {
-    Change::Order(OrderId::new(id).unwrap())
+    Change::Order(StoreKey::new(1), OrderId::new(id).unwrap())
 }
 
 /// Counts its calls and answers `result`.

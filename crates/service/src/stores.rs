@@ -1,0 +1,185 @@
+//! The stores this service serves now, in memory: looked up by hash on every request (one
+//! atomic load and a hash-map probe, never a database query), replaced whole when a store
+//! is installed or leaves. Each store has its own Management API client (its own access
+//! token and quota pacer) and visibility policy, and a [`StoreKey`] that is new for every
+//! installation, so nothing cached for an earlier installation can be served to a later one.
+//! What is persisted, and when, is `lifecycle`'s business.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use arc_swap::ArcSwap;
+use secrecy::SecretString;
+
+use crate::access::StoreScope;
+use crate::domain::{StoreHash, StoreKey, VisibilityPolicy};
+use crate::management::{ManagementApi, ManagementClient};
+
+/// One store being served.
+pub struct Store {
+    pub hash: StoreHash,
+    /// Its key, Management API client and visibility policy, as `access` reads them.
+    pub scope: StoreScope,
+    /// How it arrived: an install, or single-store mode's environment (which no uninstall
+    /// callback may remove).
+    pub origin: Origin,
+}
+
+/// How a store came to be served.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// `BC_STORE_HASH` and `BC_ACCESS_TOKEN`.
+    Environment,
+    /// The app's install flow.
+    Installed,
+}
+
+/// The stores served now.
+pub struct StoreRegistry {
+    stores: ArcSwap<HashMap<StoreHash, Arc<Store>>>,
+    next_key: AtomicU32,
+    api: ManagementApi,
+}
+
+impl StoreRegistry {
+    /// No stores yet; each store's client will come from `api`.
+    pub fn new(api: ManagementApi) -> Self {
+        Self {
+            stores: ArcSwap::from_pointee(HashMap::new()),
+            next_key: AtomicU32::new(1),
+            api,
+        }
+    }
+
+    /// The store with this hash, if it is served.
+    pub fn get(&self, store_hash: &str) -> Option<Arc<Store>> {
+        self.stores.load().get(store_hash).cloned()
+    }
+
+    /// Serves `store_hash` with `access_token` from now on, replacing an earlier
+    /// installation of it (which keeps its key, so the caller must invalidate what was
+    /// cached for it). Returns the new store.
+    pub fn serve(
+        &self,
+        store_hash: StoreHash,
+        access_token: &SecretString,
+        policy: VisibilityPolicy,
+        origin: Origin,
+    ) -> Arc<Store> {
+        let key = StoreKey::new(self.next_key.fetch_add(1, Ordering::Relaxed));
+        let store = Arc::new(Store {
+            scope: StoreScope {
+                key,
+                source: self.api.store(store_hash.as_str(), access_token),
+                policy,
+            },
+            hash: store_hash.clone(),
+            origin,
+        });
+        self.stores.rcu(|stores| {
+            let mut stores = HashMap::clone(stores);
+            stores.insert(store_hash.clone(), Arc::clone(&store));
+            stores
+        });
+        store
+    }
+
+    /// Stops serving `store_hash`; returns the store it was, if any.
+    pub fn remove(&self, store_hash: &str) -> Option<Arc<Store>> {
+        let mut removed = None;
+        self.stores.rcu(|stores| {
+            let mut stores = HashMap::clone(stores);
+            removed = stores.remove(store_hash);
+            stores
+        });
+        removed
+    }
+
+    /// Every store served now, by hash.
+    pub fn all(&self) -> Vec<Arc<Store>> {
+        let mut stores: Vec<Arc<Store>> = self.stores.load().values().cloned().collect();
+        stores.sort_by(|a, b| a.hash.cmp(&b.hash));
+        stores
+    }
+
+    /// How many stores are served.
+    pub fn len(&self) -> usize {
+        self.stores.load().len()
+    }
+
+    /// Whether no store is served.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Store {
+    /// The store's Management API client.
+    pub fn management(&self) -> &ManagementClient {
+        &self.scope.source
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::time::Duration;
+
+    use super::*;
+    use crate::config::UpstreamSettings;
+
+    fn registry() -> StoreRegistry {
+        let upstream = UpstreamSettings {
+            connect_timeout: Duration::from_secs(1),
+            request_timeout: Duration::from_secs(1),
+            retry_budget: Duration::from_secs(1),
+            max_retries: 0,
+            orders_max_pages: 1,
+            quota_share: 0.5,
+            queue_max: 1,
+            readiness_interval: Duration::from_secs(1),
+        };
+        let api = ManagementApi::new(&"http://127.0.0.1:9/".parse().unwrap(), &upstream).unwrap();
+        StoreRegistry::new(api)
+    }
+
+    fn serve(registry: &StoreRegistry, hash: &str) -> Arc<Store> {
+        registry.serve(
+            StoreHash::parse(hash).unwrap(),
+            &SecretString::from("token"),
+            VisibilityPolicy::default(),
+            Origin::Installed,
+        )
+    }
+
+    #[test]
+    fn stores_are_found_by_hash_until_removed() {
+        let registry = registry();
+
+        let first = serve(&registry, "abc123");
+        serve(&registry, "xyz789");
+        let removed = registry.remove("abc123");
+
+        assert!(Arc::ptr_eq(&removed.unwrap(), &first));
+        assert!(registry.get("abc123").is_none());
+        assert_eq!(registry.get("xyz789").unwrap().hash.as_str(), "xyz789");
+        assert_eq!(registry.len(), 1);
+        assert!(registry.remove("abc123").is_none());
+    }
+
+    #[test]
+    fn every_installation_gets_a_new_key() {
+        let registry = registry();
+
+        let first = serve(&registry, "abc123");
+        registry.remove("abc123");
+        let again = serve(&registry, "abc123");
+        let other = serve(&registry, "xyz789");
+
+        assert_ne!(first.scope.key, again.scope.key);
+        assert_ne!(again.scope.key, other.scope.key);
+        assert_eq!(registry.get("abc123").unwrap().scope.key, again.scope.key);
+    }
+}
