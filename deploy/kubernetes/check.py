@@ -50,20 +50,6 @@ PLACEHOLDER = "replace-with-"
 # The image the manifests name until an operator sets theirs: `.invalid` never resolves.
 PLACEHOLDER_IMAGE = "registry.invalid/order-metafields"
 
-# The app mode's variables, which the branch bringing app mode adds to variables.rs (contract:
-# the design's app.md, "Two modes, one code path"), with whether each is secret. Accepted
-# while variables.rs lacks them; once variables.rs has one, the check fails until it is taken
-# out of this list, so the list cannot outlive that merge.
-ARRIVING_WITH_APP_MODE = {
-    "APP_URL": False,
-    "TOKEN_ENCRYPTION_KEY": True,
-    "TOKEN_ENCRYPTION_KEY_PREVIOUS": True,
-    "BC_LOGIN_BASE_URL": False,
-    "APP_SCOPES": False,
-    "CONTROL_PANEL_ORIGINS": False,
-    "DATABASE_URL": True,
-}
-
 # The service's container, by name; the only other container is the dev overlay's database,
 # which may set only the variables of the official postgres image it uses.
 SERVICE_CONTAINER = "order-metafields"
@@ -433,7 +419,7 @@ def check_service_container(
     add: Callable[[str], None],
 ) -> dict[str, str]:
     """The service's own rules; answers its environment (name -> value)."""
-    known = dict(ARRIVING_WITH_APP_MODE) | variables
+    known = variables
     for name, (origin, _) in sorted(names.items()):
         if name not in known:
             add(f"{container_name}: sets {name}, which the service does not read (variables.rs)")
@@ -870,11 +856,6 @@ def self_test(
 def main() -> int:
     variables = service_variables()
     problems = Problems()
-    for name in sorted(set(ARRIVING_WITH_APP_MODE) & set(variables)):
-        problems.add(
-            "check.py",
-            f"{name} is in variables.rs now: take it out of ARRIVING_WITH_APP_MODE",
-        )
     crds = crd_validators()
     overlays = sorted(path for path in (HERE / "overlays").iterdir() if path.is_dir())
     if not overlays:
