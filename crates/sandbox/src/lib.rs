@@ -74,6 +74,7 @@ mod listing;
 mod login;
 mod management;
 mod metafield_input;
+mod metafield_query;
 mod metafields;
 mod order_status;
 mod quota;

@@ -99,6 +99,8 @@ pub struct SeedMetafieldInfo {
     pub value: String,
     /// `permission_set` as BigCommerce spells it (`read_and_sf_access`, ...).
     pub permission_set: String,
+    /// The client id of the app that created it.
+    pub owner_client_id: String,
 }
 
 /// The kinds of Management API request the sandbox counts separately.
@@ -215,6 +217,23 @@ impl SandboxStore {
         self.with_state(StoreState::uninstall_app)
     }
 
+    /// Adds a store-level API account: `token` is accepted by the Management API as the app
+    /// `client_id` with `scopes`. Tests use it to play another app (one that owns metafields
+    /// this app may or may not see) or a token with fewer scopes. Uninstalling the app does not
+    /// revoke it.
+    pub fn add_api_account(&self, token: &str, client_id: &str, scopes: &[&str]) {
+        self.with_state(|state| {
+            state.api_tokens.insert(
+                token.to_owned(),
+                ApiAccount {
+                    client_id: Arc::from(client_id),
+                    scopes: scopes.iter().map(|scope| (*scope).to_owned()).collect(),
+                    from_install: false,
+                },
+            );
+        });
+    }
+
     /// The API account behind `token`, if the store accepts it.
     pub(crate) fn authenticate(&self, token: &str) -> Option<ApiAccount> {
         self.with_state(|state| state.api_tokens.get(token).cloned())
@@ -312,9 +331,23 @@ impl SandboxStore {
                     key: metafield.key.clone(),
                     value: metafield.value.clone(),
                     permission_set: metafield.permission_set.as_str().to_owned(),
+                    owner_client_id: metafield.owner_client_id.to_string(),
                 })
                 .collect()
         })
+    }
+
+    /// The metafield of `order_id` with `namespace` and `key`, whoever owns it (the lowest id
+    /// when several apps use the same pair).
+    pub fn metafield(
+        &self,
+        order_id: u64,
+        namespace: &str,
+        key: &str,
+    ) -> Option<SeedMetafieldInfo> {
+        self.metafields_of(order_id)
+            .into_iter()
+            .find(|metafield| metafield.namespace == namespace && metafield.key == key)
     }
 
     /// Changes a metafield's value (and its `date_modified`) and sends the

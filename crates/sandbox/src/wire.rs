@@ -265,6 +265,16 @@ pub(crate) fn v3_metafield(metafield: &Metafield) -> V3Metafield<'_> {
     }
 }
 
+/// A metafield as a collection answers it: every field, or with `include_fields` only `id`
+/// and the fields named (orders.v3.yml, `IncludeFieldsParamMetafields`).
+pub(crate) fn v3_metafield_fields(metafield: &Metafield, include: Option<&[String]>) -> Value {
+    let mut value = serde_json::to_value(v3_metafield(metafield)).unwrap_or_default();
+    if let (Some(include), Value::Object(fields)) = (include, &mut value) {
+        fields.retain(|name, _| name == "id" || include.iter().any(|field| field == name));
+    }
+    value
+}
+
 /// A webhook in the field order of webhooks.v3.yml's `webhook_Resp` example.
 #[derive(Serialize)]
 pub(crate) struct V3Hook<'a> {

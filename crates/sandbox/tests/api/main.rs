@@ -12,6 +12,7 @@ mod control_panel;
 mod fidelity;
 mod hooks;
 mod login;
+mod metafield_writes;
 mod store;
 mod stores;
 mod webhooks;
