@@ -1,6 +1,6 @@
 //! The sandbox store's data model: customers, orders, order metafields, registered hooks, money
 //! and currencies, the control panel's users, the Management API's access tokens and the app's
-//! installation, and `StoreState`, which holds them with the indexes that keep per-request work
+//! installation, the sales channels and their sites, and `StoreState`, which holds them with the indexes that keep per-request work
 //! proportional to the answer. Pure data: no locking, no HTTP, no rendering; `store` locks it,
 //! `wire` renders it, `seed` fills it.
 
@@ -34,6 +34,39 @@ pub(crate) struct StoreState {
     pub api_tokens: HashMap<String, ApiAccount>,
     /// The app's installation, while it is installed.
     pub installation: Option<Installation>,
+    /// The store's sales channels, the default Stencil storefront (id 1) first.
+    pub channels: Vec<Channel>,
+    /// Each channel's site, by site id.
+    pub sites: BTreeMap<u64, Site>,
+}
+
+/// The default Stencil storefront's channel id: BigCommerce's is always 1.
+pub const STOREFRONT_CHANNEL_ID: u64 = 1;
+/// The id of each store's second channel, a headless (Catalyst) storefront. BigCommerce numbers
+/// added channels with large ids; the sandbox's stores share this one, as stores' ids overlap.
+pub const HEADLESS_CHANNEL_ID: u64 = 1_573_291;
+
+/// A sales channel (channels.v3.yml, `ChannelWithoutCurrencies`).
+pub(crate) struct Channel {
+    pub id: u64,
+    pub name: String,
+    /// `storefront`, `marketplace`, `pos` or `marketing`.
+    pub kind: &'static str,
+    /// `bigcommerce` (Stencil), `catalyst`, ...
+    pub platform: &'static str,
+    pub status: &'static str,
+    pub date_created: OffsetDateTime,
+    pub date_modified: OffsetDateTime,
+}
+
+/// A channel's site (sites.v3.yml, `_site`): where its storefront is served.
+pub(crate) struct Site {
+    pub id: u64,
+    pub channel_id: u64,
+    /// Exactly as it was set: BigCommerce returns URLs as the merchant entered them.
+    pub url: String,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
 }
 
 /// A user of the store's control panel: the owner, or a user the owner let in. The app guides'
@@ -54,6 +87,25 @@ pub(crate) struct StaffUser {
 pub(crate) const ORDERS_READ_SCOPES: [&str; 2] = ["store_v2_orders_read_only", "store_v2_orders"];
 /// The OAuth scope that lets a token change orders and their metafields.
 pub(crate) const ORDERS_MODIFY_SCOPE: &str = "store_v2_orders";
+/// The OAuth scopes that let a token read channels (channels.v3.yml, Channel Settings).
+pub(crate) const CHANNELS_READ_SCOPES: [&str; 2] =
+    ["store_channel_settings_read_only", "store_channel_settings"];
+/// The OAuth scope that lets a token change channels.
+pub(crate) const CHANNELS_MODIFY_SCOPE: &str = "store_channel_settings";
+/// The OAuth scopes that let a token read sites (sites.v3.yml, Sites & Routes).
+pub(crate) const SITES_READ_SCOPES: [&str; 2] = ["store_sites_read_only", "store_sites"];
+/// The OAuth scope that lets a token change sites.
+pub(crate) const SITES_MODIFY_SCOPE: &str = "store_sites";
+/// The OAuth scopes that let a token read scripts (scripts.v3.yml, Content).
+pub(crate) const CONTENT_READ_SCOPES: [&str; 2] =
+    ["store_v2_content_read_only", "store_v2_content"];
+/// The OAuth scope that lets a token change scripts.
+pub(crate) const CONTENT_MODIFY_SCOPE: &str = "store_v2_content";
+/// The OAuth scope a script on `all_pages` or `checkout` also needs (scripts.v3.yml,
+/// `visibility`: "you need to have `Checkout content` scope").
+pub(crate) const CHECKOUT_CONTENT_SCOPE: &str = "store_content_checkout";
+/// The OAuth scope that lets a token create Storefront API tokens (storefront_tokens.v3.yml).
+pub(crate) const STOREFRONT_TOKENS_SCOPE: &str = "store_storefront_api";
 
 /// The API account behind one Management API access token.
 #[derive(Clone)]
@@ -199,6 +251,8 @@ impl Currency {
 pub(crate) struct Order {
     pub id: u64,
     pub customer_id: u64,
+    /// The channel the order was placed on (orders.v2.oas2.yml: "defaults to 1").
+    pub channel_id: u64,
     pub status_id: u8,
     pub date_created: OffsetDateTime,
     pub date_modified: OffsetDateTime,
@@ -314,6 +368,8 @@ impl StoreState {
             users: Vec::new(),
             api_tokens: HashMap::new(),
             installation: None,
+            channels: Vec::new(),
+            sites: BTreeMap::new(),
         }
     }
 
@@ -390,6 +446,13 @@ impl StoreState {
             ids.retain(|id| *id != metafield_id);
         }
         Some(metafield)
+    }
+
+    /// The site of `channel_id`, if it has one.
+    pub(crate) fn site_of(&self, channel_id: u64) -> Option<&Site> {
+        self.sites
+            .values()
+            .find(|site| site.channel_id == channel_id)
     }
 
     pub(crate) fn billing_for(&self, customer_id: u64) -> Arc<Address> {

@@ -60,12 +60,14 @@
 mod account;
 mod api;
 mod app;
+mod channels;
 mod codes;
 mod config;
 mod control_panel;
 mod data;
 mod delivery;
 mod events;
+mod headless;
 mod hook_input;
 mod hooks;
 mod html;
@@ -77,6 +79,8 @@ mod metafield_input;
 mod metafield_query;
 mod metafields;
 mod order_status;
+mod orders_page;
+mod panel_frame;
 mod quota;
 mod seed;
 mod session;
@@ -102,8 +106,9 @@ use url::Url;
 use crate::api::ManagementState;
 use crate::app::App;
 use crate::control_panel::ControlPanelState;
-use crate::data::{ApiAccount, ORDERS_MODIFY_SCOPE};
+use crate::data::ApiAccount;
 use crate::delivery::Deliveries;
+use crate::headless::HeadlessSite;
 use crate::lifecycle::Lifecycle;
 use crate::login::LoginState;
 use crate::quota::QuotaWindow;
@@ -113,7 +118,8 @@ use crate::stores::Stores;
 
 // The sandbox's public API lives in its submodules; these re-exports give callers the short
 // `sandbox::…` paths the `demo`, `sandbox` and `token` subcommands and the tests use.
-pub use crate::config::{SandboxConfig, StoreConfig};
+pub use crate::config::{SandboxConfig, StoreConfig, store_account_scopes};
+pub use crate::data::{HEADLESS_CHANNEL_ID, STOREFRONT_CHANNEL_ID};
 pub use crate::delivery::DeliveryRecord;
 pub use crate::lifecycle::{AppActionError, AppAnswer};
 pub use crate::seed::{DEMO_PASSWORD, DataSet, SeedSpec};
@@ -130,6 +136,8 @@ pub struct RunningSandbox {
     base_url: Url,
     /// Every store with its storefront's root, the first store first.
     stores: Vec<(SandboxStore, Url)>,
+    /// Each store's headless site root, in the order of `stores`.
+    headless: Vec<Url>,
     storefronts: Vec<web::Data<StorefrontState>>,
     lifecycle: Arc<Lifecycle>,
     servers: Vec<(ServerHandle, JoinHandle<std::io::Result<()>>)>,
@@ -181,6 +189,16 @@ impl RunningSandbox {
         self.stores
             .iter()
             .find(|(store, _)| store.hash() == store_hash)
+            .map(|(_, url)| url.clone())
+    }
+
+    /// The root of the site of the store's second channel, a headless (Catalyst) storefront on
+    /// an origin of its own: `GET /v3/sites` lists it, and its `/graphql` serves that channel.
+    pub fn headless_url_of(&self, store_hash: &str) -> Option<Url> {
+        self.stores
+            .iter()
+            .zip(&self.headless)
+            .find(|((store, _), _)| store.hash() == store_hash)
             .map(|(_, url)| url.clone())
     }
 
@@ -299,6 +317,7 @@ struct StoreSpec<'a> {
     hash: &'a str,
     name: &'a str,
     access_token: &'a str,
+    access_token_scopes: &'a [String],
     seed: &'a SeedSpec,
     webhook_destination: Option<Url>,
 }
@@ -310,15 +329,11 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<RunningSandbox> {
     check(&config, &specs)?;
     // Every listener is bound before any server starts, so a port in use stops nothing half-way.
     let mut listeners = Vec::with_capacity(specs.len());
+    let mut headless_listeners = Vec::with_capacity(specs.len());
     for spec in &specs {
-        let listener = TcpListener::bind(spec.listen)
-            .with_context(|| format!("binding sandbox store {} to {}", spec.hash, spec.listen))?;
-        let address = listener
-            .local_addr()
-            .with_context(|| format!("reading sandbox store {}'s bound address", spec.hash))?;
-        let url = Url::parse(&format!("http://{address}/"))
-            .with_context(|| format!("forming sandbox store {}'s url from {address}", spec.hash))?;
-        listeners.push((listener, url));
+        listeners.push(bind(spec.hash, spec.listen)?);
+        // The headless site is another origin of its own, on the same address.
+        headless_listeners.push(bind(spec.hash, SocketAddr::new(spec.listen.ip(), 0))?);
     }
     let api_base = listeners[0].1.clone();
     let client_id: Arc<str> = Arc::from(config.client_id.as_str());
@@ -326,11 +341,17 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<RunningSandbox> {
     let mut stores = Vec::with_capacity(specs.len());
     for (index, spec) in specs.iter().enumerate() {
         let mut state = seed::build(spec.seed, &config.client_id);
+        seed::add_channels(
+            &mut state,
+            spec.name,
+            listeners[index].1.as_str(),
+            headless_listeners[index].1.as_str(),
+        );
         state.api_tokens.insert(
             spec.access_token.to_owned(),
             ApiAccount {
                 client_id: Arc::clone(&client_id),
-                scopes: vec![ORDERS_MODIFY_SCOPE.to_owned()],
+                scopes: spec.access_token_scopes.to_vec(),
                 from_install: false,
             },
         );
@@ -399,6 +420,7 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<RunningSandbox> {
             app.configure(storefront::routes)
                 .configure(account::routes)
                 .configure(control_panel::routes)
+                .configure(orders_page::routes)
         })
         .workers(if index == 0 { 2 } else { 1 })
         .disable_signals()
@@ -409,13 +431,50 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<RunningSandbox> {
         servers.push((server.handle(), tokio::spawn(server)));
         urls.push(url);
     }
+    let mut headless = Vec::with_capacity(headless_listeners.len());
+    for (index, (listener, url)) in headless_listeners.into_iter().enumerate() {
+        let site = web::Data::new(HeadlessSite {
+            store: stores[index].clone(),
+        });
+        let server = HttpServer::new(move || {
+            actix_web::App::new()
+                .app_data(site.clone())
+                .configure(headless::routes)
+        })
+        .workers(1)
+        .disable_signals()
+        .shutdown_timeout(1)
+        .listen(listener)
+        .with_context(|| {
+            format!(
+                "starting sandbox store {}'s headless site server",
+                specs[index].hash
+            )
+        })?
+        .run();
+        servers.push((server.handle(), tokio::spawn(server)));
+        headless.push(url);
+    }
     Ok(RunningSandbox {
         base_url: api_base,
         stores: stores.into_iter().zip(urls).collect(),
+        headless,
         storefronts,
         lifecycle,
         servers,
     })
+}
+
+/// Binds one of a store's listeners and reads the URL it is reached at.
+fn bind(hash: &str, address: SocketAddr) -> anyhow::Result<(TcpListener, Url)> {
+    let listener = TcpListener::bind(address)
+        .with_context(|| format!("binding sandbox store {hash} to {address}"))?;
+    let bound = listener
+        .local_addr()
+        .with_context(|| format!("reading sandbox store {hash}'s bound address"))?;
+    let url = Url::parse(&format!("http://{bound}/"))
+        .with_context(|| format!("forming sandbox store {hash}'s url from {bound}"))?;
+    Ok((listener, url))
 }
 
 fn store_specs(config: &SandboxConfig) -> Vec<StoreSpec<'_>> {
@@ -424,6 +483,7 @@ fn store_specs(config: &SandboxConfig) -> Vec<StoreSpec<'_>> {
         hash: &config.store_hash,
         name: &config.store_name,
         access_token: &config.access_token,
+        access_token_scopes: &config.access_token_scopes,
         seed: &config.seed,
         webhook_destination: config.webhook_destination.clone(),
     };
@@ -432,6 +492,7 @@ fn store_specs(config: &SandboxConfig) -> Vec<StoreSpec<'_>> {
         hash: &store.store_hash,
         name: &store.store_name,
         access_token: &store.access_token,
+        access_token_scopes: &store.access_token_scopes,
         seed: &store.seed,
         webhook_destination: store.webhook_destination.clone(),
     });

@@ -148,8 +148,9 @@ impl OrderQuery {
             OrderSort::DateCreated => left.date_created.cmp(&right.date_created),
             OrderSort::DateModified => left.date_modified.cmp(&right.date_modified),
             OrderSort::StatusId => left.status_id.cmp(&right.status_id),
-            // Every sandbox order is on channel 1 with no external id.
-            OrderSort::ChannelId | OrderSort::ExternalId => Ordering::Equal,
+            OrderSort::ChannelId => left.channel_id.cmp(&right.channel_id),
+            // No sandbox order has an external id.
+            OrderSort::ExternalId => Ordering::Equal,
         }
     }
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use url::Url;
 
-use crate::data::{ApiAccount, StaffUser, StoreState, now_to_the_second};
+use crate::data::{ApiAccount, STOREFRONT_CHANNEL_ID, StaffUser, StoreState, now_to_the_second};
 use crate::delivery::{Deliveries, DeliveryRecord, Pending, Target};
 use crate::events::{self, CONFIGURED_DESTINATION_SCOPE, StoreEvent};
 use crate::order_status::ORDER_STATUSES;
@@ -120,9 +120,17 @@ pub enum RequestKind {
     Hooks,
     /// Any other path under `/stores/{hash}/`.
     Other,
+    /// Anything under `/v3/channels`.
+    Channels,
+    /// Anything under `/v3/sites`.
+    Sites,
+    /// Anything under `/v3/content/scripts`.
+    Scripts,
+    /// Anything under `/v3/storefront` (Storefront API tokens).
+    StorefrontTokens,
 }
 
-const REQUEST_KINDS: usize = 7;
+const REQUEST_KINDS: usize = 11;
 
 impl RequestKind {
     fn index(self) -> usize {
@@ -134,6 +142,10 @@ impl RequestKind {
             RequestKind::BatchMetafields => 4,
             RequestKind::Hooks => 5,
             RequestKind::Other => 6,
+            RequestKind::Channels => 7,
+            RequestKind::Sites => 8,
+            RequestKind::Scripts => 9,
+            RequestKind::StorefrontTokens => 10,
         }
     }
 }
@@ -383,23 +395,86 @@ impl SandboxStore {
     /// An unknown `customer_id` (0 included) gets guest billing details, as BigCommerce keeps
     /// whatever billing address the checkout sent.
     pub fn add_order(&self, customer_id: u64) -> u64 {
+        self.add_order_on_channel(customer_id, STOREFRONT_CHANNEL_ID)
+            .unwrap_or_default()
+    }
+
+    /// As `add_order`, on the channel `channel_id` (1, the Stencil storefront, or the headless
+    /// channel `HEADLESS_CHANNEL_ID`); `None` when the store has no such channel.
+    pub fn add_order_on_channel(&self, customer_id: u64, channel_id: u64) -> Option<u64> {
         let order_id = self.with_state(|state| {
+            if !state
+                .channels
+                .iter()
+                .any(|channel| channel.id == channel_id)
+            {
+                return None;
+            }
             let billing = state.billing_for(customer_id);
-            let order = seed::fresh_order(customer_id, billing, now_to_the_second());
-            state.insert_order(order)
-        });
+            let mut order = seed::fresh_order(customer_id, billing, now_to_the_second());
+            order.channel_id = channel_id;
+            Some(state.insert_order(order))
+        })?;
         drop(self.publish(&StoreEvent::OrderCreated { order_id }));
-        order_id
+        Some(order_id)
+    }
+
+    /// The channel an order was placed on.
+    pub fn order_channel(&self, order_id: u64) -> Option<u64> {
+        self.with_state(|state| state.orders.get(&order_id).map(|order| order.channel_id))
+    }
+
+    /// The status id of an order (BigCommerce's ids, 0 to 14).
+    pub fn order_status(&self, order_id: u64) -> Option<u8> {
+        self.with_state(|state| state.orders.get(&order_id).map(|order| order.status_id))
+    }
+
+    /// The URL of the site of `channel_id`, exactly as it was set.
+    pub fn site_url(&self, channel_id: u64) -> Option<String> {
+        self.with_state(|state| state.site_of(channel_id).map(|site| site.url.clone()))
+    }
+
+    /// Moves the site of `channel_id` to `url` (kept as given, as BigCommerce keeps it) and sends
+    /// the `store/channel/{channel_id}/settings/site/updated` webhooks; false when the channel
+    /// has no site. Returns before the webhooks are sent, like every change made through this
+    /// handle.
+    pub fn set_site_url(&self, channel_id: u64, url: &str) -> bool {
+        let event = self.with_state(|state| {
+            let site = state
+                .sites
+                .values_mut()
+                .find(|site| site.channel_id == channel_id)?;
+            site.url = url.to_owned();
+            site.updated_at = now_to_the_second();
+            Some(StoreEvent::SiteUpdated {
+                channel_id,
+                site_id: site.id,
+            })
+        });
+        match event {
+            Some(event) => {
+                drop(self.publish(&event));
+                true
+            }
+            None => false,
+        }
     }
 
     /// Moves an order to another status (BigCommerce's ids, 0 to 14) and, when the status
     /// really changes, sends the `store/order/statusUpdated` and `store/order/updated`
     /// webhooks; false when there is no such order or status.
     pub fn set_order_status(&self, order_id: u64, status_id: u8) -> bool {
+        self.move_order(order_id, status_id).is_some()
+    }
+
+    /// `set_order_status`, handing back the configured destination's webhooks still being sent,
+    /// for the control panel to wait for as a Management API write does; `None` when there is
+    /// no such order or status.
+    pub(crate) fn move_order(&self, order_id: u64, status_id: u8) -> Option<Pending> {
         if !ORDER_STATUSES.iter().any(|status| status.id == status_id) {
-            return false;
+            return None;
         }
-        let change = self.with_state(|state| {
+        let previous_status_id = self.with_state(|state| {
             let order = state.orders.get_mut(&order_id)?;
             let previous_status_id = order.status_id;
             if previous_status_id != status_id {
@@ -407,19 +482,15 @@ impl SandboxStore {
                 order.date_modified = now_to_the_second();
             }
             Some(previous_status_id)
-        });
-        match change {
-            Some(previous_status_id) if previous_status_id != status_id => {
-                drop(self.publish(&StoreEvent::OrderStatusUpdated {
-                    order_id,
-                    previous_status_id,
-                    new_status_id: status_id,
-                }));
-                true
-            }
-            Some(_) => true,
-            None => false,
+        })?;
+        if previous_status_id == status_id {
+            return Some(Pending::default());
         }
+        Some(self.publish(&StoreEvent::OrderStatusUpdated {
+            order_id,
+            previous_status_id,
+            new_status_id: status_id,
+        }))
     }
 
     /// Sends the webhooks `event` fires to every active hook whose scope matches and, for order
@@ -439,7 +510,7 @@ impl SandboxStore {
                     .hooks
                     .values()
                     .filter(|hook| hook.is_active)
-                    .filter(|hook| events::scope_matches(&hook.scope, notification.scope))
+                    .filter(|hook| events::scope_matches(&hook.scope, &notification.scope))
                     .filter_map(|hook| {
                         // Destinations were parsed when the hook was saved.
                         Some(Target {
@@ -452,7 +523,7 @@ impl SandboxStore {
                     .collect()
             });
             if let Some(destination) = &configured
-                && events::scope_matches(CONFIGURED_DESTINATION_SCOPE, notification.scope)
+                && events::scope_matches(CONFIGURED_DESTINATION_SCOPE, &notification.scope)
             {
                 targets.push(Target {
                     destination: destination.clone(),
@@ -471,7 +542,7 @@ impl SandboxStore {
                 &identity.hash,
                 created_at,
             );
-            pending.extend(deliveries.send(notification.scope, &body, targets));
+            pending.extend(deliveries.send(&notification.scope, &body, targets));
         }
         pending
     }

@@ -8,11 +8,13 @@ mod reference;
 
 mod account;
 mod app_fidelity;
+mod channels;
 mod control_panel;
 mod fidelity;
 mod hooks;
 mod login;
 mod metafield_writes;
+mod orders_page;
 mod store;
 mod stores;
 mod webhooks;
