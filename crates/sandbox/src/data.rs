@@ -27,6 +27,8 @@ pub(crate) struct StoreState {
     pub guest_address: Arc<Address>,
     /// Webhooks registered through `/v3/hooks`, by id.
     pub hooks: BTreeMap<u64, Hook>,
+    /// Scripts installed through the Scripts API, oldest first.
+    pub scripts: Vec<Script>,
     pub next_hook_id: u64,
     /// The control panel's users, the owner first.
     pub users: Vec<StaffUser>,
@@ -131,8 +133,44 @@ impl ApiAccount {
 
 /// The app, installed on this store.
 pub(crate) struct Installation {
+    /// The app's client id.
+    pub client_id: Arc<str>,
     /// The scopes the merchant granted.
     pub scopes: Vec<String>,
+}
+
+/// A script the Scripts API installed on a channel's storefront pages (scripts.v3.yml,
+/// `script_Full`).
+pub(crate) struct Script {
+    pub uuid: Uuid,
+    pub name: String,
+    pub description: String,
+    pub body: ScriptBody,
+    pub auto_uninstall: bool,
+    /// `default`, `async` or `defer`.
+    pub load_method: &'static str,
+    /// `head` or `footer`.
+    pub location: &'static str,
+    /// `storefront`, `all_pages`, `checkout` or `order_confirmation`.
+    pub visibility: &'static str,
+    /// The client id of the API account that created it.
+    pub api_client_id: Arc<str>,
+    /// `essential`, `functional`, `analytics`, `targeting`, or `unknown` when not given.
+    pub consent_category: &'static str,
+    pub enabled: bool,
+    pub channel_id: u64,
+    pub integrity_hashes: Vec<String>,
+    pub date_created: OffsetDateTime,
+    pub date_modified: OffsetDateTime,
+}
+
+/// What a script puts on the page, by its `kind`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ScriptBody {
+    /// `kind: src`: a `script` tag with this `src`.
+    Src(String),
+    /// `kind: script_tag`: this HTML, exactly one `script` element.
+    Html(String),
 }
 
 pub(crate) struct Customer {
@@ -364,6 +402,7 @@ impl StoreState {
             next_metafield_id: 1,
             guest_address,
             hooks: BTreeMap::new(),
+            scripts: Vec::new(),
             next_hook_id: 1,
             users: Vec::new(),
             api_tokens: HashMap::new(),
@@ -386,23 +425,29 @@ impl StoreState {
         self.api_tokens.insert(
             token,
             ApiAccount {
-                client_id,
+                client_id: Arc::clone(&client_id),
                 scopes: scopes.clone(),
                 from_install: true,
             },
         );
-        self.installation = Some(Installation { scopes });
+        self.installation = Some(Installation { client_id, scopes });
     }
 
-    /// Uninstalls the app: revokes every token an install issued and deletes the hooks (the
-    /// sandbox knows one app, which owns them all). False when it was not installed.
+    /// Uninstalls the app: revokes every token an install issued, deletes the hooks (the
+    /// sandbox knows one app, which owns them all) and the app's scripts marked
+    /// `auto_uninstall` (scripts.v3.yml: "automatic cleanup of the script when the single click
+    /// app is uninstalled"). False when it was not installed.
     pub(crate) fn uninstall_app(&mut self) -> bool {
-        let was_installed = self.installation.take().is_some();
+        let installation = self.installation.take();
         self.api_tokens.retain(|_, account| !account.from_install);
-        if was_installed {
-            self.hooks.clear();
-        }
-        was_installed
+        let Some(installation) = installation else {
+            return false;
+        };
+        self.hooks.clear();
+        self.scripts.retain(|script| {
+            !(script.auto_uninstall && script.api_client_id == installation.client_id)
+        });
+        true
     }
 
     /// Stores `hook` under the next hook id; returns that id.

@@ -30,28 +30,33 @@
 //! They depend on each other one way, from the HTTP surface down to plain data (`a → b`: `a`
 //! uses `b`):
 //!
-//! - `management` (routes, the gate, v2 orders) → `metafields`, `hooks` → `api` (the handlers'
-//!   state, the store a request is for, request parsing and BigCommerce's error answers) →
-//!   `store`, `stores`; the handlers also use `listing` (queries), `wire` (response shapes),
-//!   `data` (the model and scopes), `events` (what a write reports), `quota` (the gate's
-//!   decisions), `order_status` and the input parsers `metafield_input` and `hook_input`
-//!   (→ `metafield_input`, `events`);
+//! - `management` (routes, the gate, v2 orders) → `metafields`, `hooks`, `channels` (channels
+//!   and sites), `scripts` (the Scripts API) → `api` (the handlers' state, the store a request
+//!   is for, request parsing and BigCommerce's error answers) → `store`, `stores`; the handlers
+//!   also use `listing` (queries), `metafield_query` (the metafield collections' query), `wire`
+//!   (response shapes), `data` (the model and scopes), `events` (what a write reports), `quota`
+//!   (the gate's decisions), `order_status` and the input parsers `metafield_input`,
+//!   `script_input` and `hook_input` (→ `metafield_input`, `events`);
 //! - `login` (`POST /oauth2/token`) → `app`, `codes`, `store`, `stores`;
-//! - `control_panel` (`/manage`) → `lifecycle`, `store`, `html`; `lifecycle` (Install, Open,
-//!   Uninstall, Remove user) → `app`, `signed_payload`, `store`; `app` (the app's profile and
-//!   codes) → `codes`;
+//! - `control_panel` (`/manage`) → `lifecycle`, `store`, `panel_frame`, `html`; `orders_page`
+//!   (`/manage/orders`, the status form) → `control_panel`, `panel_frame`, `order_status`,
+//!   `wire`, `html`; `panel_frame` (the control panel's page frame) → `html`; `lifecycle`
+//!   (Install, Open, Uninstall, Remove user) → `app`, `signed_payload`, `store`; `app` (the
+//!   app's profile and codes) → `codes`;
 //! - `storefront` (home, sign-in, `current.jwt`) → `session`, `theme`, `html`, `token`;
-//!   `account` (the account pages) → `session`, `theme`, `html`, `data`, `order_status`; neither
-//!   uses the other, and this file registers both;
-//! - `theme` (the page frame) → `session`, `html`; `session` (who is signed in) → `store`;
+//!   `account` (the account pages and order confirmation) → `session`, `theme`, `script_tags`,
+//!   `html`, `data`, `order_status`; neither uses the other, and this file registers both;
+//!   `headless` (the second channel's site) → `store`, `data`, `html`;
+//! - `theme` (the page frame) → `session`, `script_tags`, `html`; `script_tags` (the installed
+//!   scripts a page carries) → `data`, `html`; `session` (who is signed in) → `store`;
 //! - `stores` (the stores by hash) → `store`;
 //! - `store` (one store's locked handle: identity, changes, quota, tokens, the app's
 //!   installation, users, counters, publishing webhooks) → `seed`, `events`, `delivery`, `data`,
 //!   `order_status`, `quota`;
 //! - `config` (what to start) → `seed`;
 //! - `seed` (with its data sets `seed::demo`, `seed::second_store`, `seed::generated`, which
-//!   use only their parent) and `wire` → `data` (the data model), `order_status`; `listing` and
-//!   `metafield_input` → `data`;
+//!   use only their parent) and `wire` → `data` (the data model), `order_status`; `listing`,
+//!   `metafield_input` and `script_input` → `data`;
 //! - `data`, `order_status`, `events`, `delivery`, `quota`, `token`, `signed_payload`, `codes`,
 //!   `html` use no other module.
 //!
@@ -82,6 +87,9 @@ mod order_status;
 mod orders_page;
 mod panel_frame;
 mod quota;
+mod script_input;
+mod script_tags;
+mod scripts;
 mod seed;
 mod session;
 mod signed_payload;

@@ -30,6 +30,7 @@ use crate::listing::OrderQuery;
 use crate::metafields;
 use crate::order_status::ORDER_STATUSES;
 use crate::quota::QuotaDecision;
+use crate::scripts;
 use crate::store::RequestKind;
 use crate::wire;
 
@@ -82,6 +83,23 @@ pub(crate) fn routes(config: &mut web::ServiceConfig) {
             .route(
                 "/v3/channels/{channel_id}/site",
                 web::put().to(channels::update_channel_site),
+            )
+            .route("/v3/content/scripts", web::get().to(scripts::list_scripts))
+            .route(
+                "/v3/content/scripts",
+                web::post().to(scripts::create_script),
+            )
+            .route(
+                "/v3/content/scripts/{uuid}",
+                web::get().to(scripts::get_script),
+            )
+            .route(
+                "/v3/content/scripts/{uuid}",
+                web::put().to(scripts::update_script),
+            )
+            .route(
+                "/v3/content/scripts/{uuid}",
+                web::delete().to(scripts::delete_script),
             )
             .route("/v3/sites", web::get().to(channels::list_sites))
             .route("/v3/sites/{site_id}", web::get().to(channels::get_site))

@@ -15,6 +15,7 @@ mod hooks;
 mod login;
 mod metafield_writes;
 mod orders_page;
+mod scripts;
 mod store;
 mod stores;
 mod webhooks;
