@@ -1,7 +1,8 @@
 //! The sandbox store's data model: customers, orders, order metafields, registered hooks, money
 //! and currencies, the control panel's users, the Management API's access tokens and the app's
-//! installation, the sales channels and their sites, and `StoreState`, which holds them with the indexes that keep per-request work
-//! proportional to the answer. Pure data: no locking, no HTTP, no rendering; `store` locks it,
+//! installation, the sales channels and their sites, installed scripts, the GraphQL Storefront
+//! API's private and customer access tokens, and `StoreState`, which holds them with the
+//! indexes that keep per-request work proportional to the answer. Pure data: no locking, no HTTP, no rendering; `store` locks it,
 //! `wire` renders it, `seed` fills it.
 
 use std::collections::{BTreeMap, HashMap};
@@ -29,6 +30,10 @@ pub(crate) struct StoreState {
     pub hooks: BTreeMap<u64, Hook>,
     /// Scripts installed through the Scripts API, oldest first.
     pub scripts: Vec<Script>,
+    /// GraphQL Storefront API private tokens, by token.
+    pub private_tokens: HashMap<String, PrivateToken>,
+    /// Customer access tokens the GraphQL `login` mutation issued, by token.
+    pub customer_access_tokens: HashMap<String, CustomerAccessToken>,
     pub next_hook_id: u64,
     /// The control panel's users, the owner first.
     pub users: Vec<StaffUser>,
@@ -162,6 +167,28 @@ pub(crate) struct Script {
     pub integrity_hashes: Vec<String>,
     pub date_created: OffsetDateTime,
     pub date_modified: OffsetDateTime,
+}
+
+/// A private token for the GraphQL Storefront API (storefront_tokens.v3.yml,
+/// `TokenPostPrivate`): server to server only, for some channels and access scopes, until
+/// `expires_at`.
+#[derive(Debug, Clone)]
+pub(crate) struct PrivateToken {
+    pub channel_ids: Vec<u64>,
+    /// `Unauthenticated`, `Customer` or `B2B`.
+    pub scopes: Vec<&'static str>,
+    pub expires_at: OffsetDateTime,
+    /// The client id of the API account that created it.
+    pub client_id: Arc<str>,
+}
+
+/// A customer access token: one shopper's GraphQL session, until `expires_at` or a `logout`.
+#[derive(Debug, Clone)]
+pub(crate) struct CustomerAccessToken {
+    pub customer_id: u64,
+    /// The channel whose `/graphql` issued it.
+    pub channel_id: u64,
+    pub expires_at: OffsetDateTime,
 }
 
 /// What a script puts on the page, by its `kind`.
@@ -403,6 +430,8 @@ impl StoreState {
             guest_address,
             hooks: BTreeMap::new(),
             scripts: Vec::new(),
+            private_tokens: HashMap::new(),
+            customer_access_tokens: HashMap::new(),
             next_hook_id: 1,
             users: Vec::new(),
             api_tokens: HashMap::new(),

@@ -72,6 +72,8 @@ mod control_panel;
 mod data;
 mod delivery;
 mod events;
+mod graphql;
+mod graphql_exec;
 mod headless;
 mod hook_input;
 mod hooks;
@@ -94,7 +96,9 @@ mod seed;
 mod session;
 mod signed_payload;
 mod store;
+mod store_graphql;
 mod storefront;
+mod storefront_tokens;
 mod stores;
 mod theme;
 mod token;
@@ -116,6 +120,7 @@ use crate::app::App;
 use crate::control_panel::ControlPanelState;
 use crate::data::ApiAccount;
 use crate::delivery::Deliveries;
+use crate::graphql::GraphqlSite;
 use crate::headless::HeadlessSite;
 use crate::lifecycle::Lifecycle;
 use crate::login::LoginState;
@@ -129,6 +134,7 @@ use crate::stores::Stores;
 pub use crate::config::{SandboxConfig, StoreConfig, store_account_scopes};
 pub use crate::data::{HEADLESS_CHANNEL_ID, STOREFRONT_CHANNEL_ID};
 pub use crate::delivery::DeliveryRecord;
+pub use crate::graphql::CUSTOMER_ACCESS_TOKEN_HEADER;
 pub use crate::lifecycle::{AppActionError, AppAnswer};
 pub use crate::seed::{DEMO_PASSWORD, DataSet, SeedSpec};
 pub use crate::signed_payload::{
@@ -137,6 +143,7 @@ pub use crate::signed_payload::{
 pub use crate::store::{
     ControlPanelUser, RequestKind, SandboxStore, SeedCustomerInfo, SeedMetafieldInfo,
 };
+pub use crate::store_graphql::{CustomerAccessTokenInfo, PrivateTokenInfo};
 pub use crate::token::{TokenCustomer, mint_current_customer_token};
 
 /// The running sandbox: the platform and every store, serving until `stop` is called.
@@ -411,13 +418,18 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<RunningSandbox> {
             store: stores[index].clone(),
             lifecycle: Arc::clone(&lifecycle),
         });
+        let graphql_site = web::Data::new(GraphqlSite {
+            store: stores[index].clone(),
+            channel_id: STOREFRONT_CHANNEL_ID,
+        });
         // The first listener is the platform's too: every store's Management API and the login
         // service.
         let platform = (index == 0).then(|| (management.clone(), login.clone()));
         let server = HttpServer::new(move || {
             let mut app = actix_web::App::new()
                 .app_data(storefront.clone())
-                .app_data(control_panel.clone());
+                .app_data(control_panel.clone())
+                .app_data(graphql_site.clone());
             if let Some((management, login)) = &platform {
                 app = app
                     .app_data(management.clone())
@@ -429,6 +441,7 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<RunningSandbox> {
                 .configure(account::routes)
                 .configure(control_panel::routes)
                 .configure(orders_page::routes)
+                .configure(graphql::routes)
         })
         .workers(if index == 0 { 2 } else { 1 })
         .disable_signals()
@@ -444,10 +457,16 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<RunningSandbox> {
         let site = web::Data::new(HeadlessSite {
             store: stores[index].clone(),
         });
+        let graphql_site = web::Data::new(GraphqlSite {
+            store: stores[index].clone(),
+            channel_id: HEADLESS_CHANNEL_ID,
+        });
         let server = HttpServer::new(move || {
             actix_web::App::new()
                 .app_data(site.clone())
+                .app_data(graphql_site.clone())
                 .configure(headless::routes)
+                .configure(graphql::routes)
         })
         .workers(1)
         .disable_signals()

@@ -32,6 +32,7 @@ use crate::order_status::ORDER_STATUSES;
 use crate::quota::QuotaDecision;
 use crate::scripts;
 use crate::store::RequestKind;
+use crate::storefront_tokens;
 use crate::wire;
 
 /// Registers every Management API route.
@@ -100,6 +101,14 @@ pub(crate) fn routes(config: &mut web::ServiceConfig) {
             .route(
                 "/v3/content/scripts/{uuid}",
                 web::delete().to(scripts::delete_script),
+            )
+            .route(
+                "/v3/storefront/api-token-private",
+                web::post().to(storefront_tokens::create_private_token),
+            )
+            .route(
+                "/v3/storefront/api-token",
+                web::delete().to(storefront_tokens::revoke_token),
             )
             .route("/v3/sites", web::get().to(channels::list_sites))
             .route("/v3/sites/{site_id}", web::get().to(channels::get_site))

@@ -154,6 +154,8 @@ struct StoreInner {
     identity: StoreIdentity,
     state: Mutex<StoreState>,
     counters: [AtomicU64; REQUEST_KINDS],
+    /// `POST /graphql` requests, on any of the store's sites.
+    graphql_requests: AtomicU64,
     /// The store's Management API quota, shared by every token (BigCommerce's is per store).
     quota: Mutex<QuotaWindow>,
     deliveries: Deliveries,
@@ -171,6 +173,7 @@ impl SandboxStore {
                 identity,
                 state: Mutex::new(state),
                 counters: Default::default(),
+                graphql_requests: AtomicU64::new(0),
                 quota: Mutex::new(quota),
                 deliveries,
             }),
@@ -180,6 +183,11 @@ impl SandboxStore {
     /// The store hash: `/stores/{hash}/` in the Management API, `stores/{hash}` in `context`.
     pub fn hash(&self) -> &str {
         &self.inner.identity.hash
+    }
+
+    /// The store's numeric id as a string (`store_id` in webhook payloads).
+    pub(crate) fn store_id(&self) -> &str {
+        &self.inner.identity.store_id
     }
 
     /// The store's name, as its storefront and control panel show it.
@@ -586,10 +594,20 @@ impl SandboxStore {
         self.inner.counters[kind.index()].load(Ordering::Relaxed)
     }
 
-    /// Sets every request counter back to zero.
+    pub(crate) fn count_graphql_request(&self) {
+        self.inner.graphql_requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// `POST /graphql` requests received on any of the store's sites, whatever their outcome.
+    pub fn graphql_requests(&self) -> u64 {
+        self.inner.graphql_requests.load(Ordering::Relaxed)
+    }
+
+    /// Sets every request counter back to zero, the GraphQL one too.
     pub fn reset_request_counts(&self) {
         for counter in &self.inner.counters {
             counter.store(0, Ordering::Relaxed);
         }
+        self.inner.graphql_requests.store(0, Ordering::Relaxed);
     }
 }
