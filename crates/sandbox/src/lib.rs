@@ -1,8 +1,11 @@
 //! A fake BigCommerce with several stores and one app: the Management API of every store (v2
-//! orders, v3 order metafields, v3 hooks, OAuth scopes, a quota window per store), signed webhook
-//! callbacks, the login service (`POST /oauth2/token`), and per store a storefront of its own
-//! (sign-in, `/customer/current.jwt`) and a control panel (`/manage`) that installs, opens and
-//! uninstalls the app through its callbacks, with deterministic seed data. `demo`, `sandbox`,
+//! orders, v3 order metafields with writes, v3 hooks, channels and sites, scripts, Storefront API
+//! private tokens, OAuth scopes, a quota window per store), signed webhook callbacks, the login
+//! service (`POST /oauth2/token`), and per store two channels, each with a site of its own: the
+//! Stencil storefront (sign-in, `/customer/current.jwt`, account and order confirmation pages
+//! carrying the installed scripts, `/graphql`) and a headless site (`/graphql`); and a control
+//! panel (`/manage`) that installs, opens and uninstalls the app through its callbacks and
+//! changes orders' statuses, with deterministic seed data. `demo`, `sandbox`,
 //! benchmarks and end-to-end tests start it; it imports nothing from the service, which is
 //! tested against it exactly as against BigCommerce.
 //!
@@ -16,6 +19,18 @@
 //! other store has its own origin (`storefront_url_of`), and each store's control panel is
 //! `control_panel_url`. `SandboxStore` (from `store`, `store_of` or `stores`) reads and changes
 //! one store's data and counts its requests.
+//!
+//! Each store's second channel (`HEADLESS_CHANNEL_ID`, a Catalyst storefront) has its site on
+//! another loopback origin (`headless_url_of`); the Sites API lists both. Both sites serve the
+//! GraphQL Storefront API (`graphql_url_of`): `login`, `logout` and `customer`, authenticated by
+//! a private token (`POST /v3/storefront/api-token-private`, or `SandboxStore::
+//! issue_private_token`) and the shopper's `CUSTOMER_ACCESS_TOKEN_HEADER`. `graphql_login` logs a
+//! shopper in through it; `SandboxStore::log_in_customer` does the same without HTTP, and
+//! `expire_customer_access_token`, `revoke_customer_access_token`, `expire_private_tokens`,
+//! `revoke_private_token`, `private_tokens`, `customer_access_tokens` and `graphql_requests`
+//! serve tests of refusals, renewal and single-flight. For the demo: `set_order_metafield`
+//! (alice's gift message) and `set_order_status` (an order's status, as the control panel's
+//! Orders page does).
 //!
 //! The app (`SandboxConfig::client_id`, `client_secret`, `app_scopes`) has its callbacks at
 //! `{app}/bigcommerce/auth|load|uninstall|remove_user` once `set_app_url` names the app. What the
@@ -31,7 +46,8 @@
 //! uses `b`):
 //!
 //! - `management` (routes, the gate, v2 orders) → `metafields`, `hooks`, `channels` (channels
-//!   and sites), `scripts` (the Scripts API) → `api` (the handlers' state, the store a request
+//!   and sites), `scripts` (the Scripts API), `storefront_tokens` (private tokens; it also issues
+//!   customer access tokens, → `codes`) → `api` (the handlers' state, the store a request
 //!   is for, request parsing and BigCommerce's error answers) → `store`, `stores`; the handlers
 //!   also use `listing` (queries), `metafield_query` (the metafield collections' query), `wire`
 //!   (response shapes), `data` (the model and scopes), `events` (what a write reports), `quota`
@@ -46,7 +62,10 @@
 //! - `storefront` (home, sign-in, `current.jwt`) → `session`, `theme`, `html`, `token`;
 //!   `account` (the account pages and order confirmation) → `session`, `theme`, `script_tags`,
 //!   `html`, `data`, `order_status`; neither uses the other, and this file registers both;
-//!   `headless` (the second channel's site) → `store`, `data`, `html`;
+//!   `headless` (the second channel's site) → `store`, `data`, `html`; `graphql` (`POST
+//!   /graphql` on both sites: the tokens' checks) → `graphql_exec` (the schema and execution,
+//!   with `graphql-parser`) → `storefront_tokens`, `data`; `store_graphql` (`SandboxStore`'s
+//!   and `RunningSandbox`'s token handles) → `storefront_tokens`, `graphql_exec`, `store`;
 //! - `theme` (the page frame) → `session`, `script_tags`, `html`; `script_tags` (the installed
 //!   scripts a page carries) → `data`, `html`; `session` (who is signed in) → `store`;
 //! - `stores` (the stores by hash) → `store`;

@@ -106,7 +106,7 @@ impl SandboxStore {
                 })
                 .collect()
         });
-        tokens.sort_by(|left, right| left.expires_at.cmp(&right.expires_at));
+        tokens.sort_by_key(|token| token.expires_at);
         tokens
     }
 

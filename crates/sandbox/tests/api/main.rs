@@ -11,6 +11,7 @@ mod app_fidelity;
 mod channels;
 mod control_panel;
 mod fidelity;
+mod graphql;
 mod hooks;
 mod login;
 mod metafield_writes;
