@@ -477,6 +477,17 @@ async fn private_tokens_missing_expired_revoked_misplaced_from_a_browser_or_with
         .who(FIRST, HEADLESS_CHANNEL_ID, &anonymous_only, &cat)
         .await;
     let before_expiry = stack.who(FIRST, HEADLESS_CHANNEL_ID, &valid, &cat).await;
+    let lowercase_scheme = stack
+        .graphql(
+            FIRST,
+            HEADLESS_CHANNEL_ID,
+            &[
+                ("Authorization", &format!("bearer {valid}")),
+                (CUSTOMER_ACCESS_TOKEN_HEADER, &cat),
+            ],
+            json!({"query": WHO}),
+        )
+        .await;
     assert_eq!(stack.running.store().expire_private_tokens(), 3);
     let expired = stack.who(FIRST, HEADLESS_CHANNEL_ID, &valid, &cat).await;
 
@@ -517,6 +528,10 @@ async fn private_tokens_missing_expired_revoked_misplaced_from_a_browser_or_with
                 "path": ["customer"],
                 "extensions": {"code": "INSUFFICIENT_ACCESS_SCOPE", "requiredScopes": ["Customer"]}}]})
         )
+    );
+    assert_eq!(
+        lowercase_scheme, before_expiry,
+        "the scheme is case-insensitive"
     );
     assert_eq!(before_expiry.0, StatusCode::OK);
     assert_eq!(
