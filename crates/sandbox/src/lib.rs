@@ -23,8 +23,8 @@
 //! Each store's second channel (`HEADLESS_CHANNEL_ID`, a Catalyst storefront) has its site on
 //! another loopback origin (`headless_url_of`); the Sites API lists both. Both sites serve the
 //! GraphQL Storefront API (`graphql_url_of`): `login`, `logout` and `customer`, authenticated by
-//! a private token (`POST /v3/storefront/api-token-private`, or `SandboxStore::
-//! issue_private_token`) and the shopper's `CUSTOMER_ACCESS_TOKEN_HEADER`. `graphql_login` logs a
+//! a private token (`POST /v3/storefront/api-token-private`, or
+//! `SandboxStore::issue_private_token`) and the shopper's `CUSTOMER_ACCESS_TOKEN_HEADER`. `graphql_login` logs a
 //! shopper in through it; `SandboxStore::log_in_customer` does the same without HTTP, and
 //! `expire_customer_access_token`, `revoke_customer_access_token`, `expire_private_tokens`,
 //! `revoke_private_token`, `private_tokens`, `customer_access_tokens` and `graphql_requests`
