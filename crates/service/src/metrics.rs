@@ -46,6 +46,9 @@ pub struct UpstreamMetrics {
     // (a plain gauge would read 0 requests left before the first answer).
     requests_left: Family<NoLabels, Gauge>,
     quota: Family<NoLabels, Gauge>,
+    /// 1 when the latest request that showed anything about reaching BigCommerce got an
+    /// answer (refusals included), 0 when it got none, a timeout or a `5xx`.
+    up: Family<NoLabels, Gauge>,
 }
 
 /// Lookups, single-flight waits, evictions and sizes of the caches. It is also the
@@ -260,6 +263,7 @@ impl UpstreamMetrics {
             paced: Family::default(),
             requests_left: Family::default(),
             quota: Family::default(),
+            up: Family::default(),
         }
     }
 
@@ -295,6 +299,16 @@ impl UpstreamMetrics {
             "The store's X-Rate-Limit-Requests-Quota as last seen (requests per window)",
             self.quota.clone(),
         );
+        registry.register(
+            "up",
+            "1 when the Management API answered the latest request that showed whether it can be reached (a refusal is an answer), 0 when it did not answer, timed out or failed with a 5xx; absent before the first",
+            self.up.clone(),
+        );
+    }
+
+    /// Remembers whether the latest telling request reached BigCommerce.
+    pub fn reached(&self, answered: bool) {
+        self.up.get_or_create(&[]).set(i64::from(answered));
     }
 
     /// Counts one answered request; `status` is its HTTP status.

@@ -88,7 +88,8 @@ impl Application {
                     VisibilityPolicy::new(namespaces),
                     Origin::Environment,
                 );
-                let readiness = Readiness::new(store.management().clone(), interval);
+                let readiness =
+                    Readiness::new(database.clone(), store.management().clone(), interval);
                 let shared = settings
                     .auth
                     .webhook_secret
@@ -110,7 +111,7 @@ impl Application {
                     login,
                 )
                 .await?;
-                let readiness = Readiness::for_database(database.clone(), interval);
+                let readiness = Readiness::for_app(database.clone(), Arc::clone(&stores), interval);
                 // Each store's hooks carry a secret of its own, derived from WEBHOOK_SECRET
                 // (or the client secret when it is unset).
                 let key = settings

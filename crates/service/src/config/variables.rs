@@ -408,7 +408,7 @@ variables! {
         default: Value("30s"),
         secret: false,
         example: None,
-        meaning: "`GET /readyz` is ready while the Management API's latest answer (to any request) is younger than this and accepted the access token; otherwise it probes `GET /v2/orders/count`, at most once per interval however often `/readyz` is asked.",
+        meaning: "How long `GET /readyz` trusts a finding: it asks the database at most once per interval, and reports BigCommerce's state from the Management API's latest answer (to any request) while younger than this; otherwise, in single-store mode, it probes `GET /v2/orders/count`, at most once per interval however often `/readyz` is asked. BigCommerce's state is in the body and `/metrics`, never the status.",
     }
     LOG_FORMAT {
         section: Section::Logs,

@@ -266,6 +266,7 @@ impl ManagementClient {
             }
         };
         if let Some(contact) = contact {
+            self.api.metrics.reached(contact.reached());
             self.contacts.record(contact);
         }
     }
