@@ -23,7 +23,7 @@ use crate::access::Access;
 use crate::auth::current_customer::CustomerTokenVerifier;
 use crate::cache::Cache;
 use crate::config::{HttpSettings, Mode, Settings};
-use crate::database::{Database, SettingsRecord};
+use crate::database::{Database, Engine, SettingsRecord};
 use crate::domain::{StoreHash, VisibilityPolicy};
 use crate::http_limits::{self, ClientConnections};
 use crate::lifecycle::Lifecycle;
@@ -31,6 +31,7 @@ use crate::management::ManagementApi;
 use crate::management::login::LoginClient;
 use crate::metrics::Metrics;
 use crate::readiness::Readiness;
+use crate::replicas::Replicas;
 use crate::routes;
 use crate::stores::{Origin, StoreRegistry};
 use crate::telemetry::{REQUEST_ID_HEADER, ServiceRootSpan, request_identity};
@@ -46,6 +47,7 @@ pub struct Application {
     access: Access,
     stores: Arc<StoreRegistry>,
     database: Database,
+    replicas: Replicas,
 }
 
 impl Application {
@@ -61,10 +63,19 @@ impl Application {
         let api = ManagementApi::new(&settings.api_base_url, &settings.upstream)
             .context("cannot build the management api http client")?
             .with_metrics(metrics.upstream.clone());
-        let cache = Cache::new(&settings.cache, metrics.cache.clone());
-        let access = Access::new(cache, settings.cache.orders_refresh_interval);
-        let stores = Arc::new(StoreRegistry::new(api));
         let database = Database::connect(&settings.database_url).await?;
+        // On PostgreSQL this replica listens to the others from now on, before it loads
+        // any store, so no install or change between the two is missed.
+        let (replicas, fanout) = Replicas::join(&database, metrics.replicas.clone()).await?;
+        if database.engine() == Engine::Sqlite && database.shared_with_another_process() {
+            tracing::warn!(database = %settings.database_url.display(), "another process uses this SQLite database: SQLite mode is one replica (other replicas would not hear of webhooks, installs or uninstalls); use PostgreSQL for several");
+        }
+        let cache = Cache::new(&settings.cache, metrics.cache.clone());
+        let mut access = Access::new(cache, settings.cache.orders_refresh_interval);
+        if let Some(announcer) = replicas.announcer() {
+            access = access.announcing(announcer);
+        }
+        let stores = Arc::new(StoreRegistry::new(api));
         let interval = settings.upstream.readiness_interval;
         let (readiness, lifecycle, shared_secret) = match &settings.mode {
             Mode::SingleStore(one) => {
@@ -109,6 +120,7 @@ impl Application {
                     &settings.auth,
                     &settings.visibility,
                     login,
+                    replicas.clone(),
                 )
                 .await?;
                 let readiness = Readiness::for_app(database.clone(), Arc::clone(&stores), interval);
@@ -126,6 +138,15 @@ impl Application {
                 )
             }
         };
+        if let Some(fanout) = fanout {
+            fanout.run(
+                Arc::clone(&stores),
+                access.clone(),
+                lifecycle
+                    .as_ref()
+                    .map(|lifecycle| lifecycle.clone().into_inner()),
+            );
+        }
         let readiness = web::Data::new(readiness);
         let listener = TcpListener::bind(settings.http.listen_addr).with_context(|| {
             format!("cannot listen on LISTEN_ADDR {}", settings.http.listen_addr)
@@ -209,6 +230,7 @@ impl Application {
             access,
             stores,
             database,
+            replicas,
         })
     }
 
@@ -234,6 +256,12 @@ impl Application {
     /// The stores served now.
     pub fn stores(&self) -> &StoreRegistry {
         &self.stores
+    }
+
+    /// This replica's id: its listening connection is `replicas::listener_name(id)` in
+    /// PostgreSQL's `pg_stat_activity`.
+    pub fn replica_id(&self) -> uuid::Uuid {
+        self.replicas.id()
     }
 
     /// The database (for tests that take it away, and for operators' commands).
