@@ -11,6 +11,11 @@
 //! sent meanwhile, so when it listens again it drops everything it cached for every store it
 //! serves and reloads its store registry from the database, with a log line and a metric.
 //!
+//! The replicas also share each store's API quota: every replica counts the listeners on the
+//! database (when it joins, when another announces it joined, and every few seconds) and
+//! tells its quota pacers ([`Spenders`]), which then spend only their part of the room
+//! BigCommerce's headers show (see `management::quota`).
+//!
 //! SQLite has no such channel: SQLite mode is one replica, and nothing is announced.
 
 use std::sync::Arc;
@@ -25,6 +30,7 @@ use crate::cache::changes::Change;
 use crate::database::{Database, DatabaseError, Engine, Heard, Listener};
 use crate::domain::StoreHash;
 use crate::lifecycle::Lifecycle;
+use crate::management::quota::Spenders;
 use crate::metrics::ReplicaMetrics;
 use crate::stores::StoreRegistry;
 
@@ -39,13 +45,18 @@ const OUTBOX_CAPACITY: usize = 65_536;
 /// The longest wait between two attempts to listen again after the connection was lost.
 const RELISTEN_BACKOFF_MAX: Duration = Duration::from_secs(5);
 
+/// How often a replica counts the replicas sharing the quota (one that left stops counting
+/// within this; one that joins says so at once).
+const RECOUNT_EVERY: Duration = Duration::from_secs(5);
+
 /// What one replica tells the others.
 #[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Notice {
     /// The replica that sent it.
     pub replica: Uuid,
-    /// The store it is about, by hash.
-    pub store: StoreHash,
+    /// The store it is about, by hash (none for [`Event::Joined`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<StoreHash>,
     pub event: Event,
 }
 
@@ -59,6 +70,8 @@ pub enum Event {
     Installed,
     /// The store was forgotten (uninstalled): stop serving it, drop its caches.
     Forgotten,
+    /// A replica started: count the replicas sharing the quota again.
+    Joined,
 }
 
 /// What waits to be announced: changes carry the sender's store key until the publisher
@@ -66,6 +79,7 @@ pub enum Event {
 enum Outgoing {
     Change(Change),
     Registry(StoreHash, Event),
+    Joined,
 }
 
 /// This replica's side of the fan-out: its id and, on PostgreSQL, the outbox of
@@ -75,6 +89,8 @@ pub struct Replicas {
     id: Uuid,
     outbox: Option<mpsc::Sender<Outgoing>>,
     metrics: ReplicaMetrics,
+    /// How many replicas share each store's quota, as last counted.
+    spenders: Spenders,
 }
 
 /// The listening connection and the outbox's receiving end, before [`Fanout::run`] starts
@@ -93,6 +109,7 @@ impl Replicas {
     pub async fn join(
         database: &Database,
         metrics: ReplicaMetrics,
+        spenders: Spenders,
     ) -> Result<(Self, Option<Fanout>), DatabaseError> {
         let id = Uuid::new_v4();
         if database.engine() != Engine::Postgres {
@@ -100,6 +117,7 @@ impl Replicas {
                 id,
                 outbox: None,
                 metrics,
+                spenders,
             };
             return Ok((replicas, None));
         }
@@ -109,7 +127,9 @@ impl Replicas {
             id,
             outbox: Some(sender),
             metrics,
+            spenders,
         };
+        replicas.count(database).await;
         let fanout = Fanout {
             replicas: replicas.clone(),
             database: database.clone(),
@@ -157,9 +177,30 @@ impl Replicas {
     }
 }
 
+impl Replicas {
+    /// Counts the replicas listening on the database, for the quota pacers. A failure
+    /// keeps the last count.
+    async fn count(&self, database: &Database) {
+        match database.count_named(LISTENER_PREFIX).await {
+            Ok(count) => {
+                if count != self.spenders.get() {
+                    tracing::info!(replicas = count, "replicas sharing each store's api quota");
+                }
+                self.spenders.set(count);
+            }
+            Err(error) => {
+                tracing::warn!(error = %error, "cannot count the replicas; keeping the last count")
+            }
+        }
+    }
+}
+
+/// What every replica's listening connection is named after.
+const LISTENER_PREFIX: &str = "order-metafields-";
+
 /// The name of a replica's listening connection in `pg_stat_activity`.
 pub fn listener_name(replica: Uuid) -> String {
-    format!("order-metafields-{}", replica.simple())
+    format!("{LISTENER_PREFIX}{}", replica.simple())
 }
 
 impl Fanout {
@@ -183,7 +224,10 @@ impl Fanout {
             Arc::clone(&stores),
             outbox,
         ));
+        replicas.send(Outgoing::Joined);
+        tokio::spawn(recount(replicas.clone(), database.clone()));
         let applier = Applier {
+            database: database.clone(),
             replicas,
             stores,
             access,
@@ -202,9 +246,10 @@ async fn publish(
 ) {
     while let Some(outgoing) = outbox.recv().await {
         let (store, event) = match outgoing {
-            Outgoing::Registry(store, event) => (store, event),
+            Outgoing::Joined => (None, Event::Joined),
+            Outgoing::Registry(store, event) => (Some(store), event),
             Outgoing::Change(change) => match stores.hash_of(change.store()) {
-                Some(store) => (store, Event::Change(change)),
+                Some(store) => (Some(store), Event::Change(change)),
                 // A store no longer served (an uninstall's own change): its `Forgotten`
                 // or `Installed` notice tells the others.
                 None => continue,
@@ -222,14 +267,23 @@ async fn publish(
             Ok(()) => replicas.metrics.sent(),
             Err(error) => {
                 replicas.metrics.failed("notify");
-                tracing::error!(error = %error, store = %notice.store, "could not tell the other replicas of a change; they serve what it changed until it expires or they lose their own connection");
+                tracing::error!(error = %error, store = ?notice.store.as_ref().map(StoreHash::as_str), "could not tell the other replicas of a change; they serve what it changed until it expires or they lose their own connection");
             }
         }
     }
 }
 
+/// Counts the replicas again every few seconds, for ever.
+async fn recount(replicas: Replicas, database: Database) {
+    loop {
+        tokio::time::sleep(RECOUNT_EVERY).await;
+        replicas.count(&database).await;
+    }
+}
+
 /// Applies what the other replicas announce.
 struct Applier {
+    database: Database,
     replicas: Replicas,
     stores: Arc<StoreRegistry>,
     access: Access,
@@ -287,23 +341,26 @@ impl Applier {
             return;
         }
         self.replicas.metrics.received();
-        match notice.event {
-            Event::Change(change) => {
-                if let Some(store) = self.stores.get(notice.store.as_str()) {
+        match (notice.event, notice.store) {
+            (Event::Joined, _) => self.replicas.count(&self.database).await,
+            (Event::Change(change), Some(store)) => {
+                if let Some(store) = self.stores.get(store.as_str()) {
                     self.access
                         .invalidate_announced(change.for_store(store.scope.key));
                 }
             }
-            Event::Installed => {
+            (Event::Installed, Some(store)) => {
                 if let Some(lifecycle) = &self.lifecycle {
-                    lifecycle.serve_from_database(&notice.store).await;
+                    lifecycle.serve_from_database(&store).await;
                 }
             }
-            Event::Forgotten => {
+            (Event::Forgotten, Some(store)) => {
                 if let Some(lifecycle) = &self.lifecycle {
-                    lifecycle.stop_serving(&notice.store);
+                    lifecycle.stop_serving(&store);
                 }
             }
+            // A store event without its store: nothing to place it on.
+            (_, None) => self.replicas.metrics.failed("unreadable"),
         }
     }
 
@@ -345,10 +402,11 @@ mod tests {
             Event::Change(Change::Store(StoreKey::new(9))),
             Event::Installed,
             Event::Forgotten,
+            Event::Joined,
         ]
         .map(|event| Notice {
             replica: Uuid::new_v4(),
-            store: StoreHash::parse("abc123").unwrap(),
+            store: StoreHash::parse("abc123"),
             event,
         });
         for notice in notices {
@@ -363,7 +421,7 @@ mod tests {
     fn a_notice_names_its_store_by_hash_and_refuses_a_malformed_one() {
         let notice = Notice {
             replica: Uuid::nil(),
-            store: StoreHash::parse("abc123").unwrap(),
+            store: StoreHash::parse("abc123"),
             event: Event::Change(Change::Order(StoreKey::new(3), OrderId::new(100).unwrap())),
         };
 

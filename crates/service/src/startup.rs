@@ -29,6 +29,7 @@ use crate::http_limits::{self, ClientConnections};
 use crate::lifecycle::Lifecycle;
 use crate::management::ManagementApi;
 use crate::management::login::LoginClient;
+use crate::management::quota::Spenders;
 use crate::metrics::Metrics;
 use crate::readiness::Readiness;
 use crate::replicas::Replicas;
@@ -60,13 +61,17 @@ impl Application {
         })?;
         // Each application owns its registry: nothing is recorded process-wide.
         let metrics = Metrics::new();
+        // How many replicas share each store's quota: one, unless `replicas` counts more.
+        let spenders = Spenders::new();
         let api = ManagementApi::new(&settings.api_base_url, &settings.upstream)
             .context("cannot build the management api http client")?
-            .with_metrics(metrics.upstream.clone());
+            .with_metrics(metrics.upstream.clone())
+            .with_spenders(spenders.clone());
         let database = Database::connect(&settings.database_url).await?;
         // On PostgreSQL this replica listens to the others from now on, before it loads
         // any store, so no install or change between the two is missed.
-        let (replicas, fanout) = Replicas::join(&database, metrics.replicas.clone()).await?;
+        let (replicas, fanout) =
+            Replicas::join(&database, metrics.replicas.clone(), spenders).await?;
         if database.engine() == Engine::Sqlite && database.shared_with_another_process() {
             tracing::warn!(database = %settings.database_url.display(), "another process uses this SQLite database: SQLite mode is one replica (other replicas would not hear of webhooks, installs or uninstalls); use PostgreSQL for several");
         }

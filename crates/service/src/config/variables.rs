@@ -394,7 +394,7 @@ variables! {
         default: Value("0.5"),
         secret: false,
         example: Some("0.25"),
-        meaning: "The share of the store's API window (`X-Rate-Limit-Requests-Quota`, 150 per 30 s on most plans, shared by every app on the store) this service may spend, above 0 and at most 1: it never pushes the store's remaining requests below the rest. With several replicas, divide it among them.",
+        meaning: "The share of the store's API window (`X-Rate-Limit-Requests-Quota`, 150 per 30 s on most plans, shared by every app on the store) this service may spend, above 0 and at most 1: it never pushes the store's remaining requests below the rest. Replicas on one PostgreSQL database hold it together (they count each other and each spends only its part of the room the store's headers show); divide it by hand only among replicas that share no database (single-store mode in memory).",
     }
     UPSTREAM_QUEUE_MAX {
         section: Section::Upstream,

@@ -72,6 +72,25 @@ impl Database {
     }
 }
 
+impl Database {
+    /// How many connections to this database are named starting with `prefix` (in
+    /// `pg_stat_activity`): the replicas' listeners.
+    pub async fn count_named(&self, prefix: &str) -> Result<u32, DatabaseError> {
+        if self.engine != Engine::Postgres {
+            return Err(not_postgres());
+        }
+        let count: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND starts_with(application_name, $1)",
+        )
+        .bind(prefix)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(query_error("count_named"))?;
+        Ok(u32::try_from(count).unwrap_or(u32::MAX))
+    }
+}
+
 impl Listener {
     /// The next notice, or word that the connection was lost and listens again. An error
     /// means it is lost and not back yet: drop this listener and listen again.

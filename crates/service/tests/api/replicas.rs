@@ -278,3 +278,130 @@ async fn bigcommerce_down_leaves_every_replica_ready_serving_cached_and_stale_an
     }
     assert_eq!(up, [true, true, true], "metrics say the upstream is down");
 }
+
+/// The sandbox's store, its quota and what the store keeps for other apps at the default
+/// `UPSTREAM_QUOTA_SHARE` of one half.
+const QUOTA: u32 = 150;
+const RESERVE: u32 = QUOTA / 2;
+/// What another app leaves of the window before the replicas start: a little over the
+/// reserve, far less than three replicas' load asks for.
+const SPENT_DOWN_TO: u32 = RESERVE + 15;
+/// Shoppers asking at once on each replica, each a cache miss.
+const SHOPPERS_PER_REPLICA: usize = 40;
+
+/// One request of another app on the store, with the store's own token: what it left.
+async fn another_apps_request(
+    client: &reqwest::Client,
+    api_base: &str,
+    store: &str,
+    token: &str,
+) -> u32 {
+    let response = client
+        .get(format!("{api_base}stores/{store}/v2/orders/count"))
+        .header("X-Auth-Token", token)
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    response
+        .headers()
+        .get("x-rate-limit-requests-left")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse().ok())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn three_replicas_under_load_never_push_a_spent_down_store_below_its_reserve() {
+    let mut config = order_metafields_sandbox::SandboxConfig::demo_defaults();
+    config.more_stores.clear();
+    config.quota = QUOTA;
+    // One window for the whole test: what is left at the end is the lowest it ever was.
+    config.quota_window = Duration::from_secs(120);
+    config.seed.extra_customers = 150;
+    config.seed.extra_orders_per_customer = 1;
+    let (client_id, client_secret, token) = (
+        config.client_id.clone(),
+        config.client_secret.clone(),
+        config.access_token.clone(),
+    );
+    let sandbox = order_metafields_sandbox::start(config).await.unwrap();
+    let store = sandbox.store_hash().to_owned();
+    let api_base = sandbox.api_base_url().to_string();
+    let Some(cluster) = Cluster::spawn_in_front_of(
+        "quota across replicas",
+        &api_base,
+        (&client_id, &client_secret),
+        &[(&store, &token)],
+        3,
+        &[],
+    )
+    .await
+    else {
+        return;
+    };
+    let http = reqwest::Client::new();
+    // Another app spends the window down (bounded: a window has QUOTA requests).
+    let mut left = QUOTA;
+    for _ in 0..QUOTA {
+        left = another_apps_request(&http, &api_base, &store, &token).await;
+        if left <= SPENT_DOWN_TO {
+            break;
+        }
+    }
+    let customers: Vec<u64> = sandbox
+        .store()
+        .customers()
+        .iter()
+        .map(|customer| customer.id)
+        .collect();
+    assert!(customers.len() >= 3 * SHOPPERS_PER_REPLICA);
+
+    let requests = customers
+        .chunks(SHOPPERS_PER_REPLICA)
+        .take(3)
+        .enumerate()
+        .flat_map(|(replica, shoppers)| {
+            shoppers
+                .iter()
+                .map(move |customer| (replica + 1, *customer))
+        })
+        .map(|(replica, customer)| {
+            let token = order_metafields_sandbox::mint_current_customer_token(
+                &client_id,
+                client_secret.as_bytes(),
+                &store,
+                &order_metafields_sandbox::TokenCustomer {
+                    id: customer,
+                    email: format!("shopper{customer}@example.com"),
+                    group_id: "0".to_owned(),
+                },
+                jsonwebtoken::Algorithm::HS256,
+                Duration::from_secs(900),
+            )
+            .unwrap();
+            let cluster = &cluster;
+            async move {
+                cluster
+                    .get(replica, "/v1/orders", Some(&token))
+                    .await
+                    .status()
+                    .as_u16()
+            }
+        });
+    let statuses = futures_util::future::join_all(requests).await;
+    let lowest = another_apps_request(&http, &api_base, &store, &token).await + 1;
+
+    let served = statuses.iter().filter(|status| **status == 200).count();
+    let paced = statuses.iter().filter(|status| **status == 503).count();
+    eprintln!(
+        "quota across replicas: spent down to {left}, {served} served, {paced} paced, lowest left {lowest} (reserve {RESERVE})"
+    );
+    assert_eq!(left, SPENT_DOWN_TO, "another app spent the window down");
+    assert_eq!(served + paced, statuses.len(), "{statuses:?}");
+    assert!(served >= 1, "the replicas used the room above the reserve");
+    assert!(
+        lowest >= RESERVE,
+        "the replicas together pushed the store to {lowest} requests left, below its reserve of {RESERVE}"
+    );
+}

@@ -6,8 +6,10 @@
 use std::time::Duration;
 
 use order_metafields_service::config::Settings;
+use order_metafields_service::database::{Database, StoreRecord};
 use order_metafields_service::domain::StoreHash;
 use order_metafields_service::replicas::listener_name;
+use order_metafields_service::sealing::{EncryptionKey, TokenSealer};
 use order_metafields_service::startup::Application;
 use order_metafields_service::webhooks::store_webhook_secret;
 use secrecy::{ExposeSecret, SecretString};
@@ -53,18 +55,68 @@ impl Cluster {
             return None;
         };
         let bigcommerce = MockServer::start().await;
-        Some(Self::spawn_against(server, bigcommerce, &bigcommerce_uri_of, count, overrides).await)
+        let database = TestDatabase::new().await;
+        Some(Self::spawn_against(server, bigcommerce, database, count, overrides).await)
+    }
+
+    /// `count` replicas in front of another BigCommerce (the sandbox): `api_base` is its
+    /// Management API, `client` its app's id and secret, and `stores` (hash, access token)
+    /// are installed in the database before the replicas start, as an earlier install would
+    /// have left them.
+    pub async fn spawn_in_front_of(
+        test: &str,
+        api_base: &str,
+        client: (&str, &str),
+        stores: &[(&str, &str)],
+        count: usize,
+        overrides: &[(&str, &str)],
+    ) -> Option<Self> {
+        let Ok(server) = std::env::var("TEST_POSTGRES_URL") else {
+            eprintln!(
+                "skipped {test}: several replicas need PostgreSQL; set TEST_POSTGRES_URL=$(tools/postgres/start)"
+            );
+            return None;
+        };
+        let database = TestDatabase::new().await;
+        let pool = Database::connect(&database.url)
+            .await
+            .expect("the test database answers");
+        let key = EncryptionKey::from_base64(TOKEN_KEY).expect("the test key is valid");
+        let sealer = TokenSealer::new(&key, None);
+        for (store, token) in stores {
+            let (sealed, key_id) = sealer
+                .seal(store, &SecretString::from(*token))
+                .expect("the token seals");
+            let record = StoreRecord::installed_now(
+                (*store).to_owned(),
+                sealed,
+                key_id,
+                SCOPES.to_owned(),
+                (OWNER_ID, "owner@example.com".to_owned()),
+                None,
+            );
+            pool.save_store(&record).await.expect("the store is saved");
+        }
+        pool.close().await;
+        let mut pairs = vec![
+            ("BC_API_BASE_URL", api_base),
+            ("BC_LOGIN_BASE_URL", api_base),
+            ("BC_CLIENT_ID", client.0),
+            ("BC_CLIENT_SECRET", client.1),
+        ];
+        pairs.extend_from_slice(overrides);
+        let bigcommerce = MockServer::start().await;
+        Some(Self::spawn_against(server, bigcommerce, database, count, &pairs).await)
     }
 
     async fn spawn_against(
         server: String,
         bigcommerce: MockServer,
-        base_of: &dyn Fn(&MockServer) -> String,
+        database: TestDatabase,
         count: usize,
         overrides: &[(&str, &str)],
     ) -> Self {
-        let database = TestDatabase::new().await;
-        let base = base_of(&bigcommerce);
+        let base = bigcommerce.uri();
         let mut pairs: Vec<(String, String)> = [
             ("BC_CLIENT_ID", CLIENT_ID),
             ("BC_CLIENT_SECRET", CLIENT_SECRET),
@@ -248,11 +300,6 @@ impl Drop for Cluster {
             replica.server.abort();
         }
     }
-}
-
-/// The MockServer's own URI (the default BigCommerce of a cluster).
-fn bigcommerce_uri_of(server: &MockServer) -> String {
-    server.uri()
 }
 
 /// Asks `check` again every 20 ms until it says yes or `within` has passed; returns how long
