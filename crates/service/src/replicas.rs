@@ -177,6 +177,27 @@ impl Replicas {
     }
 }
 
+/// Tells every replica listening on `database` that `store` was forgotten (an operator's
+/// `stores forget`, from outside any replica). Does nothing on SQLite.
+pub async fn announce_forgotten(
+    database: &Database,
+    store: &StoreHash,
+) -> Result<(), DatabaseError> {
+    if database.engine() != Engine::Postgres {
+        return Ok(());
+    }
+    let notice = Notice {
+        replica: Uuid::new_v4(),
+        store: Some(store.clone()),
+        event: Event::Forgotten,
+    };
+    let payload = serde_json::to_string(&notice).map_err(|error| DatabaseError::Query {
+        operation: "notify",
+        message: error.to_string(),
+    })?;
+    database.notify(CHANNEL, &payload).await
+}
+
 impl Replicas {
     /// Counts the replicas listening on the database, for the quota pacers. A failure
     /// keeps the last count.

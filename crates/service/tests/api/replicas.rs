@@ -6,6 +6,9 @@
 
 use std::time::Duration;
 
+use order_metafields_service::database::Database;
+use order_metafields_service::domain::StoreHash;
+use order_metafields_service::replicas::announce_forgotten;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, ResponseTemplate};
@@ -170,6 +173,32 @@ async fn an_uninstall_on_replica_2_refuses_the_stores_tokens_on_all_three_within
     }
 
     assert_eq!(uninstall.status(), 200);
+    assert!(took.iter().all(Option::is_some), "{took:?}");
+}
+
+#[tokio::test]
+async fn a_store_an_operator_forgets_is_refused_by_every_replica_within_a_second() {
+    let Some(cluster) = Cluster::spawn("operator forget", 3, &[]).await else {
+        return;
+    };
+    installed_and_cached(&cluster).await;
+    let store = StoreHash::parse(STORE).unwrap();
+
+    // What `order-metafields stores forget` does, from outside every replica.
+    let database = Database::connect(&cluster.database_url()).await.unwrap();
+    let forgotten = database.forget_store(STORE).await.unwrap();
+    announce_forgotten(&database, &store).await.unwrap();
+    let mut took = Vec::new();
+    for number in [1, 2, 3] {
+        took.push(
+            within(ONE_SECOND, || async {
+                key_on(&cluster, number).await == Err(401)
+            })
+            .await,
+        );
+    }
+
+    assert!(forgotten);
     assert!(took.iter().all(Option::is_some), "{took:?}");
 }
 

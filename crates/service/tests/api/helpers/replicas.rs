@@ -30,7 +30,7 @@ const POLL_EVERY: Duration = Duration::from_millis(20);
 pub struct Cluster {
     pub bigcommerce: MockServer,
     /// The shared database, kept as long as the replicas run.
-    _database: TestDatabase,
+    database: TestDatabase,
     pub replicas: Vec<Replica>,
     pub client: reqwest::Client,
     /// The PostgreSQL server's URL, to reach into it as an operator would.
@@ -157,7 +157,7 @@ impl Cluster {
         }
         Self {
             bigcommerce,
-            _database: database,
+            database,
             replicas,
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -165,6 +165,11 @@ impl Cluster {
                 .expect("the test http client builds"),
             server,
         }
+    }
+
+    /// The shared database's URL.
+    pub fn database_url(&self) -> order_metafields_service::database::DatabaseUrl {
+        self.database.url.clone()
     }
 
     /// Replica `number`, counted from 1.
