@@ -434,3 +434,90 @@ async fn three_replicas_under_load_never_push_a_spent_down_store_below_its_reser
         "the replicas together pushed the store to {lowest} requests left, below its reserve of {RESERVE}"
     );
 }
+
+#[tokio::test]
+async fn single_store_replicas_sharing_a_postgresql_database_share_webhooks_too() {
+    let Ok(_) = std::env::var("TEST_POSTGRES_URL") else {
+        eprintln!(
+            "skipped single-store replicas: they share webhooks only on PostgreSQL; set TEST_POSTGRES_URL=$(tools/postgres/start)"
+        );
+        return;
+    };
+    let secret = "a-long-random-webhook-secret-for-replicas";
+    let database = crate::test_database::TestDatabase::new().await;
+    let settings = [
+        ("DATABASE_URL", database.url_text.as_str()),
+        ("WEBHOOK_SECRET", secret),
+    ];
+    let first = crate::helpers::spawn_app_with(&settings).await;
+    let second = crate::helpers::spawn_app_with(&settings).await;
+    for app in [&first, &second] {
+        app.mount_orders(7, vec![v2_order(100, 7, 1)], 0..).await;
+        app.mount_metafields(
+            100,
+            vec![v3_metafield(
+                1,
+                100,
+                "read_and_sf_access",
+                "shipping",
+                "before",
+            )],
+            0..,
+        )
+        .await;
+    }
+    let token = crate::helpers::token_for(7);
+    let cached = single_store_key(&second, &token).await;
+    for app in [&first, &second] {
+        Mock::given(method("GET"))
+            .and(path(format!(
+                "/stores/{}/v3/orders/100/metafields",
+                crate::helpers::STORE_HASH
+            )))
+            .respond_with(ResponseTemplate::new(200).set_body_json(metafield_page(
+                vec![v3_metafield(
+                    1,
+                    100,
+                    "read_and_sf_access",
+                    "shipping",
+                    "after",
+                )],
+                1,
+                1,
+                1,
+            )))
+            .with_priority(1)
+            .mount(&app.management)
+            .await;
+    }
+    let delivery = json!({"scope": "store/order/metafield/updated", "store_id": "1",
+        "data": {"metafield_id": 1, "resource_id": "100"}, "hash": "h-single-store",
+        "created_at": 1, "producer": format!("stores/{}", crate::helpers::STORE_HASH)});
+    let accepted = first
+        .client
+        .post(format!("{}/webhooks/bigcommerce", first.address))
+        .header("x-webhook-secret", secret)
+        .header("content-type", "application/json")
+        .body(delivery.to_string())
+        .send()
+        .await
+        .unwrap();
+    let took = within(ONE_SECOND, || async {
+        single_store_key(&second, &token).await == "after"
+    })
+    .await;
+
+    assert_eq!(cached, "before");
+    assert_eq!(accepted.status(), 200);
+    assert!(took.is_some(), "the second replica kept its cached answer");
+}
+
+/// The metafield key a single-store app answers for customer 7's order 100.
+async fn single_store_key(app: &crate::helpers::TestApp, token: &str) -> String {
+    let response = app.get_metafields(token, "100").await;
+    let body: Value = response.json().await.unwrap_or_default();
+    body["data"][0]["key"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
