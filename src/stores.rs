@@ -1,14 +1,15 @@
 //! `order-metafields stores list|show|forget`: what an operator of the app needs to see and
 //! do with installed stores, straight from the database. Never prints an access token or an
 //! email. A running service serves from memory the stores it loaded: `forget` is for a store
-//! that can no longer uninstall itself; a running service stops serving it at its next
-//! start (or at once, after BigCommerce's own uninstall callback).
+//! that can no longer uninstall itself. Replicas on PostgreSQL stop serving it within a
+//! second (they are told, as of an uninstall); on SQLite the running service stops at its
+//! next start (or at once, after BigCommerce's own uninstall callback).
 
 use std::fmt::Write as _;
 
 use anyhow::{Context, bail};
 use order_metafields_service::config::{Mode, Settings};
-use order_metafields_service::database::{Database, StoreRecord};
+use order_metafields_service::database::{Database, Engine, StoreRecord};
 use order_metafields_service::domain::StoreHash;
 use order_metafields_service::sealing::TokenSealer;
 use time::OffsetDateTime;
@@ -86,6 +87,12 @@ pub async fn forget(settings: &Settings, hash: &str) -> anyhow::Result<String> {
     let store = parse(hash)?;
     let database = connect(settings).await?;
     if database.forget_store(store.as_str()).await? {
+        if database.engine() == Engine::Postgres {
+            order_metafields_service::replicas::announce_forgotten(&database, &store).await?;
+            return Ok(format!(
+                "forgot store {store}: its access token, users and settings are deleted; running replicas stop serving it now\n"
+            ));
+        }
         Ok(format!(
             "forgot store {store}: its access token, users and settings are deleted; a running service stops serving it when restarted\n"
         ))

@@ -43,7 +43,12 @@ pub trait OrderSource: Send + Sync + 'static {
 pub struct Access {
     cache: Cache,
     refresh_interval: Duration,
+    /// Told of every change recorded here, to tell the other replicas (`replicas`).
+    announcer: Option<Announcer>,
 }
+
+/// What is told of every change [`Access::invalidate`] records; it must not wait.
+pub type Announcer = Arc<dyn Fn(Change) + Send + Sync>;
 
 /// One store as [`Access`] reads it: the key its cached values are filed under, where its
 /// data comes from, and which metafields its customers may see.
@@ -85,6 +90,17 @@ impl Access {
         Self {
             cache,
             refresh_interval,
+            announcer: None,
+        }
+    }
+
+    /// The same, telling `announcer` of every change it records (not of those another
+    /// replica announced: [`Access::invalidate_announced`]).
+    #[must_use]
+    pub fn announcing(self, announcer: Announcer) -> Self {
+        Self {
+            announcer: Some(announcer),
+            ..self
         }
     }
 
@@ -96,7 +112,16 @@ impl Access {
     /// Records that something changed at BigCommerce (a webhook said so), or that a store
     /// left. When this returns, no request that starts afterwards is served anything the
     /// change may have made wrong: not the order in any customer's list, not its metafields.
+    /// Every other replica is told of it too, when there are others to tell.
     pub fn invalidate(&self, change: Change) {
+        self.cache.invalidate(change);
+        if let Some(announcer) = &self.announcer {
+            announcer(change);
+        }
+    }
+
+    /// Records a change another replica announced, without announcing it again.
+    pub fn invalidate_announced(&self, change: Change) {
         self.cache.invalidate(change);
     }
 

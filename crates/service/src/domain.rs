@@ -8,7 +8,7 @@ use std::fmt;
 use std::num::NonZeroU64;
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 /// A BigCommerce store's hash, the `abc123` of `stores/abc123`: 1 to 64 ASCII letters and
@@ -19,7 +19,8 @@ pub struct StoreHash(Arc<str>);
 /// One installation of the app on a store, in this process: the key its cached values are
 /// filed under. A reinstall gets a new key, so nothing cached before an uninstall can be
 /// served after it, even for the same store hash.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct StoreKey(u32);
 
 /// A BigCommerce customer id taken from a verified token; guests (id 0) cannot have one.
@@ -27,7 +28,7 @@ pub struct StoreKey(u32);
 pub struct CustomerId(NonZeroU64);
 
 /// A BigCommerce order id, as given in a path or by the Management API.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct OrderId(NonZeroU64);
 
@@ -131,6 +132,20 @@ impl StoreHash {
     /// `stores/{hash}`, as BigCommerce names a store in `context`, `sub` and `producer`.
     pub fn context(&self) -> String {
         format!("stores/{}", self.0)
+    }
+}
+
+impl Serialize for StoreHash {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for StoreHash {
+    /// Only a well-formed hash: the same check as [`StoreHash::parse`].
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Self::parse(&text).ok_or_else(|| serde::de::Error::custom("not a store hash"))
     }
 }
 

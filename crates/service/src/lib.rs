@@ -18,6 +18,7 @@ pub mod management;
 pub mod metrics;
 pub mod problem;
 pub mod readiness;
+pub mod replicas;
 pub mod request_context;
 pub mod routes;
 pub mod sealing;

@@ -4,6 +4,8 @@
 //! starts serving the store; a load verifies its single-use payload and records the user; an
 //! uninstall forgets the store everywhere at once (database, registry, caches); a removed
 //! user is forgotten. At start-up the installed stores are read back from the database.
+//! Installs and uninstalls are announced to the other replicas (`replicas`), which read the
+//! store again from the database or stop serving it.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -20,6 +22,7 @@ use crate::database::{Database, DatabaseError, StoreRecord, UserRecord};
 use crate::domain::{StoreHash, VisibilityPolicy};
 use crate::hook_registration;
 use crate::management::login::{AppCredentials, AuthorizationCode, LoginClient, LoginError};
+use crate::replicas::Replicas;
 use crate::sealing::TokenSealer;
 use crate::stores::{Origin, Store, StoreRegistry};
 use crate::webhooks::store_webhook_secret;
@@ -39,6 +42,8 @@ pub struct Lifecycle {
     payloads: PayloadVerifier,
     /// The namespace allow-list of a store with no saved settings.
     default_namespaces: BTreeSet<String>,
+    /// The other replicas, told of installs and uninstalls.
+    replicas: Replicas,
 }
 
 /// The parameters of the auth callback, as the merchant's browser brought them.
@@ -103,6 +108,7 @@ pub enum CallbackError {
 impl Lifecycle {
     /// Reads the installed stores from `database` and serves each (resealing a token sealed
     /// with the previous key), then answers the callbacks.
+    #[allow(clippy::too_many_arguments)]
     pub async fn start(
         database: Database,
         stores: Arc<StoreRegistry>,
@@ -111,6 +117,7 @@ impl Lifecycle {
         auth: &AuthSettings,
         visibility: &VisibilitySettings,
         login: LoginClient,
+        replicas: Replicas,
     ) -> Result<Self, StartError> {
         let lifecycle = Self {
             sealer: TokenSealer::new(&app.token_key, app.previous_token_key.as_ref()),
@@ -127,6 +134,7 @@ impl Lifecycle {
                 .unwrap_or_else(|| auth.client_secret.clone()),
             payloads: PayloadVerifier::new(auth),
             default_namespaces: visibility.extra_namespaces.clone(),
+            replicas,
         };
         lifecycle
             .payloads
@@ -207,6 +215,7 @@ impl Lifecycle {
             policy,
             Origin::Installed,
         );
+        self.replicas.installed(store.clone());
         let webhooks_registered = self.register_webhooks(&served).await;
         tracing::info!(store = %store, webhooks_registered, "app installed");
         Ok(Installed {
@@ -275,7 +284,96 @@ impl Lifecycle {
         if let Some(served) = self.stores.remove(store.as_str()) {
             self.access.invalidate(Change::Store(served.scope.key));
         }
-        self.database.forget_store(store.as_str()).await
+        let forgotten = self.database.forget_store(store.as_str()).await?;
+        self.replicas.forgotten(store.clone());
+        Ok(forgotten)
+    }
+
+    /// Another replica installed `store`: serves it as the database has it now (a new
+    /// installation, so nothing cached for an earlier one answers), or stops serving it if
+    /// the database does not have it (it was forgotten since).
+    pub async fn serve_from_database(&self, store: &StoreHash) {
+        match self.database.store(store.as_str()).await {
+            Ok(Some(record)) => {
+                if let Err(error) = self.serve_record(&record).await {
+                    tracing::error!(store = %store, error = %error, "cannot serve a store another replica installed");
+                }
+            }
+            Ok(None) => self.stop_serving(store),
+            Err(error) => {
+                tracing::error!(store = %store, error = %error, "cannot read a store another replica installed; it is served when this replica listens again")
+            }
+        }
+    }
+
+    /// Another replica forgot `store`: stops serving it and drops what was cached for it.
+    pub fn stop_serving(&self, store: &StoreHash) {
+        if let Some(served) = self.stores.remove(store.as_str()) {
+            self.access
+                .invalidate_announced(Change::Store(served.scope.key));
+            tracing::info!(store = %store, "store forgotten by another replica: no longer served");
+        }
+    }
+
+    /// Reads every installed store again (after installs and uninstalls may have been
+    /// missed): serves each anew and stops serving those the database no longer has.
+    pub async fn reload_stores(&self) {
+        let records = match self.database.stores().await {
+            Ok(records) => records,
+            Err(error) => {
+                tracing::error!(error = %error, "cannot read the installed stores again; serving those loaded before");
+                return;
+            }
+        };
+        for served in self.stores.all() {
+            if served.origin == Origin::Installed
+                && !records
+                    .iter()
+                    .any(|record| record.store_hash == served.hash.as_str())
+            {
+                self.stop_serving(&served.hash);
+            }
+        }
+        for record in &records {
+            if let Err(error) = self.serve_record(record).await {
+                tracing::error!(store = %record.store_hash, error = %error, "cannot serve an installed store again");
+            }
+        }
+        tracing::info!(stores = self.stores.len(), "installed stores read again");
+    }
+
+    /// Serves the store of `record` anew (replacing, and dropping the caches of, an earlier
+    /// installation). A record whose token cannot be opened is left out with an error line.
+    async fn serve_record(&self, record: &StoreRecord) -> Result<(), DatabaseError> {
+        let Some((store, token)) = self.open(record) else {
+            return Ok(());
+        };
+        let policy = self.policy_of(&store).await?;
+        if let Some(earlier) = self.stores.remove(store.as_str()) {
+            self.access
+                .invalidate_announced(Change::Store(earlier.scope.key));
+        }
+        self.stores.serve(store, &token, policy, Origin::Installed);
+        Ok(())
+    }
+
+    /// The store and its opened access token, or `None` with an error line.
+    fn open(&self, record: &StoreRecord) -> Option<(StoreHash, SecretString)> {
+        let Some(store) = StoreHash::parse(&record.store_hash) else {
+            tracing::error!("an installed store's hash is malformed in the database; left out");
+            return None;
+        };
+        match self.sealer.open(
+            store.as_str(),
+            &record.sealed_access_token,
+            &record.token_key_id,
+        ) {
+            Ok(token) => Some((store, token)),
+            Err(error) => {
+                tracing::error!(store = %store, error = %error, "cannot open the store's access token; the store is not served until it is installed again or the key is configured");
+                None
+            }
+        }
     }
 
     fn verify(&self, token: &str) -> Result<VerifiedPayload, CallbackError> {
@@ -333,20 +431,8 @@ impl Lifecycle {
         let records = self.database.stores().await?;
         let mut resealed = 0;
         for record in records {
-            let Some(store) = StoreHash::parse(&record.store_hash) else {
-                tracing::error!("an installed store's hash is malformed in the database; left out");
+            let Some((store, token)) = self.open(&record) else {
                 continue;
-            };
-            let token = match self.sealer.open(
-                store.as_str(),
-                &record.sealed_access_token,
-                &record.token_key_id,
-            ) {
-                Ok(token) => token,
-                Err(error) => {
-                    tracing::error!(store = %store, error = %error, "cannot open the store's access token; the store is not served until it is installed again or the key is configured");
-                    continue;
-                }
             };
             if record.token_key_id != self.sealer.current_key_id() {
                 resealed += usize::from(self.reseal(&store, &record, &token).await);

@@ -26,6 +26,17 @@ pub struct Metrics {
     pub upstream: UpstreamMetrics,
     pub cache: CacheMetrics,
     pub auth: AuthMetrics,
+    pub replicas: ReplicaMetrics,
+}
+
+/// What this replica told the others and heard from them (PostgreSQL only).
+#[derive(Clone)]
+pub struct ReplicaMetrics {
+    sent: Counter,
+    received: Counter,
+    failures: Family<ReasonLabels, Counter>,
+    resynchronisations: Counter,
+    stores_dropped: Counter,
 }
 
 /// Requests this service answered.
@@ -46,6 +57,9 @@ pub struct UpstreamMetrics {
     // (a plain gauge would read 0 requests left before the first answer).
     requests_left: Family<NoLabels, Gauge>,
     quota: Family<NoLabels, Gauge>,
+    /// 1 when the latest request that showed anything about reaching BigCommerce got an
+    /// answer (refusals included), 0 when it got none, a timeout or a `5xx`.
+    up: Family<NoLabels, Gauge>,
 }
 
 /// Lookups, single-flight waits, evictions and sizes of the caches. It is also the
@@ -171,6 +185,8 @@ impl Metrics {
         let upstream = UpstreamMetrics::new();
         let cache = CacheMetrics::new();
         let auth = AuthMetrics::new();
+        let replicas = ReplicaMetrics::new();
+        replicas.register(root.sub_registry_with_prefix("replicas"));
         http.register(root.sub_registry_with_prefix("http"));
         upstream.register(root.sub_registry_with_prefix("upstream"));
         root.sub_registry_with_prefix("cache")
@@ -182,6 +198,7 @@ impl Metrics {
             upstream,
             cache,
             auth,
+            replicas,
         }
     }
 
@@ -260,6 +277,7 @@ impl UpstreamMetrics {
             paced: Family::default(),
             requests_left: Family::default(),
             quota: Family::default(),
+            up: Family::default(),
         }
     }
 
@@ -295,6 +313,16 @@ impl UpstreamMetrics {
             "The store's X-Rate-Limit-Requests-Quota as last seen (requests per window)",
             self.quota.clone(),
         );
+        registry.register(
+            "up",
+            "1 when the Management API answered the latest request that showed whether it can be reached (a refusal is an answer), 0 when it did not answer, timed out or failed with a 5xx; absent before the first",
+            self.up.clone(),
+        );
+    }
+
+    /// Remembers whether the latest telling request reached BigCommerce.
+    pub fn reached(&self, answered: bool) {
+        self.up.get_or_create(&[]).set(i64::from(answered));
     }
 
     /// Counts one answered request; `status` is its HTTP status.
@@ -337,6 +365,77 @@ impl UpstreamMetrics {
         self.duration
             .get_or_create(&OperationLabels { operation })
             .observe(elapsed.as_secs_f64());
+    }
+}
+
+impl ReplicaMetrics {
+    /// Handles that record into no registry until one registers them.
+    pub fn new() -> Self {
+        Self {
+            sent: Counter::default(),
+            received: Counter::default(),
+            failures: Family::default(),
+            resynchronisations: Counter::default(),
+            stores_dropped: Counter::default(),
+        }
+    }
+
+    fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "notices_sent",
+            "Changes and store registry events this replica announced to the others (PostgreSQL NOTIFY)",
+            self.sent.clone(),
+        );
+        registry.register(
+            "notices_received",
+            "Changes and store registry events other replicas announced and this one applied",
+            self.received.clone(),
+        );
+        registry.register(
+            "failures",
+            "Announcements not sent or not understood, by stage (notify, listen, outbox_full, unreadable)",
+            self.failures.clone(),
+        );
+        registry.register(
+            "resynchronisations",
+            "Times this replica listened again after losing its listening connection, and so dropped everything it had cached",
+            self.resynchronisations.clone(),
+        );
+        registry.register(
+            "stores_dropped",
+            "Stores whose cached values were dropped because announcements may have been missed",
+            self.stores_dropped.clone(),
+        );
+    }
+
+    /// Counts one announcement sent.
+    pub fn sent(&self) {
+        self.sent.inc();
+    }
+
+    /// Counts one announcement of another replica applied.
+    pub fn received(&self) {
+        self.received.inc();
+    }
+
+    /// Counts one failure at `stage` (a fixed word).
+    pub fn failed(&self, stage: &'static str) {
+        self.failures
+            .get_or_create(&ReasonLabels { reason: stage })
+            .inc();
+    }
+
+    /// Counts one resynchronisation, which dropped the caches of `stores` stores.
+    pub fn resynchronised(&self, stores: usize) {
+        self.resynchronisations.inc();
+        self.stores_dropped
+            .inc_by(u64::try_from(stores).unwrap_or(u64::MAX));
+    }
+}
+
+impl Default for ReplicaMetrics {
+    fn default() -> Self {
+        Self::new()
     }
 }
 

@@ -23,14 +23,16 @@ use crate::access::Access;
 use crate::auth::current_customer::CustomerTokenVerifier;
 use crate::cache::Cache;
 use crate::config::{HttpSettings, Mode, Settings};
-use crate::database::{Database, SettingsRecord};
+use crate::database::{Database, Engine, SettingsRecord};
 use crate::domain::{StoreHash, VisibilityPolicy};
 use crate::http_limits::{self, ClientConnections};
 use crate::lifecycle::Lifecycle;
 use crate::management::ManagementApi;
 use crate::management::login::LoginClient;
+use crate::management::quota::Spenders;
 use crate::metrics::Metrics;
 use crate::readiness::Readiness;
+use crate::replicas::Replicas;
 use crate::routes;
 use crate::stores::{Origin, StoreRegistry};
 use crate::telemetry::{REQUEST_ID_HEADER, ServiceRootSpan, request_identity};
@@ -46,6 +48,7 @@ pub struct Application {
     access: Access,
     stores: Arc<StoreRegistry>,
     database: Database,
+    replicas: Replicas,
 }
 
 impl Application {
@@ -58,13 +61,26 @@ impl Application {
         })?;
         // Each application owns its registry: nothing is recorded process-wide.
         let metrics = Metrics::new();
+        // How many replicas share each store's quota: one, unless `replicas` counts more.
+        let spenders = Spenders::new();
         let api = ManagementApi::new(&settings.api_base_url, &settings.upstream)
             .context("cannot build the management api http client")?
-            .with_metrics(metrics.upstream.clone());
-        let cache = Cache::new(&settings.cache, metrics.cache.clone());
-        let access = Access::new(cache, settings.cache.orders_refresh_interval);
-        let stores = Arc::new(StoreRegistry::new(api));
+            .with_metrics(metrics.upstream.clone())
+            .with_spenders(spenders.clone());
         let database = Database::connect(&settings.database_url).await?;
+        // On PostgreSQL this replica listens to the others from now on, before it loads
+        // any store, so no install or change between the two is missed.
+        let (replicas, fanout) =
+            Replicas::join(&database, metrics.replicas.clone(), spenders).await?;
+        if database.engine() == Engine::Sqlite && database.shared_with_another_process() {
+            tracing::warn!(database = %settings.database_url.display(), "another process uses this SQLite database: SQLite mode is one replica (other replicas would not hear of webhooks, installs or uninstalls); use PostgreSQL for several");
+        }
+        let cache = Cache::new(&settings.cache, metrics.cache.clone());
+        let mut access = Access::new(cache, settings.cache.orders_refresh_interval);
+        if let Some(announcer) = replicas.announcer() {
+            access = access.announcing(announcer);
+        }
+        let stores = Arc::new(StoreRegistry::new(api));
         let interval = settings.upstream.readiness_interval;
         let (readiness, lifecycle, shared_secret) = match &settings.mode {
             Mode::SingleStore(one) => {
@@ -88,7 +104,8 @@ impl Application {
                     VisibilityPolicy::new(namespaces),
                     Origin::Environment,
                 );
-                let readiness = Readiness::new(store.management().clone(), interval);
+                let readiness =
+                    Readiness::new(database.clone(), store.management().clone(), interval);
                 let shared = settings
                     .auth
                     .webhook_secret
@@ -108,9 +125,10 @@ impl Application {
                     &settings.auth,
                     &settings.visibility,
                     login,
+                    replicas.clone(),
                 )
                 .await?;
-                let readiness = Readiness::for_database(database.clone(), interval);
+                let readiness = Readiness::for_app(database.clone(), Arc::clone(&stores), interval);
                 // Each store's hooks carry a secret of its own, derived from WEBHOOK_SECRET
                 // (or the client secret when it is unset).
                 let key = settings
@@ -125,6 +143,15 @@ impl Application {
                 )
             }
         };
+        if let Some(fanout) = fanout {
+            fanout.run(
+                Arc::clone(&stores),
+                access.clone(),
+                lifecycle
+                    .as_ref()
+                    .map(|lifecycle| lifecycle.clone().into_inner()),
+            );
+        }
         let readiness = web::Data::new(readiness);
         let listener = TcpListener::bind(settings.http.listen_addr).with_context(|| {
             format!("cannot listen on LISTEN_ADDR {}", settings.http.listen_addr)
@@ -208,6 +235,7 @@ impl Application {
             access,
             stores,
             database,
+            replicas,
         })
     }
 
@@ -233,6 +261,12 @@ impl Application {
     /// The stores served now.
     pub fn stores(&self) -> &StoreRegistry {
         &self.stores
+    }
+
+    /// This replica's id: its listening connection is `replicas::listener_name(id)` in
+    /// PostgreSQL's `pg_stat_activity`.
+    pub fn replica_id(&self) -> uuid::Uuid {
+        self.replicas.id()
     }
 
     /// The database (for tests that take it away, and for operators' commands).

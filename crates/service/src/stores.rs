@@ -96,6 +96,15 @@ impl StoreRegistry {
         removed
     }
 
+    /// The hash of the store served under `key`, if it is still served.
+    pub fn hash_of(&self, key: StoreKey) -> Option<StoreHash> {
+        self.stores
+            .load()
+            .values()
+            .find(|store| store.scope.key == key)
+            .map(|store| store.hash.clone())
+    }
+
     /// Every store served now, by hash.
     pub fn all(&self) -> Vec<Arc<Store>> {
         let mut stores: Vec<Arc<Store>> = self.stores.load().values().cloned().collect();

@@ -15,8 +15,11 @@ use crate::domain::{OrderId, StoreKey};
 pub const CHANGE_LOG_CAPACITY: usize = 65_536;
 
 /// Something that changed at BigCommerce, as a webhook names it, or a store the app left.
-/// Every change names its store: order ids repeat across stores.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// Every change names its store: order ids repeat across stores. Serialisable, so that
+/// other replicas hear of it (`replicas`): a new kind needs only its arm in [`Change::store`]
+/// and [`Change::for_store`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Change {
     /// The order changed in any way (status, owner, deletion...): every customer list
     /// holding it and its metafields may be wrong.
@@ -34,6 +37,17 @@ impl Change {
             Change::Order(store, _) | Change::OrderMetafields(store, _) | Change::Store(store) => {
                 store
             }
+        }
+    }
+
+    /// The same change filed under `store`: another replica's change, under the key this
+    /// replica gave the same store (keys are per replica and per installation).
+    #[must_use]
+    pub fn for_store(self, store: StoreKey) -> Self {
+        match self {
+            Change::Order(_, order) => Change::Order(store, order),
+            Change::OrderMetafields(_, order) => Change::OrderMetafields(store, order),
+            Change::Store(_) => Change::Store(store),
         }
     }
 }

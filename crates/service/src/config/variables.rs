@@ -394,7 +394,7 @@ variables! {
         default: Value("0.5"),
         secret: false,
         example: Some("0.25"),
-        meaning: "The share of the store's API window (`X-Rate-Limit-Requests-Quota`, 150 per 30 s on most plans, shared by every app on the store) this service may spend, above 0 and at most 1: it never pushes the store's remaining requests below the rest. With several replicas, divide it among them.",
+        meaning: "The share of the store's API window (`X-Rate-Limit-Requests-Quota`, 150 per 30 s on most plans, shared by every app on the store) this service may spend, above 0 and at most 1: it never pushes the store's remaining requests below the rest. Replicas on one PostgreSQL database hold it together (they count each other and each spends only its part of the room the store's headers show); divide it by hand only among replicas that share no database (single-store mode in memory).",
     }
     UPSTREAM_QUEUE_MAX {
         section: Section::Upstream,
@@ -408,7 +408,7 @@ variables! {
         default: Value("30s"),
         secret: false,
         example: None,
-        meaning: "`GET /readyz` is ready while the Management API's latest answer (to any request) is younger than this and accepted the access token; otherwise it probes `GET /v2/orders/count`, at most once per interval however often `/readyz` is asked.",
+        meaning: "How long `GET /readyz` trusts a finding: it asks the database at most once per interval, and reports BigCommerce's state from the Management API's latest answer (to any request) while younger than this; otherwise, in single-store mode, it probes `GET /v2/orders/count`, at most once per interval however often `/readyz` is asked. BigCommerce's state is in the body and `/metrics`, never the status.",
     }
     LOG_FORMAT {
         section: Section::Logs,

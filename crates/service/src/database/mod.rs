@@ -7,12 +7,14 @@
 //! It knows nothing of HTTP, of caches or of how tokens are sealed.
 
 mod load_tokens;
+mod notifications;
 mod settings;
 mod stores;
 mod users;
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
@@ -21,6 +23,7 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
 use url::Url;
 
+pub use notifications::{Heard, Listener};
 pub use settings::SettingsRecord;
 pub use stores::StoreRecord;
 pub use users::UserRecord;
@@ -39,6 +42,18 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct Database {
     pool: AnyPool,
     engine: Engine,
+    /// Where it is, for a listening connection of its own (PostgreSQL).
+    url: DatabaseUrl,
+    /// An SQLite file's replica lock (held while this pool lives), and whether another
+    /// process held it at connect.
+    replica_lock: Option<Arc<ReplicaLock>>,
+}
+
+/// An exclusive advisory lock on `{file}.replica-lock` beside an SQLite file: SQLite mode is
+/// one replica, and a second process on the same file is told so at start-up.
+struct ReplicaLock {
+    _file: Option<std::fs::File>,
+    shared: bool,
 }
 
 /// Which engine a `DATABASE_URL` names.
@@ -113,7 +128,21 @@ impl Database {
             .run(&pool)
             .await
             .map_err(|error| DatabaseError::Migration(shown.clone(), error.to_string()))?;
-        Ok(Self { pool, engine })
+        let replica_lock = url
+            .sqlite_file()
+            .map(|file| Arc::new(ReplicaLock::take(&file)));
+        Ok(Self {
+            pool,
+            engine,
+            url: url.clone(),
+            replica_lock,
+        })
+    }
+
+    /// Whether another process held this SQLite file's replica lock when this pool
+    /// connected (always false on PostgreSQL and in memory).
+    pub fn shared_with_another_process(&self) -> bool {
+        self.replica_lock.as_ref().is_some_and(|lock| lock.shared)
     }
 
     /// The engine behind this pool.
@@ -169,9 +198,40 @@ impl DatabaseUrl {
         &self.shown
     }
 
+    /// The SQLite file's path, when this names one.
+    fn sqlite_file(&self) -> Option<String> {
+        if self.engine != Engine::Sqlite || self.is_in_memory() {
+            return None;
+        }
+        self.shown.strip_prefix("sqlite://").map(str::to_owned)
+    }
+
     fn is_in_memory(&self) -> bool {
         let url = self.url.expose_secret();
         self.engine == Engine::Sqlite && url.contains("mode=memory")
+    }
+}
+
+impl ReplicaLock {
+    /// Takes the lock of `file` if no other process holds it. A lock file that cannot be
+    /// opened (a read-only directory) proves nothing either way.
+    fn take(file: &str) -> Self {
+        let opened = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(format!("{file}.replica-lock"));
+        let Ok(lock) = opened else {
+            return Self {
+                _file: None,
+                shared: false,
+            };
+        };
+        let shared = matches!(lock.try_lock(), Err(std::fs::TryLockError::WouldBlock));
+        Self {
+            _file: Some(lock),
+            shared,
+        }
     }
 }
 

@@ -49,6 +49,13 @@ impl ContactOutcome {
     }
 }
 
+impl ContactOutcome {
+    /// Whether BigCommerce answered (a refusal is an answer).
+    pub fn reached(self) -> bool {
+        matches!(self, ContactOutcome::Answered | ContactOutcome::Refused(_))
+    }
+}
+
 impl ContactLog {
     pub(crate) fn record(&self, outcome: ContactOutcome) {
         let contact = Contact {

@@ -30,7 +30,7 @@ use crate::management::body::LargeBodies;
 use crate::management::contact::{Contact, ContactLog};
 use crate::management::error::{ManagementError, Operation};
 use crate::management::pagination::{PAGE_LIMIT, next_v2_page, next_v3_page};
-use crate::management::quota::{QuotaPacer, QuotaSnapshot};
+use crate::management::quota::{QuotaPacer, QuotaSnapshot, Spenders};
 use crate::management::rate_limit::RetryPolicy;
 use crate::management::wire::{WireMetafieldPage, WireOrder};
 use crate::metrics::UpstreamMetrics;
@@ -68,6 +68,8 @@ pub struct ManagementApi {
     queue_max: usize,
     metrics: UpstreamMetrics,
     large_bodies: LargeBodies,
+    /// How many replicas spend each store's quota.
+    spenders: Spenders,
 }
 
 impl ManagementApi {
@@ -93,6 +95,7 @@ impl ManagementApi {
             queue_max: upstream.queue_max,
             metrics: UpstreamMetrics::new(),
             large_bodies: LargeBodies::new(),
+            spenders: Spenders::new(),
         })
     }
 
@@ -102,6 +105,11 @@ impl ManagementApi {
     /// [`new`]: ManagementApi::new
     pub fn with_metrics(self, metrics: UpstreamMetrics) -> Self {
         Self { metrics, ..self }
+    }
+
+    /// The same API, sharing each store's quota with the replicas `spenders` counts.
+    pub fn with_spenders(self, spenders: Spenders) -> Self {
+        Self { spenders, ..self }
     }
 
     /// The client of one store, with its own quota pacer.
@@ -118,7 +126,10 @@ impl ManagementApi {
             api: self.clone(),
             store_base: store_base_url(&self.api_base, store_hash),
             token,
-            pacer: Arc::new(QuotaPacer::new(self.quota_share, self.queue_max)),
+            pacer: Arc::new(
+                QuotaPacer::new(self.quota_share, self.queue_max)
+                    .with_spenders(self.spenders.clone()),
+            ),
             contacts: Arc::default(),
         }
     }

@@ -5,8 +5,18 @@
 //! not fit their budget or too many are waiting already. What other apps spent since the
 //! store last answered is unknown, so when that answer is not fresh, one request goes alone
 //! and the others wait for the store's new account instead of bursting on an old one.
+//!
+//! Several replicas spend one store's window, and each learns what the others spent only
+//! from the store's next answer. The headers alone let them overshoot: measured with the
+//! sandbox, three replicas under load pushed a window spent down to 90 of 150 (reserve 75)
+//! to 1 left, each bursting before its first answer and each spending the whole room above
+//! the reserve that its own last reading showed. So, when [`Spenders`] says there are `N`
+//! replicas, a replica goes alone until the store's first answer, and between two answers
+//! sends at most `1/N` of the room above the reserve that the last one showed; together
+//! they spend the room once.
 
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::Notify;
@@ -18,9 +28,38 @@ use crate::management::rate_limit::RateLimitHeaders;
 pub struct QuotaPacer {
     share: f64,
     max_waiting: usize,
+    spenders: Spenders,
     state: Mutex<QuotaState>,
     /// Wakes callers waiting for an answer in flight.
     answered: Notify,
+}
+
+/// How many replicas spend each store's quota (at least one), shared by every pacer of a
+/// replica and kept current by `replicas`. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Spenders(Arc<AtomicU32>);
+
+impl Spenders {
+    /// One replica, until told otherwise.
+    pub fn new() -> Self {
+        Self(Arc::new(AtomicU32::new(1)))
+    }
+
+    /// There are `count` replicas now (taken as at least one).
+    pub fn set(&self, count: u32) {
+        self.0.store(count.max(1), Ordering::Relaxed);
+    }
+
+    /// How many replicas there are.
+    pub fn get(&self) -> u32 {
+        self.0.load(Ordering::Relaxed).max(1)
+    }
+}
+
+impl Default for Spenders {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// How long the store's last account of its window is taken as current.
@@ -51,6 +90,10 @@ struct QuotaState {
     observed_at: Option<Instant>,
     /// Requests sent and not yet answered.
     in_flight: u32,
+    /// Requests sent since the store's last account that it may not have counted.
+    since_account: u32,
+    /// An answer came without the rate-limit headers (not BigCommerce): nothing to pace by.
+    unreported: bool,
 }
 
 /// What the store's quota looks like now, for readiness and metrics.
@@ -76,9 +119,16 @@ impl QuotaPacer {
         Self {
             share: share.clamp(0.01, 1.0),
             max_waiting,
+            spenders: Spenders::new(),
             state: Mutex::new(QuotaState::default()),
             answered: Notify::new(),
         }
+    }
+
+    /// The same pacer, sharing the store's room with the replicas `spenders` counts.
+    #[must_use]
+    pub fn with_spenders(self, spenders: Spenders) -> Self {
+        Self { spenders, ..self }
     }
 
     /// Waits until a request fits the share, or fails with how long until it would: when
@@ -95,7 +145,7 @@ impl QuotaPacer {
             let now = Instant::now();
             let decision = {
                 let mut state = self.lock();
-                let decision = state.decide(self.share, now);
+                let decision = state.decide(self.share, self.spenders.get(), now);
                 let queue_full = slot.is_none() && state.waiting >= self.max_waiting;
                 match decision {
                     Decision::Send => state.record_send(),
@@ -142,6 +192,13 @@ impl QuotaPacer {
         self.answered.notify_waiters();
     }
 
+    /// An answer came without the store's account (not BigCommerce, or a proxy's error):
+    /// with nothing to pace by, requests stop waiting for the first account.
+    pub fn observe_unreported(&self) {
+        self.lock().unreported = true;
+        self.answered.notify_waiters();
+    }
+
     /// The last known quota and requests left.
     pub fn snapshot(&self) -> QuotaSnapshot {
         let state = self.lock();
@@ -176,9 +233,13 @@ impl Drop for QueueSlot<'_> {
 }
 
 impl QuotaState {
-    fn decide(&mut self, share: f64, now: Instant) -> Decision {
+    fn decide(&mut self, share: f64, spenders: u32, now: Instant) -> Decision {
         let Some(quota) = self.quota else {
-            // Nothing reported yet (or not a BigCommerce answer): nothing to pace by.
+            // Nothing reported yet (or not a BigCommerce answer): nothing to pace by. With
+            // other replicas spending too, one request goes first and its answer tells.
+            if spenders > 1 && !self.unreported && self.in_flight > 0 {
+                return Decision::WaitForAnswer;
+            }
             return Decision::Send;
         };
         if self.reset_at.is_some_and(|reset_at| now >= reset_at) {
@@ -196,6 +257,26 @@ impl QuotaState {
             if self.spent >= budget || left <= reserve {
                 return Decision::WaitUntil(reset_at);
             }
+            if spenders > 1 {
+                // This replica's part of the room the store's last account showed, less one
+                // request of each other replica that account may not have counted yet, and
+                // shared as if each other replica spent its part twice (its allowance renews
+                // with each of its answers, which this account may not show).
+                let room = (left + self.since_account)
+                    .saturating_sub(reserve)
+                    .saturating_sub(spenders - 1)
+                    / (2 * spenders - 1);
+                if room == 0 {
+                    return Decision::WaitUntil(reset_at);
+                }
+                if self.since_account >= room {
+                    return if self.in_flight > 0 {
+                        Decision::WaitForAnswer
+                    } else {
+                        Decision::WaitUntil(reset_at)
+                    };
+                }
+            }
         }
         let fresh = self
             .observed_at
@@ -209,6 +290,7 @@ impl QuotaState {
 
     fn record_send(&mut self) {
         self.spent = self.spent.saturating_add(1);
+        self.since_account = self.since_account.saturating_add(1);
         self.left = self.left.map(|left| left.saturating_sub(1));
         self.in_flight = self.in_flight.saturating_add(1);
     }
@@ -230,6 +312,8 @@ impl QuotaState {
         }
         self.reset_at = Some(reset_at);
         self.observed_at = Some(Instant::now());
+        // The answer's own request is counted; the others still out may not be.
+        self.since_account = self.in_flight.saturating_sub(1);
     }
 }
 
@@ -255,6 +339,52 @@ mod tests {
         for _ in 0..100 {
             assert_eq!(pacer.acquire(Instant::now()).await.map(drop), Ok(()));
         }
+    }
+
+    fn spenders(count: u32) -> Spenders {
+        let spenders = Spenders::new();
+        spenders.set(count);
+        spenders
+    }
+
+    /// How many requests `pacer` lets go at once now (150 at most), holding every permit.
+    async fn sendable_now(pacer: &QuotaPacer) -> usize {
+        let mut held = Vec::new();
+        while held.len() < 150 {
+            match pacer.acquire(Instant::now()).await {
+                Ok(permit) => held.push(permit),
+                Err(_) => break,
+            }
+        }
+        held.len()
+    }
+
+    #[tokio::test]
+    async fn with_other_replicas_a_replica_spends_only_its_part_of_the_room() {
+        let alone = QuotaPacer::new(0.5, 4);
+        let one_of_three = QuotaPacer::new(0.5, 4).with_spenders(spenders(3));
+        for pacer in [&alone, &one_of_three] {
+            pacer.observe(&headers(90, 150, 20000));
+        }
+
+        // 15 above the reserve of 75: alone it spends them all; one of three keeps a
+        // request for each other replica and shares the rest as (15 - 2) / 5.
+        assert_eq!(sendable_now(&alone).await, 15);
+        assert_eq!(sendable_now(&one_of_three).await, 2);
+    }
+
+    #[tokio::test]
+    async fn with_other_replicas_the_first_request_goes_alone_until_an_answer_tells() {
+        let pacer = QuotaPacer::new(0.5, 4).with_spenders(spenders(3));
+        let alone = QuotaPacer::new(0.5, 4);
+
+        let before_any_answer = sendable_now(&pacer).await;
+        pacer.observe_unreported();
+        let without_headers = sendable_now(&pacer).await;
+
+        assert_eq!(before_any_answer, 1);
+        assert_eq!(without_headers, 150, "not BigCommerce: nothing to pace by");
+        assert_eq!(sendable_now(&alone).await, 150, "one replica: unchanged");
     }
 
     #[tokio::test]

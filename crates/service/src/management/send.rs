@@ -136,6 +136,9 @@ impl ManagementClient {
         // The store's account first, then the permit: a caller waiting for a fresh account
         // must find it when it wakes.
         self.pacer.observe(&limits);
+        if outcome.is_ok() && limits.requests_left.is_none() {
+            self.pacer.observe_unreported();
+        }
         drop(permit);
         self.note_outcome(operation, &outcome, &limits, started);
         match outcome {
@@ -266,6 +269,7 @@ impl ManagementClient {
             }
         };
         if let Some(contact) = contact {
+            self.api.metrics.reached(contact.reached());
             self.contacts.record(contact);
         }
     }

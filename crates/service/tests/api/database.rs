@@ -235,3 +235,22 @@ async fn a_database_closed_while_running_fails_queries_as_unavailable() {
 
     assert!(error.is_unavailable(), "{error}");
 }
+
+#[tokio::test]
+async fn a_second_process_on_one_sqlite_file_is_told_it_is_not_alone() {
+    let database = TestDatabase::sqlite();
+
+    let first = Database::connect(&database.url).await.unwrap();
+    let alone = first.shared_with_another_process();
+    let second = Database::connect(&database.url).await.unwrap();
+    drop(first);
+    let after_the_first_left = Database::connect(&database.url).await.unwrap();
+    let in_memory = Database::connect(&DatabaseUrl::in_memory()).await.unwrap();
+
+    // An advisory lock beside the file, held while a pool lives; a second pool in one
+    // process counts as another process (the lock is per open file).
+    assert!(!alone);
+    assert!(second.shared_with_another_process());
+    assert!(!after_the_first_left.shared_with_another_process());
+    assert!(!in_memory.shared_with_another_process());
+}

@@ -15,6 +15,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate, Times};
 
 pub mod app;
 pub mod openapi;
+pub mod replicas;
 
 pub const STORE_HASH: &str = "teststore1";
 pub const CLIENT_ID: &str = "test-client-id";

@@ -22,6 +22,7 @@ mod openapi_document;
 mod orders;
 mod parameters;
 mod readiness;
+mod replicas;
 mod server_limits;
 mod stale_and_pacing;
 mod test_database;

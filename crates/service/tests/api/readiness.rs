@@ -1,6 +1,7 @@
-//! `/readyz`: ready while the Management API answers the access token, judged by the latest
-//! answer to traffic or else by a probe made at most once per `READINESS_INTERVAL`; a
-//! `503` problem naming the part that is not ready otherwise.
+//! `/readyz` answers for this replica: ready (`200`) while its database answers, whatever
+//! BigCommerce does. BigCommerce's state is in the body (judged by the latest answer to
+//! traffic or else by a probe made at most once per `READINESS_INTERVAL`) and in
+//! `/metrics`; a `503` problem names the part of this replica that is not ready.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,14 +14,14 @@ use tokio::time::timeout;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::{STORE_HASH, assert_problem, spawn_app, spawn_app_with, token_for, v2_order};
+use crate::helpers::{STORE_HASH, spawn_app, spawn_app_with, token_for, v2_order};
 
 /// The most connections a gate forwards or refuses, and how long it waits for the next.
 const GATE_CONNECTIONS: usize = 64;
 const GATE_PATIENCE: Duration = Duration::from_secs(20);
 
 #[tokio::test]
-async fn readyz_flips_to_503_when_the_api_is_unreachable_and_back_when_it_returns() {
+async fn readyz_stays_200_when_the_api_is_unreachable_and_says_so_in_body_and_metrics() {
     let store = MockServer::start().await;
     mount_count(
         &store,
@@ -44,10 +45,10 @@ async fn readyz_flips_to_503_when_the_api_is_unreachable_and_back_when_it_return
     let after = app.get("/readyz", None).await;
 
     assert_ready(before).await;
-    assert!(cut_off.headers().contains_key("retry-after"));
-    let body = assert_problem(cut_off, 503, "not-ready").await;
-    assert_eq!(body["detail"], "the Management API could not be reached");
-    assert_problem(just_after, 503, "not-ready").await;
+    let unreachable =
+        json!({"status": "down", "detail": "the Management API could not be reached"});
+    assert_ready_with(cut_off, &unreachable).await;
+    assert_ready_with(just_after, &unreachable).await;
     assert_ready(after).await;
     assert_eq!(
         probes(&store).await,
@@ -105,15 +106,15 @@ async fn readyz_says_the_access_token_is_refused_when_the_probe_gets_401() {
 
     let response = app.get("/readyz", None).await;
 
-    let body = assert_problem(response, 503, "not-ready").await;
-    assert_eq!(
-        body["detail"],
-        "the Management API refused the access token (401)"
-    );
+    assert_ready_with(
+        response,
+        &json!({"status": "refused", "detail": "the Management API refused the access token (401)"}),
+    )
+    .await;
 }
 
 #[tokio::test]
-async fn readyz_is_not_ready_without_a_probe_when_traffic_was_just_refused() {
+async fn readyz_reports_a_refusal_without_a_probe_when_traffic_was_just_refused() {
     let app = spawn_app().await;
     Mock::given(method("GET"))
         .and(path(format!("/stores/{STORE_HASH}/v2/orders")))
@@ -125,23 +126,31 @@ async fn readyz_is_not_ready_without_a_probe_when_traffic_was_just_refused() {
     let response = app.get("/readyz", None).await;
 
     assert_eq!(orders.status(), 502);
-    let body = assert_problem(response, 503, "not-ready").await;
-    assert_eq!(
-        body["detail"],
-        "the Management API refused the access token (403)"
-    );
+    assert_ready_with(
+        response,
+        &json!({"status": "refused", "detail": "the Management API refused the access token (403)"}),
+    )
+    .await;
     assert_eq!(probes(&app.management).await, 0);
 }
 
 #[tokio::test]
-async fn readyz_says_the_api_is_failing_when_the_probe_gets_a_server_error() {
+async fn readyz_stays_200_and_says_the_api_is_failing_when_the_probe_gets_a_server_error() {
     let app = spawn_app().await;
     mount_count(&app.management, ResponseTemplate::new(503)).await;
 
     let response = app.get("/readyz", None).await;
+    let metrics = app.get("/metrics", None).await.text().await.unwrap();
 
-    let body = assert_problem(response, 503, "not-ready").await;
-    assert_eq!(body["detail"], "the Management API is failing (503)");
+    assert_ready_with(
+        response,
+        &json!({"status": "down", "detail": "the Management API is failing (503)"}),
+    )
+    .await;
+    assert!(
+        metrics.contains("\norder_metafields_upstream_up 0\n"),
+        "{metrics}"
+    );
     assert_eq!(probes(&app.management).await, 1, "a probe is not retried");
 }
 
@@ -198,10 +207,15 @@ async fn probes(store: &MockServer) -> usize {
 }
 
 async fn assert_ready(response: reqwest::Response) {
+    assert_ready_with(response, &json!({"status": "up"})).await;
+}
+
+/// Ready, with `upstream` as BigCommerce's state.
+async fn assert_ready_with(response: reqwest::Response, upstream: &Value) {
     assert_eq!(response.status(), 200);
     assert!(response.headers().contains_key("x-request-id"));
     let body: Value = response.json().await.unwrap();
-    assert_eq!(body, json!({"status": "ready"}));
+    assert_eq!(body, json!({"status": "ready", "upstream": upstream}));
 }
 
 /// A TCP front for a mock server that can be cut off: while closed it hangs up every new
