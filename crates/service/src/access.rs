@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use bytes::Bytes;
 use tokio::time::Instant;
 
@@ -13,6 +14,7 @@ use crate::cache::changes::{Change, Revision};
 use crate::cache::layer::{Cached, FAILURE_BACKOFF, LoadFailure};
 use crate::cache::{Cache, CustomerOrders, OrderMetafields};
 use crate::domain::{CustomerId, Metafield, Order, OrderId, StoreKey, VisibilityPolicy};
+use crate::fields::FieldDefinitions;
 use crate::management::ManagementClient;
 use crate::management::error::ManagementError;
 
@@ -51,6 +53,9 @@ pub struct StoreScope<S = ManagementClient> {
     pub key: StoreKey,
     pub source: S,
     pub policy: VisibilityPolicy,
+    /// The merchant's field definitions, replaced whole when they change (and the change
+    /// recorded as [`Change::FieldDefinitions`], after the swap).
+    pub fields: ArcSwap<FieldDefinitions>,
 }
 
 /// Why a customer cannot have what they asked for.
@@ -137,7 +142,10 @@ impl Access {
         self.order_as_of(store, customer, id, read).await?;
         let load = || async move {
             let metafields = store.source.order_metafields(id, read.deadline).await?;
-            Ok::<_, ManagementError>(visible_metafields(&store.policy, metafields))
+            // Definitions read after the fetch: a change of them recorded after this read
+            // began is newer than the value, which is then not served (and reloaded).
+            let fields = store.fields.load();
+            Ok::<_, ManagementError>(visible_metafields(&store.policy, &fields, metafields))
         };
         self.cache
             .metafields
@@ -256,23 +264,26 @@ impl LoadFailure for ManagementError {
     }
 }
 
-/// Applies the policy and renders `{"data":[…]}` once, in BigCommerce's order (by id).
+/// Applies the policy first (a definition never makes a metafield visible), then the
+/// definitions (hidden ones left out; label, type, position, editable; position order), and
+/// renders `{"data":[…]}` once.
 fn visible_metafields(
     policy: &VisibilityPolicy,
+    fields: &FieldDefinitions,
     mut metafields: Vec<Metafield>,
 ) -> OrderMetafields {
     metafields.retain(|metafield| policy.allows(metafield));
-    metafields.sort_by_key(|metafield| metafield.id);
+    let shown = fields.show(&metafields);
     #[derive(serde::Serialize)]
     struct Body<'a> {
-        data: &'a [Metafield],
+        data: &'a [crate::fields::ShownMetafield<'a>],
     }
     // Serialising plain strings, numbers and dates into a Vec cannot fail.
-    let body = serde_json::to_vec(&Body { data: &metafields })
-        .unwrap_or_else(|_| b"{\"data\":[]}".to_vec());
+    let body =
+        serde_json::to_vec(&Body { data: &shown }).unwrap_or_else(|_| b"{\"data\":[]}".to_vec());
     OrderMetafields {
         body: body.into(),
-        count: metafields.len(),
+        count: shown.len(),
     }
 }
 

@@ -25,10 +25,13 @@ use crate::cache::Cache;
 use crate::config::{HttpSettings, Mode, Settings};
 use crate::database::{Database, SettingsRecord};
 use crate::domain::{StoreHash, VisibilityPolicy};
+use crate::fields::FieldDefinitions;
 use crate::http_limits::{self, ClientConnections};
 use crate::lifecycle::Lifecycle;
 use crate::management::ManagementApi;
 use crate::management::login::LoginClient;
+use crate::merchant::MerchantPages;
+use crate::merchant_session::SessionKeys;
 use crate::metrics::Metrics;
 use crate::readiness::Readiness;
 use crate::routes;
@@ -82,10 +85,20 @@ impl Application {
                         0,
                     )
                     .await?;
+                // FIELD_DEFINITIONS_FILE replaces what the database held; without it, the
+                // database's own (none in memory) stand.
+                if let Some(path) = &settings.visibility.field_definitions_file {
+                    let definitions = read_field_definitions(path)?;
+                    database
+                        .replace_field_definitions(hash.as_str(), &definitions, 0)
+                        .await?;
+                }
+                let fields = database.field_definitions(hash.as_str()).await?;
                 let store = stores.serve(
                     hash,
                     &one.access_token,
                     VisibilityPolicy::new(namespaces),
+                    fields,
                     Origin::Environment,
                 );
                 let readiness = Readiness::new(store.management().clone(), interval);
@@ -118,9 +131,23 @@ impl Application {
                     .webhook_secret
                     .clone()
                     .unwrap_or_else(|| settings.auth.client_secret.clone());
+                let pages = MerchantPages::new(
+                    database.clone(),
+                    Arc::clone(&stores),
+                    access.clone(),
+                    SessionKeys::new(&settings.auth.client_secret),
+                );
+                let facts = routes::PageFacts {
+                    app_url: app.app_url.as_str().trim_end_matches('/').to_owned(),
+                    client_id: settings.auth.client_id.clone(),
+                };
                 (
                     readiness,
-                    Some(web::Data::new(lifecycle)),
+                    Some((
+                        web::Data::new(lifecycle),
+                        web::Data::new(pages),
+                        web::Data::new(facts),
+                    )),
                     SharedSecret::PerStore(key),
                 )
             }
@@ -166,8 +193,10 @@ impl Application {
                 app
             };
             let app = match &lifecycle {
-                Some(lifecycle) => app
+                Some((lifecycle, pages, facts)) => app
                     .app_data(lifecycle.clone())
+                    .app_data(pages.clone())
+                    .app_data(facts.clone())
                     .app_data(frames.clone())
                     .configure(routes::configure_app),
                 None => app,
@@ -494,4 +523,13 @@ mod tests {
         assert_eq!(status, 200);
         assert_eq!(log, "");
     }
+}
+
+/// Reads `FIELD_DEFINITIONS_FILE`; the error names the variable and the first problem,
+/// never the file's contents.
+fn read_field_definitions(path: &std::path::Path) -> anyhow::Result<FieldDefinitions> {
+    let json = std::fs::read(path)
+        .with_context(|| format!("FIELD_DEFINITIONS_FILE: cannot read {}", path.display()))?;
+    FieldDefinitions::import(&json)
+        .map_err(|error| anyhow::anyhow!("FIELD_DEFINITIONS_FILE: {error}"))
 }

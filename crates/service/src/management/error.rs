@@ -67,6 +67,8 @@ pub enum Operation {
     DeleteHook,
     /// The cheap call readiness makes to see that the access token is accepted.
     ReadinessProbe,
+    /// The merchant page's look-up of a metafield key's permission sets.
+    KeyPermissions,
 }
 
 impl Operation {
@@ -79,6 +81,7 @@ impl Operation {
             Operation::UpdateHook => "update a webhook",
             Operation::DeleteHook => "delete a webhook",
             Operation::ReadinessProbe => "check the access token",
+            Operation::KeyPermissions => "look up a metafield key's permission sets",
         }
     }
 
@@ -92,6 +95,7 @@ impl Operation {
             Operation::UpdateHook => "update_hook",
             Operation::DeleteHook => "delete_hook",
             Operation::ReadinessProbe => "readiness_probe",
+            Operation::KeyPermissions => "key_permissions",
         }
     }
 }

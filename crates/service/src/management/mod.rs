@@ -25,7 +25,7 @@ use tokio::time::Instant;
 use url::Url;
 
 use crate::config::{StoreSettings, UpstreamSettings};
-use crate::domain::{CustomerId, Metafield, Order, OrderId};
+use crate::domain::{CustomerId, Metafield, Order, OrderId, PermissionSet};
 use crate::management::body::LargeBodies;
 use crate::management::contact::{Contact, ContactLog};
 use crate::management::error::{ManagementError, Operation};
@@ -38,6 +38,8 @@ use crate::metrics::UpstreamMetrics;
 /// The `User-Agent` sent upstream: the service's name and version.
 pub const USER_AGENT_VALUE: &str = concat!("order-metafields/", env!("CARGO_PKG_VERSION"));
 
+/// How many metafields of one key the merchant page's look-up reads (one page).
+pub const KEY_PERMISSIONS_LIMIT: u32 = 50;
 /// The most metafield pages read for one order (BigCommerce allows 250 metafields per
 /// order per app, so a handful of pages covers every app on a store).
 const METAFIELDS_MAX_PAGES: u32 = 20;
@@ -245,6 +247,43 @@ impl ManagementClient {
             }
         }
         Ok(metafields)
+    }
+
+    /// The permission sets a metafield key carries on the store's orders, from one page
+    /// (at most [`KEY_PERMISSIONS_LIMIT`]) of the batch `GET /v3/orders/metafields` filtered
+    /// by namespace and key: one request, whatever the store holds. The merchant page asks
+    /// it before saving a definition that would show the key.
+    pub async fn key_permission_sets(
+        &self,
+        namespace: &str,
+        key: &str,
+        deadline: Instant,
+    ) -> Result<Vec<PermissionSet>, ManagementError> {
+        let operation = Operation::KeyPermissions;
+        let mut url = self.url("v3/orders/metafields");
+        url.query_pairs_mut()
+            .append_pair("namespace", namespace)
+            .append_pair("key", key)
+            .append_pair("limit", &KEY_PERMISSIONS_LIMIT.to_string());
+        let answer = self.get(url, operation, deadline).await?;
+        if answer.status == StatusCode::NO_CONTENT || answer.body.is_empty() {
+            return Ok(Vec::new());
+        }
+        let wire: WireMetafieldPage = decode(&answer.body.bytes, operation)?;
+        let mut sets = Vec::new();
+        for metafield in wire.data {
+            // Only the exact key counts (an upstream that ignored the filter says nothing).
+            if metafield.namespace != namespace || metafield.key != key {
+                continue;
+            }
+            let metafield = metafield
+                .into_metafield()
+                .map_err(|reason| ManagementError::InvalidResponse { operation, reason })?;
+            if !sets.contains(&metafield.permission_set) {
+                sets.push(metafield.permission_set);
+            }
+        }
+        Ok(sets)
     }
 
     /// Checks cheaply that the store answers the access token: `GET /v2/orders/count`

@@ -15,6 +15,7 @@ mod database;
 mod documentation;
 mod health;
 mod login_client;
+mod merchant_page;
 mod metafields;
 mod metrics;
 mod openapi_conformance;
