@@ -404,6 +404,15 @@ fn cors(settings: &HttpSettings) -> Cors {
     cors
 }
 
+/// Reads `FIELD_DEFINITIONS_FILE`; the error names the variable and the first problem,
+/// never the file's contents.
+fn read_field_definitions(path: &std::path::Path) -> anyhow::Result<FieldDefinitions> {
+    let json = std::fs::read(path)
+        .with_context(|| format!("FIELD_DEFINITIONS_FILE: cannot read {}", path.display()))?;
+    FieldDefinitions::import(&json)
+        .map_err(|error| anyhow::anyhow!("FIELD_DEFINITIONS_FILE: {error}"))
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -523,13 +532,4 @@ mod tests {
         assert_eq!(status, 200);
         assert_eq!(log, "");
     }
-}
-
-/// Reads `FIELD_DEFINITIONS_FILE`; the error names the variable and the first problem,
-/// never the file's contents.
-fn read_field_definitions(path: &std::path::Path) -> anyhow::Result<FieldDefinitions> {
-    let json = std::fs::read(path)
-        .with_context(|| format!("FIELD_DEFINITIONS_FILE: cannot read {}", path.display()))?;
-    FieldDefinitions::import(&json)
-        .map_err(|error| anyhow::anyhow!("FIELD_DEFINITIONS_FILE: {error}"))
 }
