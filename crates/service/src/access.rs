@@ -56,6 +56,49 @@ pub struct StoreScope<S = ManagementClient> {
     /// The merchant's field definitions, replaced whole when they change (and the change
     /// recorded as [`Change::FieldDefinitions`], after the swap).
     pub fields: ArcSwap<FieldDefinitions>,
+    /// This store's own counts, for its merchant page.
+    pub figures: StoreFigures,
+}
+
+/// A store's own counts since it was served: reads answered, loads from BigCommerce, and the
+/// latest webhook delivery. Relaxed atomics: figures for a page, not for decisions.
+#[derive(Debug, Default)]
+pub struct StoreFigures {
+    reads: std::sync::atomic::AtomicU64,
+    loads: std::sync::atomic::AtomicU64,
+    /// Unix seconds of the latest authentic webhook delivery; 0: none yet.
+    last_webhook: std::sync::atomic::AtomicU64,
+}
+
+impl StoreFigures {
+    fn note_read(&self) {
+        self.reads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn note_load(&self) {
+        self.loads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Records that an authentic webhook delivery for the store arrived at `unix_seconds`.
+    pub fn note_webhook(&self, unix_seconds: u64) {
+        self.last_webhook
+            .fetch_max(unix_seconds, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Cached reads (hits) and loads from BigCommerce (misses) of orders and metafields.
+    pub fn hits_and_misses(&self) -> (u64, u64) {
+        let reads = self.reads.load(std::sync::atomic::Ordering::Relaxed);
+        let loads = self.loads.load(std::sync::atomic::Ordering::Relaxed);
+        (reads.saturating_sub(loads), loads)
+    }
+
+    /// Unix seconds of the latest webhook delivery, if any arrived.
+    pub fn last_webhook(&self) -> Option<u64> {
+        let seen = self.last_webhook.load(std::sync::atomic::Ordering::Relaxed);
+        (seen > 0).then_some(seen)
+    }
 }
 
 /// Why a customer cannot have what they asked for.
@@ -140,7 +183,9 @@ impl Access {
         let read = self.begin(store);
         // Ownership first: nobody's metafields are fetched for an order they did not place.
         self.order_as_of(store, customer, id, read).await?;
+        store.figures.note_read();
         let load = || async move {
+            store.figures.note_load();
             let metafields = store.source.order_metafields(id, read.deadline).await?;
             // Definitions read after the fetch: a change of them recorded after this read
             // began is newer than the value, which is then not served (and reloaded).
@@ -170,9 +215,11 @@ impl Access {
         customer: CustomerId,
         read: Read,
     ) -> Result<Cached<CustomerOrders>, AccessError> {
+        store.figures.note_read();
         self.cache
             .orders
             .get_or_load((store.key, customer), read.as_of, || {
+                store.figures.note_load();
                 load_orders(store, customer, read.deadline)
             })
             .await

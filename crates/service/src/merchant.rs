@@ -6,14 +6,14 @@
 //! customer N" through the very `Access` calls the storefront's requests make.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 
 use crate::access::{Access, AccessError};
 use crate::cache::changes::Change;
 use crate::database::{Database, DatabaseError};
-use crate::domain::{CustomerId, OrderId, PermissionSet, StoreHash};
+use crate::domain::{CustomerId, OrderId, PermissionSet, StoreHash, StoreKey};
 use crate::fields::{FieldDefinition, FieldDefinitions, FieldError};
 use crate::management::error::ManagementError;
 use crate::merchant_session::{Session, SessionError, SessionKeys};
@@ -28,6 +28,37 @@ pub struct MerchantPages {
     sessions: SessionKeys,
     /// One save at a time in this replica: a save reads, changes and writes the whole set.
     saving: tokio::sync::Mutex<()>,
+    /// Each store's discovered keys, for [`DISCOVERY_TTL`]; one load at a time per store.
+    discoveries: moka::future::Cache<StoreKey, Arc<Discovery>>,
+}
+
+/// How long the keys found on a store's recent orders are kept: at most
+/// `DISCOVERY_MAX_PAGES` Management API requests per store in this time.
+pub const DISCOVERY_TTL: Duration = Duration::from_secs(600);
+/// How far back discovery looks (`date_modified:min`).
+pub const DISCOVERY_DAYS: i64 = 30;
+
+/// The order metafield keys found on a store's recently modified orders.
+#[derive(Debug)]
+pub struct Discovery {
+    pub keys: Vec<DiscoveredKey>,
+    /// `date_modified:min` of the read.
+    pub since: String,
+    /// Whether every page was read (else the bounded pages were not enough).
+    pub complete: bool,
+}
+
+/// One key found by discovery.
+#[derive(Debug)]
+pub struct DiscoveredKey {
+    pub namespace: String,
+    pub key: String,
+    /// Every permission set the key carries, by name.
+    pub permission_sets: Vec<&'static str>,
+    /// How many orders carry it.
+    pub orders: usize,
+    /// Whether shoppers may see it (every permission set it carries is visible).
+    pub visible: bool,
 }
 
 /// A page opened by a valid session.
@@ -94,6 +125,11 @@ impl MerchantPages {
             access,
             sessions,
             saving: tokio::sync::Mutex::new(()),
+            discoveries: moka::future::Cache::builder()
+                .name("merchant-discoveries")
+                .max_capacity(10_000)
+                .time_to_live(DISCOVERY_TTL)
+                .build(),
         }
     }
 
@@ -251,6 +287,30 @@ impl MerchantPages {
         })
     }
 
+    /// The order metafield keys on the store's orders modified in the last
+    /// [`DISCOVERY_DAYS`] days (cached for [`DISCOVERY_TTL`]; concurrent page loads share
+    /// one read).
+    pub async fn discovery(&self, store: &Store) -> Result<Arc<Discovery>, Arc<ManagementError>> {
+        self.discoveries
+            .try_get_with(store.scope.key, async {
+                let since = (time::OffsetDateTime::now_utc()
+                    - time::Duration::days(DISCOVERY_DAYS))
+                .date()
+                .to_string();
+                let (found, complete) = store
+                    .management()
+                    .recent_order_metafields(&since, store.management().deadline())
+                    .await?;
+                Ok(Arc::new(discovered(
+                    &store.scope.policy,
+                    found,
+                    since,
+                    complete,
+                )))
+            })
+            .await
+    }
+
     /// Stores the whole set, then serves it, then records the change: a request that
     /// starts after this returns is answered with the new definitions.
     async fn replace(&self, store: &Store, updated: FieldDefinitions) -> Result<(), DatabaseError> {
@@ -296,4 +356,42 @@ fn unix_now() -> u64 {
 
 fn to_i64(seconds: u64) -> i64 {
     i64::try_from(seconds).unwrap_or(i64::MAX)
+}
+
+/// Groups discovered metafields by key: their permission sets and how many orders carry it.
+fn discovered(
+    policy: &crate::domain::VisibilityPolicy,
+    found: Vec<(crate::domain::Metafield, Option<u64>)>,
+    since: String,
+    complete: bool,
+) -> Discovery {
+    use std::collections::{BTreeMap, BTreeSet};
+    let mut by_key: BTreeMap<(String, String), (Vec<PermissionSet>, BTreeSet<u64>)> =
+        BTreeMap::new();
+    for (metafield, order) in found {
+        let entry = by_key
+            .entry((metafield.namespace, metafield.key))
+            .or_default();
+        if !entry.0.contains(&metafield.permission_set) {
+            entry.0.push(metafield.permission_set);
+        }
+        if let Some(order) = order {
+            entry.1.insert(order);
+        }
+    }
+    let keys = by_key
+        .into_iter()
+        .map(|((namespace, key), (sets, orders))| DiscoveredKey {
+            visible: sets.iter().all(|set| policy.shows(&namespace, *set)),
+            permission_sets: sets.into_iter().map(permission_name).collect(),
+            orders: orders.len(),
+            namespace,
+            key,
+        })
+        .collect();
+    Discovery {
+        keys,
+        since,
+        complete,
+    }
 }

@@ -76,6 +76,7 @@ impl StoreRegistry {
                 source: self.api.store(store_hash.as_str(), access_token),
                 policy,
                 fields: ArcSwap::from_pointee(fields),
+                figures: crate::access::StoreFigures::default(),
             },
             hash: store_hash.clone(),
             origin,

@@ -171,6 +171,7 @@ fn access(store: Store) -> Tested {
             source: store,
             policy: VisibilityPolicy::default(),
             fields: arc_swap::ArcSwap::from_pointee(crate::fields::FieldDefinitions::default()),
+            figures: crate::access::StoreFigures::default(),
         }),
     }
 }

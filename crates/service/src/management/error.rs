@@ -69,6 +69,8 @@ pub enum Operation {
     ReadinessProbe,
     /// The merchant page's look-up of a metafield key's permission sets.
     KeyPermissions,
+    /// The merchant page's discovery of the keys on recent orders.
+    DiscoverMetafields,
 }
 
 impl Operation {
@@ -82,6 +84,7 @@ impl Operation {
             Operation::DeleteHook => "delete a webhook",
             Operation::ReadinessProbe => "check the access token",
             Operation::KeyPermissions => "look up a metafield key's permission sets",
+            Operation::DiscoverMetafields => "list recent orders' metafields",
         }
     }
 
@@ -96,6 +99,7 @@ impl Operation {
             Operation::DeleteHook => "delete_hook",
             Operation::ReadinessProbe => "readiness_probe",
             Operation::KeyPermissions => "key_permissions",
+            Operation::DiscoverMetafields => "discover_metafields",
         }
     }
 }

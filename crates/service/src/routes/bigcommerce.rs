@@ -77,6 +77,7 @@ pub async fn install_app(
                 installed.user_id,
                 Some(installed.webhooks_registered),
             )
+            .await
         }
         Err(error) => install_failed(&frames, &error),
     }
@@ -97,7 +98,7 @@ pub async fn load_app(
     match lifecycle.load(token).await {
         Ok(loaded) if loaded.installed => {
             request_context::note_store(loaded.store.clone());
-            merchant_page(&frames, &pages, &facts, &loaded.store, loaded.user_id, None)
+            merchant_page(&frames, &pages, &facts, &loaded.store, loaded.user_id, None).await
         }
         Ok(loaded) => message(
             &frames,
@@ -166,7 +167,7 @@ pub async fn get_app_stylesheet() -> HttpResponse {
 
 /// The merchant page of a store just installed or loaded, with a new session cookie for
 /// its user.
-fn merchant_page(
+async fn merchant_page(
     frames: &FrameAncestors,
     pages: &MerchantPages,
     facts: &PageFacts,
@@ -189,17 +190,18 @@ fn merchant_page(
         session,
         store: served,
     };
-    let mut response = merchant::render_page(
+    let mut response = merchant::render(
         frames,
         facts,
+        pages,
         &opened,
         StatusCode::OK,
-        None,
-        Vec::new(),
-        None,
-        None,
-        webhooks,
-    );
+        merchant::PageParts {
+            webhooks,
+            ..merchant::PageParts::default()
+        },
+    )
+    .await;
     if let Ok(cookie) = HeaderValue::from_str(&cookie) {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
     }

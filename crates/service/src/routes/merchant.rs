@@ -62,6 +62,48 @@ pub struct MerchantPage<'a> {
     pub preview: Option<PreviewView>,
     pub snippet: String,
     pub webhooks: Option<bool>,
+    pub discovery: DiscoveryView,
+    pub figures: FiguresView,
+}
+
+/// The keys found on recent orders, as the page lists them.
+pub struct DiscoveryView {
+    pub rows: Vec<DiscoveryRow>,
+    pub since: String,
+    pub complete: bool,
+    /// Why discovery failed, if it did.
+    pub failed: Option<&'static str>,
+}
+
+/// One discovered key and its definition, if any.
+pub struct DiscoveryRow {
+    pub namespace: String,
+    pub key: String,
+    pub permission_sets: String,
+    pub orders: usize,
+    pub visible: bool,
+    /// `None`: no definition; else its label (or the description note) and whether hidden.
+    pub defined: Option<(String, bool)>,
+    /// `?namespace=…&key=…`, to prefill the "add a field" form.
+    pub define_query: String,
+}
+
+/// This store's figures.
+pub struct FiguresView {
+    pub quota: String,
+    pub hits: u64,
+    pub misses: u64,
+    pub last_webhook: String,
+}
+
+/// What differs between renderings of the page.
+#[derive(Default)]
+pub struct PageParts<'a> {
+    pub notice: Option<&'a str>,
+    pub errors: Vec<FieldError>,
+    pub draft: Option<DefinitionRow>,
+    pub preview: Option<PreviewView>,
+    pub webhooks: Option<bool>,
 }
 
 /// The preview section.
@@ -100,16 +142,16 @@ pub async fn get_merchant_page(
         Some("deleted") => Some("The field definition was deleted."),
         _ => None,
     };
-    render(
-        &frames,
-        &facts,
-        &opened,
-        StatusCode::OK,
+    let draft = match (query.get("namespace"), query.get("key")) {
+        (Some(namespace), Some(key)) => Some(row(&FieldDefinition::plain(namespace, key))),
+        _ => None,
+    };
+    let parts = PageParts {
         notice,
-        Vec::new(),
-        None,
-        None,
-    )
+        draft,
+        ..PageParts::default()
+    };
+    render(&frames, &facts, &pages, &opened, StatusCode::OK, parts).await
 }
 
 /// `POST /bigcommerce/stores/{store}/fields`: add or replace one definition.
@@ -150,13 +192,16 @@ pub async fn save_field_definition(
     render(
         &frames,
         &facts,
+        &pages,
         &opened,
         StatusCode::UNPROCESSABLE_ENTITY,
-        None,
-        errors,
-        Some(row(&definition)),
-        None,
+        PageParts {
+            errors,
+            draft: Some(row(&definition)),
+            ..PageParts::default()
+        },
     )
+    .await
 }
 
 /// `POST /bigcommerce/stores/{store}/fields/delete`.
@@ -218,47 +263,57 @@ pub async fn preview_as_customer(
             message: "enter a customer id (a whole number from 1) and, optionally, an order id"
                 .to_owned(),
         };
+        let parts = PageParts {
+            errors: vec![error],
+            ..PageParts::default()
+        };
         return render(
             &frames,
             &facts,
+            &pages,
             &opened,
             StatusCode::UNPROCESSABLE_ENTITY,
-            None,
-            vec![error],
-            None,
-            None,
-        );
+            parts,
+        )
+        .await;
     };
     match pages
         .preview(&opened.store, customer, order, opened.session.user_id)
         .await
     {
-        Ok(preview) => render(
-            &frames,
-            &facts,
-            &opened,
-            StatusCode::OK,
-            None,
-            Vec::new(),
-            None,
-            Some(preview_view(&preview)),
-        ),
+        Ok(preview) => {
+            render(
+                &frames,
+                &facts,
+                &pages,
+                &opened,
+                StatusCode::OK,
+                PageParts {
+                    preview: Some(preview_view(&preview)),
+                    ..PageParts::default()
+                },
+            )
+            .await
+        }
         Err(error) => {
             tracing::warn!(error = %error, "a preview failed");
             let error = FieldError {
                 field: "preview".to_owned(),
                 message: "BigCommerce did not answer; try the preview again in a moment".to_owned(),
             };
+            let parts = PageParts {
+                errors: vec![error],
+                ..PageParts::default()
+            };
             render(
                 &frames,
                 &facts,
+                &pages,
                 &opened,
                 StatusCode::BAD_GATEWAY,
-                None,
-                vec![error],
-                None,
-                None,
+                parts,
             )
+            .await
         }
     }
 }
@@ -356,56 +411,105 @@ fn see_other(opened: &Opened, done: &str) -> HttpResponse {
 }
 
 /// The page of an opened store (also right after `load` and `auth`).
-#[allow(clippy::too_many_arguments)]
-pub fn render(
+pub async fn render(
     frames: &FrameAncestors,
     facts: &PageFacts,
+    pages: &MerchantPages,
     opened: &Opened,
     status: StatusCode,
-    notice: Option<&str>,
-    errors: Vec<FieldError>,
-    draft: Option<DefinitionRow>,
-    preview: Option<PreviewView>,
+    parts: PageParts<'_>,
 ) -> HttpResponse {
-    render_page(
-        frames, facts, opened, status, notice, errors, draft, preview, None,
-    )
-}
-
-/// [`render`], saying whether the store's webhooks were registered just now.
-#[allow(clippy::too_many_arguments)]
-pub fn render_page(
-    frames: &FrameAncestors,
-    facts: &PageFacts,
-    opened: &Opened,
-    status: StatusCode,
-    notice: Option<&str>,
-    errors: Vec<FieldError>,
-    draft: Option<DefinitionRow>,
-    preview: Option<PreviewView>,
-    webhooks: Option<bool>,
-) -> HttpResponse {
-    let fields = opened.store.scope.fields.load();
+    let fields = opened.store.scope.fields.load_full();
     let mut definitions: Vec<DefinitionRow> = fields.iter().map(row).collect();
     definitions.sort_by(|a, b| {
         (a.position, &a.namespace, &a.key).cmp(&(b.position, &b.namespace, &b.key))
     });
+    let discovery = match pages.discovery(&opened.store).await {
+        Ok(discovery) => DiscoveryView {
+            rows: discovery
+                .keys
+                .iter()
+                .map(|found| DiscoveryRow {
+                    defined: fields.get(&found.namespace, &found.key).map(|definition| {
+                        (
+                            definition
+                                .label
+                                .clone()
+                                .unwrap_or_else(|| "(its description)".to_owned()),
+                            definition.hidden,
+                        )
+                    }),
+                    define_query: url::form_urlencoded::Serializer::new(String::new())
+                        .append_pair("namespace", &found.namespace)
+                        .append_pair("key", &found.key)
+                        .finish(),
+                    namespace: found.namespace.clone(),
+                    key: found.key.clone(),
+                    permission_sets: found.permission_sets.join(", "),
+                    orders: found.orders,
+                    visible: found.visible,
+                })
+                .collect(),
+            since: discovery.since.clone(),
+            complete: discovery.complete,
+            failed: None,
+        },
+        Err(error) => {
+            tracing::warn!(error = %error, "discovering the store's metafield keys failed");
+            DiscoveryView {
+                rows: Vec::new(),
+                since: String::new(),
+                complete: false,
+                failed: Some(
+                    "BigCommerce did not answer; the keys show when the page is opened again.",
+                ),
+            }
+        }
+    };
+    let quota = opened.store.management().quota();
+    let (hits, misses) = opened.store.scope.figures.hits_and_misses();
+    let figures = FiguresView {
+        quota: match (quota.left, quota.quota) {
+            (Some(left), Some(quota)) => {
+                format!("{left} of {quota} requests left in the current window")
+            }
+            _ => "not known yet (no request sent since start)".to_owned(),
+        },
+        hits,
+        misses,
+        last_webhook: opened
+            .store
+            .scope
+            .figures
+            .last_webhook()
+            .and_then(|seconds| i64::try_from(seconds).ok())
+            .and_then(|seconds| time::OffsetDateTime::from_unix_timestamp(seconds).ok())
+            .and_then(|time| {
+                time.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .unwrap_or_else(|| "none since the service started".to_owned()),
+    };
     page(
         frames,
         status,
         MerchantPage {
             store: opened.store.hash.as_str(),
             csrf: &opened.csrf,
-            notice,
-            errors,
+            notice: parts.notice,
+            errors: parts.errors,
             definitions,
-            draft: draft.unwrap_or_else(|| row(&FieldDefinition::plain("", ""))),
+            draft: parts
+                .draft
+                .unwrap_or_else(|| row(&FieldDefinition::plain("", ""))),
             types: &FieldType::ALL,
-            preview,
+            preview: parts.preview,
             snippet: SNIPPET
                 .replace("https://order-metafields.example.com", &facts.app_url)
                 .replace("your-app-client-id", &facts.client_id),
-            webhooks,
+            webhooks: parts.webhooks,
+            discovery,
+            figures,
         },
     )
 }

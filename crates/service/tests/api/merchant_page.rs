@@ -9,7 +9,7 @@ use aws_lc_rs::hmac;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path, query_param};
+use wiremock::matchers::{method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, ResponseTemplate};
 
 use crate::helpers::app::{AppMode, OWNER_ID, customer_token, payload};
@@ -371,12 +371,15 @@ async fn definitions_saved_on_the_page_label_type_order_and_hide_the_storefronts
         .unwrap();
     assert_eq!(stored.len(), 3);
     // Hidden saves asked BigCommerce nothing; each shown one asked once.
-    assert_eq!(
-        app.calls(&format!("/stores/{STORE}/v3/orders/metafields"))
-            .await
-            .len(),
-        2
-    );
+    // (Page loads also asked for the keys on recent orders: not look-ups.)
+    let lookups: Vec<String> = app
+        .calls(&format!("/stores/{STORE}/v3/orders/metafields"))
+        .await
+        .into_iter()
+        .filter_map(|request| request.url.query().map(str::to_owned))
+        .filter(|query| query.contains("namespace="))
+        .collect();
+    assert_eq!(lookups.len(), 2, "{lookups:?}");
 }
 
 #[tokio::test]
@@ -523,4 +526,108 @@ fn unescape(html: &str) -> String {
         .replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&amp;", "&")
+}
+
+#[tokio::test]
+async fn the_page_lists_the_keys_on_recent_orders_at_a_bounded_cached_cost_and_the_stores_figures()
+{
+    let app = installed(&[STORE]).await;
+    let page_of = |data: Vec<Value>, next: Option<&str>| {
+        let mut body = json!({"data": data, "meta": {"cursor_pagination": {
+            "count": 2, "per_page": 250, "start_cursor": "c0", "end_cursor": next.unwrap_or("c9"),
+            "links": {"current": "?after=c0"}
+        }}});
+        if let Some(next) = next {
+            body["meta"]["cursor_pagination"]["links"]["next"] = json!(format!("?after={next}"));
+        }
+        body
+    };
+    Mock::given(method("GET"))
+        .and(path(format!("/stores/{STORE}/v3/orders/metafields")))
+        .and(query_param("limit", "250"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page_of(
+            vec![
+                v3_metafield(1, 100, "read_and_sf_access", "Shipping", "tracking_url"),
+                v3_metafield(2, 101, "read_and_sf_access", "Shipping", "tracking_url"),
+                v3_metafield(3, 100, "app_only", "Costs", "margin"),
+            ],
+            Some("c1"),
+        )))
+        .expect(1)
+        .mount(&app.bigcommerce)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/stores/{STORE}/v3/orders/metafields")))
+        .and(query_param("after", "c1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page_of(
+            vec![
+                v3_metafield(4, 102, "read_and_sf_access", "Shipping", "tracking_url"),
+                v3_metafield(5, 102, "write", "Gifts", "note"),
+            ],
+            None,
+        )))
+        .expect(1)
+        .mount(&app.bigcommerce)
+        .await;
+    app.mount_orders(STORE, 7, vec![v2_order(100, 7, 1)], 1)
+        .await;
+    app.mount_metafields(STORE, 100, vec![], 1).await;
+    let token = customer_token(STORE, 7);
+    for _ in 0..2 {
+        assert_eq!(
+            app.get("/v1/orders/100/metafields", &token).await.status(),
+            200
+        );
+    }
+
+    let session = open(&app, STORE).await;
+    let again = get_page(&app, STORE, Some(&session.cookie)).await;
+
+    let page = again.text().await.unwrap();
+    let rows: Vec<String> = page
+        .split("<tr><td>")
+        .skip(1)
+        .map(|row| {
+            let row = &row[..row.find("</tr>").unwrap()];
+            let mut text = String::new();
+            let mut inside = false;
+            for character in row.chars() {
+                match character {
+                    '<' => inside = true,
+                    '>' => {
+                        inside = false;
+                        text.push('|');
+                    }
+                    _ if !inside => text.push(character),
+                    _ => {}
+                }
+            }
+            text.split('|')
+                .map(str::trim)
+                .filter(|cell| !cell.is_empty())
+                .collect::<Vec<_>>()
+                .join(" / ")
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            "Costs / margin / app_only / 1 / never shown / Define",
+            "Gifts / note / write / 1 / never shown / Define",
+            "Shipping / tracking_url / read_and_sf_access / 3 / visible / Define",
+        ]
+    );
+    assert!(
+        page.contains("href=\"?namespace=Shipping&#38;key=tracking_url#add\""),
+        "{page}"
+    );
+    // Two storefront requests: the first read the list and the metafields, the second
+    // was answered from the cache.
+    assert!(
+        page.contains("2 answered from the cache, 2 read from BigCommerce"),
+        "{page}"
+    );
+    assert!(page.contains("none since the service started"), "{page}");
+    // Both page loads shared one discovery of two pages (the mocks expect one call each).
 }
