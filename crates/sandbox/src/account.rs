@@ -1,7 +1,7 @@
 //! The sandbox's account pages, rendered as Cornerstone renders them with the documented
 //! snippets pasted in: the orders list and one order's details (its items, totals, status and
 //! dates from the store, the snippet's metafields beside them), at BigCommerce's own account
-//! URLs. The snippets are `client/snippets/*.html`, rendered here by a tiny subset of
+//! URLs, and the order confirmation page of a placed order. The snippets are `client/snippets/*.html`, rendered here by a tiny subset of
 //! Handlebars; their JavaScript loads the client from the service and does the rest in the
 //! browser.
 
@@ -16,8 +16,9 @@ use url::Url;
 use crate::data::{Address, Currency, Money, Order};
 use crate::html::escape;
 use crate::order_status::order_status;
+use crate::script_tags::PageKind;
 use crate::session::{Shopper, StorefrontState};
-use crate::theme::{ORDERS_PATH, page};
+use crate::theme::{ORDERS_PATH, page, page_of};
 
 /// The order details snippet for `templates/pages/account/orders/details.html`.
 pub const ORDER_DETAILS_SNIPPET: &str = include_str!("../../../client/snippets/order-details.html");
@@ -50,7 +51,43 @@ pub(crate) fn routes(config: &mut web::ServiceConfig) {
         .route(
             "/account/orders/{order_id}",
             web::get().to(order_details_page),
+        )
+        .route(
+            "/checkout/order-confirmation/{order_id}",
+            web::get().to(order_confirmation_page),
         );
+}
+
+/// `GET /checkout/order-confirmation/{order_id}`: the page a shopper sees once an order is
+/// placed, for the signed-in shopper's own order; it carries the `order_confirmation` scripts.
+async fn order_confirmation_page(
+    request: HttpRequest,
+    state: web::Data<StorefrontState>,
+    order_id: web::Path<String>,
+) -> HttpResponse {
+    let shopper = state.signed_in(&request);
+    let order = order_id.parse::<u64>().ok().and_then(|order_id| {
+        let shopper = shopper.as_ref()?;
+        own_order(&state, shopper, order_id).map(|order| (order_id, order))
+    });
+    let Some((order_id, order)) = order else {
+        return not_found(&request, &state);
+    };
+    let body = format!(
+        "<h1 class=\"page-heading\">Thank you!</h1>\n<section class=\"panel\" id=\"order-confirmation\" \
+         data-order-id=\"{order_id}\">\n<p>Your order number is <strong>#{order_id}</strong>. \
+         Its total is {}.</p>\n<p><a class=\"button button--primary\" \
+         href=\"/account.php?action=view_order&amp;order_id={order_id}\">View your order</a></p>\n</section>\n",
+        money(order.total, order.currency)
+    );
+    page_of(
+        &state,
+        PageKind::OrderConfirmation,
+        StatusCode::OK,
+        "Order confirmation",
+        shopper.as_ref(),
+        &body,
+    )
 }
 
 /// `GET /account.php`: `action=order_status` is the orders list, `action=view_order` with an

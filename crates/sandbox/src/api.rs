@@ -36,6 +36,9 @@ pub(crate) struct StoreRequest {
     pub store: SandboxStore,
     /// The client id of the API account behind the token; it owns what it creates.
     pub client_id: Arc<str>,
+    /// The OAuth scopes of that token, for handlers whose rules depend on a scope the route as a
+    /// whole does not need.
+    pub scopes: Arc<[String]>,
     /// `{api base}/stores/{hash}/v2`, for the links inside v2 orders.
     pub v2_base: Arc<str>,
 }

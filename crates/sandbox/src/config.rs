@@ -23,9 +23,11 @@ pub struct SandboxConfig {
     pub store_hash: String,
     /// The first store's name on its storefront and control panel.
     pub store_name: String,
-    /// The first store's own API account token, which the Management API accepts with the
-    /// `store_v2_orders` scope (a store-level API account, as single-store mode uses).
+    /// The first store's own API account token (a store-level API account, as single-store
+    /// mode uses), whose client id is the app's.
     pub access_token: String,
+    /// The OAuth scopes of `access_token`; `store_account_scopes()` by default.
+    pub access_token_scopes: Vec<String>,
     /// The app client id: the only `app_client_id` that `current.jwt` answers for, the owner
     /// of the metafields the app itself wrote, and the client the login service knows.
     pub client_id: String,
@@ -79,6 +81,8 @@ pub struct StoreConfig {
     pub store_name: String,
     /// Its own API account token (see `SandboxConfig::access_token`).
     pub access_token: String,
+    /// The OAuth scopes of `access_token`.
+    pub access_token_scopes: Vec<String>,
     /// What data it starts with.
     pub seed: SeedSpec,
     /// As `SandboxConfig::webhook_destination`, for this store;
@@ -95,6 +99,7 @@ impl std::fmt::Debug for SandboxConfig {
             .field("store_hash", &self.store_hash)
             .field("store_name", &self.store_name)
             .field("access_token", &"[REDACTED]")
+            .field("access_token_scopes", &self.access_token_scopes)
             .field("client_id", &self.client_id)
             .field("client_secret", &"[REDACTED]")
             .field("app_url", &self.app_url.as_ref().map(Url::as_str))
@@ -122,15 +127,33 @@ impl std::fmt::Debug for StoreConfig {
             .field("store_hash", &self.store_hash)
             .field("store_name", &self.store_name)
             .field("access_token", &"[REDACTED]")
+            .field("access_token_scopes", &self.access_token_scopes)
             .field("seed", &self.seed)
             .field("webhook_destination", &self.webhook_destination)
             .finish()
     }
 }
 
+/// The scopes of a store's own API account in `demo_defaults`: changing orders and their
+/// metafields, scripts (checkout pages included), channels and sites, and creating Storefront
+/// API tokens; every read scope is implied by its modify scope.
+pub fn store_account_scopes() -> Vec<String> {
+    [
+        "store_v2_orders",
+        "store_v2_content",
+        "store_content_checkout",
+        "store_channel_settings",
+        "store_sites",
+        "store_storefront_api",
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
 impl SandboxConfig {
     /// The demo: store `sandbox1` ("Sandbox Store", the hand-written demo data set) on
-    /// `127.0.0.1:0` with fixed demo credentials, BigCommerce's default quota of 150 requests
+    /// `127.0.0.1:0` with fixed demo credentials (its own API account with
+    /// `store_account_scopes()`), BigCommerce's default quota of 150 requests
     /// per 30 seconds, no added latency, no webhook destination; `sandbox2`
     /// (`StoreConfig::second_demo_store`); and the app, asking for `store_v2_orders_read_only`,
     /// with no app URL yet and install codes good for five minutes.
@@ -140,6 +163,7 @@ impl SandboxConfig {
             store_hash: "sandbox1".to_owned(),
             store_name: "Sandbox Store".to_owned(),
             access_token: "sandbox-demo-access-token".to_owned(),
+            access_token_scopes: store_account_scopes(),
             client_id: "sandbox-demo-client-id".to_owned(),
             client_secret: "sandbox-demo-client-secret-not-for-production".to_owned(),
             app_url: None,
@@ -168,6 +192,7 @@ impl StoreConfig {
             store_hash: "sandbox2".to_owned(),
             store_name: "Sandbox Tea Shop".to_owned(),
             access_token: "sandbox2-demo-access-token".to_owned(),
+            access_token_scopes: store_account_scopes(),
             seed: SeedSpec {
                 data_set: DataSet::SecondStore,
                 ..SeedSpec::default()

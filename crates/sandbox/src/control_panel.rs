@@ -14,11 +14,9 @@ use serde::Deserialize;
 
 use crate::html::escape;
 use crate::lifecycle::{AppActionError, AppAnswer, Lifecycle};
+use crate::panel_frame::{STYLESHEET, STYLESHEET_PATH, Section, frame};
 use crate::store::{ControlPanelUser, SandboxStore};
 
-/// The control panel's stylesheet, served at `STYLESHEET_PATH`.
-const STYLESHEET: &str = include_str!("../assets/control-panel.css");
-const STYLESHEET_PATH: &str = "/manage/assets/control-panel.css";
 /// The app's name on its card.
 const APP_NAME: &str = "order-metafields";
 
@@ -200,7 +198,7 @@ fn page(
     state: &ControlPanelState,
     status: StatusCode,
     notice: &Notice,
-    frame: Option<&str>,
+    app_frame: Option<&str>,
 ) -> HttpResponse {
     let store = &state.store;
     let installed = store.app_scopes();
@@ -218,25 +216,16 @@ fn page(
             );
         }
     }
-    app_card(&mut body, state, installed.as_deref(), frame);
+    app_card(&mut body, state, installed.as_deref(), app_frame);
     users_panel(&mut body, &users, installed.is_some());
-    HttpResponse::build(status)
-        .insert_header((CONTENT_TYPE, "text/html; charset=utf-8"))
-        .insert_header((CACHE_CONTROL, "no-store"))
-        .body(format!(
-            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-             <title>Apps - {name} - Control Panel</title>\
-             <link rel=\"stylesheet\" href=\"{STYLESHEET_PATH}\"></head>\n<body>\n\
-             <nav class=\"cp-nav\" aria-label=\"Control panel\">\n\
-             <div class=\"cp-nav-store\"><strong>{name}</strong><small>stores/{hash}</small></div>\n\
-             <ul><li><a href=\"/\">View store</a></li><li>Orders</li><li>Customers</li>\
-             <li class=\"is-active\"><a href=\"/manage\" aria-current=\"page\">Apps</a></li>\
-             <li>Settings</li></ul>\n</nav>\n\
-             <main class=\"cp-main\">\n<h1>Apps</h1>\n{body}</main>\n</body></html>\n",
-            name = escape(store.name()),
-            hash = escape(store.hash()),
-        ))
+    frame(
+        store.name(),
+        store.hash(),
+        Section::Apps,
+        status,
+        "Apps",
+        &body,
+    )
 }
 
 fn app_card(

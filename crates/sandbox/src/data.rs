@@ -1,7 +1,8 @@
 //! The sandbox store's data model: customers, orders, order metafields, registered hooks, money
 //! and currencies, the control panel's users, the Management API's access tokens and the app's
-//! installation, and `StoreState`, which holds them with the indexes that keep per-request work
-//! proportional to the answer. Pure data: no locking, no HTTP, no rendering; `store` locks it,
+//! installation, the sales channels and their sites, installed scripts, the GraphQL Storefront
+//! API's private and customer access tokens, and `StoreState`, which holds them with the
+//! indexes that keep per-request work proportional to the answer. Pure data: no locking, no HTTP, no rendering; `store` locks it,
 //! `wire` renders it, `seed` fills it.
 
 use std::collections::{BTreeMap, HashMap};
@@ -27,6 +28,12 @@ pub(crate) struct StoreState {
     pub guest_address: Arc<Address>,
     /// Webhooks registered through `/v3/hooks`, by id.
     pub hooks: BTreeMap<u64, Hook>,
+    /// Scripts installed through the Scripts API, oldest first.
+    pub scripts: Vec<Script>,
+    /// GraphQL Storefront API private tokens, by token.
+    pub private_tokens: HashMap<String, PrivateToken>,
+    /// Customer access tokens the GraphQL `login` mutation issued, by token.
+    pub customer_access_tokens: HashMap<String, CustomerAccessToken>,
     pub next_hook_id: u64,
     /// The control panel's users, the owner first.
     pub users: Vec<StaffUser>,
@@ -34,6 +41,39 @@ pub(crate) struct StoreState {
     pub api_tokens: HashMap<String, ApiAccount>,
     /// The app's installation, while it is installed.
     pub installation: Option<Installation>,
+    /// The store's sales channels, the default Stencil storefront (id 1) first.
+    pub channels: Vec<Channel>,
+    /// Each channel's site, by site id.
+    pub sites: BTreeMap<u64, Site>,
+}
+
+/// The default Stencil storefront's channel id: BigCommerce's is always 1.
+pub const STOREFRONT_CHANNEL_ID: u64 = 1;
+/// The id of each store's second channel, a headless (Catalyst) storefront. BigCommerce numbers
+/// added channels with large ids; the sandbox's stores share this one, as stores' ids overlap.
+pub const HEADLESS_CHANNEL_ID: u64 = 1_573_291;
+
+/// A sales channel (channels.v3.yml, `ChannelWithoutCurrencies`).
+pub(crate) struct Channel {
+    pub id: u64,
+    pub name: String,
+    /// `storefront`, `marketplace`, `pos` or `marketing`.
+    pub kind: &'static str,
+    /// `bigcommerce` (Stencil), `catalyst`, ...
+    pub platform: &'static str,
+    pub status: &'static str,
+    pub date_created: OffsetDateTime,
+    pub date_modified: OffsetDateTime,
+}
+
+/// A channel's site (sites.v3.yml, `_site`): where its storefront is served.
+pub(crate) struct Site {
+    pub id: u64,
+    pub channel_id: u64,
+    /// Exactly as it was set: BigCommerce returns URLs as the merchant entered them.
+    pub url: String,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
 }
 
 /// A user of the store's control panel: the owner, or a user the owner let in. The app guides'
@@ -54,6 +94,25 @@ pub(crate) struct StaffUser {
 pub(crate) const ORDERS_READ_SCOPES: [&str; 2] = ["store_v2_orders_read_only", "store_v2_orders"];
 /// The OAuth scope that lets a token change orders and their metafields.
 pub(crate) const ORDERS_MODIFY_SCOPE: &str = "store_v2_orders";
+/// The OAuth scopes that let a token read channels (channels.v3.yml, Channel Settings).
+pub(crate) const CHANNELS_READ_SCOPES: [&str; 2] =
+    ["store_channel_settings_read_only", "store_channel_settings"];
+/// The OAuth scope that lets a token change channels.
+pub(crate) const CHANNELS_MODIFY_SCOPE: &str = "store_channel_settings";
+/// The OAuth scopes that let a token read sites (sites.v3.yml, Sites & Routes).
+pub(crate) const SITES_READ_SCOPES: [&str; 2] = ["store_sites_read_only", "store_sites"];
+/// The OAuth scope that lets a token change sites.
+pub(crate) const SITES_MODIFY_SCOPE: &str = "store_sites";
+/// The OAuth scopes that let a token read scripts (scripts.v3.yml, Content).
+pub(crate) const CONTENT_READ_SCOPES: [&str; 2] =
+    ["store_v2_content_read_only", "store_v2_content"];
+/// The OAuth scope that lets a token change scripts.
+pub(crate) const CONTENT_MODIFY_SCOPE: &str = "store_v2_content";
+/// The OAuth scope a script on `all_pages` or `checkout` also needs (scripts.v3.yml,
+/// `visibility`: "you need to have `Checkout content` scope").
+pub(crate) const CHECKOUT_CONTENT_SCOPE: &str = "store_content_checkout";
+/// The OAuth scope that lets a token create Storefront API tokens (storefront_tokens.v3.yml).
+pub(crate) const STOREFRONT_TOKENS_SCOPE: &str = "store_storefront_api";
 
 /// The API account behind one Management API access token.
 #[derive(Clone)]
@@ -79,8 +138,66 @@ impl ApiAccount {
 
 /// The app, installed on this store.
 pub(crate) struct Installation {
+    /// The app's client id.
+    pub client_id: Arc<str>,
     /// The scopes the merchant granted.
     pub scopes: Vec<String>,
+}
+
+/// A script the Scripts API installed on a channel's storefront pages (scripts.v3.yml,
+/// `script_Full`).
+pub(crate) struct Script {
+    pub uuid: Uuid,
+    pub name: String,
+    pub description: String,
+    pub body: ScriptBody,
+    pub auto_uninstall: bool,
+    /// `default`, `async` or `defer`.
+    pub load_method: &'static str,
+    /// `head` or `footer`.
+    pub location: &'static str,
+    /// `storefront`, `all_pages`, `checkout` or `order_confirmation`.
+    pub visibility: &'static str,
+    /// The client id of the API account that created it.
+    pub api_client_id: Arc<str>,
+    /// `essential`, `functional`, `analytics`, `targeting`, or `unknown` when not given.
+    pub consent_category: &'static str,
+    pub enabled: bool,
+    pub channel_id: u64,
+    pub integrity_hashes: Vec<String>,
+    pub date_created: OffsetDateTime,
+    pub date_modified: OffsetDateTime,
+}
+
+/// A private token for the GraphQL Storefront API (storefront_tokens.v3.yml,
+/// `TokenPostPrivate`): server to server only, for some channels and access scopes, until
+/// `expires_at`.
+#[derive(Debug, Clone)]
+pub(crate) struct PrivateToken {
+    pub channel_ids: Vec<u64>,
+    /// `Unauthenticated`, `Customer` or `B2B`.
+    pub scopes: Vec<&'static str>,
+    pub expires_at: OffsetDateTime,
+    /// The client id of the API account that created it.
+    pub client_id: Arc<str>,
+}
+
+/// A customer access token: one shopper's GraphQL session, until `expires_at` or a `logout`.
+#[derive(Debug, Clone)]
+pub(crate) struct CustomerAccessToken {
+    pub customer_id: u64,
+    /// The channel whose `/graphql` issued it.
+    pub channel_id: u64,
+    pub expires_at: OffsetDateTime,
+}
+
+/// What a script puts on the page, by its `kind`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ScriptBody {
+    /// `kind: src`: a `script` tag with this `src`.
+    Src(String),
+    /// `kind: script_tag`: this HTML, exactly one `script` element.
+    Html(String),
 }
 
 pub(crate) struct Customer {
@@ -199,6 +316,8 @@ impl Currency {
 pub(crate) struct Order {
     pub id: u64,
     pub customer_id: u64,
+    /// The channel the order was placed on (orders.v2.oas2.yml: "defaults to 1").
+    pub channel_id: u64,
     pub status_id: u8,
     pub date_created: OffsetDateTime,
     pub date_modified: OffsetDateTime,
@@ -310,10 +429,15 @@ impl StoreState {
             next_metafield_id: 1,
             guest_address,
             hooks: BTreeMap::new(),
+            scripts: Vec::new(),
+            private_tokens: HashMap::new(),
+            customer_access_tokens: HashMap::new(),
             next_hook_id: 1,
             users: Vec::new(),
             api_tokens: HashMap::new(),
             installation: None,
+            channels: Vec::new(),
+            sites: BTreeMap::new(),
         }
     }
 
@@ -330,23 +454,29 @@ impl StoreState {
         self.api_tokens.insert(
             token,
             ApiAccount {
-                client_id,
+                client_id: Arc::clone(&client_id),
                 scopes: scopes.clone(),
                 from_install: true,
             },
         );
-        self.installation = Some(Installation { scopes });
+        self.installation = Some(Installation { client_id, scopes });
     }
 
-    /// Uninstalls the app: revokes every token an install issued and deletes the hooks (the
-    /// sandbox knows one app, which owns them all). False when it was not installed.
+    /// Uninstalls the app: revokes every token an install issued, deletes the hooks (the
+    /// sandbox knows one app, which owns them all) and the app's scripts marked
+    /// `auto_uninstall` (scripts.v3.yml: "automatic cleanup of the script when the single click
+    /// app is uninstalled"). False when it was not installed.
     pub(crate) fn uninstall_app(&mut self) -> bool {
-        let was_installed = self.installation.take().is_some();
+        let installation = self.installation.take();
         self.api_tokens.retain(|_, account| !account.from_install);
-        if was_installed {
-            self.hooks.clear();
-        }
-        was_installed
+        let Some(installation) = installation else {
+            return false;
+        };
+        self.hooks.clear();
+        self.scripts.retain(|script| {
+            !(script.auto_uninstall && script.api_client_id == installation.client_id)
+        });
+        true
     }
 
     /// Stores `hook` under the next hook id; returns that id.
@@ -390,6 +520,13 @@ impl StoreState {
             ids.retain(|id| *id != metafield_id);
         }
         Some(metafield)
+    }
+
+    /// The site of `channel_id`, if it has one.
+    pub(crate) fn site_of(&self, channel_id: u64) -> Option<&Site> {
+        self.sites
+            .values()
+            .find(|site| site.channel_id == channel_id)
     }
 
     pub(crate) fn billing_for(&self, customer_id: u64) -> Arc<Address> {

@@ -1,7 +1,8 @@
 //! What the sandbox tells webhook subscribers: the store changes it reports, the scopes they
-//! fire (BigCommerce's webhook events reference, Orders and Metafields tables), how a
-//! subscribed scope matches, and the callback payloads of `webhooks-callbacks/`. Pure data: no
-//! locking, no HTTP; `delivery` sends what this renders.
+//! fire (BigCommerce's webhook events reference, Orders and Metafields tables, and the Channel
+//! Webhooks guide's channel, script and site events), how a subscribed scope matches, and the
+//! callback payloads of `webhooks-callbacks/`. Pure data: no locking, no HTTP; `delivery` sends
+//! what this renders.
 
 use aws_lc_rs::digest;
 use serde::Serialize;
@@ -28,6 +29,38 @@ pub(crate) const SUPPORTED_SCOPES: [&str; 17] = [
     "store/metafield/updated",
     "store/metafield/deleted",
 ];
+
+/// The channel scopes `/v3/hooks` accepts besides `SUPPORTED_SCOPES`, with `{channel_id}` for a
+/// channel's id (BigCommerce's Channel Webhooks guide). The sandbox fires the site and script
+/// events; the others never fire here.
+const CHANNEL_SCOPES: [&str; 10] = [
+    "store/channel/*",
+    "store/channel/created",
+    "store/channel/updated",
+    "store/channel/{channel_id}/*",
+    "store/channel/{channel_id}/settings/*",
+    "store/channel/{channel_id}/settings/site/updated",
+    "store/channel/{channel_id}/settings/route/updated",
+    "store/channel/{channel_id}/script/*",
+    "store/channel/{channel_id}/script/created",
+    "store/channel/{channel_id}/script/updated",
+];
+
+/// Whether `/v3/hooks` accepts a hook on `scope`.
+pub(crate) fn is_supported_scope(scope: &str) -> bool {
+    SUPPORTED_SCOPES.contains(&scope)
+        || CHANNEL_SCOPES
+            .iter()
+            .any(|pattern| match pattern.split_once("{channel_id}") {
+                None => *pattern == scope,
+                Some((before, after)) => scope
+                    .strip_prefix(before)
+                    .and_then(|rest| rest.strip_suffix(after))
+                    .is_some_and(|id| {
+                        !id.is_empty() && id.bytes().all(|byte| byte.is_ascii_digit())
+                    }),
+            })
+}
 
 /// What `SandboxConfig::webhook_destination` is subscribed to: every order event, order
 /// metafield events included, but not the generic `store/metafield/*` ones.
@@ -59,6 +92,17 @@ pub(crate) enum StoreEvent {
         order_id: u64,
         namespace: String,
     },
+    /// A channel's site was created, changed or deleted.
+    SiteUpdated {
+        channel_id: u64,
+        site_id: u64,
+    },
+    /// A script of a channel was created (`updated: false`) or changed.
+    Script {
+        channel_id: u64,
+        uuid: String,
+        updated: bool,
+    },
 }
 
 /// What happened to an order metafield.
@@ -72,7 +116,7 @@ pub(crate) enum MetafieldChange {
 /// One callback an event fires: its scope and its `data` object.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Notification {
-    pub scope: &'static str,
+    pub scope: String,
     pub data: CallbackData,
 }
 
@@ -101,6 +145,10 @@ pub(crate) enum CallbackData {
         resource_type: &'static str,
         namespace: String,
     },
+    /// `store/channel/{channel_id}/settings/site/updated` (Channel Webhooks guide, Sites).
+    Site { site_id: u64 },
+    /// `store/channel/{channel_id}/script/created|updated` (Channel Webhooks guide, Scripts).
+    Script { uuid: String },
 }
 
 /// `data.status` of `store/order/statusUpdated`.
@@ -115,7 +163,7 @@ impl StoreEvent {
     pub(crate) fn notifications(&self) -> Vec<Notification> {
         match self {
             StoreEvent::OrderCreated { order_id } => vec![Notification {
-                scope: "store/order/created",
+                scope: "store/order/created".to_owned(),
                 data: CallbackData::Order {
                     r#type: "order",
                     id: *order_id,
@@ -128,7 +176,7 @@ impl StoreEvent {
                 new_status_id,
             } => vec![
                 Notification {
-                    scope: "store/order/statusUpdated",
+                    scope: "store/order/statusUpdated".to_owned(),
                     data: CallbackData::OrderStatus {
                         r#type: "order",
                         id: *order_id,
@@ -139,7 +187,7 @@ impl StoreEvent {
                     },
                 },
                 Notification {
-                    scope: "store/order/updated",
+                    scope: "store/order/updated".to_owned(),
                     data: CallbackData::Order {
                         r#type: "order",
                         id: *order_id,
@@ -165,7 +213,7 @@ impl StoreEvent {
                 };
                 vec![
                     Notification {
-                        scope: order_scope,
+                        scope: order_scope.to_owned(),
                         data: CallbackData::OrderMetafield {
                             metafield_id: *metafield_id,
                             resource_id: order_id.to_string(),
@@ -173,7 +221,7 @@ impl StoreEvent {
                         },
                     },
                     Notification {
-                        scope: generic_scope,
+                        scope: generic_scope.to_owned(),
                         data: CallbackData::Metafield {
                             metafield_id: *metafield_id,
                             resource_id: order_id.to_string(),
@@ -183,6 +231,24 @@ impl StoreEvent {
                     },
                 ]
             }
+            StoreEvent::SiteUpdated {
+                channel_id,
+                site_id,
+            } => vec![Notification {
+                scope: format!("store/channel/{channel_id}/settings/site/updated"),
+                data: CallbackData::Site { site_id: *site_id },
+            }],
+            StoreEvent::Script {
+                channel_id,
+                uuid,
+                updated,
+            } => vec![Notification {
+                scope: format!(
+                    "store/channel/{channel_id}/script/{}",
+                    if *updated { "updated" } else { "created" }
+                ),
+                data: CallbackData::Script { uuid: uuid.clone() },
+            }],
         }
     }
 }
@@ -209,7 +275,7 @@ pub(crate) fn callback_body(
     created_at: i64,
 ) -> String {
     let mut callback = Callback {
-        scope: notification.scope,
+        scope: &notification.scope,
         store_id,
         data: &notification.data,
         hash: None,
@@ -337,12 +403,21 @@ mod tests {
                 order_id: 1,
                 namespace: "n".to_owned(),
             },
+            StoreEvent::SiteUpdated {
+                channel_id: 1_573_291,
+                site_id: 1_001,
+            },
+            StoreEvent::Script {
+                channel_id: 1,
+                uuid: "0187cc6c-cebf-45f9-93b8-7dd0a2e09774".to_owned(),
+                updated: true,
+            },
         ];
 
         for event in events {
             for notification in event.notifications() {
                 assert!(
-                    SUPPORTED_SCOPES.contains(&notification.scope),
+                    is_supported_scope(&notification.scope),
                     "{}",
                     notification.scope
                 );
@@ -420,5 +495,67 @@ mod tests {
 
         assert_eq!(first, again);
         assert_ne!(first, different);
+    }
+
+    #[test]
+    fn channel_scopes_take_a_numeric_channel_id_in_place_of_the_placeholder() {
+        let accepted = [
+            "store/channel/*",
+            "store/channel/updated",
+            "store/channel/1/settings/site/updated",
+            "store/channel/1573291/*",
+            "store/channel/1/script/created",
+            "store/order/metafield/updated",
+        ];
+        let refused = [
+            "store/channel/{channel_id}/settings/site/updated",
+            "store/channel//settings/site/updated",
+            "store/channel/one/*",
+            "store/channel/1/settings/site/deleted",
+            "store/product/*",
+        ];
+
+        for scope in accepted {
+            assert!(is_supported_scope(scope), "{scope}");
+        }
+        for scope in refused {
+            assert!(!is_supported_scope(scope), "{scope}");
+        }
+    }
+
+    #[test]
+    fn site_and_script_events_carry_the_guide_s_payloads() {
+        let site = StoreEvent::SiteUpdated {
+            channel_id: 1,
+            site_id: 1_001,
+        };
+        let script = StoreEvent::Script {
+            channel_id: 1,
+            uuid: "0187cc6c-cebf-45f9-93b8-7dd0a2e09774".to_owned(),
+            updated: false,
+        };
+
+        let bodies: Vec<Value> = [site, script]
+            .iter()
+            .flat_map(StoreEvent::notifications)
+            .map(|notification| {
+                serde_json::from_str(&callback_body(
+                    &notification,
+                    "11111",
+                    "abcde",
+                    1_641_641_646,
+                ))
+                .unwrap()
+            })
+            .collect();
+
+        assert_eq!(bodies[0]["scope"], "store/channel/1/settings/site/updated");
+        assert_eq!(bodies[0]["data"], json!({"site_id": 1_001}));
+        assert_eq!(bodies[1]["scope"], "store/channel/1/script/created");
+        assert_eq!(
+            bodies[1]["data"],
+            json!({"uuid": "0187cc6c-cebf-45f9-93b8-7dd0a2e09774"})
+        );
+        assert_eq!(bodies[1]["producer"], "stores/abcde");
     }
 }

@@ -9,7 +9,7 @@ use reqwest::header::{HeaderName, HeaderValue};
 use serde_json::{Map, Value};
 use url::{Host, Url};
 
-use crate::events::SUPPORTED_SCOPES;
+use crate::events::is_supported_scope;
 use crate::metafield_input::InputError;
 
 /// The fields of a hook body; on `PUT` any of them may be absent.
@@ -45,12 +45,12 @@ pub(crate) fn parse(body: &[u8], creating: bool) -> Result<HookInput, InputError
     match object.get("scope") {
         None if creating => refuse("scope", MISSING.to_owned()),
         None => {}
-        Some(Value::String(scope)) if SUPPORTED_SCOPES.contains(&scope.as_str()) => {
+        Some(Value::String(scope)) if is_supported_scope(scope) => {
             input.scope = Some(scope.clone());
         }
         Some(Value::String(scope)) => refuse(
             "scope",
-            format!("{scope} is not an order or metafield webhook scope"),
+            format!("{scope} is not an order, metafield or channel webhook scope"),
         ),
         Some(_) => refuse("scope", NOT_A_STRING.to_owned()),
     }

@@ -1,8 +1,11 @@
 //! A fake BigCommerce with several stores and one app: the Management API of every store (v2
-//! orders, v3 order metafields, v3 hooks, OAuth scopes, a quota window per store), signed webhook
-//! callbacks, the login service (`POST /oauth2/token`), and per store a storefront of its own
-//! (sign-in, `/customer/current.jwt`) and a control panel (`/manage`) that installs, opens and
-//! uninstalls the app through its callbacks, with deterministic seed data. `demo`, `sandbox`,
+//! orders, v3 order metafields with writes, v3 hooks, channels and sites, scripts, Storefront API
+//! private tokens, OAuth scopes, a quota window per store), signed webhook callbacks, the login
+//! service (`POST /oauth2/token`), and per store two channels, each with a site of its own: the
+//! Stencil storefront (sign-in, `/customer/current.jwt`, account and order confirmation pages
+//! carrying the installed scripts, `/graphql`) and a headless site (`/graphql`); and a control
+//! panel (`/manage`) that installs, opens and uninstalls the app through its callbacks and
+//! changes orders' statuses, with deterministic seed data. `demo`, `sandbox`,
 //! benchmarks and end-to-end tests start it; it imports nothing from the service, which is
 //! tested against it exactly as against BigCommerce.
 //!
@@ -17,6 +20,18 @@
 //! `control_panel_url`. `SandboxStore` (from `store`, `store_of` or `stores`) reads and changes
 //! one store's data and counts its requests.
 //!
+//! Each store's second channel (`HEADLESS_CHANNEL_ID`, a Catalyst storefront) has its site on
+//! another loopback origin (`headless_url_of`); the Sites API lists both. Both sites serve the
+//! GraphQL Storefront API (`graphql_url_of`): `login`, `logout` and `customer`, authenticated by
+//! a private token (`POST /v3/storefront/api-token-private`, or
+//! `SandboxStore::issue_private_token`) and the shopper's `CUSTOMER_ACCESS_TOKEN_HEADER`. `graphql_login` logs a
+//! shopper in through it; `SandboxStore::log_in_customer` does the same without HTTP, and
+//! `expire_customer_access_token`, `revoke_customer_access_token`, `expire_private_tokens`,
+//! `revoke_private_token`, `private_tokens`, `customer_access_tokens` and `graphql_requests`
+//! serve tests of refusals, renewal and single-flight. For the demo: `set_order_metafield`
+//! (alice's gift message) and `set_order_status` (an order's status, as the control panel's
+//! Orders page does).
+//!
 //! The app (`SandboxConfig::client_id`, `client_secret`, `app_scopes`) has its callbacks at
 //! `{app}/bigcommerce/auth|load|uninstall|remove_user` once `set_app_url` names the app. What the
 //! control panel's buttons do is callable from Rust too: `install_app` (a code, then `GET` of the
@@ -30,28 +45,37 @@
 //! They depend on each other one way, from the HTTP surface down to plain data (`a → b`: `a`
 //! uses `b`):
 //!
-//! - `management` (routes, the gate, v2 orders) → `metafields`, `hooks` → `api` (the handlers'
-//!   state, the store a request is for, request parsing and BigCommerce's error answers) →
-//!   `store`, `stores`; the handlers also use `listing` (queries), `wire` (response shapes),
-//!   `data` (the model and scopes), `events` (what a write reports), `quota` (the gate's
-//!   decisions), `order_status` and the input parsers `metafield_input` and `hook_input`
-//!   (→ `metafield_input`, `events`);
+//! - `management` (routes, the gate, v2 orders) → `metafields`, `hooks`, `channels` (channels
+//!   and sites), `scripts` (the Scripts API), `storefront_tokens` (private tokens; it also issues
+//!   customer access tokens, → `codes`) → `api` (the handlers' state, the store a request
+//!   is for, request parsing and BigCommerce's error answers) → `store`, `stores`; the handlers
+//!   also use `listing` (queries), `metafield_query` (the metafield collections' query), `wire`
+//!   (response shapes), `data` (the model and scopes), `events` (what a write reports), `quota`
+//!   (the gate's decisions), `order_status` and the input parsers `metafield_input`,
+//!   `script_input` and `hook_input` (→ `metafield_input`, `events`);
 //! - `login` (`POST /oauth2/token`) → `app`, `codes`, `store`, `stores`;
-//! - `control_panel` (`/manage`) → `lifecycle`, `store`, `html`; `lifecycle` (Install, Open,
-//!   Uninstall, Remove user) → `app`, `signed_payload`, `store`; `app` (the app's profile and
-//!   codes) → `codes`;
+//! - `control_panel` (`/manage`) → `lifecycle`, `store`, `panel_frame`, `html`; `orders_page`
+//!   (`/manage/orders`, the status form) → `control_panel`, `panel_frame`, `order_status`,
+//!   `wire`, `html`; `panel_frame` (the control panel's page frame) → `html`; `lifecycle`
+//!   (Install, Open, Uninstall, Remove user) → `app`, `signed_payload`, `store`; `app` (the
+//!   app's profile and codes) → `codes`;
 //! - `storefront` (home, sign-in, `current.jwt`) → `session`, `theme`, `html`, `token`;
-//!   `account` (the account pages) → `session`, `theme`, `html`, `data`, `order_status`; neither
-//!   uses the other, and this file registers both;
-//! - `theme` (the page frame) → `session`, `html`; `session` (who is signed in) → `store`;
+//!   `account` (the account pages and order confirmation) → `session`, `theme`, `script_tags`,
+//!   `html`, `data`, `order_status`; neither uses the other, and this file registers both;
+//!   `headless` (the second channel's site) → `store`, `data`, `html`; `graphql` (`POST
+//!   /graphql` on both sites: the tokens' checks) → `graphql_exec` (the schema and execution,
+//!   with `graphql-parser`) → `storefront_tokens`, `data`; `store_graphql` (`SandboxStore`'s
+//!   and `RunningSandbox`'s token handles) → `storefront_tokens`, `graphql_exec`, `store`;
+//! - `theme` (the page frame) → `session`, `script_tags`, `html`; `script_tags` (the installed
+//!   scripts a page carries) → `data`, `html`; `session` (who is signed in) → `store`;
 //! - `stores` (the stores by hash) → `store`;
 //! - `store` (one store's locked handle: identity, changes, quota, tokens, the app's
 //!   installation, users, counters, publishing webhooks) → `seed`, `events`, `delivery`, `data`,
 //!   `order_status`, `quota`;
 //! - `config` (what to start) → `seed`;
 //! - `seed` (with its data sets `seed::demo`, `seed::second_store`, `seed::generated`, which
-//!   use only their parent) and `wire` → `data` (the data model), `order_status`; `listing` and
-//!   `metafield_input` → `data`;
+//!   use only their parent) and `wire` → `data` (the data model), `order_status`; `listing`,
+//!   `metafield_input` and `script_input` → `data`;
 //! - `data`, `order_status`, `events`, `delivery`, `quota`, `token`, `signed_payload`, `codes`,
 //!   `html` use no other module.
 //!
@@ -60,12 +84,16 @@
 mod account;
 mod api;
 mod app;
+mod channels;
 mod codes;
 mod config;
 mod control_panel;
 mod data;
 mod delivery;
 mod events;
+mod graphql;
+mod graphql_exec;
+mod headless;
 mod hook_input;
 mod hooks;
 mod html;
@@ -74,14 +102,22 @@ mod listing;
 mod login;
 mod management;
 mod metafield_input;
+mod metafield_query;
 mod metafields;
 mod order_status;
+mod orders_page;
+mod panel_frame;
 mod quota;
+mod script_input;
+mod script_tags;
+mod scripts;
 mod seed;
 mod session;
 mod signed_payload;
 mod store;
+mod store_graphql;
 mod storefront;
+mod storefront_tokens;
 mod stores;
 mod theme;
 mod token;
@@ -101,8 +137,10 @@ use url::Url;
 use crate::api::ManagementState;
 use crate::app::App;
 use crate::control_panel::ControlPanelState;
-use crate::data::{ApiAccount, ORDERS_MODIFY_SCOPE};
+use crate::data::ApiAccount;
 use crate::delivery::Deliveries;
+use crate::graphql::GraphqlSite;
+use crate::headless::HeadlessSite;
 use crate::lifecycle::Lifecycle;
 use crate::login::LoginState;
 use crate::quota::QuotaWindow;
@@ -112,8 +150,10 @@ use crate::stores::Stores;
 
 // The sandbox's public API lives in its submodules; these re-exports give callers the short
 // `sandbox::…` paths the `demo`, `sandbox` and `token` subcommands and the tests use.
-pub use crate::config::{SandboxConfig, StoreConfig};
+pub use crate::config::{SandboxConfig, StoreConfig, store_account_scopes};
+pub use crate::data::{HEADLESS_CHANNEL_ID, STOREFRONT_CHANNEL_ID};
 pub use crate::delivery::DeliveryRecord;
+pub use crate::graphql::CUSTOMER_ACCESS_TOKEN_HEADER;
 pub use crate::lifecycle::{AppActionError, AppAnswer};
 pub use crate::seed::{DEMO_PASSWORD, DataSet, SeedSpec};
 pub use crate::signed_payload::{
@@ -122,6 +162,7 @@ pub use crate::signed_payload::{
 pub use crate::store::{
     ControlPanelUser, RequestKind, SandboxStore, SeedCustomerInfo, SeedMetafieldInfo,
 };
+pub use crate::store_graphql::{CustomerAccessTokenInfo, PrivateTokenInfo};
 pub use crate::token::{TokenCustomer, mint_current_customer_token};
 
 /// The running sandbox: the platform and every store, serving until `stop` is called.
@@ -129,6 +170,8 @@ pub struct RunningSandbox {
     base_url: Url,
     /// Every store with its storefront's root, the first store first.
     stores: Vec<(SandboxStore, Url)>,
+    /// Each store's headless site root, in the order of `stores`.
+    headless: Vec<Url>,
     storefronts: Vec<web::Data<StorefrontState>>,
     lifecycle: Arc<Lifecycle>,
     servers: Vec<(ServerHandle, JoinHandle<std::io::Result<()>>)>,
@@ -180,6 +223,16 @@ impl RunningSandbox {
         self.stores
             .iter()
             .find(|(store, _)| store.hash() == store_hash)
+            .map(|(_, url)| url.clone())
+    }
+
+    /// The root of the site of the store's second channel, a headless (Catalyst) storefront on
+    /// an origin of its own: `GET /v3/sites` lists it, and its `/graphql` serves that channel.
+    pub fn headless_url_of(&self, store_hash: &str) -> Option<Url> {
+        self.stores
+            .iter()
+            .zip(&self.headless)
+            .find(|((store, _), _)| store.hash() == store_hash)
             .map(|(_, url)| url.clone())
     }
 
@@ -298,6 +351,7 @@ struct StoreSpec<'a> {
     hash: &'a str,
     name: &'a str,
     access_token: &'a str,
+    access_token_scopes: &'a [String],
     seed: &'a SeedSpec,
     webhook_destination: Option<Url>,
 }
@@ -309,15 +363,11 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<RunningSandbox> {
     check(&config, &specs)?;
     // Every listener is bound before any server starts, so a port in use stops nothing half-way.
     let mut listeners = Vec::with_capacity(specs.len());
+    let mut headless_listeners = Vec::with_capacity(specs.len());
     for spec in &specs {
-        let listener = TcpListener::bind(spec.listen)
-            .with_context(|| format!("binding sandbox store {} to {}", spec.hash, spec.listen))?;
-        let address = listener
-            .local_addr()
-            .with_context(|| format!("reading sandbox store {}'s bound address", spec.hash))?;
-        let url = Url::parse(&format!("http://{address}/"))
-            .with_context(|| format!("forming sandbox store {}'s url from {address}", spec.hash))?;
-        listeners.push((listener, url));
+        listeners.push(bind(spec.hash, spec.listen)?);
+        // The headless site is another origin of its own, on the same address.
+        headless_listeners.push(bind(spec.hash, SocketAddr::new(spec.listen.ip(), 0))?);
     }
     let api_base = listeners[0].1.clone();
     let client_id: Arc<str> = Arc::from(config.client_id.as_str());
@@ -325,11 +375,17 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<RunningSandbox> {
     let mut stores = Vec::with_capacity(specs.len());
     for (index, spec) in specs.iter().enumerate() {
         let mut state = seed::build(spec.seed, &config.client_id);
+        seed::add_channels(
+            &mut state,
+            spec.name,
+            listeners[index].1.as_str(),
+            headless_listeners[index].1.as_str(),
+        );
         state.api_tokens.insert(
             spec.access_token.to_owned(),
             ApiAccount {
                 client_id: Arc::clone(&client_id),
-                scopes: vec![ORDERS_MODIFY_SCOPE.to_owned()],
+                scopes: spec.access_token_scopes.to_vec(),
                 from_install: false,
             },
         );
@@ -381,13 +437,18 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<RunningSandbox> {
             store: stores[index].clone(),
             lifecycle: Arc::clone(&lifecycle),
         });
+        let graphql_site = web::Data::new(GraphqlSite {
+            store: stores[index].clone(),
+            channel_id: STOREFRONT_CHANNEL_ID,
+        });
         // The first listener is the platform's too: every store's Management API and the login
         // service.
         let platform = (index == 0).then(|| (management.clone(), login.clone()));
         let server = HttpServer::new(move || {
             let mut app = actix_web::App::new()
                 .app_data(storefront.clone())
-                .app_data(control_panel.clone());
+                .app_data(control_panel.clone())
+                .app_data(graphql_site.clone());
             if let Some((management, login)) = &platform {
                 app = app
                     .app_data(management.clone())
@@ -398,6 +459,8 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<RunningSandbox> {
             app.configure(storefront::routes)
                 .configure(account::routes)
                 .configure(control_panel::routes)
+                .configure(orders_page::routes)
+                .configure(graphql::routes)
         })
         .workers(if index == 0 { 2 } else { 1 })
         .disable_signals()
@@ -408,13 +471,56 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<RunningSandbox> {
         servers.push((server.handle(), tokio::spawn(server)));
         urls.push(url);
     }
+    let mut headless = Vec::with_capacity(headless_listeners.len());
+    for (index, (listener, url)) in headless_listeners.into_iter().enumerate() {
+        let site = web::Data::new(HeadlessSite {
+            store: stores[index].clone(),
+        });
+        let graphql_site = web::Data::new(GraphqlSite {
+            store: stores[index].clone(),
+            channel_id: HEADLESS_CHANNEL_ID,
+        });
+        let server = HttpServer::new(move || {
+            actix_web::App::new()
+                .app_data(site.clone())
+                .app_data(graphql_site.clone())
+                .configure(headless::routes)
+                .configure(graphql::routes)
+        })
+        .workers(1)
+        .disable_signals()
+        .shutdown_timeout(1)
+        .listen(listener)
+        .with_context(|| {
+            format!(
+                "starting sandbox store {}'s headless site server",
+                specs[index].hash
+            )
+        })?
+        .run();
+        servers.push((server.handle(), tokio::spawn(server)));
+        headless.push(url);
+    }
     Ok(RunningSandbox {
         base_url: api_base,
         stores: stores.into_iter().zip(urls).collect(),
+        headless,
         storefronts,
         lifecycle,
         servers,
     })
+}
+
+/// Binds one of a store's listeners and reads the URL it is reached at.
+fn bind(hash: &str, address: SocketAddr) -> anyhow::Result<(TcpListener, Url)> {
+    let listener = TcpListener::bind(address)
+        .with_context(|| format!("binding sandbox store {hash} to {address}"))?;
+    let bound = listener
+        .local_addr()
+        .with_context(|| format!("reading sandbox store {hash}'s bound address"))?;
+    let url = Url::parse(&format!("http://{bound}/"))
+        .with_context(|| format!("forming sandbox store {hash}'s url from {bound}"))?;
+    Ok((listener, url))
 }
 
 fn store_specs(config: &SandboxConfig) -> Vec<StoreSpec<'_>> {
@@ -423,6 +529,7 @@ fn store_specs(config: &SandboxConfig) -> Vec<StoreSpec<'_>> {
         hash: &config.store_hash,
         name: &config.store_name,
         access_token: &config.access_token,
+        access_token_scopes: &config.access_token_scopes,
         seed: &config.seed,
         webhook_destination: config.webhook_destination.clone(),
     };
@@ -431,6 +538,7 @@ fn store_specs(config: &SandboxConfig) -> Vec<StoreSpec<'_>> {
         hash: &store.store_hash,
         name: &store.store_name,
         access_token: &store.access_token,
+        access_token_scopes: &store.access_token_scopes,
         seed: &store.seed,
         webhook_destination: store.webhook_destination.clone(),
     });

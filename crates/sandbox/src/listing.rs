@@ -1,15 +1,16 @@
 //! Query parsing, filtering, sorting and paging for the sandbox's list endpoints: v2
-//! `GET /orders` and `/orders/count`, the v3 order metafield collections and `GET /v3/hooks`.
+//! `GET /orders` and `/orders/count` and `GET /v3/hooks`, and the v3 `meta.pagination` object
+//! and parameter checks the other collections (`metafield_query`) share.
 //! Pure functions over `StoreState`, so the HTTP layer only maps their errors to BigCommerce's
 //! error bodies.
 
 use std::cmp::Ordering;
 
-use crate::data::{Hook, Metafield, Order, PermissionSet, StoreState};
+use crate::data::{Hook, Order, StoreState};
 
 /// The most rows either API returns per page.
 pub(crate) const MAX_LIMIT: u64 = 250;
-const DEFAULT_LIMIT: u64 = 50;
+pub(crate) const DEFAULT_LIMIT: u64 = 50;
 
 /// Why a query was refused, with the status BigCommerce would answer.
 #[derive(Debug, PartialEq, Eq)]
@@ -43,18 +44,6 @@ pub(crate) enum OrderSort {
     ExternalId,
 }
 
-/// A parsed v3 metafield collection query.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct MetafieldQuery {
-    pub namespaces: Vec<String>,
-    pub keys: Vec<String>,
-    pub page: u64,
-    pub limit: u64,
-    pub descending: bool,
-    /// The filters to repeat in pagination links, already encoded.
-    pub link_filters: String,
-}
-
 /// A parsed `GET /v3/hooks` query (webhooks.v3.yml, `getWebhooks` parameters).
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct HookQuery {
@@ -65,12 +54,6 @@ pub(crate) struct HookQuery {
     pub limit: u64,
     /// The filters to repeat in pagination links, already encoded.
     pub link_filters: String,
-}
-
-/// One page of a v3 collection plus the numbers of its `meta.pagination`.
-pub(crate) struct MetafieldPage<'a> {
-    pub rows: Vec<&'a Metafield>,
-    pub total: u64,
 }
 
 impl OrderQuery {
@@ -165,98 +148,10 @@ impl OrderQuery {
             OrderSort::DateCreated => left.date_created.cmp(&right.date_created),
             OrderSort::DateModified => left.date_modified.cmp(&right.date_modified),
             OrderSort::StatusId => left.status_id.cmp(&right.status_id),
-            // Every sandbox order is on channel 1 with no external id.
-            OrderSort::ChannelId | OrderSort::ExternalId => Ordering::Equal,
+            OrderSort::ChannelId => left.channel_id.cmp(&right.channel_id),
+            // No sandbox order has an external id.
+            OrderSort::ExternalId => Ordering::Equal,
         }
-    }
-}
-
-impl MetafieldQuery {
-    /// Parses a v3 metafield collection query; unknown parameters are ignored.
-    pub(crate) fn parse<'a>(
-        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
-    ) -> Result<Self, QueryError> {
-        let mut query = MetafieldQuery {
-            namespaces: Vec::new(),
-            keys: Vec::new(),
-            page: 1,
-            limit: DEFAULT_LIMIT,
-            descending: false,
-            link_filters: String::new(),
-        };
-        let mut filters = url::form_urlencoded::Serializer::new(String::new());
-        for (name, value) in pairs {
-            match name {
-                "namespace" => query.namespaces.push(value.to_owned()),
-                "namespace:in" => query.namespaces.extend(value.split(',').map(str::to_owned)),
-                "key" => query.keys.push(value.to_owned()),
-                "key:in" => query.keys.extend(value.split(',').map(str::to_owned)),
-                "page" => query.page = positive(name, value)?,
-                // BigCommerce's v3 collections serve at most 250 rows and cap larger limits.
-                "limit" => query.limit = positive(name, value)?.min(MAX_LIMIT),
-                "direction" => {
-                    query.descending = match value {
-                        "asc" => false,
-                        "desc" => true,
-                        _ => return Err(invalid(name)),
-                    }
-                }
-                _ => {}
-            }
-            if matches!(
-                name,
-                "namespace" | "namespace:in" | "key" | "key:in" | "direction"
-            ) {
-                filters.append_pair(name, value);
-            }
-        }
-        query.link_filters = filters.finish();
-        Ok(query)
-    }
-
-    /// The requested page of the metafields `order_ids` (or every order when `None`) carry,
-    /// leaving out `app_only` metafields that another app owns, as BigCommerce does.
-    pub(crate) fn select<'a>(
-        &self,
-        state: &'a StoreState,
-        order_id: Option<u64>,
-        client_id: &str,
-    ) -> MetafieldPage<'a> {
-        let candidates: Box<dyn Iterator<Item = &'a Metafield>> = match order_id {
-            Some(order_id) => Box::new(
-                state
-                    .metafields_by_order
-                    .get(&order_id)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|id| state.metafields.get(id)),
-            ),
-            None => Box::new(state.metafields.values()),
-        };
-        let mut matching: Vec<&Metafield> = candidates
-            .filter(|metafield| visible_to(metafield, client_id))
-            .filter(|metafield| {
-                self.namespaces.is_empty() || self.namespaces.contains(&metafield.namespace)
-            })
-            .filter(|metafield| self.keys.is_empty() || self.keys.contains(&metafield.key))
-            .collect();
-        if self.descending {
-            matching.reverse();
-        }
-        let total = matching.len() as u64;
-        let skip =
-            usize::try_from((self.page - 1).saturating_mul(self.limit)).unwrap_or(usize::MAX);
-        let rows = matching
-            .into_iter()
-            .skip(skip)
-            .take(usize::try_from(self.limit).unwrap_or(usize::MAX))
-            .collect();
-        MetafieldPage { rows, total }
-    }
-
-    /// The `meta.pagination` object of orders.v3.yml (`Pagination`) for a page of `count` rows.
-    pub(crate) fn pagination(&self, total: u64, count: usize) -> serde_json::Value {
-        pagination(self.page, self.limit, &self.link_filters, total, count)
     }
 }
 
@@ -353,16 +248,11 @@ pub(crate) fn pagination(
     })
 }
 
-/// Whether the app `client_id` may see `metafield`: `app_only` ones are private to their owner.
-pub(crate) fn visible_to(metafield: &Metafield, client_id: &str) -> bool {
-    metafield.permission_set != PermissionSet::AppOnly || &*metafield.owner_client_id == client_id
-}
-
-fn number<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, QueryError> {
+pub(crate) fn number<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, QueryError> {
     value.parse().map_err(|_| invalid(name))
 }
 
-fn positive(name: &str, value: &str) -> Result<u64, QueryError> {
+pub(crate) fn positive(name: &str, value: &str) -> Result<u64, QueryError> {
     match number::<u64>(name, value)? {
         0 => Err(invalid(name)),
         parsed => Ok(parsed),
@@ -388,7 +278,7 @@ fn order_sort(value: &str) -> Result<(OrderSort, bool), QueryError> {
     }
 }
 
-fn invalid(name: &str) -> QueryError {
+pub(crate) fn invalid(name: &str) -> QueryError {
     QueryError {
         status: 400,
         message: format!("The field '{name}' is invalid."),
@@ -512,39 +402,6 @@ mod tests {
     }
 
     #[test]
-    fn metafield_query_caps_limit_at_250() {
-        let query = MetafieldQuery::parse([("limit", "1000")]).unwrap();
-
-        assert_eq!(query.limit, 250);
-    }
-
-    #[test]
-    fn metafield_namespace_filter_keeps_only_that_namespace() {
-        let state = demo_state();
-        let query = MetafieldQuery::parse([("namespace", "delivery")]).unwrap();
-
-        let page = query.select(&state, None, "client");
-
-        assert_eq!(page.total, 2);
-        assert!(
-            page.rows
-                .iter()
-                .all(|metafield| metafield.namespace == "delivery")
-        );
-    }
-
-    #[test]
-    fn app_only_metafields_of_another_app_are_hidden() {
-        let state = demo_state();
-        let query = MetafieldQuery::parse([("namespace", "Sales Department")]).unwrap();
-
-        let own = query.select(&state, None, "client").total;
-        let foreign = query.select(&state, None, "someone-else").total;
-
-        assert_eq!((own, foreign), (2, 0));
-    }
-
-    #[test]
     fn hook_query_reads_filters_and_refuses_a_non_boolean_is_active() {
         let query = HookQuery::parse([
             ("scope", "store/order/*"),
@@ -562,25 +419,5 @@ mod tests {
             "scope=store%2Forder%2F*&is_active=false"
         );
         assert_eq!(error.status, 400);
-    }
-
-    #[test]
-    fn pagination_links_carry_filters_and_neighbours() {
-        let query =
-            MetafieldQuery::parse([("namespace", "gift"), ("page", "2"), ("limit", "10")]).unwrap();
-
-        let pagination = query.pagination(35, 10);
-
-        assert_eq!(
-            pagination,
-            serde_json::json!({
-                "total": 35, "count": 10, "per_page": 10, "current_page": 2, "total_pages": 4,
-                "links": {
-                    "previous": "?namespace=gift&page=1&limit=10",
-                    "current": "?namespace=gift&page=2&limit=10",
-                    "next": "?namespace=gift&page=3&limit=10"
-                }
-            })
-        );
     }
 }

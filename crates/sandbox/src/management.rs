@@ -1,5 +1,6 @@
 //! The sandbox's Management API under `/stores/{hash}/`, for every store: v2 orders, v3 order
-//! metafields and v3 hooks, with BigCommerce's authentication, OAuth scopes, quota headers,
+//! metafields, v3 hooks, channels and sites, scripts and Storefront API tokens, with
+//! BigCommerce's authentication, OAuth scopes, quota headers,
 //! `429`s and error bodies. A gate middleware does the per-request bookkeeping (store, counting,
 //! latency, token, scopes, quota) before any handler runs.
 
@@ -18,13 +19,20 @@ use crate::api::{
     ApiVersion, ManagementState, StoreRequest, borrowed, id_param, json_response, json_text,
     query_error, query_pairs,
 };
-use crate::data::{ORDERS_MODIFY_SCOPE, ORDERS_READ_SCOPES};
+use crate::channels;
+use crate::data::{
+    CHANNELS_MODIFY_SCOPE, CHANNELS_READ_SCOPES, CONTENT_MODIFY_SCOPE, CONTENT_READ_SCOPES,
+    ORDERS_MODIFY_SCOPE, ORDERS_READ_SCOPES, SITES_MODIFY_SCOPE, SITES_READ_SCOPES,
+    STOREFRONT_TOKENS_SCOPE,
+};
 use crate::hooks;
 use crate::listing::OrderQuery;
 use crate::metafields;
 use crate::order_status::ORDER_STATUSES;
 use crate::quota::QuotaDecision;
+use crate::scripts;
 use crate::store::RequestKind;
+use crate::storefront_tokens;
 use crate::wire;
 
 /// Registers every Management API route.
@@ -64,6 +72,47 @@ pub(crate) fn routes(config: &mut web::ServiceConfig) {
             .route("/v3/hooks/{hook_id}", web::get().to(hooks::get_hook))
             .route("/v3/hooks/{hook_id}", web::put().to(hooks::update_hook))
             .route("/v3/hooks/{hook_id}", web::delete().to(hooks::delete_hook))
+            .route("/v3/channels", web::get().to(channels::list_channels))
+            .route(
+                "/v3/channels/{channel_id}",
+                web::get().to(channels::get_channel),
+            )
+            .route(
+                "/v3/channels/{channel_id}/site",
+                web::get().to(channels::get_channel_site),
+            )
+            .route(
+                "/v3/channels/{channel_id}/site",
+                web::put().to(channels::update_channel_site),
+            )
+            .route("/v3/content/scripts", web::get().to(scripts::list_scripts))
+            .route(
+                "/v3/content/scripts",
+                web::post().to(scripts::create_script),
+            )
+            .route(
+                "/v3/content/scripts/{uuid}",
+                web::get().to(scripts::get_script),
+            )
+            .route(
+                "/v3/content/scripts/{uuid}",
+                web::put().to(scripts::update_script),
+            )
+            .route(
+                "/v3/content/scripts/{uuid}",
+                web::delete().to(scripts::delete_script),
+            )
+            .route(
+                "/v3/storefront/api-token-private",
+                web::post().to(storefront_tokens::create_private_token),
+            )
+            .route(
+                "/v3/storefront/api-token",
+                web::delete().to(storefront_tokens::revoke_token),
+            )
+            .route("/v3/sites", web::get().to(channels::list_sites))
+            .route("/v3/sites/{site_id}", web::get().to(channels::get_site))
+            .route("/v3/sites/{site_id}", web::put().to(channels::update_site))
             .default_service(web::to(unknown_route)),
     );
 }
@@ -134,6 +183,7 @@ async fn gate(
     request.extensions_mut().insert(StoreRequest {
         store,
         client_id: account.client_id,
+        scopes: account.scopes.into(),
         v2_base,
     });
     let mut response = next.call(request).await?.map_into_boxed_body();
@@ -141,13 +191,25 @@ async fn gate(
     Ok(response)
 }
 
-/// The OAuth scopes of which a token needs one for a request (orders.v2.oas2.yml and
-/// orders.v3.yml: orders and their metafields are read with `store_v2_orders_read_only` or
-/// `store_v2_orders` and changed with `store_v2_orders`; webhooks.v3.yml: hooks need none).
+/// The OAuth scopes of which a token needs one for a request, from each reference's scope
+/// table: orders and their metafields are read with `store_v2_orders_read_only` or
+/// `store_v2_orders` and changed with `store_v2_orders` (orders.v2.oas2.yml, orders.v3.yml);
+/// hooks need none (webhooks.v3.yml); channels need a Channel Settings scope (channels.v3.yml),
+/// sites a Sites & Routes scope (sites.v3.yml), scripts a Content scope (scripts.v3.yml), and
+/// Storefront API tokens `store_storefront_api` (storefront_tokens.v3.yml).
 fn required_scopes(kind: RequestKind, method: &Method) -> &'static [&'static str] {
+    let reading = method == Method::GET || method == Method::HEAD;
     match kind {
         RequestKind::Hooks | RequestKind::Other => &[],
-        _ if method == Method::GET || method == Method::HEAD => &ORDERS_READ_SCOPES,
+        RequestKind::Channels if reading => &CHANNELS_READ_SCOPES,
+        // A channel's site is written through the Channels API or the Sites API.
+        RequestKind::Channels => &[CHANNELS_MODIFY_SCOPE, SITES_MODIFY_SCOPE],
+        RequestKind::Sites if reading => &SITES_READ_SCOPES,
+        RequestKind::Sites => &[SITES_MODIFY_SCOPE],
+        RequestKind::Scripts if reading => &CONTENT_READ_SCOPES,
+        RequestKind::Scripts => &[CONTENT_MODIFY_SCOPE],
+        RequestKind::StorefrontTokens => &[STOREFRONT_TOKENS_SCOPE],
+        _ if reading => &ORDERS_READ_SCOPES,
         _ => &[ORDERS_MODIFY_SCOPE],
     }
 }
@@ -170,6 +232,10 @@ fn classify(tail: &str) -> RequestKind {
         ["v3", "orders", "metafields", ..] => RequestKind::BatchMetafields,
         ["v3", "orders", _, "metafields", ..] => RequestKind::OrderMetafields,
         ["v3", "hooks", ..] => RequestKind::Hooks,
+        ["v3", "channels", ..] => RequestKind::Channels,
+        ["v3", "sites", ..] => RequestKind::Sites,
+        ["v3", "content", "scripts", ..] => RequestKind::Scripts,
+        ["v3", "storefront", ..] => RequestKind::StorefrontTokens,
         _ => RequestKind::Other,
     }
 }

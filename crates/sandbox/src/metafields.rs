@@ -1,23 +1,34 @@
 //! The v3 order metafield routes of the sandbox's Management API: collections (per order and
-//! batch), and single metafield read, create, update and delete with BigCommerce's 404, 409 and
-//! 422 answers; every write publishes its webhook event. The gate in `management` has already
-//! checked hash, token and quota.
+//! batch, with `metafield_query`'s filters and both kinds of paging), and single metafield read,
+//! create, update and delete with BigCommerce's 403, 404, 409 and 422 answers; every write
+//! publishes its webhook event. The gate in `management` has already checked hash, token,
+//! scopes and quota.
+//!
+//! Metafields belong to the app (client id) that created them, as BigCommerce's do: an app sees
+//! its own and every other app's that is not `app_only`; it changes anything of its own, but of
+//! another app's metafield only the `value` and `description` of a `write` or
+//! `write_and_sf_access` one (changing its `namespace`, `key` or `permission_set`, writing a
+//! `read` one, or deleting any of them is `403`); an app has at most 250 metafields per order.
 
 use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::api::{
     ApiVersion, StoreRequest, borrowed, id_param, input_error, json_response, json_text,
     query_error, query_pairs, v3_not_found,
 };
-use crate::data::{Metafield, now_to_the_second};
+use crate::data::{Metafield, PermissionSet, now_to_the_second};
 use crate::events::{MetafieldChange, StoreEvent};
-use crate::listing::{MetafieldQuery, visible_to};
 use crate::metafield_input::{self, InputError, MetafieldInput};
+use crate::metafield_query::{MetafieldQuery, visible_to};
 use crate::wire;
+
+/// orders.v3.yml: "The maximum number of metafields allowed on each order [...] is 250 per
+/// client ID."
+pub(crate) const MAX_METAFIELDS_PER_ORDER: usize = 250;
 
 pub(super) async fn list_order_metafields(
     request: HttpRequest,
@@ -53,15 +64,14 @@ fn list_metafields(
             return None;
         }
         let page = query.select(store, order_id, &state.client_id);
-        let data: Vec<wire::V3Metafield> = page
+        let data: Vec<Value> = page
             .rows
             .iter()
-            .map(|row| wire::v3_metafield(row))
+            .map(|row| wire::v3_metafield_fields(row, query.include_fields.as_deref()))
             .collect();
-        let pagination = query.pagination(page.total, data.len());
         Some(wire::to_json(&wire::Envelope {
             data,
-            meta: json!({ "pagination": pagination }),
+            meta: query.meta(&page),
         }))
     });
     match body {
@@ -104,23 +114,41 @@ enum WriteRefusal {
     OrderNotFound,
     MetafieldNotFound,
     Conflict,
+    /// Another app's metafield, and not this change: the message says why.
+    Forbidden(&'static str),
+    TooMany,
 }
 
 impl WriteRefusal {
     fn response(self) -> HttpResponse {
+        let refusal = |status: StatusCode, title: &str| {
+            json_response(status, &wire::v3_error(status.as_u16(), title, json!({})))
+        };
         match self {
             WriteRefusal::OrderNotFound => v3_not_found("Order not found"),
             WriteRefusal::MetafieldNotFound => v3_not_found("Metafield not found"),
-            WriteRefusal::Conflict => json_response(
+            WriteRefusal::Conflict => refusal(
                 StatusCode::CONFLICT,
-                &wire::v3_error(
-                    409,
-                    "A metafield with this namespace and key already exists on this order for this app",
-                    json!({}),
-                ),
+                "A metafield with this namespace and key already exists on this order for this app",
+            ),
+            WriteRefusal::Forbidden(title) => refusal(StatusCode::FORBIDDEN, title),
+            WriteRefusal::TooMany => refusal(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "The maximum number of metafields allowed on each order is 250 per client ID",
             ),
         }
     }
+}
+
+/// The metafields of `order_id`, by ascending id.
+fn metafields_of(store: &crate::data::StoreState, order_id: u64) -> Vec<&Metafield> {
+    store
+        .metafields_by_order
+        .get(&order_id)
+        .into_iter()
+        .flatten()
+        .filter_map(|id| store.metafields.get(id))
+        .collect()
 }
 
 /// Whether another metafield of the same app already uses `namespace`/`key` on the order.
@@ -137,6 +165,39 @@ fn is_duplicate(
             && metafield.namespace == namespace
             && metafield.key == key
     })
+}
+
+/// Whether the app `client_id` may make `input`'s changes to `metafield`, which it can see.
+fn may_change(
+    metafield: &Metafield,
+    client_id: &str,
+    input: &MetafieldInput,
+) -> Result<(), WriteRefusal> {
+    if &*metafield.owner_client_id == client_id {
+        return Ok(());
+    }
+    if !matches!(
+        metafield.permission_set,
+        PermissionSet::Write | PermissionSet::WriteAndSfAccess
+    ) {
+        return Err(WriteRefusal::Forbidden(
+            "This metafield belongs to another app and is not open for writing",
+        ));
+    }
+    let renames = input
+        .namespace
+        .as_ref()
+        .is_some_and(|namespace| *namespace != metafield.namespace)
+        || input.key.as_ref().is_some_and(|key| *key != metafield.key)
+        || input
+            .permission_set
+            .is_some_and(|permission_set| permission_set != metafield.permission_set);
+    if renames {
+        return Err(WriteRefusal::Forbidden(
+            "Only the app that created a metafield can change its namespace, key or permission_set",
+        ));
+    }
+    Ok(())
 }
 
 pub(super) async fn create_order_metafield(
@@ -165,15 +226,16 @@ pub(super) async fn create_order_metafield(
         if !store.orders.contains_key(&order_id) {
             return Err(WriteRefusal::OrderNotFound);
         }
-        let siblings: Vec<&Metafield> = store
-            .metafields_by_order
-            .get(&order_id)
-            .into_iter()
-            .flatten()
-            .filter_map(|id| store.metafields.get(id))
-            .collect();
+        let siblings = metafields_of(store, order_id);
         if is_duplicate(&siblings, &state.client_id, &namespace, &key, None) {
             return Err(WriteRefusal::Conflict);
+        }
+        let own = siblings
+            .iter()
+            .filter(|metafield| metafield.owner_client_id == state.client_id)
+            .count();
+        if own >= MAX_METAFIELDS_PER_ORDER {
+            return Err(WriteRefusal::TooMany);
         }
         let now = now_to_the_second();
         let id = store.insert_metafield(Metafield {
@@ -202,6 +264,8 @@ pub(super) async fn create_order_metafield(
     respond_and_publish(&state, created).await
 }
 
+/// `PUT`: any of the fields; BigCommerce documents no required field for an update (the
+/// catalog's metafield reference: "Required Fields: none").
 pub(super) async fn update_order_metafield(
     request: HttpRequest,
     body: web::Bytes,
@@ -226,17 +290,11 @@ pub(super) async fn update_order_metafield(
         else {
             return Err(WriteRefusal::MetafieldNotFound);
         };
+        may_change(current, &state.client_id, &input)?;
         let namespace = input.namespace.as_deref().unwrap_or(&current.namespace);
         let key = input.key.as_deref().unwrap_or(&current.key);
-        let siblings: Vec<&Metafield> = store
-            .metafields_by_order
-            .get(&order_id)
-            .into_iter()
-            .flatten()
-            .filter_map(|id| store.metafields.get(id))
-            .collect();
         if is_duplicate(
-            &siblings,
+            &metafields_of(store, order_id),
             &current.owner_client_id,
             namespace,
             key,
@@ -315,24 +373,29 @@ pub(super) async fn delete_order_metafield(
         return v3_not_found("Metafield not found");
     };
     let removed = state.store.with_state(|store| {
-        let belongs = store
+        let Some(current) = store
             .metafields
             .get(&metafield_id)
-            .is_some_and(|metafield| {
-                metafield.order_id == order_id && visible_to(metafield, &state.client_id)
-            });
-        if !belongs {
-            return None;
+            .filter(|metafield| metafield.order_id == order_id)
+            .filter(|metafield| visible_to(metafield, &state.client_id))
+        else {
+            return Err(WriteRefusal::MetafieldNotFound);
+        };
+        if current.owner_client_id != state.client_id {
+            return Err(WriteRefusal::Forbidden(
+                "Only the app that created a metafield can delete it",
+            ));
         }
         store
             .remove_metafield(metafield_id)
             .map(|metafield| metafield_event(MetafieldChange::Deleted, &metafield))
+            .ok_or(WriteRefusal::MetafieldNotFound)
     });
     match removed {
-        Some(event) => {
+        Ok(event) => {
             state.store.publish(&event).finished().await;
             HttpResponse::NoContent().finish()
         }
-        None => v3_not_found("Metafield not found"),
+        Err(refusal) => refusal.response(),
     }
 }

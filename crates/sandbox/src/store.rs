@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use url::Url;
 
-use crate::data::{ApiAccount, StaffUser, StoreState, now_to_the_second};
+use crate::data::{ApiAccount, STOREFRONT_CHANNEL_ID, StaffUser, StoreState, now_to_the_second};
 use crate::delivery::{Deliveries, DeliveryRecord, Pending, Target};
 use crate::events::{self, CONFIGURED_DESTINATION_SCOPE, StoreEvent};
 use crate::order_status::ORDER_STATUSES;
@@ -99,6 +99,8 @@ pub struct SeedMetafieldInfo {
     pub value: String,
     /// `permission_set` as BigCommerce spells it (`read_and_sf_access`, ...).
     pub permission_set: String,
+    /// The client id of the app that created it.
+    pub owner_client_id: String,
 }
 
 /// The kinds of Management API request the sandbox counts separately.
@@ -118,9 +120,17 @@ pub enum RequestKind {
     Hooks,
     /// Any other path under `/stores/{hash}/`.
     Other,
+    /// Anything under `/v3/channels`.
+    Channels,
+    /// Anything under `/v3/sites`.
+    Sites,
+    /// Anything under `/v3/content/scripts`.
+    Scripts,
+    /// Anything under `/v3/storefront` (Storefront API tokens).
+    StorefrontTokens,
 }
 
-const REQUEST_KINDS: usize = 7;
+const REQUEST_KINDS: usize = 11;
 
 impl RequestKind {
     fn index(self) -> usize {
@@ -132,6 +142,10 @@ impl RequestKind {
             RequestKind::BatchMetafields => 4,
             RequestKind::Hooks => 5,
             RequestKind::Other => 6,
+            RequestKind::Channels => 7,
+            RequestKind::Sites => 8,
+            RequestKind::Scripts => 9,
+            RequestKind::StorefrontTokens => 10,
         }
     }
 }
@@ -140,6 +154,8 @@ struct StoreInner {
     identity: StoreIdentity,
     state: Mutex<StoreState>,
     counters: [AtomicU64; REQUEST_KINDS],
+    /// `POST /graphql` requests, on any of the store's sites.
+    graphql_requests: AtomicU64,
     /// The store's Management API quota, shared by every token (BigCommerce's is per store).
     quota: Mutex<QuotaWindow>,
     deliveries: Deliveries,
@@ -157,6 +173,7 @@ impl SandboxStore {
                 identity,
                 state: Mutex::new(state),
                 counters: Default::default(),
+                graphql_requests: AtomicU64::new(0),
                 quota: Mutex::new(quota),
                 deliveries,
             }),
@@ -166,6 +183,11 @@ impl SandboxStore {
     /// The store hash: `/stores/{hash}/` in the Management API, `stores/{hash}` in `context`.
     pub fn hash(&self) -> &str {
         &self.inner.identity.hash
+    }
+
+    /// The store's numeric id as a string (`store_id` in webhook payloads).
+    pub(crate) fn store_id(&self) -> &str {
+        &self.inner.identity.store_id
     }
 
     /// The store's name, as its storefront and control panel show it.
@@ -213,6 +235,23 @@ impl SandboxStore {
     /// when it was not installed.
     pub(crate) fn uninstall_app(&self) -> bool {
         self.with_state(StoreState::uninstall_app)
+    }
+
+    /// Adds a store-level API account: `token` is accepted by the Management API as the app
+    /// `client_id` with `scopes`. Tests use it to play another app (one that owns metafields
+    /// this app may or may not see) or a token with fewer scopes. Uninstalling the app does not
+    /// revoke it.
+    pub fn add_api_account(&self, token: &str, client_id: &str, scopes: &[&str]) {
+        self.with_state(|state| {
+            state.api_tokens.insert(
+                token.to_owned(),
+                ApiAccount {
+                    client_id: Arc::from(client_id),
+                    scopes: scopes.iter().map(|scope| (*scope).to_owned()).collect(),
+                    from_install: false,
+                },
+            );
+        });
     }
 
     /// The API account behind `token`, if the store accepts it.
@@ -312,9 +351,23 @@ impl SandboxStore {
                     key: metafield.key.clone(),
                     value: metafield.value.clone(),
                     permission_set: metafield.permission_set.as_str().to_owned(),
+                    owner_client_id: metafield.owner_client_id.to_string(),
                 })
                 .collect()
         })
+    }
+
+    /// The metafield of `order_id` with `namespace` and `key`, whoever owns it (the lowest id
+    /// when several apps use the same pair).
+    pub fn metafield(
+        &self,
+        order_id: u64,
+        namespace: &str,
+        key: &str,
+    ) -> Option<SeedMetafieldInfo> {
+        self.metafields_of(order_id)
+            .into_iter()
+            .find(|metafield| metafield.namespace == namespace && metafield.key == key)
     }
 
     /// Changes a metafield's value (and its `date_modified`) and sends the
@@ -350,23 +403,86 @@ impl SandboxStore {
     /// An unknown `customer_id` (0 included) gets guest billing details, as BigCommerce keeps
     /// whatever billing address the checkout sent.
     pub fn add_order(&self, customer_id: u64) -> u64 {
+        self.add_order_on_channel(customer_id, STOREFRONT_CHANNEL_ID)
+            .unwrap_or_default()
+    }
+
+    /// As `add_order`, on the channel `channel_id` (1, the Stencil storefront, or the headless
+    /// channel `HEADLESS_CHANNEL_ID`); `None` when the store has no such channel.
+    pub fn add_order_on_channel(&self, customer_id: u64, channel_id: u64) -> Option<u64> {
         let order_id = self.with_state(|state| {
+            if !state
+                .channels
+                .iter()
+                .any(|channel| channel.id == channel_id)
+            {
+                return None;
+            }
             let billing = state.billing_for(customer_id);
-            let order = seed::fresh_order(customer_id, billing, now_to_the_second());
-            state.insert_order(order)
-        });
+            let mut order = seed::fresh_order(customer_id, billing, now_to_the_second());
+            order.channel_id = channel_id;
+            Some(state.insert_order(order))
+        })?;
         drop(self.publish(&StoreEvent::OrderCreated { order_id }));
-        order_id
+        Some(order_id)
+    }
+
+    /// The channel an order was placed on.
+    pub fn order_channel(&self, order_id: u64) -> Option<u64> {
+        self.with_state(|state| state.orders.get(&order_id).map(|order| order.channel_id))
+    }
+
+    /// The status id of an order (BigCommerce's ids, 0 to 14).
+    pub fn order_status(&self, order_id: u64) -> Option<u8> {
+        self.with_state(|state| state.orders.get(&order_id).map(|order| order.status_id))
+    }
+
+    /// The URL of the site of `channel_id`, exactly as it was set.
+    pub fn site_url(&self, channel_id: u64) -> Option<String> {
+        self.with_state(|state| state.site_of(channel_id).map(|site| site.url.clone()))
+    }
+
+    /// Moves the site of `channel_id` to `url` (kept as given, as BigCommerce keeps it) and sends
+    /// the `store/channel/{channel_id}/settings/site/updated` webhooks; false when the channel
+    /// has no site. Returns before the webhooks are sent, like every change made through this
+    /// handle.
+    pub fn set_site_url(&self, channel_id: u64, url: &str) -> bool {
+        let event = self.with_state(|state| {
+            let site = state
+                .sites
+                .values_mut()
+                .find(|site| site.channel_id == channel_id)?;
+            site.url = url.to_owned();
+            site.updated_at = now_to_the_second();
+            Some(StoreEvent::SiteUpdated {
+                channel_id,
+                site_id: site.id,
+            })
+        });
+        match event {
+            Some(event) => {
+                drop(self.publish(&event));
+                true
+            }
+            None => false,
+        }
     }
 
     /// Moves an order to another status (BigCommerce's ids, 0 to 14) and, when the status
     /// really changes, sends the `store/order/statusUpdated` and `store/order/updated`
     /// webhooks; false when there is no such order or status.
     pub fn set_order_status(&self, order_id: u64, status_id: u8) -> bool {
+        self.move_order(order_id, status_id).is_some()
+    }
+
+    /// `set_order_status`, handing back the configured destination's webhooks still being sent,
+    /// for the control panel to wait for as a Management API write does; `None` when there is
+    /// no such order or status.
+    pub(crate) fn move_order(&self, order_id: u64, status_id: u8) -> Option<Pending> {
         if !ORDER_STATUSES.iter().any(|status| status.id == status_id) {
-            return false;
+            return None;
         }
-        let change = self.with_state(|state| {
+        let previous_status_id = self.with_state(|state| {
             let order = state.orders.get_mut(&order_id)?;
             let previous_status_id = order.status_id;
             if previous_status_id != status_id {
@@ -374,19 +490,15 @@ impl SandboxStore {
                 order.date_modified = now_to_the_second();
             }
             Some(previous_status_id)
-        });
-        match change {
-            Some(previous_status_id) if previous_status_id != status_id => {
-                drop(self.publish(&StoreEvent::OrderStatusUpdated {
-                    order_id,
-                    previous_status_id,
-                    new_status_id: status_id,
-                }));
-                true
-            }
-            Some(_) => true,
-            None => false,
+        })?;
+        if previous_status_id == status_id {
+            return Some(Pending::default());
         }
+        Some(self.publish(&StoreEvent::OrderStatusUpdated {
+            order_id,
+            previous_status_id,
+            new_status_id: status_id,
+        }))
     }
 
     /// Sends the webhooks `event` fires to every active hook whose scope matches and, for order
@@ -406,7 +518,7 @@ impl SandboxStore {
                     .hooks
                     .values()
                     .filter(|hook| hook.is_active)
-                    .filter(|hook| events::scope_matches(&hook.scope, notification.scope))
+                    .filter(|hook| events::scope_matches(&hook.scope, &notification.scope))
                     .filter_map(|hook| {
                         // Destinations were parsed when the hook was saved.
                         Some(Target {
@@ -419,7 +531,7 @@ impl SandboxStore {
                     .collect()
             });
             if let Some(destination) = &configured
-                && events::scope_matches(CONFIGURED_DESTINATION_SCOPE, notification.scope)
+                && events::scope_matches(CONFIGURED_DESTINATION_SCOPE, &notification.scope)
             {
                 targets.push(Target {
                     destination: destination.clone(),
@@ -438,7 +550,7 @@ impl SandboxStore {
                 &identity.hash,
                 created_at,
             );
-            pending.extend(deliveries.send(notification.scope, &body, targets));
+            pending.extend(deliveries.send(&notification.scope, &body, targets));
         }
         pending
     }
@@ -482,10 +594,20 @@ impl SandboxStore {
         self.inner.counters[kind.index()].load(Ordering::Relaxed)
     }
 
-    /// Sets every request counter back to zero.
+    pub(crate) fn count_graphql_request(&self) {
+        self.inner.graphql_requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// `POST /graphql` requests received on any of the store's sites, whatever their outcome.
+    pub fn graphql_requests(&self) -> u64 {
+        self.inner.graphql_requests.load(Ordering::Relaxed)
+    }
+
+    /// Sets every request counter back to zero, the GraphQL one too.
     pub fn reset_request_counts(&self) {
         for counter in &self.inner.counters {
             counter.store(0, Ordering::Relaxed);
         }
+        self.inner.graphql_requests.store(0, Ordering::Relaxed);
     }
 }

@@ -104,7 +104,7 @@ pub(crate) struct V2Order<'a> {
     is_email_opt_in: bool,
     credit_card_type: Option<&'static str>,
     order_source: &'static str,
-    channel_id: u32,
+    channel_id: u64,
     external_source: Option<&'static str>,
     products: ResourceLink,
     shipping_addresses: ResourceLink,
@@ -196,7 +196,7 @@ pub(crate) fn v2_order<'a>(order: &'a Order, v2_base: &str) -> V2Order<'a> {
         is_email_opt_in: false,
         credit_card_type: None,
         order_source: order.order_source,
-        channel_id: 1,
+        channel_id: order.channel_id,
         external_source: None,
         products: link("products"),
         shipping_addresses: link("shippingaddresses"),
@@ -263,6 +263,16 @@ pub(crate) fn v3_metafield(metafield: &Metafield) -> V3Metafield<'_> {
         date_modified: rfc3339(metafield.date_modified),
         owner_client_id: &metafield.owner_client_id,
     }
+}
+
+/// A metafield as a collection answers it: every field, or with `include_fields` only `id`
+/// and the fields named (orders.v3.yml, `IncludeFieldsParamMetafields`).
+pub(crate) fn v3_metafield_fields(metafield: &Metafield, include: Option<&[String]>) -> Value {
+    let mut value = serde_json::to_value(v3_metafield(metafield)).unwrap_or_default();
+    if let (Some(include), Value::Object(fields)) = (include, &mut value) {
+        fields.retain(|name, _| name == "id" || include.iter().any(|field| field == name));
+    }
+    value
 }
 
 /// A webhook in the field order of webhooks.v3.yml's `webhook_Resp` example.

@@ -8,7 +8,9 @@ use time::Duration;
 use time::macros::datetime;
 
 use super::{Draft, OrderShape, Owners, SAM, add_customer, address, insert_drafts, staff_user};
-use crate::data::{Currency, PermissionSet, StaffUser, StoreState};
+use crate::data::{
+    Currency, HEADLESS_CHANNEL_ID, PermissionSet, STOREFRONT_CHANNEL_ID, StaffUser, StoreState,
+};
 use crate::order_status::status_id;
 
 /// Morgan owns the demo store; Sam is a user of it.
@@ -97,6 +99,7 @@ pub(super) fn seed(state: &mut StoreState, owners: &Owners) {
 
     let mut drafts: Vec<Draft> = Vec::new();
     let shape = |status_id, currency, subtotal_cents, items, digital| OrderShape {
+        channel_id: STOREFRONT_CHANNEL_ID,
         status_id,
         currency,
         subtotal_cents,
@@ -107,10 +110,14 @@ pub(super) fn seed(state: &mut StoreState, owners: &Owners) {
     };
 
     // Alice: the main demo shopper, with metafields in every permission set.
+    // Her first order came through the store's headless (Catalyst) storefront.
     drafts.push((
         datetime!(2025-03-14 09:12:44 UTC),
         alice,
-        shape(status_id::COMPLETED, Currency::Eur, 4_900, 1, true),
+        OrderShape {
+            channel_id: HEADLESS_CHANNEL_ID,
+            ..shape(status_id::COMPLETED, Currency::Eur, 4_900, 1, true)
+        },
         vec![(
             PermissionSet::ReadAndSfAccess,
             "licence",

@@ -10,7 +10,7 @@ use time::macros::datetime;
 use uuid::Uuid;
 
 use super::{OrderShape, Owners, SeedSpec, add_customer, address, order_draft};
-use crate::data::{Currency, Metafield, PermissionSet, StoreState};
+use crate::data::{Currency, Metafield, PermissionSet, STOREFRONT_CHANNEL_ID, StoreState};
 use crate::order_status::status_id;
 
 /// Adds `spec.extra_customers` shoppers after the hand-written ones, with their orders.
@@ -91,6 +91,7 @@ pub(super) fn seed(state: &mut StoreState, spec: &SeedSpec, owners: &Owners) {
             let created = datetime!(2024-01-01 00:00:00 UTC)
                 + Duration::seconds(rng.random_range(0..57_000_000_i64));
             let shape = OrderShape {
+                channel_id: STOREFRONT_CHANNEL_ID,
                 status_id: STATUSES[rng.random_range(0..STATUSES.len())],
                 currency,
                 subtotal_cents: rng.random_range(500..50_000_i64),

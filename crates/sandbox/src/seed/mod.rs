@@ -13,11 +13,13 @@ use std::sync::Arc;
 
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
+use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::data::{
-    Address, Currency, Customer, Metafield, Money, Order, PermissionSet, StaffUser, StoreState,
+    Address, Channel, Currency, Customer, HEADLESS_CHANNEL_ID, Metafield, Money, Order,
+    PermissionSet, STOREFRONT_CHANNEL_ID, Site, StaffUser, StoreState,
 };
 use crate::order_status::status_id;
 
@@ -93,6 +95,55 @@ pub(crate) fn build(spec: &SeedSpec, app_client_id: &str) -> StoreState {
     state
 }
 
+/// Opens the store's two channels and their sites: its Stencil storefront (channel 1) at
+/// `storefront_url`, and a headless Catalyst storefront at `headless_url`, both active since
+/// before the first order.
+pub(crate) fn add_channels(
+    state: &mut StoreState,
+    store_name: &str,
+    storefront_url: &str,
+    headless_url: &str,
+) {
+    let opened = datetime!(2022-11-07 09:30:00 UTC);
+    let channels = [
+        (
+            STOREFRONT_CHANNEL_ID,
+            store_name.to_owned(),
+            "bigcommerce",
+            1_000,
+            storefront_url,
+        ),
+        (
+            HEADLESS_CHANNEL_ID,
+            format!("{store_name} (Catalyst)"),
+            "catalyst",
+            1_001,
+            headless_url,
+        ),
+    ];
+    for (id, name, platform, site_id, url) in channels {
+        state.channels.push(Channel {
+            id,
+            name,
+            kind: "storefront",
+            platform,
+            status: "active",
+            date_created: opened,
+            date_modified: opened,
+        });
+        state.sites.insert(
+            site_id,
+            Site {
+                id: site_id,
+                channel_id: id,
+                url: url.to_owned(),
+                created_at: opened,
+                updated_at: opened,
+            },
+        );
+    }
+}
+
 /// Sam is a user of both stores, as one BigCommerce login can be: the same id and email.
 const SAM: (u64, &str, &str, (&str, &str)) = (
     9_876_543,
@@ -137,6 +188,7 @@ struct Owners {
 /// The parts of an order that the seed chooses; everything else follows from them.
 #[derive(Clone, Copy)]
 struct OrderShape {
+    channel_id: u64,
     status_id: u8,
     currency: Currency,
     subtotal_cents: i64,
@@ -149,6 +201,7 @@ struct OrderShape {
 impl Default for OrderShape {
     fn default() -> Self {
         Self {
+            channel_id: STOREFRONT_CHANNEL_ID,
             status_id: status_id::AWAITING_FULFILLMENT,
             currency: Currency::Usd,
             subtotal_cents: 2_500,
@@ -279,6 +332,7 @@ fn order_draft(
     Order {
         id: 0,
         customer_id,
+        channel_id: shape.channel_id,
         status_id: shape.status_id,
         date_created: created,
         date_modified,

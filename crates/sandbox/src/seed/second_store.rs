@@ -9,7 +9,9 @@ use time::Duration;
 use time::macros::datetime;
 
 use super::{Draft, OrderShape, Owners, SAM, add_customer, address, insert_drafts, staff_user};
-use crate::data::{Currency, PermissionSet, StaffUser, StoreState};
+use crate::data::{
+    Currency, HEADLESS_CHANNEL_ID, PermissionSet, STOREFRONT_CHANNEL_ID, StaffUser, StoreState,
+};
 use crate::order_status::status_id;
 
 /// Rivka owns the second store; Sam (the demo store's Sam) and Kai are users of it.
@@ -107,6 +109,7 @@ pub(super) fn seed(state: &mut StoreState, owners: &Owners) {
         )
     };
     let shape = |status_id, subtotal_cents, items, digital| OrderShape {
+        channel_id: STOREFRONT_CHANNEL_ID,
         status_id,
         currency: Currency::Gbp,
         subtotal_cents,
@@ -122,9 +125,13 @@ pub(super) fn seed(state: &mut StoreState, owners: &Owners) {
             + Duration::days(index * 5)
             + Duration::hours((index * 37) % 11);
         let (customer_id, shape, metafields) = match order_id {
+            // Noah's tea club order came through the headless (Catalyst) storefront.
             321 => (
                 noah,
-                shape(status_id::COMPLETED, 6_000, 1, true),
+                OrderShape {
+                    channel_id: HEADLESS_CHANNEL_ID,
+                    ..shape(status_id::COMPLETED, 6_000, 1, true)
+                },
                 vec![(
                     PermissionSet::ReadAndSfAccess,
                     "licence",

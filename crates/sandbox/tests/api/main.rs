@@ -8,10 +8,15 @@ mod reference;
 
 mod account;
 mod app_fidelity;
+mod channels;
 mod control_panel;
 mod fidelity;
+mod graphql;
 mod hooks;
 mod login;
+mod metafield_writes;
+mod orders_page;
+mod scripts;
 mod store;
 mod stores;
 mod webhooks;
