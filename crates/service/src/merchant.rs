@@ -16,6 +16,7 @@ use crate::database::{Database, DatabaseError};
 use crate::domain::{CustomerId, OrderId, PermissionSet, StoreHash, StoreKey};
 use crate::fields::{FieldDefinition, FieldDefinitions, FieldError};
 use crate::management::error::ManagementError;
+use crate::management::scripts::ScriptSpec;
 use crate::merchant_session::{Session, SessionError, SessionKeys};
 use crate::stores::{Store, StoreRegistry};
 
@@ -28,6 +29,8 @@ pub struct MerchantPages {
     sessions: SessionKeys,
     /// One save at a time in this replica: a save reads, changes and writes the whole set.
     saving: tokio::sync::Mutex<()>,
+    /// Whether each store's storefront script is installed, as last seen.
+    scripts: moka::future::Cache<StoreKey, bool>,
     /// Each store's discovered keys, for [`DISCOVERY_TTL`]; one load at a time per store.
     discoveries: moka::future::Cache<StoreKey, Arc<Discovery>>,
 }
@@ -35,6 +38,24 @@ pub struct MerchantPages {
 /// How long the keys found on a store's recent orders are kept: at most
 /// `DISCOVERY_MAX_PAGES` Management API requests per store in this time.
 pub const DISCOVERY_TTL: Duration = Duration::from_secs(600);
+/// How long whether a store's script is installed is trusted without asking again.
+pub const SCRIPT_STATE_TTL: Duration = Duration::from_secs(60);
+/// The name of the storefront script this app installs (it finds its own by it).
+pub const SCRIPT_NAME: &str = "order-metafields";
+/// The OAuth scope the Scripts API needs (Content: modify).
+pub const CONTENT_SCOPE: &str = "store_v2_content";
+
+/// Why the storefront script could not be read or switched.
+#[derive(Debug, thiserror::Error)]
+pub enum StorefrontScriptError {
+    #[error("the store did not grant the Content scope (store_v2_content)")]
+    NoContentScope,
+    #[error(transparent)]
+    Upstream(#[from] ManagementError),
+    #[error(transparent)]
+    Database(#[from] DatabaseError),
+}
+
 /// How far back discovery looks (`date_modified:min`).
 pub const DISCOVERY_DAYS: i64 = 30;
 
@@ -125,6 +146,11 @@ impl MerchantPages {
             access,
             sessions,
             saving: tokio::sync::Mutex::new(()),
+            scripts: moka::future::Cache::builder()
+                .name("merchant-scripts")
+                .max_capacity(10_000)
+                .time_to_live(SCRIPT_STATE_TTL)
+                .build(),
             discoveries: moka::future::Cache::builder()
                 .name("merchant-discoveries")
                 .max_capacity(10_000)
@@ -309,6 +335,81 @@ impl MerchantPages {
                 )))
             })
             .await
+    }
+
+    /// Whether the storefront script is installed on the store (one request, whose answer
+    /// is kept for [`SCRIPT_STATE_TTL`]); `None` when the store did not grant the Content
+    /// scope, which the Scripts API needs.
+    pub async fn script_installed(
+        &self,
+        store: &Store,
+    ) -> Result<Option<bool>, StorefrontScriptError> {
+        if !self.has_content_scope(store).await? {
+            return Ok(None);
+        }
+        if let Some(installed) = self.scripts.get(&store.scope.key).await {
+            return Ok(Some(installed));
+        }
+        let installed = !self.own_scripts(store).await?.is_empty();
+        self.scripts.insert(store.scope.key, installed).await;
+        Ok(Some(installed))
+    }
+
+    /// Installs (`on`) or removes the storefront script: at most one of ours stays, and a
+    /// switch to the state it is in changes nothing. Audit-logged.
+    pub async fn switch_script(
+        &self,
+        store: &Store,
+        on: bool,
+        script_html: &str,
+        user_id: i64,
+    ) -> Result<(), StorefrontScriptError> {
+        if !self.has_content_scope(store).await? {
+            return Err(StorefrontScriptError::NoContentScope);
+        }
+        let ours = self.own_scripts(store).await?;
+        if on && ours.is_empty() {
+            store
+                .management()
+                .create_script(&ScriptSpec {
+                    name: SCRIPT_NAME,
+                    description: "Shows order metafields on the order pages (order-metafields app)",
+                    html: script_html,
+                })
+                .await?;
+        }
+        let extra = if on { 1 } else { 0 };
+        for script in ours.iter().skip(extra) {
+            store.management().delete_script(&script.uuid).await?;
+        }
+        self.scripts.insert(store.scope.key, on).await;
+        tracing::info!(target: "audit", store = %store.hash, user_id, on, "storefront script switched");
+        Ok(())
+    }
+
+    async fn own_scripts(
+        &self,
+        store: &Store,
+    ) -> Result<Vec<crate::management::scripts::Script>, ManagementError> {
+        Ok(store
+            .management()
+            .list_scripts()
+            .await?
+            .into_iter()
+            .filter(|script| script.name == SCRIPT_NAME)
+            .collect())
+    }
+
+    async fn has_content_scope(&self, store: &Store) -> Result<bool, DatabaseError> {
+        let scope = self
+            .database
+            .store(store.hash.as_str())
+            .await?
+            .map(|record| record.scope)
+            .unwrap_or_default();
+        Ok(scope
+            .split_whitespace()
+            .any(|granted| granted == CONTENT_SCOPE))
     }
 
     /// Stores the whole set, then serves it, then records the change: a request that

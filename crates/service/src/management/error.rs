@@ -71,6 +71,9 @@ pub enum Operation {
     KeyPermissions,
     /// The merchant page's discovery of the keys on recent orders.
     DiscoverMetafields,
+    ListScripts,
+    CreateScript,
+    DeleteScript,
 }
 
 impl Operation {
@@ -85,6 +88,9 @@ impl Operation {
             Operation::ReadinessProbe => "check the access token",
             Operation::KeyPermissions => "look up a metafield key's permission sets",
             Operation::DiscoverMetafields => "list recent orders' metafields",
+            Operation::ListScripts => "list scripts",
+            Operation::CreateScript => "create a script",
+            Operation::DeleteScript => "delete a script",
         }
     }
 
@@ -100,6 +106,9 @@ impl Operation {
             Operation::ReadinessProbe => "readiness_probe",
             Operation::KeyPermissions => "key_permissions",
             Operation::DiscoverMetafields => "discover_metafields",
+            Operation::ListScripts => "list_scripts",
+            Operation::CreateScript => "create_script",
+            Operation::DeleteScript => "delete_script",
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod login;
 pub mod pagination;
 pub mod quota;
 pub mod rate_limit;
+pub mod scripts;
 mod send;
 pub mod wire;
 

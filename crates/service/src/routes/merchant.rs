@@ -12,7 +12,9 @@ use askama::Template;
 
 use crate::domain::{CustomerId, OrderId};
 use crate::fields::{FieldDefinition, FieldError, FieldType};
-use crate::merchant::{MerchantPages, Opened, PageError, Preview, SaveError};
+use crate::merchant::{
+    MerchantPages, Opened, PageError, Preview, SaveError, StorefrontScriptError,
+};
 use crate::merchant_session::cookie_value;
 use crate::request_context;
 use crate::routes::bigcommerce::{FrameAncestors, Query, message, page};
@@ -28,6 +30,9 @@ pub struct PageFacts {
     /// `BC_CLIENT_ID`, for the snippet.
     pub client_id: String,
 }
+
+/// The one-click storefront script, filled in with this app's values when installed.
+const STOREFRONT_SCRIPT: &str = include_str!("../../assets/app/storefront-script.html");
 
 /// The snippet as shipped, filled in on the page.
 const SNIPPET: &str = include_str!("../../../../client/snippets/order-details.html");
@@ -64,6 +69,8 @@ pub struct MerchantPage<'a> {
     pub webhooks: Option<bool>,
     pub discovery: DiscoveryView,
     pub figures: FiguresView,
+    /// Whether the storefront script is installed: `Err` with why it is not known.
+    pub script: Result<bool, &'static str>,
 }
 
 /// The keys found on recent orders, as the page lists them.
@@ -140,6 +147,10 @@ pub async fn get_merchant_page(
             Some("The field definition was saved. Shoppers see it on their next page load.")
         }
         Some("deleted") => Some("The field definition was deleted."),
+        Some("script-on") => Some(
+            "The storefront script is on: order pages show the order's details without the snippet.",
+        ),
+        Some("script-off") => Some("The storefront script is off."),
         _ => None,
     };
     let draft = match (query.get("namespace"), query.get("key")) {
@@ -490,10 +501,23 @@ pub async fn render(
             })
             .unwrap_or_else(|| "none since the service started".to_owned()),
     };
+    let script = match pages.script_installed(&opened.store).await {
+        Ok(Some(installed)) => Ok(installed),
+        Ok(None) => Err(
+            "The store did not grant this app the Content scope (store_v2_content) that the Scripts API needs: add it to the app's scopes (APP_SCOPES and the Developer Portal) and install again, or paste the snippet below.",
+        ),
+        Err(error) => {
+            tracing::warn!(error = %error, "reading the storefront script's state failed");
+            Err(
+                "BigCommerce did not say whether the script is installed; open the page again in a moment.",
+            )
+        }
+    };
     page(
         frames,
         status,
         MerchantPage {
+            script,
             store: opened.store.hash.as_str(),
             csrf: &opened.csrf,
             notice: parts.notice,
@@ -665,4 +689,72 @@ fn yes_no(value: &str) -> &'static str {
         "true" | "yes" | "1" | "on" => "Yes",
         _ => "No",
     }
+}
+
+/// `POST /bigcommerce/stores/{store}/script`: the one-click storefront switch.
+pub async fn switch_storefront_script(
+    request: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+    pages: web::Data<MerchantPages>,
+    frames: web::Data<FrameAncestors>,
+    facts: web::Data<PageFacts>,
+) -> HttpResponse {
+    let (opened, form) = match open_form(&request, &path, &body, &pages).await {
+        Ok(opened) => opened,
+        Err(response) => return response(&frames),
+    };
+    let on = form.get("enabled") == Some("1");
+    match pages
+        .switch_script(
+            &opened.store,
+            on,
+            &script_html(&facts),
+            opened.session.user_id,
+        )
+        .await
+    {
+        Ok(()) => see_other(&opened, if on { "script-on" } else { "script-off" }),
+        Err(error) => {
+            tracing::warn!(error = %error, "switching the storefront script failed");
+            let message = match error {
+                StorefrontScriptError::NoContentScope => {
+                    "The store did not grant the Content scope (store_v2_content) that the Scripts API needs."
+                }
+                StorefrontScriptError::Upstream(_) => {
+                    "BigCommerce did not accept the change; try again in a moment."
+                }
+                StorefrontScriptError::Database(_) => return unavailable(&frames),
+            };
+            let parts = PageParts {
+                errors: vec![FieldError {
+                    field: "storefront script".to_owned(),
+                    message: message.to_owned(),
+                }],
+                ..PageParts::default()
+            };
+            render(
+                &frames,
+                &facts,
+                &pages,
+                &opened,
+                StatusCode::CONFLICT,
+                parts,
+            )
+            .await
+        }
+    }
+}
+
+/// The storefront script with this app's URL and client id, as JSON string literals that
+/// cannot close the script element.
+pub fn script_html(facts: &PageFacts) -> String {
+    let literal = |text: &str| {
+        serde_json::to_string(text)
+            .unwrap_or_else(|_| "\"\"".to_owned())
+            .replace("</", "<\\/")
+    };
+    STOREFRONT_SCRIPT
+        .replace("__API_BASE__", &literal(&facts.app_url))
+        .replace("__APP_CLIENT_ID__", &literal(&facts.client_id))
 }

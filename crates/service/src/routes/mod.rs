@@ -150,6 +150,12 @@ pub fn configure_app(config: &mut web::ServiceConfig) {
                 .default_service(web::to(post_only)),
         )
         .service(
+            web::resource("/bigcommerce/stores/{store}/script")
+                .app_data(web::PayloadConfig::new(merchant::FORM_LIMIT))
+                .route(web::post().to(merchant::switch_storefront_script))
+                .default_service(web::to(post_only)),
+        )
+        .service(
             web::resource("/bigcommerce/stores/{store}/preview")
                 .app_data(web::PayloadConfig::new(merchant::FORM_LIMIT))
                 .route(web::post().to(merchant::preview_as_customer))

@@ -14,6 +14,7 @@ use wiremock::{Mock, ResponseTemplate};
 
 use crate::helpers::app::{AppMode, OWNER_ID, customer_token, payload};
 use crate::helpers::{CLIENT_SECRET, metafield_page, now, v2_order, v3_metafield};
+use wiremock::matchers::body_partial_json;
 
 const STORE: &str = "abc123";
 const OTHER: &str = "xyz789";
@@ -630,4 +631,163 @@ async fn the_page_lists_the_keys_on_recent_orders_at_a_bounded_cached_cost_and_t
     );
     assert!(page.contains("none since the service started"), "{page}");
     // Both page loads shared one discovery of two pages (the mocks expect one call each).
+}
+
+const WITH_CONTENT: &str = "store_v2_content store_v2_orders_read_only";
+
+/// An app whose stores grant the Content scope the Scripts API needs, with `STORE` installed.
+async fn installed_with_content() -> AppMode {
+    let app = AppMode::spawn_with(&[("APP_SCOPES", WITH_CONTENT)]).await;
+    app.mount_install_granting(STORE, "content-code", "token", WITH_CONTENT)
+        .await;
+    let response = app.auth_callback(STORE, "content-code", WITH_CONTENT).await;
+    assert_eq!(response.status(), 200);
+    app
+}
+
+#[tokio::test]
+async fn the_storefront_switch_installs_one_script_with_this_apps_values_and_removes_it() {
+    let app = installed_with_content().await;
+    let scripts = format!("/stores/{STORE}/v3/content/scripts");
+    // None at first; one after the switch was turned on.
+    Mock::given(method("GET"))
+        .and(path(&scripts))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [], "meta": {}})))
+        .up_to_n_times(2)
+        .mount(&app.bigcommerce)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(&scripts))
+        .and(body_partial_json(json!({
+            "name": "order-metafields", "kind": "script_tag", "visibility": "storefront",
+            "location": "footer", "auto_uninstall": true, "consent_category": "essential",
+            "enabled": true, "channel_id": 1
+        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {
+            "uuid": "0b4a5d7e-1111-4222-8333-444455556666", "name": "order-metafields"
+        }})))
+        .expect(1)
+        .mount(&app.bigcommerce)
+        .await;
+    let session = open(&app, STORE).await;
+    let on = post(
+        &app,
+        STORE,
+        "script",
+        Some(&session.cookie),
+        &[("csrf", &session.csrf), ("enabled", "1")],
+    )
+    .await;
+    let page_on = get_page(&app, STORE, Some(&session.cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    Mock::given(method("GET"))
+        .and(path(&scripts))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [
+            {"uuid": "0b4a5d7e-1111-4222-8333-444455556666", "name": "order-metafields"},
+            {"uuid": "99999999-1111-4222-8333-444455556666", "name": "another app's script"}
+        ], "meta": {}})))
+        .mount(&app.bigcommerce)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path(format!(
+            "{scripts}/0b4a5d7e-1111-4222-8333-444455556666"
+        )))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&app.bigcommerce)
+        .await;
+    let without_csrf = post(
+        &app,
+        STORE,
+        "script",
+        Some(&session.cookie),
+        &[("enabled", "0")],
+    )
+    .await;
+    let off = post(
+        &app,
+        STORE,
+        "script",
+        Some(&session.cookie),
+        &[("csrf", &session.csrf), ("enabled", "0")],
+    )
+    .await;
+
+    assert_eq!(on.status(), 303);
+    assert_eq!(
+        on.headers()["location"],
+        format!("/bigcommerce/stores/{STORE}?done=script-on")
+    );
+    assert!(
+        page_on.contains("<span class=\"badge success\">on</span> The script is installed."),
+        "{page_on}"
+    );
+    assert_eq!(without_csrf.status(), 403);
+    assert_eq!(off.status(), 303);
+    let created = app
+        .calls(&scripts)
+        .await
+        .into_iter()
+        .find(|request| request.method.as_str() == "POST")
+        .unwrap();
+    let body: Value = serde_json::from_slice(&created.body).unwrap();
+    let html = body["html"].as_str().unwrap();
+    assert!(
+        html.contains("const apiBase = \"https://app.example.com\";"),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!(
+            "const appClientId = \"{}\";",
+            crate::helpers::CLIENT_ID
+        )),
+        "{html}"
+    );
+    assert!(html.starts_with("<script type=\"module\""), "{html}");
+    // Exactly one POST and one DELETE (the mocks' expectations), another app's script untouched.
+    let deletes: Vec<String> = app
+        .calls(&scripts)
+        .await
+        .into_iter()
+        .filter(|request| request.method.as_str() == "DELETE")
+        .map(|request| request.url.path().to_owned())
+        .collect();
+    assert_eq!(
+        deletes,
+        [format!("{scripts}/0b4a5d7e-1111-4222-8333-444455556666")]
+    );
+}
+
+#[tokio::test]
+async fn without_the_content_scope_the_switch_says_why_and_changes_nothing() {
+    let app = installed(&[STORE]).await;
+    let session = open(&app, STORE).await;
+
+    let page = get_page(&app, STORE, Some(&session.cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let on = post(
+        &app,
+        STORE,
+        "script",
+        Some(&session.cookie),
+        &[("csrf", &session.csrf), ("enabled", "1")],
+    )
+    .await;
+
+    assert!(
+        page.contains("did not grant this app the Content scope (store_v2_content)"),
+        "{page}"
+    );
+    assert_eq!(on.status(), 409);
+    assert!(
+        app.calls(&format!("/stores/{STORE}/v3/content"))
+            .await
+            .is_empty()
+    );
 }
