@@ -198,6 +198,7 @@ async fn merchant_page(
         StatusCode::OK,
         merchant::PageParts {
             webhooks,
+            just_installed: webhooks.is_some(),
             ..merchant::PageParts::default()
         },
     )

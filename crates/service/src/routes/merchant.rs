@@ -111,6 +111,9 @@ pub struct PageParts<'a> {
     pub draft: Option<DefinitionRow>,
     pub preview: Option<PreviewView>,
     pub webhooks: Option<bool>,
+    /// Leave out the reads of BigCommerce the page makes (discovery, the script's state):
+    /// the install callback's page, so that an install costs only what installing needs.
+    pub just_installed: bool,
 }
 
 /// The preview section.
@@ -435,7 +438,12 @@ pub async fn render(
     definitions.sort_by(|a, b| {
         (a.position, &a.namespace, &a.key).cmp(&(b.position, &b.namespace, &b.key))
     });
-    let discovery = match pages.discovery(&opened.store).await {
+    let discovery = if parts.just_installed {
+        Err(None)
+    } else {
+        pages.discovery(&opened.store).await.map_err(Some)
+    };
+    let discovery = match discovery {
         Ok(discovery) => DiscoveryView {
             rows: discovery
                 .keys
@@ -465,7 +473,13 @@ pub async fn render(
             complete: discovery.complete,
             failed: None,
         },
-        Err(error) => {
+        Err(None) => DiscoveryView {
+            rows: Vec::new(),
+            since: String::new(),
+            complete: false,
+            failed: Some("The keys found on recent orders show when the app is opened again."),
+        },
+        Err(Some(error)) => {
             tracing::warn!(error = %error, "discovering the store's metafield keys failed");
             DiscoveryView {
                 rows: Vec::new(),
@@ -501,8 +515,14 @@ pub async fn render(
             })
             .unwrap_or_else(|| "none since the service started".to_owned()),
     };
-    let script = match pages.script_installed(&opened.store).await {
+    let script = if parts.just_installed {
+        Ok(None)
+    } else {
+        pages.script_installed(&opened.store).await
+    };
+    let script = match script {
         Ok(Some(installed)) => Ok(installed),
+        Ok(None) if parts.just_installed => Err("The switch shows when the app is opened again."),
         Ok(None) => Err(
             "The store did not grant this app the Content scope (store_v2_content) that the Scripts API needs: add it to the app's scopes (APP_SCOPES and the Developer Portal) and install again, or paste the snippet below.",
         ),

@@ -13,6 +13,7 @@ mod cors;
 mod customer_tokens;
 mod database;
 mod documentation;
+mod field_definitions;
 mod health;
 mod login_client;
 mod merchant_page;
