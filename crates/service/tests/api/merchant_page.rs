@@ -791,3 +791,69 @@ async fn without_the_content_scope_the_switch_says_why_and_changes_nothing() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn the_last_authentic_webhook_of_the_store_shows_on_its_page() {
+    let app = installed(&[STORE]).await;
+    let secret = app
+        .calls(&format!("/stores/{STORE}/v3/hooks"))
+        .await
+        .iter()
+        .find(|request| request.method.as_str() == "POST")
+        .map(|request| {
+            let hook: Value = serde_json::from_slice(&request.body).unwrap();
+            hook["headers"]["x-webhook-secret"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .unwrap();
+    let session = open(&app, STORE).await;
+    let before = get_page(&app, STORE, Some(&session.cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let deliver = |secret: String| {
+        app.client
+            .post(format!("{}/webhooks/bigcommerce", app.address))
+            .header("x-webhook-secret", secret)
+            .header("content-type", "application/json")
+            .body(
+                json!({"scope": "store/order/metafield/updated", "store_id": "1",
+                       "data": {"metafield_id": 1, "resource_id": "100"},
+                       "hash": "h-1", "created_at": 1, "producer": format!("stores/{STORE}")})
+                .to_string(),
+            )
+            .send()
+    };
+
+    let forged = deliver("not-the-secret".to_owned()).await.unwrap();
+    let after_forged = get_page(&app, STORE, Some(&session.cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let accepted = deliver(secret).await.unwrap();
+    let after = get_page(&app, STORE, Some(&session.cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+
+    assert!(
+        before.contains("<dt>Last webhook</dt><dd>none since the service started</dd>"),
+        "{before}"
+    );
+    assert_eq!(forged.status(), 401);
+    assert!(
+        after_forged.contains("none since the service started"),
+        "a refused delivery is not seen"
+    );
+    assert_eq!(accepted.status(), 200);
+    let year = time::OffsetDateTime::now_utc().year();
+    assert!(
+        after.contains(&format!("<dt>Last webhook</dt><dd>{year}-")),
+        "{after}"
+    );
+}
