@@ -83,7 +83,8 @@ pub struct FieldDefinition {
 /// A store's definitions, each valid, at most one per `(namespace, key)`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FieldDefinitions {
-    by_key: BTreeMap<(String, String), FieldDefinition>,
+    /// By namespace, then key: looked up with borrowed `&str`s, iterated in order.
+    by_key: BTreeMap<String, BTreeMap<String, FieldDefinition>>,
 }
 
 /// What is wrong with one part of a definition, for the merchant to read.
@@ -366,18 +367,18 @@ impl FieldDefinitions {
                 message: format!("a store may have at most {MAX_DEFINITIONS} definitions"),
             });
         }
-        let mut by_key = BTreeMap::new();
+        let mut by_key: BTreeMap<String, BTreeMap<String, FieldDefinition>> = BTreeMap::new();
         for definition in definitions {
             problems.extend(definition.problems());
-            let name = (definition.namespace.clone(), definition.key.clone());
-            if by_key.contains_key(&name) {
+            let keys = by_key.entry(definition.namespace.clone()).or_default();
+            if keys.contains_key(&definition.key) {
                 problems.push(FieldError {
-                    field: format!("{}.{}", name.0, name.1),
+                    field: format!("{}.{}", definition.namespace, definition.key),
                     message: "defined twice".to_owned(),
                 });
                 continue;
             }
-            by_key.insert(name, definition);
+            keys.insert(definition.key.clone(), definition);
         }
         if problems.is_empty() {
             Ok(Self { by_key })
@@ -388,19 +389,16 @@ impl FieldDefinitions {
 
     /// The definition of `(namespace, key)`, if any.
     pub fn get(&self, namespace: &str, key: &str) -> Option<&FieldDefinition> {
-        // BTreeMap<(String, String)> cannot be probed with borrowed halves without a copy;
-        // definitions are few and looked up only when metafields are loaded.
-        self.by_key.get(&(namespace.to_owned(), key.to_owned()))
+        self.by_key.get(namespace)?.get(key)
     }
-
     /// Every definition, by namespace then key.
     pub fn iter(&self) -> impl Iterator<Item = &FieldDefinition> {
-        self.by_key.values()
+        self.by_key.values().flat_map(BTreeMap::values)
     }
 
     /// How many definitions there are.
     pub fn len(&self) -> usize {
-        self.by_key.len()
+        self.by_key.values().map(BTreeMap::len).sum()
     }
 
     /// Whether there are none.
@@ -424,7 +422,12 @@ impl FieldDefinitions {
     /// These definitions without the one of `(namespace, key)`.
     pub fn without(&self, namespace: &str, key: &str) -> Self {
         let mut by_key = self.by_key.clone();
-        by_key.remove(&(namespace.to_owned(), key.to_owned()));
+        if let Some(keys) = by_key.get_mut(namespace) {
+            keys.remove(key);
+            if keys.is_empty() {
+                by_key.remove(namespace);
+            }
+        }
         Self { by_key }
     }
 
