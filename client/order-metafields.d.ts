@@ -4,6 +4,29 @@
  * @returns {OrderMetafieldsClient}
  */
 export function createClient(options: ClientOptions): OrderMetafieldsClient;
+/**
+ * How to show a metafield's value by its `type`: dates in the shopper's locale, URLs as links
+ * (only `http:`/`https:`; anything else stays text), email addresses as `mailto:` links,
+ * multi-line text as paragraphs, booleans as yes/no, numbers in the locale's digits. A value
+ * that does not read as its type is shown as it is. Values are never markup.
+ * @param {Pick<Metafield, "value"> & { type?: FieldType | string }} field
+ * @param {DisplayOptions} [options]
+ * @returns {Display}
+ */
+export function displayValue(field: Pick<Metafield, "value"> & {
+    type?: FieldType | string;
+}, options?: DisplayOptions): Display;
+/**
+ * The DOM nodes of `displayValue`: text nodes, an `<a rel="noopener noreferrer">`, or `<p>`s,
+ * all filled with `textContent` only.
+ * @param {Pick<Metafield, "value"> & { type?: FieldType | string }} field
+ * @param {Document} document The page's document.
+ * @param {DisplayOptions} [options]
+ * @returns {Node}
+ */
+export function renderValue(field: Pick<Metafield, "value"> & {
+    type?: FieldType | string;
+}, document: Document, options?: DisplayOptions): Node;
 /** Every error the client raises on purpose. */
 export class OrderMetafieldsError extends Error {
     /**
@@ -149,6 +172,59 @@ export type Metafield = {
     description: string;
     date_created: string;
     date_modified: string;
+    /**
+     * What to show as the field's name: the merchant's label, or the
+     * metafield's `description` (may be empty).
+     */
+    label: string;
+    /**
+     * How to render `value` (`text` without a definition).
+     */
+    type: FieldType;
+    /**
+     * The field's place (items arrive in this order);
+     * `null` without a definition.
+     */
+    position: number | null;
+    /**
+     * Whether the shopper may change the value.
+     */
+    editable: boolean;
+};
+export type FieldType = "text" | "multiline_text" | "url" | "email" | "date" | "date_time" | "number" | "boolean" | "choice";
+/**
+ * How a field's value is shown, decided without a DOM (see `renderValue` for the nodes):
+ * plain text, a link (only `http:`, `https:` or `mailto:`), or paragraphs.
+ */
+export type Display = {
+    kind: "text";
+    text: string;
+} | {
+    kind: "link";
+    text: string;
+    href: string;
+} | {
+    kind: "paragraphs";
+    paragraphs: string[];
+};
+export type DisplayOptions = {
+    /**
+     * The shopper's locale(s) for dates and numbers; the
+     * browser's by default.
+     */
+    locale?: string | string[] | undefined;
+    /**
+     * For `date_time` values; the browser's by default.
+     */
+    timeZone?: string | undefined;
+    /**
+     * The words for yes/no fields
+     * (default `Yes` and `No`).
+     */
+    booleans?: {
+        yes: string;
+        no: string;
+    } | undefined;
 };
 export type Pagination = {
     total: number;

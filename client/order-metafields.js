@@ -55,6 +55,33 @@
  * @property {string} description
  * @property {string} date_created
  * @property {string} date_modified
+ * @property {string} label What to show as the field's name: the merchant's label, or the
+ *   metafield's `description` (may be empty).
+ * @property {FieldType} type How to render `value` (`text` without a definition).
+ * @property {number | null} position The field's place (items arrive in this order);
+ *   `null` without a definition.
+ * @property {boolean} editable Whether the shopper may change the value.
+ */
+
+/**
+ * @typedef {"text" | "multiline_text" | "url" | "email" | "date" | "date_time" | "number" | "boolean" | "choice"} FieldType
+ */
+
+/**
+ * How a field's value is shown, decided without a DOM (see `renderValue` for the nodes):
+ * plain text, a link (only `http:`, `https:` or `mailto:`), or paragraphs.
+ * @typedef {{ kind: "text", text: string }
+ *   | { kind: "link", text: string, href: string }
+ *   | { kind: "paragraphs", paragraphs: string[] }} Display
+ */
+
+/**
+ * @typedef {object} DisplayOptions
+ * @property {string | string[]} [locale] The shopper's locale(s) for dates and numbers; the
+ *   browser's by default.
+ * @property {string} [timeZone] For `date_time` values; the browser's by default.
+ * @property {{ yes: string, no: string }} [booleans] The words for yes/no fields
+ *   (default `Yes` and `No`).
  */
 
 /**
@@ -394,4 +421,128 @@ function problemFrom(reply) {
     detail: field("detail") ?? "",
     requestId: reply.headers.get("x-request-id"),
   });
+}
+
+const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
+const EMAIL = /^[^\s@<>()",;:]+@[^\s@<>()",;:]+\.[^\s@<>()",;:]+$/;
+const TRUE_WORDS = new Set(["true", "yes", "1", "on", "y"]);
+const FALSE_WORDS = new Set(["false", "no", "0", "off", "n", ""]);
+
+/**
+ * How to show a metafield's value by its `type`: dates in the shopper's locale, URLs as links
+ * (only `http:`/`https:`; anything else stays text), email addresses as `mailto:` links,
+ * multi-line text as paragraphs, booleans as yes/no, numbers in the locale's digits. A value
+ * that does not read as its type is shown as it is. Values are never markup.
+ * @param {Pick<Metafield, "value"> & { type?: FieldType | string }} field
+ * @param {DisplayOptions} [options]
+ * @returns {Display}
+ */
+export function displayValue(field, options = {}) {
+  const value = String(field.value ?? "");
+  const text = /** @type {Display} */ ({ kind: "text", text: value });
+  switch (field.type) {
+    case "multiline_text": {
+      const paragraphs = value.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== "");
+      return paragraphs.length > 1 ? { kind: "paragraphs", paragraphs } : text;
+    }
+    case "email":
+      return EMAIL.test(value.trim())
+        ? { kind: "link", text: value.trim(), href: `mailto:${value.trim()}` }
+        : text;
+    case "date": {
+      const parts = DATE_ONLY.exec(value.trim());
+      const time = parts ? Date.UTC(Number(parts[1]), Number(parts[2]) - 1, Number(parts[3])) : Date.parse(value);
+      if (Number.isNaN(time)) return text;
+      // A calendar date has no time zone: formatted in UTC, it never moves a day.
+      return { kind: "text", text: format(options.locale, { dateStyle: "long", timeZone: "UTC" }, time) ?? value };
+    }
+    case "date_time": {
+      const time = Date.parse(value);
+      if (Number.isNaN(time)) return text;
+      const style = { dateStyle: /** @type {const} */ ("long"), timeStyle: /** @type {const} */ ("short"), timeZone: options.timeZone };
+      return { kind: "text", text: format(options.locale, style, time) ?? value };
+    }
+    case "number": {
+      const number = Number(value.trim());
+      if (value.trim() === "" || !Number.isFinite(number)) return text;
+      try {
+        return { kind: "text", text: new Intl.NumberFormat(options.locale).format(number) };
+      } catch {
+        return text;
+      }
+    }
+    case "boolean": {
+      const word = value.trim().toLowerCase();
+      const words = options.booleans ?? { yes: "Yes", no: "No" };
+      if (TRUE_WORDS.has(word)) return { kind: "text", text: words.yes };
+      if (FALSE_WORDS.has(word)) return { kind: "text", text: words.no };
+      return text;
+    }
+    case "url":
+    case "text":
+    case undefined: {
+      // A plain text field that is a whole web address is linked, as before definitions.
+      const href = webAddress(value.trim());
+      return href ? { kind: "link", text: value, href } : text;
+    }
+    default:
+      return text;
+  }
+}
+
+/**
+ * The DOM nodes of `displayValue`: text nodes, an `<a rel="noopener noreferrer">`, or `<p>`s,
+ * all filled with `textContent` only.
+ * @param {Pick<Metafield, "value"> & { type?: FieldType | string }} field
+ * @param {Document} document The page's document.
+ * @param {DisplayOptions} [options]
+ * @returns {Node}
+ */
+export function renderValue(field, document, options = {}) {
+  const display = displayValue(field, options);
+  if (display.kind === "link") {
+    const link = document.createElement("a");
+    link.href = display.href;
+    link.rel = "noopener noreferrer";
+    if (!display.href.startsWith("mailto:")) link.target = "_blank";
+    link.textContent = display.text;
+    return link;
+  }
+  if (display.kind === "paragraphs") {
+    const fragment = document.createDocumentFragment();
+    for (const paragraph of display.paragraphs) {
+      const element = document.createElement("p");
+      element.textContent = paragraph;
+      fragment.append(element);
+    }
+    return fragment;
+  }
+  return document.createTextNode(display.text);
+}
+
+/**
+ * @param {string} value
+ * @returns {string | null}
+ */
+function webAddress(value) {
+  try {
+    const url = new URL(value);
+    return url.protocol === "https:" || url.protocol === "http:" ? url.href : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * @param {string | string[] | undefined} locale
+ * @param {Intl.DateTimeFormatOptions} style
+ * @param {number} time
+ * @returns {string | null}
+ */
+function format(locale, style, time) {
+  try {
+    return new Intl.DateTimeFormat(locale, style).format(time);
+  } catch {
+    return null;
+  }
 }

@@ -11,6 +11,7 @@ import {
   ProblemError,
   TokenError,
   createClient,
+  displayValue,
 } from "./order-metafields.js";
 
 const API_BASE = "https://api.example.test";
@@ -349,5 +350,57 @@ describe("requests", () => {
     await instance.orders({ page: 2, limit: 10 });
 
     assert.equal(fake.serviceCalls()[0].url, `${API_BASE}/metafields/v1/orders?page=2&limit=10`);
+  });
+});
+
+describe("displayValue", () => {
+  const options = { locale: "en-GB", timeZone: "UTC" };
+  const shown = (type, value, extra = {}) => displayValue({ type, value }, { ...options, ...extra });
+
+  it("shows dates and times in the shopper's locale, a calendar date never moved a day", () => {
+    assert.deepEqual(shown("date", "2025-03-18"), { kind: "text", text: "18 March 2025" });
+    assert.deepEqual(shown("date", "2025-03-18", { locale: "de-DE", timeZone: "Pacific/Honolulu" }), {
+      kind: "text",
+      text: "18. März 2025",
+    });
+    assert.deepEqual(shown("date_time", "2025-03-18T10:05:00Z"), { kind: "text", text: "18 March 2025 at 10:05" });
+    assert.deepEqual(shown("date", "next Tuesday"), { kind: "text", text: "next Tuesday" });
+  });
+
+  it("links only web and mail addresses, whatever the type claims", () => {
+    assert.deepEqual(shown("url", "https://track.example/1Z"), {
+      kind: "link",
+      text: "https://track.example/1Z",
+      href: "https://track.example/1Z",
+    });
+    for (const value of ["javascript:alert(1)", "data:text/html,<script>x</script>", "track.example/1Z"]) {
+      assert.deepEqual(shown("url", value), { kind: "text", text: value }, value);
+    }
+    assert.deepEqual(shown("email", "help@shop.example"), {
+      kind: "link",
+      text: "help@shop.example",
+      href: "mailto:help@shop.example",
+    });
+    assert.deepEqual(shown("email", "not an address"), { kind: "text", text: "not an address" });
+    // Without a definition (type text), a whole web address is linked as before.
+    assert.equal(shown("text", "https://track.example/1Z").kind, "link");
+  });
+
+  it("shows multi-line text as paragraphs, yes/no for booleans and numbers in the locale", () => {
+    assert.deepEqual(shown("multiline_text", "Happy birthday!\r\n\nLove, Sam"), {
+      kind: "paragraphs",
+      paragraphs: ["Happy birthday!", "Love, Sam"],
+    });
+    assert.deepEqual(shown("boolean", "TRUE"), { kind: "text", text: "Yes" });
+    assert.deepEqual(shown("boolean", "0"), { kind: "text", text: "No" });
+    assert.deepEqual(shown("boolean", "0", { booleans: { yes: "Ja", no: "Nein" } }), { kind: "text", text: "Nein" });
+    assert.deepEqual(shown("boolean", "maybe"), { kind: "text", text: "maybe" });
+    assert.deepEqual(shown("number", "1234.5", { locale: "de-DE" }), { kind: "text", text: "1.234,5" });
+    assert.deepEqual(shown("number", "12 boxes"), { kind: "text", text: "12 boxes" });
+  });
+
+  it("keeps markup as text and unknown types as text", () => {
+    assert.deepEqual(shown("choice", "<b>Gift box</b>"), { kind: "text", text: "<b>Gift box</b>" });
+    assert.deepEqual(shown("hologram", "x"), { kind: "text", text: "x" });
   });
 });

@@ -33,6 +33,10 @@ pub struct DemoOptions {
     pub sandbox: SocketAddr,
 }
 
+/// The scopes the demo's app asks for and is granted: reading orders, and Content (modify)
+/// for the merchant page's storefront script.
+const DEMO_APP_SCOPES: [&str; 2] = ["store_v2_orders_read_only", "store_v2_content"];
+
 /// The sandbox and the running service, with the app installed on every store.
 pub struct Demo {
     pub sandbox: RunningSandbox,
@@ -100,6 +104,8 @@ impl Demo {
     ) -> anyhow::Result<Self> {
         let mut config = SandboxConfig {
             listen: options.sandbox,
+            // Content (modify): the merchant page's one-click storefront script.
+            app_scopes: DEMO_APP_SCOPES.map(str::to_owned).to_vec(),
             ..SandboxConfig::demo_defaults()
         };
         // The other stores' storefronts listen on the demo's host too (`--host`).
@@ -142,6 +148,7 @@ impl Demo {
             ("BC_API_BASE_URL", api_base.as_str()),
             ("BC_LOGIN_BASE_URL", api_base.as_str()),
             ("DATABASE_URL", database_url.as_str()),
+            ("APP_SCOPES", &DEMO_APP_SCOPES.join(" ")),
             ("LISTEN_ADDR", listen.as_str()),
             ("CONTROL_PANEL_ORIGINS", frame_ancestors.as_str()),
             (

@@ -6,5 +6,6 @@
 pub mod address;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod fields;
 pub mod stores;
 pub mod token;

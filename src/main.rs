@@ -104,6 +104,15 @@ enum Command {
         #[command(subcommand)]
         action: StoresCommand,
     },
+    /// A store's field definitions as JSON: export them, or import a file (replacing them).
+    ///
+    /// App mode names the store with --store; single-store mode uses BC_STORE_HASH. Without
+    /// DATABASE_URL, single-store mode keeps definitions in memory: `export` prints
+    /// FIELD_DEFINITIONS_FILE's and `import` checks a file for it.
+    Fields {
+        #[command(subcommand)]
+        action: FieldsCommand,
+    },
     /// Ask the running service's /healthz: exit 0 when it answers 200, else 1.
     ///
     /// For a container's HEALTHCHECK (the image has no curl). It reads the service's
@@ -153,6 +162,24 @@ enum StoresCommand {
     Forget {
         /// The store hash.
         store: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum FieldsCommand {
+    /// Print the store's definitions (the format `import` and FIELD_DEFINITIONS_FILE read).
+    Export {
+        /// The store hash (app mode).
+        #[arg(long)]
+        store: Option<String>,
+    },
+    /// Replace the store's definitions with those of FILE, after validating every one.
+    Import {
+        /// The JSON file `export` wrote.
+        file: std::path::PathBuf,
+        /// The store hash (app mode).
+        #[arg(long)]
+        store: Option<String>,
     },
 }
 
@@ -251,6 +278,7 @@ fn main() -> ExitCode {
         }),
         Command::Webhooks { action } => webhooks(action),
         Command::Stores { action } => stores(action),
+        Command::Fields { action } => fields(action),
         Command::Healthcheck { address, timeout } => healthcheck(address, timeout),
         Command::Token {
             customer_id,
@@ -540,6 +568,32 @@ fn stores(action: StoresCommand) -> ExitCode {
             }
             StoresCommand::Forget { store } => {
                 order_metafields::stores::forget(&settings, &store).await?
+            }
+        };
+        print!("{text}");
+        anyhow::Ok(())
+    }))
+}
+
+fn fields(action: FieldsCommand) -> ExitCode {
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("order-metafields: configuration error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let _log = match init_quiet_logs() {
+        Ok(guard) => guard,
+        Err(code) => return code,
+    };
+    report(actix_web::rt::System::new().block_on(async move {
+        let text = match action {
+            FieldsCommand::Export { store } => {
+                order_metafields::fields::export(&settings, store.as_deref()).await?
+            }
+            FieldsCommand::Import { file, store } => {
+                order_metafields::fields::import(&settings, store.as_deref(), &file).await?
             }
         };
         print!("{text}");

@@ -10,6 +10,7 @@ mod configuration;
 mod demo;
 #[cfg(feature = "demo")]
 mod end_to_end;
+mod fields;
 mod healthcheck;
 mod log_secrets;
 #[cfg(feature = "demo")]

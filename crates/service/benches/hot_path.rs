@@ -120,6 +120,7 @@ async fn warm_access(settings: &Settings) -> Warm {
         StoreHash::parse(STORE_HASH).expect("a store hash"),
         &one.access_token,
         VisibilityPolicy::new(BTreeSet::new()),
+        order_metafields_service::fields::FieldDefinitions::default(),
         Origin::Environment,
     );
     let key = store.scope.key;

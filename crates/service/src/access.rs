@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use bytes::Bytes;
 use tokio::time::Instant;
 
@@ -13,6 +14,7 @@ use crate::cache::changes::{Change, Revision};
 use crate::cache::layer::{Cached, FAILURE_BACKOFF, LoadFailure};
 use crate::cache::{Cache, CustomerOrders, OrderMetafields};
 use crate::domain::{CustomerId, Metafield, Order, OrderId, StoreKey, VisibilityPolicy};
+use crate::fields::FieldDefinitions;
 use crate::management::ManagementClient;
 use crate::management::error::ManagementError;
 
@@ -56,6 +58,52 @@ pub struct StoreScope<S = ManagementClient> {
     pub key: StoreKey,
     pub source: S,
     pub policy: VisibilityPolicy,
+    /// The merchant's field definitions, replaced whole when they change (and the change
+    /// recorded as [`Change::FieldDefinitions`], after the swap).
+    pub fields: ArcSwap<FieldDefinitions>,
+    /// This store's own counts, for its merchant page.
+    pub figures: StoreFigures,
+}
+
+/// A store's own counts since it was served: reads answered, loads from BigCommerce, and the
+/// latest webhook delivery. Relaxed atomics: figures for a page, not for decisions.
+#[derive(Debug, Default)]
+pub struct StoreFigures {
+    reads: std::sync::atomic::AtomicU64,
+    loads: std::sync::atomic::AtomicU64,
+    /// Unix seconds of the latest authentic webhook delivery; 0: none yet.
+    last_webhook: std::sync::atomic::AtomicU64,
+}
+
+impl StoreFigures {
+    fn note_read(&self) {
+        self.reads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn note_load(&self) {
+        self.loads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Records that an authentic webhook delivery for the store arrived at `unix_seconds`.
+    pub fn note_webhook(&self, unix_seconds: u64) {
+        self.last_webhook
+            .fetch_max(unix_seconds, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Cached reads (hits) and loads from BigCommerce (misses) of orders and metafields.
+    pub fn hits_and_misses(&self) -> (u64, u64) {
+        let reads = self.reads.load(std::sync::atomic::Ordering::Relaxed);
+        let loads = self.loads.load(std::sync::atomic::Ordering::Relaxed);
+        (reads.saturating_sub(loads), loads)
+    }
+
+    /// Unix seconds of the latest webhook delivery, if any arrived.
+    pub fn last_webhook(&self) -> Option<u64> {
+        let seen = self.last_webhook.load(std::sync::atomic::Ordering::Relaxed);
+        (seen > 0).then_some(seen)
+    }
 }
 
 /// Why a customer cannot have what they asked for.
@@ -160,9 +208,14 @@ impl Access {
         let read = self.begin(store);
         // Ownership first: nobody's metafields are fetched for an order they did not place.
         self.order_as_of(store, customer, id, read).await?;
+        store.figures.note_read();
         let load = || async move {
+            store.figures.note_load();
             let metafields = store.source.order_metafields(id, read.deadline).await?;
-            Ok::<_, ManagementError>(visible_metafields(&store.policy, metafields))
+            // Definitions read after the fetch: a change of them recorded after this read
+            // began is newer than the value, which is then not served (and reloaded).
+            let fields = store.fields.load();
+            Ok::<_, ManagementError>(visible_metafields(&store.policy, &fields, metafields))
         };
         self.cache
             .metafields
@@ -187,9 +240,11 @@ impl Access {
         customer: CustomerId,
         read: Read,
     ) -> Result<Cached<CustomerOrders>, AccessError> {
+        store.figures.note_read();
         self.cache
             .orders
             .get_or_load((store.key, customer), read.as_of, || {
+                store.figures.note_load();
                 load_orders(store, customer, read.deadline)
             })
             .await
@@ -281,23 +336,26 @@ impl LoadFailure for ManagementError {
     }
 }
 
-/// Applies the policy and renders `{"data":[…]}` once, in BigCommerce's order (by id).
+/// Applies the policy first (a definition never makes a metafield visible), then the
+/// definitions (hidden ones left out; label, type, position, editable; position order), and
+/// renders `{"data":[…]}` once.
 fn visible_metafields(
     policy: &VisibilityPolicy,
+    fields: &FieldDefinitions,
     mut metafields: Vec<Metafield>,
 ) -> OrderMetafields {
     metafields.retain(|metafield| policy.allows(metafield));
-    metafields.sort_by_key(|metafield| metafield.id);
+    let shown = fields.show(&metafields);
     #[derive(serde::Serialize)]
     struct Body<'a> {
-        data: &'a [Metafield],
+        data: &'a [crate::fields::ShownMetafield<'a>],
     }
     // Serialising plain strings, numbers and dates into a Vec cannot fail.
-    let body = serde_json::to_vec(&Body { data: &metafields })
-        .unwrap_or_else(|_| b"{\"data\":[]}".to_vec());
+    let body =
+        serde_json::to_vec(&Body { data: &shown }).unwrap_or_else(|_| b"{\"data\":[]}".to_vec());
     OrderMetafields {
         body: body.into(),
-        count: metafields.len(),
+        count: shown.len(),
     }
 }
 

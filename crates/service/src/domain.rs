@@ -256,11 +256,14 @@ impl VisibilityPolicy {
 
     /// Whether a customer may see this metafield of their own order.
     pub fn allows(&self, metafield: &Metafield) -> bool {
-        match metafield.permission_set {
+        self.shows(&metafield.namespace, metafield.permission_set)
+    }
+
+    /// Whether a metafield of `namespace` with `permission_set` reaches the storefront.
+    pub fn shows(&self, namespace: &str, permission_set: PermissionSet) -> bool {
+        match permission_set {
             PermissionSet::ReadAndStorefront | PermissionSet::WriteAndStorefront => true,
-            PermissionSet::Read | PermissionSet::Write => {
-                self.extra_namespaces.contains(&metafield.namespace)
-            }
+            PermissionSet::Read | PermissionSet::Write => self.extra_namespaces.contains(namespace),
             PermissionSet::AppOnly => false,
         }
     }

@@ -58,6 +58,8 @@ pub struct InstallRequest<'a> {
 #[derive(Debug)]
 pub struct Installed {
     pub store: StoreHash,
+    /// The control-panel user who installed it (the merchant page's session is theirs).
+    pub user_id: i64,
     /// Whether the store's webhooks are registered; without them, cached answers only
     /// change when they expire.
     pub webhooks_registered: bool,
@@ -70,6 +72,8 @@ pub struct Loaded {
     /// Whether the app is installed on it (a load for another store gets a page saying so).
     pub installed: bool,
     pub user_is_owner: bool,
+    /// The control-panel user who opened it.
+    pub user_id: i64,
 }
 
 /// Why an install did not happen. Nothing was stored.
@@ -205,6 +209,9 @@ impl Lifecycle {
             )
             .await?;
         let policy = self.policy_of(&store).await?;
+        // A store installed again finds the definitions its merchant made before (an
+        // uninstall deleted them; a reinstall without one keeps them).
+        let fields = self.database.field_definitions(store.as_str()).await?;
         // A reinstall replaces the earlier installation; whatever it cached is dropped.
         if let Some(earlier) = self.stores.remove(store.as_str()) {
             self.access.invalidate(Change::Store(earlier.scope.key));
@@ -213,6 +220,7 @@ impl Lifecycle {
             store.clone(),
             &grant.access_token,
             policy,
+            fields,
             Origin::Installed,
         );
         self.replicas.installed(store.clone());
@@ -220,6 +228,7 @@ impl Lifecycle {
         tracing::info!(store = %store, webhooks_registered, "app installed");
         Ok(Installed {
             store,
+            user_id: grant.user.id,
             webhooks_registered,
         })
     }
@@ -252,6 +261,7 @@ impl Lifecycle {
         }
         Ok(Loaded {
             user_is_owner: payload.user_is_owner(),
+            user_id: payload.user.id,
             store: payload.store,
             installed,
         })
@@ -349,11 +359,13 @@ impl Lifecycle {
             return Ok(());
         };
         let policy = self.policy_of(&store).await?;
+        let fields = self.database.field_definitions(store.as_str()).await?;
         if let Some(earlier) = self.stores.remove(store.as_str()) {
             self.access
                 .invalidate_announced(Change::Store(earlier.scope.key));
         }
-        self.stores.serve(store, &token, policy, Origin::Installed);
+        self.stores
+            .serve(store, &token, policy, fields, Origin::Installed);
         Ok(())
     }
 
@@ -438,7 +450,9 @@ impl Lifecycle {
                 resealed += usize::from(self.reseal(&store, &record, &token).await);
             }
             let policy = self.policy_of(&store).await?;
-            self.stores.serve(store, &token, policy, Origin::Installed);
+            let fields = self.database.field_definitions(store.as_str()).await?;
+            self.stores
+                .serve(store, &token, policy, fields, Origin::Installed);
         }
         if resealed > 0 {
             tracing::info!(

@@ -32,7 +32,7 @@ use crate::domain::StoreHash;
 use crate::lifecycle::Lifecycle;
 use crate::management::quota::Spenders;
 use crate::metrics::ReplicaMetrics;
-use crate::stores::StoreRegistry;
+use crate::stores::{Store, StoreRegistry};
 
 /// The channel every replica of a database listens on.
 pub const CHANNEL: &str = "order_metafields_changes";
@@ -364,8 +364,14 @@ impl Applier {
         self.replicas.metrics.received();
         match (notice.event, notice.store) {
             (Event::Joined, _) => self.replicas.count(&self.database).await,
-            (Event::Change(change), Some(store)) => {
-                if let Some(store) = self.stores.get(store.as_str()) {
+            (Event::Change(change), Some(hash)) => {
+                if let Some(store) = self.stores.get(hash.as_str()) {
+                    if let Change::FieldDefinitions(_) = change {
+                        // The definitions live in the database; this replica serves its own
+                        // copy, which is read again before the change is recorded, so that a
+                        // request after it is answered with the new ones.
+                        self.reload_field_definitions(&store).await;
+                    }
                     self.access
                         .invalidate_announced(change.for_store(store.scope.key));
                 }
@@ -382,6 +388,19 @@ impl Applier {
             }
             // A store event without its store: nothing to place it on.
             (_, None) => self.replicas.metrics.failed("unreadable"),
+        }
+    }
+
+    /// Reads a store's field definitions again after another replica changed them. When the
+    /// database cannot answer, the copy served is kept (and said so): the cached answers are
+    /// dropped all the same, and the next change or resynchronisation reads them again.
+    async fn reload_field_definitions(&self, store: &Store) {
+        match self.database.field_definitions(store.hash.as_str()).await {
+            Ok(fields) => store.scope.fields.store(Arc::new(fields)),
+            Err(error) => {
+                self.replicas.metrics.failed("definitions");
+                tracing::warn!(store = %store.hash, error = %error, "cannot read the field definitions another replica changed; serving the earlier ones");
+            }
         }
     }
 

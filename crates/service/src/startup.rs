@@ -25,11 +25,14 @@ use crate::cache::Cache;
 use crate::config::{HttpSettings, Mode, Settings};
 use crate::database::{Database, Engine, SettingsRecord};
 use crate::domain::{StoreHash, VisibilityPolicy};
+use crate::fields::FieldDefinitions;
 use crate::http_limits::{self, ClientConnections};
 use crate::lifecycle::Lifecycle;
 use crate::management::ManagementApi;
 use crate::management::login::LoginClient;
 use crate::management::quota::Spenders;
+use crate::merchant::MerchantPages;
+use crate::merchant_session::SessionKeys;
 use crate::metrics::Metrics;
 use crate::readiness::Readiness;
 use crate::replicas::Replicas;
@@ -98,10 +101,20 @@ impl Application {
                         0,
                     )
                     .await?;
+                // FIELD_DEFINITIONS_FILE replaces what the database held; without it, the
+                // database's own (none in memory) stand.
+                if let Some(path) = &settings.visibility.field_definitions_file {
+                    let definitions = read_field_definitions(path)?;
+                    database
+                        .replace_field_definitions(hash.as_str(), &definitions, 0)
+                        .await?;
+                }
+                let fields = database.field_definitions(hash.as_str()).await?;
                 let store = stores.serve(
                     hash,
                     &one.access_token,
                     VisibilityPolicy::new(namespaces),
+                    fields,
                     Origin::Environment,
                 );
                 let readiness =
@@ -136,9 +149,23 @@ impl Application {
                     .webhook_secret
                     .clone()
                     .unwrap_or_else(|| settings.auth.client_secret.clone());
+                let pages = MerchantPages::new(
+                    database.clone(),
+                    Arc::clone(&stores),
+                    access.clone(),
+                    SessionKeys::new(&settings.auth.client_secret),
+                );
+                let facts = routes::PageFacts {
+                    app_url: app.app_url.as_str().trim_end_matches('/').to_owned(),
+                    client_id: settings.auth.client_id.clone(),
+                };
                 (
                     readiness,
-                    Some(web::Data::new(lifecycle)),
+                    Some((
+                        web::Data::new(lifecycle),
+                        web::Data::new(pages),
+                        web::Data::new(facts),
+                    )),
                     SharedSecret::PerStore(key),
                 )
             }
@@ -149,7 +176,7 @@ impl Application {
                 access.clone(),
                 lifecycle
                     .as_ref()
-                    .map(|lifecycle| lifecycle.clone().into_inner()),
+                    .map(|(lifecycle, _, _)| lifecycle.clone().into_inner()),
             );
         }
         let readiness = web::Data::new(readiness);
@@ -193,8 +220,10 @@ impl Application {
                 app
             };
             let app = match &lifecycle {
-                Some(lifecycle) => app
+                Some((lifecycle, pages, facts)) => app
                     .app_data(lifecycle.clone())
+                    .app_data(pages.clone())
+                    .app_data(facts.clone())
                     .app_data(frames.clone())
                     .configure(routes::configure_app),
                 None => app,
@@ -407,6 +436,15 @@ fn cors(settings: &HttpSettings) -> Cors {
         cors = cors.allowed_origin(origin);
     }
     cors
+}
+
+/// Reads `FIELD_DEFINITIONS_FILE`; the error names the variable and the first problem,
+/// never the file's contents.
+fn read_field_definitions(path: &std::path::Path) -> anyhow::Result<FieldDefinitions> {
+    let json = std::fs::read(path)
+        .with_context(|| format!("FIELD_DEFINITIONS_FILE: cannot read {}", path.display()))?;
+    FieldDefinitions::import(&json)
+        .map_err(|error| anyhow::anyhow!("FIELD_DEFINITIONS_FILE: {error}"))
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use secrecy::SecretString;
 
 use crate::access::StoreScope;
 use crate::domain::{StoreHash, StoreKey, VisibilityPolicy};
+use crate::fields::FieldDefinitions;
 use crate::management::{ManagementApi, ManagementClient};
 
 /// One store being served.
@@ -65,6 +66,7 @@ impl StoreRegistry {
         store_hash: StoreHash,
         access_token: &SecretString,
         policy: VisibilityPolicy,
+        fields: FieldDefinitions,
         origin: Origin,
     ) -> Arc<Store> {
         let key = StoreKey::new(self.next_key.fetch_add(1, Ordering::Relaxed));
@@ -73,6 +75,8 @@ impl StoreRegistry {
                 key,
                 source: self.api.store(store_hash.as_str(), access_token),
                 policy,
+                fields: ArcSwap::from_pointee(fields),
+                figures: crate::access::StoreFigures::default(),
             },
             hash: store_hash.clone(),
             origin,
@@ -159,6 +163,7 @@ mod tests {
             StoreHash::parse(hash).unwrap(),
             &SecretString::from("token"),
             VisibilityPolicy::default(),
+            FieldDefinitions::default(),
             Origin::Installed,
         )
     }

@@ -170,6 +170,8 @@ fn access(store: Store) -> Tested {
             key: STORE,
             source: store,
             policy: VisibilityPolicy::default(),
+            fields: arc_swap::ArcSwap::from_pointee(crate::fields::FieldDefinitions::default()),
+            figures: crate::access::StoreFigures::default(),
         }),
     }
 }

@@ -28,15 +28,20 @@ pub enum Change {
     OrderMetafields(StoreKey, OrderId),
     /// The store uninstalled the app: nothing cached for it may be served again.
     Store(StoreKey),
+    /// The merchant changed the store's field definitions: every metafield answer of the
+    /// store (rendered with the old labels, types, order and hidden fields) is wrong; order
+    /// lists are not.
+    FieldDefinitions(StoreKey),
 }
 
 impl Change {
     /// The store the change is about.
     pub fn store(&self) -> StoreKey {
         match *self {
-            Change::Order(store, _) | Change::OrderMetafields(store, _) | Change::Store(store) => {
-                store
-            }
+            Change::Order(store, _)
+            | Change::OrderMetafields(store, _)
+            | Change::Store(store)
+            | Change::FieldDefinitions(store) => store,
         }
     }
 
@@ -48,6 +53,7 @@ impl Change {
             Change::Order(_, order) => Change::Order(store, order),
             Change::OrderMetafields(_, order) => Change::OrderMetafields(store, order),
             Change::Store(_) => Change::Store(store),
+            Change::FieldDefinitions(_) => Change::FieldDefinitions(store),
         }
     }
 }

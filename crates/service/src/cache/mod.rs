@@ -130,6 +130,10 @@ impl Cache {
                 .invalidate_entries_if(move |(key, _), _| *key == store)
                 .ok();
         }
+        if let Change::FieldDefinitions(store) = change {
+            // Every metafield answer of the store was rendered with the old definitions.
+            self.metafields.forget_where(move |(key, _)| *key == store);
+        }
     }
 
     /// Reloads the customer's orders unless they were loaded, or reloaded, less than the
@@ -189,7 +193,7 @@ impl Resource for CustomerOrders {
     fn affected_by(&self, (store, _customer): &CustomerKey, change: &Change) -> bool {
         match change {
             Change::Order(changed, order) => changed == store && self.index.contains_key(order),
-            Change::OrderMetafields(..) => false,
+            Change::OrderMetafields(..) | Change::FieldDefinitions(_) => false,
             Change::Store(changed) => changed == store,
         }
     }
@@ -213,7 +217,7 @@ impl Resource for OrderMetafields {
 
     fn affected_by(&self, key: &OrderKey, change: &Change) -> bool {
         match change {
-            Change::Store(store) => *store == key.0,
+            Change::Store(store) | Change::FieldDefinitions(store) => *store == key.0,
             _ => Self::named_by(change) == Some(*key),
         }
     }
@@ -223,7 +227,7 @@ impl Resource for OrderMetafields {
             Change::Order(store, order) | Change::OrderMetafields(store, order) => {
                 Some((store, order))
             }
-            Change::Store(_) => None,
+            Change::Store(_) | Change::FieldDefinitions(_) => None,
         }
     }
 }

@@ -179,6 +179,9 @@ pub struct UpstreamSettings {
 #[derive(Clone, Debug, Default)]
 pub struct VisibilitySettings {
     pub extra_namespaces: BTreeSet<String>,
+    /// `FIELD_DEFINITIONS_FILE`: single-store mode's field definitions (the `fields export`
+    /// format), read at start-up.
+    pub field_definitions_file: Option<std::path::PathBuf>,
 }
 
 /// Log output.
@@ -312,6 +315,9 @@ impl Settings {
             extra_namespaces: list(environment.value(&var::METAFIELD_NAMESPACES)?)
                 .map(str::to_owned)
                 .collect(),
+            field_definitions_file: environment
+                .value(&var::FIELD_DEFINITIONS_FILE)?
+                .map(std::path::PathBuf::from),
         };
         let log = LogSettings::read(environment, default_text(&var::LOG_LEVEL))?;
 

@@ -312,6 +312,13 @@ variables! {
         example: Some("shipping_tracking,gift_messages"),
         meaning: "Comma-separated namespaces (exact, case-sensitive) whose `read` and `write` metafields are shown too, besides those marked `read_and_sf_access` or `write_and_sf_access`. `app_only` metafields are never shown. Empty: storefront-marked metafields only.",
     }
+    FIELD_DEFINITIONS_FILE {
+        section: Section::Visibility,
+        default: Empty,
+        secret: false,
+        example: Some("/etc/order-metafields/fields.json"),
+        meaning: "Single-store mode: the store's field definitions (labels, types, order, hidden fields), a JSON file as `order-metafields fields export` writes it, loaded at start-up into the database; start-up fails naming the first invalid definition. Empty: the definitions already in the database (none in memory). Ignored in app mode, where merchants edit definitions on the app's page.",
+    }
     ORDERS_CACHE_TTL {
         section: Section::Cache,
         default: Value("60s"),

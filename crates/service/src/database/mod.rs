@@ -1,11 +1,12 @@
 //! The database: the only code that issues SQL, as `management` is the only code that calls
 //! BigCommerce. It holds installed stores (with their access token sealed, never in the
-//! clear), control-panel users, used load tokens and per-store settings, in SQLite
+//! clear), control-panel users, used load tokens, per-store settings and field definitions, in SQLite
 //! (embedded, one replica) or PostgreSQL (several replicas) through one code path: sqlx's
 //! Any driver picks the engine from `DATABASE_URL`, and each engine has its own migrations
 //! (`migrations/sqlite`, `migrations/postgres`), embedded in the binary and run at connect.
 //! It knows nothing of HTTP, of caches or of how tokens are sealed.
 
+mod fields;
 mod load_tokens;
 mod notifications;
 mod settings;

@@ -51,6 +51,18 @@ impl Database {
             .map_err(query_error("remove_user"))
     }
 
+    /// Whether the user is (still) a known user of the store: `remove_user` and an
+    /// uninstall end their merchant-page sessions through this.
+    pub async fn has_user(&self, store_hash: &str, user_id: i64) -> Result<bool, DatabaseError> {
+        sqlx::query("SELECT 1 FROM store_users WHERE store_hash = $1 AND user_id = $2")
+            .bind(store_hash)
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map(|row| row.is_some())
+            .map_err(query_error("find_user"))
+    }
+
     /// The users who opened the app in a store, by id.
     pub async fn users(&self, store_hash: &str) -> Result<Vec<UserRecord>, DatabaseError> {
         let rows = sqlx::query(

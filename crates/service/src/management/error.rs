@@ -67,6 +67,13 @@ pub enum Operation {
     DeleteHook,
     /// The cheap call readiness makes to see that the access token is accepted.
     ReadinessProbe,
+    /// The merchant page's look-up of a metafield key's permission sets.
+    KeyPermissions,
+    /// The merchant page's discovery of the keys on recent orders.
+    DiscoverMetafields,
+    ListScripts,
+    CreateScript,
+    DeleteScript,
 }
 
 impl Operation {
@@ -79,6 +86,11 @@ impl Operation {
             Operation::UpdateHook => "update a webhook",
             Operation::DeleteHook => "delete a webhook",
             Operation::ReadinessProbe => "check the access token",
+            Operation::KeyPermissions => "look up a metafield key's permission sets",
+            Operation::DiscoverMetafields => "list recent orders' metafields",
+            Operation::ListScripts => "list scripts",
+            Operation::CreateScript => "create a script",
+            Operation::DeleteScript => "delete a script",
         }
     }
 
@@ -92,6 +104,11 @@ impl Operation {
             Operation::UpdateHook => "update_hook",
             Operation::DeleteHook => "delete_hook",
             Operation::ReadinessProbe => "readiness_probe",
+            Operation::KeyPermissions => "key_permissions",
+            Operation::DiscoverMetafields => "discover_metafields",
+            Operation::ListScripts => "list_scripts",
+            Operation::CreateScript => "create_script",
+            Operation::DeleteScript => "delete_script",
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod login;
 pub mod pagination;
 pub mod quota;
 pub mod rate_limit;
+pub mod scripts;
 mod send;
 pub mod wire;
 
@@ -25,7 +26,7 @@ use tokio::time::Instant;
 use url::Url;
 
 use crate::config::{StoreSettings, UpstreamSettings};
-use crate::domain::{CustomerId, Metafield, Order, OrderId};
+use crate::domain::{CustomerId, Metafield, Order, OrderId, PermissionSet};
 use crate::management::body::LargeBodies;
 use crate::management::contact::{Contact, ContactLog};
 use crate::management::error::{ManagementError, Operation};
@@ -38,6 +39,10 @@ use crate::metrics::UpstreamMetrics;
 /// The `User-Agent` sent upstream: the service's name and version.
 pub const USER_AGENT_VALUE: &str = concat!("order-metafields/", env!("CARGO_PKG_VERSION"));
 
+/// The most pages the merchant page's discovery reads (of `PAGE_LIMIT` metafields each).
+pub const DISCOVERY_MAX_PAGES: u32 = 4;
+/// How many metafields of one key the merchant page's look-up reads (one page).
+pub const KEY_PERMISSIONS_LIMIT: u32 = 50;
 /// The most metafield pages read for one order (BigCommerce allows 250 metafields per
 /// order per app, so a handful of pages covers every app on a store).
 const METAFIELDS_MAX_PAGES: u32 = 20;
@@ -256,6 +261,104 @@ impl ManagementClient {
             }
         }
         Ok(metafields)
+    }
+
+    /// The permission sets a metafield key carries on the store's orders, from one page
+    /// (at most [`KEY_PERMISSIONS_LIMIT`]) of the batch `GET /v3/orders/metafields` filtered
+    /// by namespace and key: one request, whatever the store holds. The merchant page asks
+    /// it before saving a definition that would show the key.
+    pub async fn key_permission_sets(
+        &self,
+        namespace: &str,
+        key: &str,
+        deadline: Instant,
+    ) -> Result<Vec<PermissionSet>, ManagementError> {
+        let operation = Operation::KeyPermissions;
+        let mut url = self.url("v3/orders/metafields");
+        url.query_pairs_mut()
+            .append_pair("namespace", namespace)
+            .append_pair("key", key)
+            .append_pair("limit", &KEY_PERMISSIONS_LIMIT.to_string());
+        let answer = self.get(url, operation, deadline).await?;
+        if answer.status == StatusCode::NO_CONTENT || answer.body.is_empty() {
+            return Ok(Vec::new());
+        }
+        let wire: WireMetafieldPage = decode(&answer.body.bytes, operation)?;
+        let mut sets = Vec::new();
+        for metafield in wire.data {
+            // Only the exact key counts (an upstream that ignored the filter says nothing).
+            if metafield.namespace != namespace || metafield.key != key {
+                continue;
+            }
+            let metafield = metafield
+                .into_metafield()
+                .map_err(|reason| ManagementError::InvalidResponse { operation, reason })?;
+            if !sets.contains(&metafield.permission_set) {
+                sets.push(metafield.permission_set);
+            }
+        }
+        Ok(sets)
+    }
+
+    /// The metafields of the store's orders modified on or after `since` (`YYYY-MM-DD`),
+    /// each with its order id, from the batch `GET /v3/orders/metafields` with
+    /// `date_modified:min`, following `meta.cursor_pagination` for at most
+    /// [`DISCOVERY_MAX_PAGES`] pages of [`PAGE_LIMIT`]: a bounded number of requests
+    /// whatever the store holds. The flag says whether every page was read.
+    pub async fn recent_order_metafields(
+        &self,
+        since: &str,
+        deadline: Instant,
+    ) -> Result<(Vec<(Metafield, Option<u64>)>, bool), ManagementError> {
+        let operation = Operation::DiscoverMetafields;
+        let mut found = Vec::new();
+        let mut after: Option<String> = None;
+        for _ in 0..DISCOVERY_MAX_PAGES {
+            let mut url = self.url("v3/orders/metafields");
+            url.query_pairs_mut()
+                .append_pair("limit", &PAGE_LIMIT.to_string())
+                .append_pair("date_modified:min", since);
+            if let Some(cursor) = &after {
+                url.query_pairs_mut().append_pair("after", cursor);
+            }
+            let answer = self.get(url, operation, deadline).await?;
+            if answer.status == StatusCode::NO_CONTENT || answer.body.is_empty() {
+                return Ok((found, true));
+            }
+            let wire: WireMetafieldPage = decode(&answer.body.bytes, operation)?;
+            let received = wire.data.len();
+            let next = wire
+                .meta
+                .and_then(|meta| meta.cursor_pagination)
+                .filter(|cursor| {
+                    cursor
+                        .links
+                        .as_ref()
+                        .is_some_and(|links| links.next.is_some())
+                })
+                .and_then(|cursor| cursor.end_cursor);
+            for metafield in wire.data {
+                if metafield
+                    .resource_type
+                    .as_deref()
+                    .is_some_and(|kind| kind != "order")
+                {
+                    continue;
+                }
+                let order = metafield.resource_id;
+                let metafield = metafield
+                    .into_metafield()
+                    .map_err(|reason| ManagementError::InvalidResponse { operation, reason })?;
+                found.push((metafield, order));
+            }
+            match next {
+                Some(cursor) if received > 0 && after.as_ref() != Some(&cursor) => {
+                    after = Some(cursor);
+                }
+                _ => return Ok((found, true)),
+            }
+        }
+        Ok((found, false))
     }
 
     /// Checks cheaply that the store answers the access token: `GET /v2/orders/count`

@@ -74,6 +74,24 @@ pub struct WireMetafieldPage {
 pub struct WireMeta {
     #[serde(default)]
     pub pagination: Option<WirePagination>,
+    /// The batch endpoints' cursor paging (`meta.cursor_pagination`).
+    #[serde(default)]
+    pub cursor_pagination: Option<WireCursorPagination>,
+}
+
+/// v3 cursor paging: the next page is `after={end_cursor}` while `links.next` is present.
+#[derive(Deserialize)]
+pub struct WireCursorPagination {
+    #[serde(default)]
+    pub end_cursor: Option<String>,
+    #[serde(default)]
+    pub links: Option<WireCursorLinks>,
+}
+
+#[derive(Deserialize)]
+pub struct WireCursorLinks {
+    #[serde(default)]
+    pub next: Option<String>,
 }
 
 /// v3 collection paging (`meta.pagination`).

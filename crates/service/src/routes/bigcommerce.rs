@@ -10,10 +10,13 @@ use askama::Template;
 use secrecy::SecretString;
 
 use crate::database::DatabaseError;
+use crate::domain::StoreHash;
 use crate::lifecycle::{CallbackError, InstallError, InstallRequest, Lifecycle};
 use crate::management::login::LoginError;
+use crate::merchant::{MerchantPages, Opened};
 use crate::problem::ApiError;
 use crate::request_context;
+use crate::routes::merchant::{self, PageFacts};
 
 /// The stylesheet of the app's pages.
 pub const APP_CSS: &str = include_str!("../../assets/app/app.css");
@@ -22,15 +25,6 @@ pub const APP_CSS: &str = include_str!("../../assets/app/app.css");
 /// frame-ancestors`).
 #[derive(Clone, Debug)]
 pub struct FrameAncestors(pub String);
-
-/// The page of an installed store.
-#[derive(Template)]
-#[template(path = "store.html")]
-struct StorePage<'a> {
-    store: &'a str,
-    /// Whether webhooks were registered just now; `None` when this page did not try.
-    webhooks: Option<bool>,
-}
 
 /// A page that says one thing (an error, a store that is not installed).
 #[derive(Template)]
@@ -49,6 +43,8 @@ pub async fn install_app(
     request: HttpRequest,
     lifecycle: web::Data<Lifecycle>,
     frames: web::Data<FrameAncestors>,
+    pages: web::Data<MerchantPages>,
+    facts: web::Data<PageFacts>,
 ) -> HttpResponse {
     let query = Query::parse(request.query_string());
     let (Some(code), Some(scope), Some(context)) =
@@ -73,14 +69,15 @@ pub async fn install_app(
     match outcome {
         Ok(installed) => {
             request_context::note_store(installed.store.clone());
-            page(
+            merchant_page(
                 &frames,
-                StatusCode::OK,
-                StorePage {
-                    store: installed.store.as_str(),
-                    webhooks: Some(installed.webhooks_registered),
-                },
+                &pages,
+                &facts,
+                &installed.store,
+                installed.user_id,
+                Some(installed.webhooks_registered),
             )
+            .await
         }
         Err(error) => install_failed(&frames, &error),
     }
@@ -91,6 +88,8 @@ pub async fn load_app(
     request: HttpRequest,
     lifecycle: web::Data<Lifecycle>,
     frames: web::Data<FrameAncestors>,
+    pages: web::Data<MerchantPages>,
+    facts: web::Data<PageFacts>,
 ) -> HttpResponse {
     let query = Query::parse(request.query_string());
     let Some(token) = query.get("signed_payload_jwt") else {
@@ -99,14 +98,7 @@ pub async fn load_app(
     match lifecycle.load(token).await {
         Ok(loaded) if loaded.installed => {
             request_context::note_store(loaded.store.clone());
-            page(
-                &frames,
-                StatusCode::OK,
-                StorePage {
-                    store: loaded.store.as_str(),
-                    webhooks: None,
-                },
-            )
+            merchant_page(&frames, &pages, &facts, &loaded.store, loaded.user_id, None).await
         }
         Ok(loaded) => message(
             &frames,
@@ -171,6 +163,50 @@ pub async fn get_app_stylesheet() -> HttpResponse {
         .content_type("text/css; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
         .body(APP_CSS)
+}
+
+/// The merchant page of a store just installed or loaded, with a new session cookie for
+/// its user.
+async fn merchant_page(
+    frames: &FrameAncestors,
+    pages: &MerchantPages,
+    facts: &PageFacts,
+    store: &StoreHash,
+    user_id: i64,
+    webhooks: Option<bool>,
+) -> HttpResponse {
+    let Some(served) = pages.served(store) else {
+        return message(
+            frames,
+            StatusCode::NOT_FOUND,
+            "The app is not installed on this store",
+            "Install it from the store's control panel (Apps), then open it again.",
+            Vec::new(),
+        );
+    };
+    let (session, cookie) = pages.start_session(store, user_id);
+    let opened = Opened {
+        csrf: pages.csrf_token(&session),
+        session,
+        store: served,
+    };
+    let mut response = merchant::render(
+        frames,
+        facts,
+        pages,
+        &opened,
+        StatusCode::OK,
+        merchant::PageParts {
+            webhooks,
+            just_installed: webhooks.is_some(),
+            ..merchant::PageParts::default()
+        },
+    )
+    .await;
+    if let Ok(cookie) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    response
 }
 
 fn callback_error(error: CallbackError) -> ApiError {
@@ -275,7 +311,7 @@ fn unavailable_page(frames: &FrameAncestors, text: &str) -> HttpResponse {
     response
 }
 
-fn message(
+pub(crate) fn message(
     frames: &FrameAncestors,
     status: StatusCode,
     heading: &str,
@@ -303,7 +339,11 @@ fn message(
 
 /// An HTML page, never cached, framed only by the control panel, loading nothing but its
 /// own stylesheet.
-fn page(frames: &FrameAncestors, status: StatusCode, template: impl Template) -> HttpResponse {
+pub(crate) fn page(
+    frames: &FrameAncestors,
+    status: StatusCode,
+    template: impl Template,
+) -> HttpResponse {
     let body = match template.render() {
         Ok(body) => body,
         Err(error) => {
@@ -327,10 +367,10 @@ fn page(frames: &FrameAncestors, status: StatusCode, template: impl Template) ->
 }
 
 /// A query string's parameters; a repeated one counts as missing.
-struct Query(Vec<(String, String)>);
+pub(crate) struct Query(Vec<(String, String)>);
 
 impl Query {
-    fn parse(query: &str) -> Self {
+    pub(crate) fn parse(query: &str) -> Self {
         Self(
             url::form_urlencoded::parse(query.as_bytes())
                 .into_owned()
@@ -338,7 +378,7 @@ impl Query {
         )
     }
 
-    fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         let mut values = self
             .0
             .iter()

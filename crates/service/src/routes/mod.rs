@@ -7,6 +7,7 @@ mod client;
 mod docs;
 mod health;
 mod index;
+mod merchant;
 mod metafields;
 mod metrics;
 mod openapi;
@@ -114,6 +115,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
 }
 
 pub use bigcommerce::FrameAncestors;
+pub use merchant::PageFacts;
 
 /// Registers the app lifecycle callbacks (app mode only; in single-store mode they are
 /// `404`s like any unknown path). Before [`configure`], whose default service answers
@@ -129,6 +131,35 @@ pub fn configure_app(config: &mut web::ServiceConfig) {
             web::resource("/bigcommerce/load")
                 .route(web::get().to(bigcommerce::load_app))
                 .default_service(web::to(get_only)),
+        )
+        .service(
+            web::resource("/bigcommerce/stores/{store}")
+                .route(web::get().to(merchant::get_merchant_page))
+                .default_service(web::to(get_only)),
+        )
+        .service(
+            web::resource("/bigcommerce/stores/{store}/fields")
+                .app_data(web::PayloadConfig::new(merchant::FORM_LIMIT))
+                .route(web::post().to(merchant::save_field_definition))
+                .default_service(web::to(post_only)),
+        )
+        .service(
+            web::resource("/bigcommerce/stores/{store}/fields/delete")
+                .app_data(web::PayloadConfig::new(merchant::FORM_LIMIT))
+                .route(web::post().to(merchant::delete_field_definition))
+                .default_service(web::to(post_only)),
+        )
+        .service(
+            web::resource("/bigcommerce/stores/{store}/script")
+                .app_data(web::PayloadConfig::new(merchant::FORM_LIMIT))
+                .route(web::post().to(merchant::switch_storefront_script))
+                .default_service(web::to(post_only)),
+        )
+        .service(
+            web::resource("/bigcommerce/stores/{store}/preview")
+                .app_data(web::PayloadConfig::new(merchant::FORM_LIMIT))
+                .route(web::post().to(merchant::preview_as_customer))
+                .default_service(web::to(post_only)),
         )
         .service(
             web::resource("/bigcommerce/uninstall")

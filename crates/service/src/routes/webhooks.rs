@@ -66,7 +66,10 @@ pub async fn receive_bigcommerce_webhook(
         }) => {
             request_context::note_store(hash.clone());
             match stores.get(hash.as_str()) {
-                Some(store) => apply(&access, store.scope.key, invalidation),
+                Some(store) => {
+                    store.scope.figures.note_webhook(unix_now());
+                    apply(&access, store.scope.key, invalidation);
+                }
                 None => tracing::info!(
                     "webhook delivery for a store this service does not serve; acknowledged without effect"
                 ),
@@ -148,4 +151,10 @@ fn body_error(error: PayloadError) -> ApiError {
 
 fn text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|value| value.to_str().ok())
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
 }

@@ -78,7 +78,10 @@ async fn an_install_exchanges_the_code_registers_the_stores_hooks_and_answers_th
         "{policy}"
     );
     assert!(policy.contains("default-src 'none'"), "{policy}");
-    assert!(body.contains("Installed on store abc123"), "{body}");
+    assert!(
+        body.contains("<code>abc123</code> <span class=\"badge success\">installed</span>"),
+        "{body}"
+    );
     assert!(body.contains("registered"), "{body}");
     assert!(
         !body.contains("the-code") && !body.contains(STORE_TOKEN),
@@ -223,7 +226,10 @@ async fn a_load_opens_the_page_once_and_a_store_that_is_not_installed_gets_a_pag
     let (other, other_body, _) = html(app.callback("load", &payload("xyz789", 1)).await).await;
 
     assert_eq!(status, 200, "{body}");
-    assert!(body.contains("Installed on store abc123"), "{body}");
+    assert!(
+        body.contains("<code>abc123</code> <span class=\"badge success\">installed</span>"),
+        "{body}"
+    );
     assert!(
         headers["content-security-policy"]
             .to_str()

@@ -40,10 +40,12 @@ async fn only_storefront_marked_metafields_are_returned_by_default() {
         json!({"data": [
             {"id": 4, "namespace": "Shipping", "key": "tracking_url", "value": "value of tracking_url",
              "description": "about tracking_url", "date_created": "2024-03-05T10:00:00Z",
-             "date_modified": "2024-03-06T10:00:00Z"},
+             "date_modified": "2024-03-06T10:00:00Z", "label": "about tracking_url",
+             "type": "text", "position": null, "editable": false},
             {"id": 5, "namespace": "Gifts", "key": "gift_message", "value": "value of gift_message",
              "description": "about gift_message", "date_created": "2024-03-05T10:00:00Z",
-             "date_modified": "2024-03-06T10:00:00Z"}
+             "date_modified": "2024-03-06T10:00:00Z", "label": "about gift_message",
+             "type": "text", "position": null, "editable": false}
         ]})
     );
 }

@@ -265,6 +265,16 @@ fn scenarios() -> Vec<Scenario> {
             METAFIELDS,
             200,
         ),
+        Scenario::get(
+            "list an order's metafields with field definitions",
+            "/v1/orders/100/metafields",
+            METAFIELDS,
+            200,
+        )
+        .settings(&[(
+            "FIELD_DEFINITIONS_FILE",
+            "tests/api/fixtures/field-definitions.json",
+        )]),
         Scenario::get("liveness", "/healthz", HEALTH, 200).credentials(Credentials::None),
         Scenario::get("readiness", "/readyz", READINESS, 200).credentials(Credentials::None),
         Scenario::get("ready, upstream down", "/readyz", READINESS, 200)

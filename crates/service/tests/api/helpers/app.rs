@@ -125,6 +125,12 @@ impl AppMode {
     /// Mounts what installing `store` needs from BigCommerce: the login service granting
     /// `code` (once) a token for the store, and the store's hooks API.
     pub async fn mount_install(&self, store: &str, code: &str, token: &str) {
+        self.mount_install_granting(store, code, token, SCOPES)
+            .await;
+    }
+
+    /// [`Self::mount_install`], the login service granting `scope`.
+    pub async fn mount_install_granting(&self, store: &str, code: &str, token: &str, scope: &str) {
         Mock::given(method("POST"))
             .and(path("/oauth2/token"))
             .and(body_partial_json(json!({
@@ -137,7 +143,7 @@ impl AppMode {
             })))
             .respond_with(ResponseTemplate::new(200).set_body_json(json!({
                 "access_token": token,
-                "scope": SCOPES,
+                "scope": scope,
                 "user": {"id": OWNER_ID, "username": "owner@example.com", "email": "owner@example.com"},
                 "owner": {"id": OWNER_ID, "username": "owner@example.com", "email": "owner@example.com"},
                 "context": format!("stores/{store}"),
