@@ -521,3 +521,87 @@ async fn single_store_key(app: &crate::helpers::TestApp, token: &str) -> String 
         .unwrap_or_default()
         .to_owned()
 }
+
+/// Opens the store's page on replica `number` through `load`: its session cookie and the
+/// page's CSRF token.
+async fn merchant_session(cluster: &Cluster, number: usize) -> (String, String) {
+    let response = cluster
+        .client
+        .get(crate::helpers::app::with_query(
+            &format!("{}/bigcommerce/load", cluster.replica(number).address),
+            &[("signed_payload_jwt", &payload(STORE, OWNER_ID))],
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let page = response.text().await.unwrap();
+    let marker = "name=\"csrf\" value=\"";
+    let start = page.find(marker).expect("the page has a csrf field") + marker.len();
+    let csrf = page[start..].split('"').next().unwrap().to_owned();
+    (cookie, csrf)
+}
+
+#[tokio::test]
+async fn a_field_definition_saved_on_replica_1_is_applied_by_replicas_2_and_3_within_a_second() {
+    let Some(cluster) = Cluster::spawn("definitions fan-out", 3, &[]).await else {
+        return;
+    };
+    installed_and_cached(&cluster).await;
+    let (cookie, csrf) = merchant_session(&cluster, 1).await;
+
+    // The merchant hides the one field the storefront shows (a hidden definition needs no
+    // look-up at BigCommerce).
+    let saved = cluster
+        .client
+        .post(format!(
+            "{}/bigcommerce/stores/{STORE}/fields",
+            cluster.replica(1).address
+        ))
+        .header("cookie", &cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(
+            url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs([
+                    ("csrf", csrf.as_str()),
+                    ("namespace", "shipping"),
+                    ("key", "before"),
+                    ("type", "text"),
+                    ("hidden", "1"),
+                ])
+                .finish(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut took = Vec::new();
+    for number in [2, 3] {
+        took.push(
+            within(ONE_SECOND, || async {
+                let response = cluster
+                    .get(
+                        number,
+                        "/v1/orders/100/metafields",
+                        Some(&customer_token(STORE, 7)),
+                    )
+                    .await;
+                response.status() == 200
+                    && response.json::<Value>().await.ok() == Some(json!({"data": []}))
+            })
+            .await,
+        );
+    }
+
+    assert_eq!(saved.status(), 303);
+    assert!(
+        took.iter().all(Option::is_some),
+        "replicas 2 and 3 still show the hidden field: {took:?}"
+    );
+}
