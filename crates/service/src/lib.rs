@@ -16,6 +16,7 @@ pub mod json_log;
 pub mod lifecycle;
 pub mod management;
 pub mod metrics;
+pub mod origins;
 pub mod problem;
 pub mod readiness;
 pub mod request_context;

@@ -3,6 +3,10 @@
 //! Current Customer JWT of a store this service serves now. A refusal is counted, logged at
 //! debug level with its reason, and answered with the one `401`: a token of a store that is
 //! not installed (or no longer) looks like any other refused token.
+//!
+//! The token comes from the `Authorization` header or, when that header is absent, from the
+//! session cookie (`auth::session`); a write made with the cookie must also prove its page
+//! (`403` otherwise). [`BearerCustomer`] takes the header only (`POST /v1/session`).
 
 use std::future::{Ready, ready};
 use std::sync::Arc;
@@ -12,8 +16,11 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use crate::auth::AuthError;
 use crate::auth::bearer::bearer_token;
 use crate::auth::current_customer::CustomerTokenVerifier;
+use crate::auth::memory::VerifiedCustomerToken;
+use crate::auth::session;
 use crate::domain::CustomerId;
 use crate::metrics::Metrics;
+use crate::origins::AllowedOrigins;
 use crate::problem::ApiError;
 use crate::request_context;
 use crate::stores::{Store, StoreRegistry};
@@ -35,11 +42,65 @@ impl FromRequest for VerifiedCustomer {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        ready(verified_customer(request))
+        ready(verified_customer(request, Sources::HeaderOrCookie).map(|(customer, _)| customer))
     }
 }
 
-fn verified_customer(request: &HttpRequest) -> Result<VerifiedCustomer, ApiError> {
+/// A customer whose Current Customer JWT came in the `Authorization` header (never the
+/// cookie) and was verified, with the token and its `exp`: what a session is made of.
+pub struct BearerCustomer {
+    pub customer: VerifiedCustomer,
+    /// The token, to put in the session cookie.
+    pub token: String,
+    /// Its `exp` (Unix seconds).
+    pub expires: u64,
+}
+
+impl FromRequest for BearerCustomer {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        ready(
+            verified_customer(request, Sources::Header).and_then(|(customer, token)| {
+                let (token, expires) = token.ok_or(ApiError::Internal)?;
+                Ok(BearerCustomer {
+                    customer,
+                    token,
+                    expires,
+                })
+            }),
+        )
+    }
+}
+
+/// Where a token may come from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Sources {
+    Header,
+    HeaderOrCookie,
+}
+
+/// The request's token: the `Authorization` header's, or (when there is no such header and
+/// `sources` allows it) the session cookie's, with whether it came from the cookie.
+fn token_of(request: &HttpRequest, sources: Sources) -> Result<(&str, bool), AuthError> {
+    match bearer_token(request) {
+        Err(AuthError::Missing) if sources == Sources::HeaderOrCookie => {
+            match session::session_token(request)? {
+                Some(token) => Ok((token, true)),
+                None => Err(AuthError::Missing),
+            }
+        }
+        other => other.map(|token| (token, false)),
+    }
+}
+
+/// The verified customer, and (for a header token) the token and its `exp`.
+#[allow(clippy::type_complexity)]
+fn verified_customer(
+    request: &HttpRequest,
+    sources: Sources,
+) -> Result<(VerifiedCustomer, Option<(String, u64)>), ApiError> {
     let (Some(verifier), Some(stores)) = (
         request.app_data::<web::Data<CustomerTokenVerifier>>(),
         request.app_data::<web::Data<StoreRegistry>>(),
@@ -47,24 +108,40 @@ fn verified_customer(request: &HttpRequest) -> Result<VerifiedCustomer, ApiError
         tracing::error!("the token verifier or the store registry is not registered with the app");
         return Err(ApiError::Internal);
     };
-    let verified = bearer_token(request)
-        .and_then(|token| verifier.verify(token))
-        .and_then(|verified| {
-            // Looked up on every request, remembered token or not: an uninstall refuses the
-            // store's tokens from the very next request.
-            stores
-                .get(verified.store.as_str())
-                .map(|store| (store, verified.customer))
-                .ok_or(AuthError::StoreNotServed)
-        });
+    let mut from_cookie = false;
+    let verified = token_of(request, sources).and_then(|(token, cookie)| {
+        from_cookie = cookie;
+        let verified: VerifiedCustomerToken = verifier.verify(token)?;
+        // Looked up on every request, remembered token or not: an uninstall refuses the
+        // store's tokens from the very next request.
+        let store = stores
+            .get(verified.store.as_str())
+            .ok_or(AuthError::StoreNotServed)?;
+        let kept = (!cookie).then(|| (token.to_owned(), verified.expires));
+        Ok((store, verified.customer, kept))
+    });
     match verified {
-        Ok((store, id)) => {
+        Ok((store, id, kept)) => {
+            if from_cookie && !session::is_safe(request.method()) {
+                let proven = request
+                    .app_data::<web::Data<AllowedOrigins>>()
+                    .is_some_and(|origins| session::write_allowed(request, origins));
+                if !proven {
+                    tracing::debug!(
+                        "refused a write with the session cookie from an unproven page"
+                    );
+                    return Err(ApiError::CookieWriteRefused);
+                }
+            }
             request_context::note_customer(store.hash.clone(), id);
-            Ok(VerifiedCustomer {
-                id,
-                store,
-                _verified: (),
-            })
+            Ok((
+                VerifiedCustomer {
+                    id,
+                    store,
+                    _verified: (),
+                },
+                kept,
+            ))
         }
         Err(reason) => {
             tracing::debug!(reason = %reason, "refused the request's credentials");

@@ -13,6 +13,7 @@ pub mod bearer;
 pub mod current_customer;
 pub mod extractor;
 pub mod memory;
+pub mod session;
 pub mod signed_payload;
 pub mod verifier;
 

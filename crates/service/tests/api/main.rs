@@ -23,6 +23,7 @@ mod orders;
 mod parameters;
 mod readiness;
 mod server_limits;
+mod sessions;
 mod stale_and_pacing;
 mod test_database;
 mod upstream_connections;
