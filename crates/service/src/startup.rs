@@ -21,6 +21,7 @@ use tracing_actix_web::TracingLogger;
 
 use crate::access::Access;
 use crate::auth::current_customer::CustomerTokenVerifier;
+use crate::auth::customer_access::{CustomerAccessTokens, PrivateTokenKeeper};
 use crate::auth::session;
 use crate::cache::Cache;
 use crate::config::{HttpSettings, Mode, Settings};
@@ -34,6 +35,7 @@ use crate::metrics::Metrics;
 use crate::origins::AllowedOrigins;
 use crate::readiness::Readiness;
 use crate::routes;
+use crate::sealing::TokenSealer;
 use crate::stores::{Origin, StoreRegistry};
 use crate::telemetry::{REQUEST_ID_HEADER, ServiceRootSpan, request_identity};
 use crate::throttle::CustomerThrottle;
@@ -62,7 +64,8 @@ impl Application {
         let metrics = Metrics::new();
         let api = ManagementApi::new(&settings.api_base_url, &settings.upstream)
             .context("cannot build the management api http client")?
-            .with_metrics(metrics.upstream.clone());
+            .with_metrics(metrics.upstream.clone())
+            .with_graphql_url(&settings.graphql_url);
         let cache = Cache::new(&settings.cache, metrics.cache.clone());
         let access = Access::new(cache, settings.cache.orders_refresh_interval);
         let stores = Arc::new(StoreRegistry::new(api));
@@ -127,6 +130,16 @@ impl Application {
                 )
             }
         };
+        let keeper = match &settings.mode {
+            Mode::SingleStore(_) => PrivateTokenKeeper::Memory,
+            Mode::App(app) => PrivateTokenKeeper::Sealed {
+                database: database.clone(),
+                sealer: TokenSealer::new(&app.token_key, app.previous_token_key.as_ref()),
+            },
+        };
+        let customer_access = web::Data::new(
+            CustomerAccessTokens::new(keeper).map_err(|error| anyhow::anyhow!(error))?,
+        );
         let readiness = web::Data::new(readiness);
         let listener = TcpListener::bind(settings.http.listen_addr).with_context(|| {
             format!("cannot listen on LISTEN_ADDR {}", settings.http.listen_addr)
@@ -188,6 +201,7 @@ impl Application {
             .wrap(TracingLogger::<ServiceRootSpan>::new())
             .wrap(from_fn(request_identity))
             .app_data(verifier.clone())
+            .app_data(customer_access.clone())
             .app_data(origins)
             .app_data(throttle.clone())
             .app_data(stores_data.clone())

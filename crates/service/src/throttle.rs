@@ -5,7 +5,6 @@
 //! governor, keyed by store and customer id (ids repeat across stores); idle customers' state
 //! is dropped so memory stays bounded.
 
-use std::future::{Ready, ready};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,7 +16,7 @@ use governor::middleware::NoOpMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 
-use crate::auth::extractor::VerifiedCustomer;
+use crate::auth::extractor::{CustomerFuture, VerifiedCustomer};
 use crate::cache::CustomerKey;
 use crate::domain::CustomerId;
 use crate::problem::ApiError;
@@ -97,14 +96,16 @@ impl<C: Clock + Clone> CustomerThrottle<C> {
 
 impl FromRequest for ThrottledCustomer {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = CustomerFuture<Self>;
 
     fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        ready(
-            VerifiedCustomer::from_request(request, payload)
-                .into_inner()
-                .and_then(|customer| within_limit(request, customer)),
-        )
+        let verified = VerifiedCustomer::from_request(request, payload);
+        let request = request.clone();
+        Box::pin(async move {
+            verified
+                .await
+                .and_then(|customer| within_limit(&request, customer))
+        })
     }
 }
 

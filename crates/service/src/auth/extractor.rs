@@ -8,7 +8,8 @@
 //! session cookie (`auth::session`); a write made with the cookie must also prove its page
 //! (`403` otherwise). [`BearerCustomer`] takes the header only (`POST /v1/session`).
 
-use std::future::{Ready, ready};
+use std::future::{Future, Ready, ready};
+use std::pin::Pin;
 use std::sync::Arc;
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
@@ -16,10 +17,12 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use crate::auth::AuthError;
 use crate::auth::bearer::bearer_token;
 use crate::auth::current_customer::CustomerTokenVerifier;
+use crate::auth::customer_access::{CustomerAccessError, CustomerAccessTokens};
 use crate::auth::memory::VerifiedCustomerToken;
 use crate::auth::session;
 use crate::domain::CustomerId;
-use crate::metrics::Metrics;
+use crate::management::storefront::CUSTOMER_ACCESS_TOKEN_HEADER;
+use crate::metrics::{AuthFailureReason, Metrics};
 use crate::origins::AllowedOrigins;
 use crate::problem::ApiError;
 use crate::request_context;
@@ -37,12 +40,82 @@ pub struct VerifiedCustomer {
     _verified: (),
 }
 
+/// The header naming the store of a customer access token.
+pub const STORE_HASH_HEADER: &str = "x-bc-store-hash";
+
+/// What an extractor of a customer returns: a future, since a customer access token may need
+/// a GraphQL call.
+pub type CustomerFuture<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
+
 impl FromRequest for VerifiedCustomer {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = CustomerFuture<Self>;
 
     fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        ready(verified_customer(request, Sources::HeaderOrCookie).map(|(customer, _)| customer))
+        if !request.headers().contains_key(CUSTOMER_ACCESS_TOKEN_HEADER) {
+            let verified =
+                verified_customer(request, Sources::HeaderOrCookie).map(|(customer, _)| customer);
+            return Box::pin(ready(verified));
+        }
+        let request = request.clone();
+        Box::pin(async move { verified_by_access_token(&request).await })
+    }
+}
+
+/// A customer access token with its store (`X-Bc-Store-Hash`), checked through
+/// `customer_access`. Server to server only: with an `Origin` header it is a `400`, whatever
+/// the token.
+async fn verified_by_access_token(request: &HttpRequest) -> Result<VerifiedCustomer, ApiError> {
+    let headers = request.headers();
+    if headers.contains_key(actix_web::http::header::ORIGIN) {
+        tracing::debug!("refused a customer access token sent with an origin header");
+        return Err(ApiError::BadRequest {
+            detail: "A customer access token is for servers only: a request with X-Bc-Customer-Access-Token must not carry an Origin header.".to_owned(),
+        });
+    }
+    let (Some(tokens), Some(stores)) = (
+        request.app_data::<web::Data<CustomerAccessTokens>>(),
+        request.app_data::<web::Data<StoreRegistry>>(),
+    ) else {
+        tracing::error!("the customer access tokens or the store registry are not registered");
+        return Err(ApiError::Internal);
+    };
+    let refuse = |reason: &str, class: AuthFailureReason| {
+        tracing::debug!(reason, "refused the request's customer access token");
+        if let Some(metrics) = request.app_data::<web::Data<Metrics>>() {
+            metrics.auth.failed(class);
+        }
+        ApiError::Unauthorized { token_sent: true }
+    };
+    let single = |name: &str| {
+        let mut values = headers.get_all(name);
+        match (values.next(), values.next()) {
+            (Some(value), None) => value.to_str().ok(),
+            _ => None,
+        }
+    };
+    let Some(token) = single(CUSTOMER_ACCESS_TOKEN_HEADER) else {
+        return Err(refuse("malformed header", AuthFailureReason::Malformed));
+    };
+    let Some(store) = single(STORE_HASH_HEADER).and_then(|hash| stores.get(hash)) else {
+        return Err(refuse(
+            "no store hash, or a store not served",
+            AuthFailureReason::Claims,
+        ));
+    };
+    match tokens.customer(&store, token).await {
+        Ok(id) => {
+            request_context::note_customer(store.hash.clone(), id);
+            Ok(VerifiedCustomer {
+                id,
+                store,
+                _verified: (),
+            })
+        }
+        Err(CustomerAccessError::Refused(reason)) => {
+            Err(refuse(reason, AuthFailureReason::Expired))
+        }
+        Err(error) => Err(ApiError::from(&error)),
     }
 }
 

@@ -11,6 +11,7 @@
 
 pub mod bearer;
 pub mod current_customer;
+pub mod customer_access;
 pub mod extractor;
 pub mod memory;
 pub mod session;

@@ -30,6 +30,8 @@ pub struct Settings {
     pub mode: Mode,
     /// Base of the Management API (`BC_API_BASE_URL`).
     pub api_base_url: Url,
+    /// The GraphQL Storefront API, `{store_hash}` to be replaced (`BC_GRAPHQL_URL`).
+    pub graphql_url: String,
     /// Where stores, users and settings live (`DATABASE_URL`, or the mode's default).
     pub database_url: DatabaseUrl,
     pub auth: AuthSettings,
@@ -261,6 +263,7 @@ impl Settings {
 
     fn read(environment: &Environment) -> Result<Self, ConfigError> {
         let api_base_url = parse_base_url(environment)?;
+        let graphql_url = parse_graphql_url(environment)?;
         let mode = match optional_store_hash(environment)? {
             Some(store_hash) => Mode::SingleStore(StoreSettings {
                 store_hash,
@@ -318,6 +321,7 @@ impl Settings {
         Ok(Settings {
             mode,
             api_base_url,
+            graphql_url,
             database_url,
             auth: AuthSettings {
                 client_id,
@@ -665,6 +669,19 @@ fn parse_base_url(environment: &Environment) -> Result<Url, ConfigError> {
     http_url(environment, &var::BC_API_BASE_URL)
 }
 
+/// `BC_GRAPHQL_URL`: an http(s) URL once `{store_hash}` is replaced.
+fn parse_graphql_url(environment: &Environment) -> Result<String, ConfigError> {
+    let template = environment.value_or_default(&var::BC_GRAPHQL_URL)?;
+    let url = Url::parse(&template.replace("{store_hash}", "abc123")).ok();
+    if url.is_none_or(|url| !matches!(url.scheme(), "http" | "https") || url.host().is_none()) {
+        return Err(invalid(
+            var::BC_GRAPHQL_URL.name,
+            "expected an http(s) URL, where {store_hash} stands for the store's hash",
+        ));
+    }
+    Ok(template.to_owned())
+}
+
 /// An http(s) base URL without credentials, query or fragment.
 fn http_url(environment: &Environment, variable: &Variable) -> Result<Url, ConfigError> {
     let problem = || ConfigError {
@@ -932,7 +949,10 @@ mod tests {
         );
         assert_eq!(
             app.scopes,
-            BTreeSet::from(["store_v2_orders_read_only".to_owned()])
+            BTreeSet::from([
+                "store_storefront_api".to_owned(),
+                "store_v2_orders_read_only".to_owned()
+            ])
         );
         assert_eq!(
             settings.database_url.display(),

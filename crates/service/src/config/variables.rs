@@ -167,10 +167,10 @@ variables! {
     }
     APP_SCOPES {
         section: Section::App,
-        default: Value("store_v2_orders_read_only"),
+        default: Value("store_v2_orders_read_only store_storefront_api"),
         secret: false,
         example: None,
-        meaning: "The OAuth scopes the app expects, space-separated as BigCommerce sends `scope` (order does not matter): exactly those configured in the Developer Portal. An install whose granted scopes differ is refused with a page saying which.",
+        meaning: "The OAuth scopes the app expects, space-separated as BigCommerce sends `scope` (order does not matter): exactly those configured in the Developer Portal. An install whose granted scopes differ is refused with a page saying which. The default reads orders and their metafields, and (`store_storefront_api`, Storefront API tokens: modify) makes the private token that checks headless storefronts' customer access tokens.",
     }
     CONTROL_PANEL_ORIGINS {
         section: Section::App,
@@ -206,6 +206,13 @@ variables! {
         secret: false,
         example: None,
         meaning: "Base of the Management API, an http(s) URL without credentials, query or fragment; requests go to `{base}/stores/{hash}/v2/...` and `.../v3/...`.",
+    }
+    BC_GRAPHQL_URL {
+        section: Section::BigCommerce,
+        default: Value("https://store-{store_hash}.mybigcommerce.com/graphql"),
+        secret: false,
+        example: None,
+        meaning: "The GraphQL Storefront API of a store (`{store_hash}` is replaced), an http(s) URL: where a customer access token (`X-Bc-Customer-Access-Token`) is checked with the store's private token.",
     }
     JWT_ALGORITHMS {
         section: Section::CustomerTokens,

@@ -7,6 +7,7 @@
 //! It knows nothing of HTTP, of caches or of how tokens are sealed.
 
 mod load_tokens;
+mod private_tokens;
 mod settings;
 mod stores;
 mod users;
@@ -21,6 +22,7 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
 use url::Url;
 
+pub use private_tokens::PrivateTokenRecord;
 pub use settings::SettingsRecord;
 pub use stores::StoreRecord;
 pub use users::UserRecord;

@@ -133,6 +133,7 @@ impl Database {
         for statement in [
             "DELETE FROM store_users WHERE store_hash = $1",
             "DELETE FROM store_settings WHERE store_hash = $1",
+            "DELETE FROM private_tokens WHERE store_hash = $1",
         ] {
             sqlx::query(statement)
                 .bind(store_hash)

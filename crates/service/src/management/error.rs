@@ -67,6 +67,10 @@ pub enum Operation {
     DeleteHook,
     /// The cheap call readiness makes to see that the access token is accepted.
     ReadinessProbe,
+    /// `POST /v3/storefront/api-token-private`.
+    CreatePrivateToken,
+    /// `customer { entityId }` on the GraphQL Storefront API.
+    VerifyCustomerAccessToken,
 }
 
 impl Operation {
@@ -79,6 +83,8 @@ impl Operation {
             Operation::UpdateHook => "update a webhook",
             Operation::DeleteHook => "delete a webhook",
             Operation::ReadinessProbe => "check the access token",
+            Operation::CreatePrivateToken => "create a private storefront token",
+            Operation::VerifyCustomerAccessToken => "check a customer access token",
         }
     }
 
@@ -92,6 +98,8 @@ impl Operation {
             Operation::UpdateHook => "update_hook",
             Operation::DeleteHook => "delete_hook",
             Operation::ReadinessProbe => "readiness_probe",
+            Operation::CreatePrivateToken => "create_private_token",
+            Operation::VerifyCustomerAccessToken => "verify_customer_access_token",
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod pagination;
 pub mod quota;
 pub mod rate_limit;
 mod send;
+pub mod storefront;
 pub mod wire;
 
 use std::sync::Arc;
@@ -53,6 +54,8 @@ pub struct ManagementClient {
     token: Option<HeaderValue>,
     pacer: Arc<QuotaPacer>,
     contacts: Arc<ContactLog>,
+    /// The store's GraphQL Storefront API (`BC_GRAPHQL_URL`), when configured.
+    graphql_url: Option<Url>,
 }
 
 /// What every store's client shares: the pooled HTTP client, the Management API's base URL,
@@ -68,6 +71,7 @@ pub struct ManagementApi {
     queue_max: usize,
     metrics: UpstreamMetrics,
     large_bodies: LargeBodies,
+    graphql_template: Option<String>,
 }
 
 impl ManagementApi {
@@ -93,6 +97,7 @@ impl ManagementApi {
             queue_max: upstream.queue_max,
             metrics: UpstreamMetrics::new(),
             large_bodies: LargeBodies::new(),
+            graphql_template: None,
         })
     }
 
@@ -102,6 +107,15 @@ impl ManagementApi {
     /// [`new`]: ManagementApi::new
     pub fn with_metrics(self, metrics: UpstreamMetrics) -> Self {
         Self { metrics, ..self }
+    }
+
+    /// The same API, whose stores' GraphQL Storefront API is at `template` with
+    /// `{store_hash}` replaced (`BC_GRAPHQL_URL`).
+    pub fn with_graphql_url(self, template: &str) -> Self {
+        Self {
+            graphql_template: Some(template.to_owned()),
+            ..self
+        }
     }
 
     /// The client of one store, with its own quota pacer.
@@ -120,6 +134,10 @@ impl ManagementApi {
             token,
             pacer: Arc::new(QuotaPacer::new(self.quota_share, self.queue_max)),
             contacts: Arc::default(),
+            graphql_url: self
+                .graphql_template
+                .as_deref()
+                .and_then(|template| storefront::graphql_url(template, store_hash)),
         }
     }
 }

@@ -10,6 +10,7 @@ mod auth;
 mod client_module;
 mod configuration;
 mod cors;
+mod customer_access_tokens;
 mod customer_tokens;
 mod database;
 mod documentation;

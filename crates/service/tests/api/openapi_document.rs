@@ -356,13 +356,17 @@ fn security_problems(document: &Value) -> Vec<String> {
     for (name, operation) in operations(document) {
         let path = name.split(' ').nth(1).unwrap_or("");
         let method = name.split(' ').next().unwrap_or("");
-        // The reads take the bearer token or the session cookie; a session starts from the
-        // bearer token only, and ends without one.
+        // The reads take the bearer token, the session cookie or a customer access token; a
+        // session starts from the bearer token only, and ends without one.
         let expected = match (path, method) {
             ("/v1/session", "POST") => json!([{ "bearerAuth": [] }]),
             ("/v1/session", _) => json!([]),
             (path, _) if path.starts_with("/v1/") => {
-                json!([{ "bearerAuth": [] }, { "sessionCookie": [] }])
+                json!([
+                    { "bearerAuth": [] },
+                    { "sessionCookie": [] },
+                    { "customerAccessToken": [], "storeHash": [] }
+                ])
             }
             _ => json!([]),
         };
