@@ -145,6 +145,11 @@ export type Order = {
      * Whether every item is digital (nothing to ship).
      */
     order_is_digital: boolean;
+    /**
+     * The channel (storefront) the order was placed on; `1` is the
+     * store's default storefront.
+     */
+    channel_id: number;
 };
 /**
  * A storefront-visible order metafield. `value` is the merchant's text: render it as text.

@@ -48,6 +48,8 @@
  * @property {number} items_shipped Number of items shipped so far.
  * @property {string} payment_method The payment method's display name.
  * @property {boolean} order_is_digital Whether every item is digital (nothing to ship).
+ * @property {number} channel_id The channel (storefront) the order was placed on; `1` is the
+ *   store's default storefront.
  */
 
 /**
