@@ -22,6 +22,7 @@ pub mod readiness;
 pub mod request_context;
 pub mod routes;
 pub mod sealing;
+pub mod sites;
 pub mod startup;
 pub mod stores;
 pub mod telemetry;

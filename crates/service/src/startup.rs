@@ -36,6 +36,7 @@ use crate::origins::AllowedOrigins;
 use crate::readiness::Readiness;
 use crate::routes;
 use crate::sealing::TokenSealer;
+use crate::sites;
 use crate::stores::{Origin, StoreRegistry};
 use crate::telemetry::{REQUEST_ID_HEADER, ServiceRootSpan, request_identity};
 use crate::throttle::CustomerThrottle;
@@ -71,6 +72,18 @@ impl Application {
         let stores = Arc::new(StoreRegistry::new(api));
         let database = Database::connect(&settings.database_url).await?;
         let interval = settings.upstream.readiness_interval;
+        let allowed_origins = web::Data::new(AllowedOrigins::new(
+            settings.http.cors_allowed_origins.clone(),
+        ));
+        // App mode: each store's sites are its allowed origins too.
+        let sites = match &settings.mode {
+            Mode::SingleStore(_) => None,
+            Mode::App(app) => Some(web::Data::new(sites::start(
+                Arc::clone(&stores),
+                allowed_origins.clone().into_inner(),
+                app.sites_refresh_interval,
+            ))),
+        };
         let (readiness, lifecycle, shared_secret) = match &settings.mode {
             Mode::SingleStore(one) => {
                 let hash = StoreHash::parse(&one.store_hash)
@@ -172,15 +185,17 @@ impl Application {
         let workers = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
         let max_connections = http_limits::connection_budget(settings.http.max_connections);
         let clients = ClientConnections::new(settings.http.max_connections_per_client);
-        let allowed_origins = web::Data::new(AllowedOrigins::new(
-            settings.http.cors_allowed_origins.clone(),
-        ));
+
         let server = HttpServer::new(move || {
             let app = App::new();
             let app = if metrics_on_main {
                 app.configure(routes::configure_metrics)
             } else {
                 app
+            };
+            let app = match &sites {
+                Some(sites) => app.app_data(sites.clone()),
+                None => app,
             };
             let app = match &lifecycle {
                 Some(lifecycle) => app

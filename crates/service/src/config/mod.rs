@@ -63,6 +63,8 @@ pub struct AppSettings {
     pub login_base_url: Url,
     /// The OAuth scopes an install must grant, exactly (`APP_SCOPES`).
     pub scopes: BTreeSet<String>,
+    /// How often each store's sites are read again (`SITES_REFRESH_INTERVAL`).
+    pub sites_refresh_interval: Duration,
 }
 
 impl AppSettings {
@@ -537,12 +539,14 @@ fn app_settings(environment: &Environment) -> Result<AppSettings, ConfigError> {
             "expected the app's OAuth scopes, space-separated (e.g. store_v2_orders_read_only)",
         ));
     }
+    let sites_refresh_interval = positive_duration(environment, &var::SITES_REFRESH_INTERVAL)?;
     Ok(AppSettings {
         app_url,
         token_key,
         previous_token_key,
         login_base_url,
         scopes,
+        sites_refresh_interval,
     })
 }
 
@@ -950,6 +954,8 @@ mod tests {
         assert_eq!(
             app.scopes,
             BTreeSet::from([
+                "store_channel_settings_read_only".to_owned(),
+                "store_sites_read_only".to_owned(),
                 "store_storefront_api".to_owned(),
                 "store_v2_orders_read_only".to_owned()
             ])

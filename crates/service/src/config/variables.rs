@@ -167,10 +167,19 @@ variables! {
     }
     APP_SCOPES {
         section: Section::App,
-        default: Value("store_v2_orders_read_only store_storefront_api"),
+        default: Value(
+            "store_v2_orders_read_only store_storefront_api store_sites_read_only store_channel_settings_read_only"
+        ),
         secret: false,
         example: None,
-        meaning: "The OAuth scopes the app expects, space-separated as BigCommerce sends `scope` (order does not matter): exactly those configured in the Developer Portal. An install whose granted scopes differ is refused with a page saying which. The default reads orders and their metafields, and (`store_storefront_api`, Storefront API tokens: modify) makes the private token that checks headless storefronts' customer access tokens.",
+        meaning: "The OAuth scopes the app expects, space-separated as BigCommerce sends `scope` (order does not matter): exactly those configured in the Developer Portal. An install whose granted scopes differ is refused with a page saying which. The default reads orders and their metafields, and (`store_storefront_api`, Storefront API tokens: modify) makes the private token that checks headless storefronts' customer access tokens; `store_sites_read_only` and `store_channel_settings_read_only` read each channel's site URLs (the allowed CORS origins) and receive `store/channel/*` webhooks.",
+    }
+    SITES_REFRESH_INTERVAL {
+        section: Section::App,
+        default: Value("1h"),
+        secret: false,
+        example: None,
+        meaning: "How often each installed store's sites (`GET /v3/sites`) are read again; their URLs are the store's allowed CORS origins, beside `CORS_ALLOWED_ORIGINS`. A `store/channel/*` webhook reads them at once.",
     }
     CONTROL_PANEL_ORIGINS {
         section: Section::App,

@@ -71,6 +71,8 @@ pub enum Operation {
     CreatePrivateToken,
     /// `customer { entityId }` on the GraphQL Storefront API.
     VerifyCustomerAccessToken,
+    /// `GET /v3/sites`.
+    ListSites,
 }
 
 impl Operation {
@@ -85,6 +87,7 @@ impl Operation {
             Operation::ReadinessProbe => "check the access token",
             Operation::CreatePrivateToken => "create a private storefront token",
             Operation::VerifyCustomerAccessToken => "check a customer access token",
+            Operation::ListSites => "list sites",
         }
     }
 
@@ -100,6 +103,7 @@ impl Operation {
             Operation::ReadinessProbe => "readiness_probe",
             Operation::CreatePrivateToken => "create_private_token",
             Operation::VerifyCustomerAccessToken => "verify_customer_access_token",
+            Operation::ListSites => "list_sites",
         }
     }
 }

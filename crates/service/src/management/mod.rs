@@ -12,6 +12,7 @@ pub mod pagination;
 pub mod quota;
 pub mod rate_limit;
 mod send;
+pub mod sites;
 pub mod storefront;
 pub mod wire;
 

@@ -25,6 +25,7 @@ mod parameters;
 mod readiness;
 mod server_limits;
 mod sessions;
+mod sites;
 mod stale_and_pacing;
 mod test_database;
 mod upstream_connections;
