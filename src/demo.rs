@@ -134,6 +134,8 @@ impl Demo {
         let database_url = format!("sqlite://{}/demo.db", directory.path().display());
         let key = demo_key();
         let api_base = sandbox_url.to_string();
+        // Exactly what the sandbox's app asks for, whatever APP_SCOPES' default holds.
+        let app_scopes = config.app_scopes.join(" ");
         let settings = Settings::from_pairs([
             ("BC_CLIENT_ID", config.client_id.as_str()),
             ("BC_CLIENT_SECRET", config.client_secret.as_str()),
@@ -141,6 +143,7 @@ impl Demo {
             ("TOKEN_ENCRYPTION_KEY", key.expose_secret()),
             ("BC_API_BASE_URL", api_base.as_str()),
             ("BC_LOGIN_BASE_URL", api_base.as_str()),
+            ("APP_SCOPES", app_scopes.as_str()),
             ("DATABASE_URL", database_url.as_str()),
             ("LISTEN_ADDR", listen.as_str()),
             ("CONTROL_PANEL_ORIGINS", frame_ancestors.as_str()),
