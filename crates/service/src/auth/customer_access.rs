@@ -5,8 +5,10 @@
 //! minutes. Concurrent requests with the same new token share one check (single-flight), and
 //! a refusal is never remembered (the next request asks again).
 //!
-//! The private token (`Customer` scope) is the service's own: made through the Management
-//! API on first need, kept sealed in the database in app mode (in memory only in single-store
+//! A token belongs to one channel (storefront): the request names it (`X-Bc-Channel-Id`,
+//! default 1), and it is checked at that channel's GraphQL endpoint with a private token made
+//! for that channel. The private token (`Customer` scope) is the service's own: made through
+//! the Management API on first need, kept sealed in the database in app mode (in memory only in single-store
 //! mode, which has no encryption key), renewed a day before it expires and at once when
 //! GraphQL refuses it.
 
@@ -93,10 +95,13 @@ struct Checked {
 
 struct ForAsLongAsChecked;
 
-impl Expiry<(StoreKey, [u8; 32]), Checked> for ForAsLongAsChecked {
+/// A checked token's key: the store (this installation), the channel, the token's HMAC.
+type CheckedKey = (StoreKey, u64, [u8; 32]);
+
+impl Expiry<CheckedKey, Checked> for ForAsLongAsChecked {
     fn expire_after_create(
         &self,
-        _key: &(StoreKey, [u8; 32]),
+        _key: &CheckedKey,
         checked: &Checked,
         _created_at: Instant,
     ) -> Option<Duration> {
@@ -107,8 +112,8 @@ impl Expiry<(StoreKey, [u8; 32]), Checked> for ForAsLongAsChecked {
 /// The customer access tokens checked, and the stores' private tokens.
 pub struct CustomerAccessTokens {
     key: hmac::Key,
-    checked: Cache<(StoreKey, [u8; 32]), Checked>,
-    private: Cache<StoreKey, Arc<PrivateToken>>,
+    checked: Cache<CheckedKey, Checked>,
+    private: Cache<(StoreKey, u64), Arc<PrivateToken>>,
     keeper: PrivateTokenKeeper,
 }
 
@@ -132,11 +137,12 @@ impl CustomerAccessTokens {
         })
     }
 
-    /// Whose `token` is, in `store`: remembered, or asked of the store's GraphQL Storefront
-    /// API once for all concurrent callers.
+    /// Whose `token` is, in `store`'s `channel`: remembered, or asked of the channel's GraphQL
+    /// Storefront API once for all concurrent callers.
     pub async fn customer(
         &self,
         store: &Arc<Store>,
+        channel: u64,
         token: &str,
     ) -> Result<CustomerId, CustomerAccessError> {
         if token.is_empty()
@@ -152,10 +158,10 @@ impl CustomerAccessTokens {
         }
         let mut digest = [0u8; 32];
         digest.copy_from_slice(hmac::sign(&self.key, token.as_bytes()).as_ref());
-        let key = (store.scope.key, digest);
+        let key = (store.scope.key, channel, digest);
         let checked = self
             .checked
-            .try_get_with(key, self.check(store, token, expires))
+            .try_get_with(key, self.check(store, channel, token, expires))
             .await
             .map_err(|error| (*error).clone())?;
         Ok(checked.customer)
@@ -165,15 +171,16 @@ impl CustomerAccessTokens {
     async fn check(
         &self,
         store: &Arc<Store>,
+        channel: u64,
         token: &str,
         expires: Option<u64>,
     ) -> Result<Checked, CustomerAccessError> {
         let mut renewed = false;
         loop {
-            let private = self.private_token(store, renewed).await?;
+            let private = self.private_token(store, channel, renewed).await?;
             let answer = store
                 .management()
-                .customer_of_access_token(&private.token, token)
+                .customer_of_access_token(channel, &private.token, token)
                 .await
                 .map_err(|error| CustomerAccessError::Upstream(Arc::new(error)))?;
             match answer {
@@ -191,7 +198,7 @@ impl CustomerAccessTokens {
                 }
                 CustomerAnswer::PrivateTokenRefused if !renewed => {
                     tracing::info!(store = %store.hash.as_str(), "the store's private token was refused; making a new one");
-                    self.private.invalidate(&store.scope.key).await;
+                    self.private.invalidate(&(store.scope.key, channel)).await;
                     renewed = true;
                 }
                 CustomerAnswer::PrivateTokenRefused => {
@@ -212,9 +219,10 @@ impl CustomerAccessTokens {
     async fn private_token(
         &self,
         store: &Arc<Store>,
+        channel: u64,
         fresh: bool,
     ) -> Result<Arc<PrivateToken>, CustomerAccessError> {
-        let key = store.scope.key;
+        let key = (store.scope.key, channel);
         if let Some(private) = self.private.get(&key).await {
             if private.expires_at > unix_now() + PRIVATE_TOKEN_RENEWAL.as_secs() {
                 return Ok(private);
@@ -222,7 +230,7 @@ impl CustomerAccessTokens {
             self.private.invalidate(&key).await;
         }
         self.private
-            .try_get_with(key, self.load_private_token(store, fresh))
+            .try_get_with(key, self.load_private_token(store, channel, fresh))
             .await
             .map_err(|error| (*error).clone())
     }
@@ -230,15 +238,20 @@ impl CustomerAccessTokens {
     async fn load_private_token(
         &self,
         store: &Arc<Store>,
+        channel: u64,
         fresh: bool,
     ) -> Result<Arc<PrivateToken>, CustomerAccessError> {
         let hash = store.hash.as_str();
+        let channel_column = i64::try_from(channel).unwrap_or(i64::MAX);
         let sealed_for = format!("{hash}/private-token");
         if let (PrivateTokenKeeper::Sealed { database, sealer }, false) = (&self.keeper, fresh) {
-            let saved = database.private_token(hash).await.map_err(|error| {
-                tracing::warn!(error = %error, "cannot read the store's private token");
-                CustomerAccessError::Database
-            })?;
+            let saved = database
+                .private_token(hash, channel_column)
+                .await
+                .map_err(|error| {
+                    tracing::warn!(error = %error, "cannot read the store's private token");
+                    CustomerAccessError::Database
+                })?;
             if let Some(saved) = saved {
                 let expires_at = u64::try_from(saved.expires_at).unwrap_or(0);
                 if expires_at > unix_now() + PRIVATE_TOKEN_RENEWAL.as_secs() {
@@ -252,7 +265,7 @@ impl CustomerAccessTokens {
         let expires_at = unix_now() + PRIVATE_TOKEN_LIFETIME.as_secs();
         let token = store
             .management()
-            .create_private_token(expires_at)
+            .create_private_token(channel, expires_at)
             .await
             .map_err(|error| {
                 tracing::warn!(error = %error, "cannot make the store's private token");
@@ -268,7 +281,7 @@ impl CustomerAccessTokens {
                 expires_at: i64::try_from(expires_at).unwrap_or(i64::MAX),
             };
             database
-                .save_private_token(hash, &record)
+                .save_private_token(hash, channel_column, &record)
                 .await
                 .map_err(|error| {
                     tracing::warn!(error = %error, "cannot save the store's private token");

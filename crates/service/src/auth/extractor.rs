@@ -21,7 +21,9 @@ use crate::auth::customer_access::{CustomerAccessError, CustomerAccessTokens};
 use crate::auth::memory::VerifiedCustomerToken;
 use crate::auth::session;
 use crate::domain::CustomerId;
-use crate::management::storefront::CUSTOMER_ACCESS_TOKEN_HEADER;
+use crate::management::storefront::{
+    CHANNEL_ID_HEADER, CUSTOMER_ACCESS_TOKEN_HEADER, DEFAULT_CHANNEL_ID,
+};
 use crate::metrics::{AuthFailureReason, Metrics};
 use crate::origins::AllowedOrigins;
 use crate::problem::ApiError;
@@ -42,6 +44,9 @@ pub struct VerifiedCustomer {
 
 /// The header naming the store of a customer access token.
 pub const STORE_HASH_HEADER: &str = "x-bc-store-hash";
+
+/// The largest channel id accepted: 2^31 - 1, like customer ids.
+const MAX_CHANNEL_ID: u64 = (1 << 31) - 1;
 
 /// What an extractor of a customer returns: a future, since a customer access token may need
 /// a GraphQL call.
@@ -94,6 +99,16 @@ async fn verified_by_access_token(request: &HttpRequest) -> Result<VerifiedCusto
             _ => None,
         }
     };
+    // The channel whose storefront issued the token (Catalyst's BIGCOMMERCE_CHANNEL_ID).
+    let channel = match headers.get(CHANNEL_ID_HEADER) {
+        None => DEFAULT_CHANNEL_ID,
+        Some(_) => single(CHANNEL_ID_HEADER)
+            .and_then(|text| text.parse::<u64>().ok())
+            .filter(|channel| (1..=MAX_CHANNEL_ID).contains(channel))
+            .ok_or_else(|| ApiError::BadRequest {
+                detail: "X-Bc-Channel-Id must be a channel id, a whole number from 1.".to_owned(),
+            })?,
+    };
     let Some(token) = single(CUSTOMER_ACCESS_TOKEN_HEADER) else {
         return Err(refuse("malformed header", AuthFailureReason::Malformed));
     };
@@ -103,7 +118,7 @@ async fn verified_by_access_token(request: &HttpRequest) -> Result<VerifiedCusto
             AuthFailureReason::Claims,
         ));
     };
-    match tokens.customer(&store, token).await {
+    match tokens.customer(&store, channel, token).await {
         Ok(id) => {
             request_context::note_customer(store.hash.clone(), id);
             Ok(VerifiedCustomer {

@@ -30,7 +30,8 @@ pub struct Settings {
     pub mode: Mode,
     /// Base of the Management API (`BC_API_BASE_URL`).
     pub api_base_url: Url,
-    /// The GraphQL Storefront API, `{store_hash}` to be replaced (`BC_GRAPHQL_URL`).
+    /// The GraphQL Storefront API, `{store_hash}` and `{channel_id}` to be replaced
+    /// (`BC_GRAPHQL_URL`).
     pub graphql_url: String,
     /// Where stores, users and settings live (`DATABASE_URL`, or the mode's default).
     pub database_url: DatabaseUrl,
@@ -676,11 +677,16 @@ fn parse_base_url(environment: &Environment) -> Result<Url, ConfigError> {
 /// `BC_GRAPHQL_URL`: an http(s) URL once `{store_hash}` is replaced.
 fn parse_graphql_url(environment: &Environment) -> Result<String, ConfigError> {
     let template = environment.value_or_default(&var::BC_GRAPHQL_URL)?;
-    let url = Url::parse(&template.replace("{store_hash}", "abc123")).ok();
+    let url = Url::parse(
+        &template
+            .replace("{store_hash}", "abc123")
+            .replace("{channel_id}", "1"),
+    )
+    .ok();
     if url.is_none_or(|url| !matches!(url.scheme(), "http" | "https") || url.host().is_none()) {
         return Err(invalid(
             var::BC_GRAPHQL_URL.name,
-            "expected an http(s) URL, where {store_hash} stands for the store's hash",
+            "expected an http(s) URL, where {store_hash} and {channel_id} stand for the store's hash and the channel",
         ));
     }
     Ok(template.to_owned())

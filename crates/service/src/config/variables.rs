@@ -218,10 +218,10 @@ variables! {
     }
     BC_GRAPHQL_URL {
         section: Section::BigCommerce,
-        default: Value("https://store-{store_hash}.mybigcommerce.com/graphql"),
+        default: Value("https://store-{store_hash}-{channel_id}.mybigcommerce.com/graphql"),
         secret: false,
         example: None,
-        meaning: "The GraphQL Storefront API of a store (`{store_hash}` is replaced), an http(s) URL: where a customer access token (`X-Bc-Customer-Access-Token`) is checked with the store's private token.",
+        meaning: "The GraphQL Storefront API of a store's channel (`{store_hash}` and `{channel_id}` are replaced; the default is the channel's canonical URL, as Catalyst's client builds it), an http(s) URL: where a customer access token (`X-Bc-Customer-Access-Token`) is checked with the store's private token for that channel.",
     }
     JWT_ALGORITHMS {
         section: Section::CustomerTokens,

@@ -55,8 +55,10 @@ pub struct ManagementClient {
     token: Option<HeaderValue>,
     pacer: Arc<QuotaPacer>,
     contacts: Arc<ContactLog>,
-    /// The store's GraphQL Storefront API (`BC_GRAPHQL_URL`), when configured.
-    graphql_url: Option<Url>,
+    /// The store's hash, for its GraphQL Storefront API's URL.
+    store_hash: String,
+    /// `BC_GRAPHQL_URL`, when configured.
+    graphql_template: Option<String>,
 }
 
 /// What every store's client shares: the pooled HTTP client, the Management API's base URL,
@@ -111,7 +113,7 @@ impl ManagementApi {
     }
 
     /// The same API, whose stores' GraphQL Storefront API is at `template` with
-    /// `{store_hash}` replaced (`BC_GRAPHQL_URL`).
+    /// `{store_hash}` and `{channel_id}` replaced (`BC_GRAPHQL_URL`).
     pub fn with_graphql_url(self, template: &str) -> Self {
         Self {
             graphql_template: Some(template.to_owned()),
@@ -135,10 +137,8 @@ impl ManagementApi {
             token,
             pacer: Arc::new(QuotaPacer::new(self.quota_share, self.queue_max)),
             contacts: Arc::default(),
-            graphql_url: self
-                .graphql_template
-                .as_deref()
-                .and_then(|template| storefront::graphql_url(template, store_hash)),
+            store_hash: store_hash.to_owned(),
+            graphql_template: self.graphql_template.clone(),
         }
     }
 }

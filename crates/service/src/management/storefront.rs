@@ -19,8 +19,9 @@ use crate::request_context;
 
 /// The header BigCommerce reads a customer access token from.
 pub const CUSTOMER_ACCESS_TOKEN_HEADER: &str = "x-bc-customer-access-token";
-/// The channel private tokens are made for, and whose GraphQL endpoint is asked: the
-/// store's default storefront.
+/// The header naming the channel (storefront) of a customer access token.
+pub const CHANNEL_ID_HEADER: &str = "x-bc-channel-id";
+/// The channel asked when the request names none: the store's default storefront.
 pub const DEFAULT_CHANNEL_ID: u64 = 1;
 /// The one query: whose customer access token this is.
 const CUSTOMER_QUERY: &str = "query OrderMetafieldsCustomer { customer { entityId } }";
@@ -65,15 +66,16 @@ struct WireCustomer {
 }
 
 impl ManagementClient {
-    /// A new private token for the store's default channel, with the `Customer` scope only,
+    /// A new private token for the store's `channel_id`, with the `Customer` scope only,
     /// good until `expires_at` (Unix seconds).
     pub async fn create_private_token(
         &self,
+        channel_id: u64,
         expires_at: u64,
     ) -> Result<SecretString, ManagementError> {
         let operation = Operation::CreatePrivateToken;
         let body = json!({
-            "channel_ids": [DEFAULT_CHANNEL_ID],
+            "channel_ids": [channel_id],
             "expires_at": expires_at,
             "scopes": ["Customer"],
         });
@@ -96,15 +98,20 @@ impl ManagementClient {
         Ok(SecretString::from(wire.data.token))
     }
 
-    /// Asks the store's GraphQL Storefront API whose `customer_access_token` this is, with
-    /// the store's `private_token`.
+    /// Asks the GraphQL Storefront API of the store's `channel_id` whose
+    /// `customer_access_token` this is, with the store's `private_token` for that channel.
     pub async fn customer_of_access_token(
         &self,
+        channel_id: u64,
         private_token: &SecretString,
         customer_access_token: &str,
     ) -> Result<CustomerAnswer, ManagementError> {
         let operation = Operation::VerifyCustomerAccessToken;
-        let Some(url) = self.graphql_url.clone() else {
+        let url = self
+            .graphql_template
+            .as_deref()
+            .and_then(|template| graphql_url(template, &self.store_hash, channel_id));
+        let Some(url) = url else {
             return Err(ManagementError::InvalidResponse {
                 operation,
                 reason: "no graphql url for this store".to_owned(),
@@ -227,7 +234,12 @@ async fn read_limited(
     }
 }
 
-/// The GraphQL URL of `store_hash` from the `BC_GRAPHQL_URL` template.
-pub fn graphql_url(template: &str, store_hash: &str) -> Option<Url> {
-    Url::parse(&template.replace("{store_hash}", store_hash)).ok()
+/// The GraphQL URL of `store_hash`'s `channel_id` from the `BC_GRAPHQL_URL` template.
+pub fn graphql_url(template: &str, store_hash: &str, channel_id: u64) -> Option<Url> {
+    Url::parse(
+        &template
+            .replace("{store_hash}", store_hash)
+            .replace("{channel_id}", &channel_id.to_string()),
+    )
+    .ok()
 }

@@ -381,6 +381,54 @@ async fn a_private_token_the_management_api_will_not_make_is_a_502_and_no_graphq
     assert_eq!(headless.graphql_calls().await, 0);
 }
 
+#[tokio::test]
+async fn a_token_of_another_channel_is_checked_at_that_channels_graphql_with_its_own_private_token()
+{
+    let graphql = MockServer::start().await;
+    let template = format!("{}/graphql/{{store_hash}}/{{channel_id}}", graphql.uri());
+    let app = spawn_app_with(&[("BC_GRAPHQL_URL", &template)]).await;
+    let token = access_token("alice", now() + 3600);
+    Mock::given(method("POST"))
+        .and(path(format!(
+            "/stores/{STORE_HASH}/v3/storefront/api-token-private"
+        )))
+        .and(body_partial_json(
+            json!({"channel_ids": [2], "scopes": ["Customer"]}),
+        ))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"data": {"token": "private-of-2"}})),
+        )
+        .expect(1)
+        .mount(&app.management)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("/graphql/{STORE_HASH}/2")))
+        .and(header("authorization", "Bearer private-of-2"))
+        .and(header("x-bc-customer-access-token", token.as_str()))
+        .respond_with(customer(7))
+        .expect(1)
+        .mount(&graphql)
+        .await;
+    app.mount_orders(7, vec![v2_order(100, 7, 1)], 1).await;
+    let headless = HeadlessApp { app, graphql };
+
+    let response = headless
+        .get("/v1/orders", &token, &[("x-bc-channel-id", "2")])
+        .await;
+    let malformed = headless
+        .get("/v1/orders", &token, &[("x-bc-channel-id", "two")])
+        .await;
+
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["data"][0]["id"], json!(100));
+    let body = assert_problem(malformed, 400, "bad-request").await;
+    assert_eq!(
+        body["detail"],
+        "X-Bc-Channel-Id must be a channel id, a whole number from 1."
+    );
+}
+
 mod app_mode {
     //! In app mode the private token is kept sealed in the database, so a restart reuses it,
     //! and each store checks tokens with its own private token at its own GraphQL endpoint.
@@ -459,7 +507,7 @@ mod app_mode {
         let body: Value = after.json().await.unwrap();
         assert_eq!(body["data"][0]["id"], json!(100));
         let database = Database::connect(&app.database.url).await.unwrap();
-        let saved = database.private_token("storea").await.unwrap().unwrap();
+        let saved = database.private_token("storea", 1).await.unwrap().unwrap();
         let plain = b"private-of-storea";
         assert!(
             !saved
