@@ -2,7 +2,8 @@
 //! allowed CORS origins in `origins`, with no setting needed. A background task reads the
 //! sites of a store soon after it is served (install, start-up), again every
 //! `SITES_REFRESH_INTERVAL`, and at once for a store whose `store/channel/*` webhook
-//! arrived; a store that left is forgotten. A failed read keeps what the store had.
+//! arrived; a store that left is forgotten. A failed read keeps what the store had. Each
+//! site's canonical URL also tells where its channel's GraphQL Storefront API answers.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -91,6 +92,7 @@ async fn run(
 async fn refresh(store: &Arc<Store>, origins: &AllowedOrigins) {
     match store.management().list_sites().await {
         Ok(sites) => {
+            store.management().learn_graphql_sites(&sites);
             let mut found: Vec<String> = sites
                 .iter()
                 .flat_map(|site| site.urls.iter())

@@ -16,8 +16,11 @@ pub mod sites;
 pub mod storefront;
 pub mod wire;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+
+use arc_swap::ArcSwap;
 
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, HeaderMap, HeaderValue, USER_AGENT};
@@ -59,6 +62,9 @@ pub struct ManagementClient {
     store_hash: String,
     /// `BC_GRAPHQL_URL`, when configured.
     graphql_template: Option<String>,
+    /// Each channel's GraphQL endpoint as its site says (app mode's `sites` learns them);
+    /// they win over the template.
+    graphql_sites: Arc<ArcSwap<HashMap<u64, Url>>>,
 }
 
 /// What every store's client shares: the pooled HTTP client, the Management API's base URL,
@@ -139,6 +145,7 @@ impl ManagementApi {
             contacts: Arc::default(),
             store_hash: store_hash.to_owned(),
             graphql_template: self.graphql_template.clone(),
+            graphql_sites: Arc::default(),
         }
     }
 }

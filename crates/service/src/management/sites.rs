@@ -18,6 +18,9 @@ pub struct Site {
     pub channel_id: u64,
     /// The site's `url` and each of its `urls` (primary, canonical, checkout).
     pub urls: Vec<String>,
+    /// Its `canonical` URL (`https://store-{hash}-{channel}.mybigcommerce.com`), where the
+    /// channel's GraphQL Storefront API answers.
+    pub canonical: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -46,6 +49,8 @@ struct WireSite {
 #[derive(Deserialize)]
 struct WireSiteUrl {
     url: String,
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
 }
 
 impl ManagementClient {
@@ -70,6 +75,11 @@ impl ManagementClient {
             sites.extend(wire.data.into_iter().map(|site| {
                 Site {
                     channel_id: site.channel_id,
+                    canonical: site
+                        .urls
+                        .iter()
+                        .find(|url| url.kind.as_deref() == Some("canonical"))
+                        .map(|url| url.url.clone()),
                     urls: site
                         .url
                         .into_iter()

@@ -5,6 +5,8 @@
 //! Management API's quota; its request is sent once, with the request timeout, and never
 //! redirected. No token and no upstream body is ever logged.
 
+use std::collections::HashMap;
+
 use reqwest::StatusCode;
 use reqwest::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
@@ -108,9 +110,15 @@ impl ManagementClient {
     ) -> Result<CustomerAnswer, ManagementError> {
         let operation = Operation::VerifyCustomerAccessToken;
         let url = self
-            .graphql_template
-            .as_deref()
-            .and_then(|template| graphql_url(template, &self.store_hash, channel_id));
+            .graphql_sites
+            .load()
+            .get(&channel_id)
+            .cloned()
+            .or_else(|| {
+                self.graphql_template
+                    .as_deref()
+                    .and_then(|template| graphql_url(template, &self.store_hash, channel_id))
+            });
         let Some(url) = url else {
             return Err(ManagementError::InvalidResponse {
                 operation,
@@ -231,6 +239,23 @@ async fn read_limited(
                 });
             }
         }
+    }
+}
+
+impl ManagementClient {
+    /// Learns each channel's GraphQL endpoint from its site's canonical URL (`{url}/graphql`),
+    /// replacing what was learned before.
+    pub fn learn_graphql_sites(&self, sites: &[crate::management::sites::Site]) {
+        let learned: HashMap<u64, Url> = sites
+            .iter()
+            .filter_map(|site| {
+                let canonical = site.canonical.as_deref()?;
+                let url =
+                    Url::parse(&format!("{}/graphql", canonical.trim_end_matches('/'))).ok()?;
+                matches!(url.scheme(), "http" | "https").then_some((site.channel_id, url))
+            })
+            .collect();
+        self.graphql_sites.store(std::sync::Arc::new(learned));
     }
 }
 

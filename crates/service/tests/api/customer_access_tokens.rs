@@ -526,6 +526,82 @@ mod app_mode {
     }
 
     #[tokio::test]
+    async fn a_channels_graphql_endpoint_is_its_sites_canonical_url() {
+        let graphql = MockServer::start().await;
+        // No BC_GRAPHQL_URL: the default template names hosts this test cannot reach, so the
+        // check can only succeed at the URL the store's sites give.
+        let app = AppMode::spawn().await;
+        Mock::given(method("GET"))
+            .and(path("/stores/storea/v3/sites"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [
+                {"id": 1, "channel_id": 1, "url": "https://www.shop-a.example",
+                 "urls": [{"url": "https://www.shop-a.example", "type": "primary"}]},
+                {"id": 2, "channel_id": 2, "url": "https://headless.shop-a.example",
+                 "urls": [{"url": "https://headless.shop-a.example", "type": "primary"},
+                          {"url": format!("{}/site-2/", graphql.uri()), "type": "canonical"}]}
+            ], "meta": {}})))
+            .mount(&app.bigcommerce)
+            .await;
+        app.install("storea", "access-a").await;
+        let token = access_token("alice", now() + 3600);
+        Mock::given(method("POST"))
+            .and(path("/stores/storea/v3/storefront/api-token-private"))
+            .and(body_partial_json(json!({"channel_ids": [2]})))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(json!({"data": {"token": "private-2"}})),
+            )
+            .expect(1)
+            .mount(&app.bigcommerce)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/site-2/graphql"))
+            .and(header("authorization", "Bearer private-2"))
+            .and(header("x-bc-customer-access-token", token.as_str()))
+            .respond_with(customer(7))
+            .expect(1)
+            .mount(&graphql)
+            .await;
+        app.mount_orders("storea", 7, vec![v2_order(100, 7, 1)], 1)
+            .await;
+        // The sites are read within seconds of the install: their origins become allowed
+        // just after their GraphQL endpoints are learned.
+        for _ in 0..100 {
+            let preflight = app
+                .client
+                .request(
+                    reqwest::Method::OPTIONS,
+                    format!("{}/v1/orders", app.address),
+                )
+                .header("origin", "https://headless.shop-a.example")
+                .header("access-control-request-method", "GET")
+                .send()
+                .await
+                .unwrap();
+            if preflight
+                .headers()
+                .contains_key("access-control-allow-origin")
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+
+        let response = app
+            .client
+            .get(format!("{}/v1/orders", app.address))
+            .header("x-bc-customer-access-token", token.as_str())
+            .header("x-bc-store-hash", "storea")
+            .header("x-bc-channel-id", "2")
+            .send()
+            .await
+            .unwrap();
+
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["data"][0]["id"], json!(100));
+    }
+
+    #[tokio::test]
     async fn a_token_of_one_store_is_refused_for_another() {
         let graphql = MockServer::start().await;
         let template = format!("{}/graphql/{{store_hash}}", graphql.uri());
