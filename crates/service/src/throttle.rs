@@ -5,12 +5,14 @@
 //! governor, keyed by store and customer id (ids repeat across stores); idle customers' state
 //! is dropped so memory stays bounded.
 
+use std::future::ready;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use futures_util::future::Either;
 use governor::clock::{Clock, DefaultClock};
 use governor::middleware::NoOpMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
@@ -99,13 +101,21 @@ impl FromRequest for ThrottledCustomer {
     type Future = CustomerFuture<Self>;
 
     fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let verified = VerifiedCustomer::from_request(request, payload);
-        let request = request.clone();
-        Box::pin(async move {
-            verified
-                .await
-                .and_then(|customer| within_limit(&request, customer))
-        })
+        match VerifiedCustomer::from_request(request, payload) {
+            Either::Left(verified) => Either::Left(ready(
+                verified
+                    .into_inner()
+                    .and_then(|customer| within_limit(request, customer)),
+            )),
+            Either::Right(verified) => {
+                let request = request.clone();
+                Either::Right(Box::pin(async move {
+                    verified
+                        .await
+                        .and_then(|customer| within_limit(&request, customer))
+                }))
+            }
+        }
     }
 }
 
