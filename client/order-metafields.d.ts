@@ -103,6 +103,14 @@ export type ClientOptions = {
      * (tests replace it).
      */
     now?: (() => number) | undefined;
+    /**
+     * Use a cookie session (default `false`): the token is sent
+     * once to `POST /v1/session`, and reads carry the service's `HttpOnly` cookie instead of
+     * the token, so the token is not kept in page memory between calls. Only for a service on
+     * the storefront's own site (e.g. `api.store.com` beside `www.store.com`): browsers that
+     * block third-party cookies drop the cookie of a service on another site.
+     */
+    session?: boolean | undefined;
 };
 /**
  * An order as the service returns it (`Order` in the service's openapi.yaml): money amounts
@@ -160,6 +168,11 @@ export type Order = {
      * Whether every item is digital (nothing to ship).
      */
     order_is_digital: boolean;
+    /**
+     * The channel (storefront) the order was placed on; `1` is the
+     * store's default storefront.
+     */
+    channel_id: number;
 };
 /**
  * A storefront-visible order metafield. `value` is the merchant's text: render it as text.
@@ -257,4 +270,9 @@ export type OrderMetafieldsClient = {
      * storefront-visible metafields.
      */
     metafields: (orderId: number | string) => Promise<Metafield[]>;
+    /**
+     * Ends the cookie session (`DELETE /v1/session`);
+     * does nothing without the `session` option.
+     */
+    endSession: () => Promise<void>;
 };

@@ -16,6 +16,11 @@
  *   (default 15000); past it the call fails with a `NetworkError`.
  * @property {() => number} [now] Milliseconds since the epoch; `Date.now` by default
  *   (tests replace it).
+ * @property {boolean} [session] Use a cookie session (default `false`): the token is sent
+ *   once to `POST /v1/session`, and reads carry the service's `HttpOnly` cookie instead of
+ *   the token, so the token is not kept in page memory between calls. Only for a service on
+ *   the storefront's own site (e.g. `api.store.com` beside `www.store.com`): browsers that
+ *   block third-party cookies drop the cookie of a service on another site.
  */
 
 /**
@@ -43,6 +48,8 @@
  * @property {number} items_shipped Number of items shipped so far.
  * @property {string} payment_method The payment method's display name.
  * @property {boolean} order_is_digital Whether every item is digital (nothing to ship).
+ * @property {number} channel_id The channel (storefront) the order was placed on; `1` is the
+ *   store's default storefront.
  */
 
 /**
@@ -106,6 +113,8 @@
  * @property {(id: number | string) => Promise<Order>} order One of the shopper's orders.
  * @property {(orderId: number | string) => Promise<Metafield[]>} metafields That order's
  *   storefront-visible metafields.
+ * @property {() => Promise<void>} endSession Ends the cookie session (`DELETE /v1/session`);
+ *   does nothing without the `session` option.
  */
 
 const TOKEN_PATH = "/customer/current.jwt";
@@ -201,6 +210,7 @@ export function createClient(options) {
   const now = options.now ?? Date.now;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const tokenUrl = `${TOKEN_PATH}?app_client_id=${encodeURIComponent(appClientId)}`;
+  const useSession = options.session === true;
 
   /** @type {{ value: string, refreshAt: number } | null} */
   let cached = null;
@@ -254,18 +264,68 @@ export function createClient(options) {
     return value;
   }
 
+  /** @type {number} When the cookie session should be renewed; 0 when there is none. */
+  let sessionRenewAt = 0;
+  /** @type {Promise<void> | null} */
+  let starting = null;
+
   /**
-   * GETs `path` from the service; on a `401` gets a fresh token once and retries once.
+   * A cookie session that is fresh: the current one, else one started from a fresh token,
+   * shared by all callers. The token is dropped from memory once the session holds it.
+   */
+  function session() {
+    if (sessionRenewAt !== 0 && now() < sessionRenewAt) {
+      return Promise.resolve();
+    }
+    if (starting === null) {
+      starting = (async () => {
+        const used = await token();
+        const reply = await exchange(`${base}/v1/session`, {
+          method: "POST",
+          credentials: "include",
+          headers: { Accept: "application/json", Authorization: `Bearer ${used}` },
+        });
+        const renewAt = cached?.refreshAt ?? now();
+        forget(used);
+        if (reply.status !== 204) {
+          throw problemFrom(reply);
+        }
+        sessionRenewAt = renewAt;
+      })().finally(() => {
+        starting = null;
+      });
+    }
+    return starting;
+  }
+
+  /**
+   * One authenticated GET: with the session cookie, or with the token as a bearer header.
+   * @param {string} path
+   * @returns {Promise<{ reply: Awaited<ReturnType<typeof exchange>>, used: string | null }>}
+   */
+  async function authenticated(path) {
+    if (useSession) {
+      await session();
+      return { reply: await exchange(base + path, SESSION_INIT), used: null };
+    }
+    const used = await token();
+    return { reply: await exchange(base + path, serviceInit(used)), used };
+  }
+
+  /**
+   * GETs `path` from the service; on a `401` gets a fresh token (or session) once and
+   * retries once.
    * @param {string} path
    * @returns {Promise<any>} The parsed JSON body.
    */
   async function call(path) {
-    let used = await token();
-    let reply = await exchange(base + path, serviceInit(used));
+    let { reply, used } = await authenticated(path);
     if (reply.status === 401) {
-      forget(used);
-      used = await token();
-      reply = await exchange(base + path, serviceInit(used));
+      if (used !== null) {
+        forget(used);
+      }
+      sessionRenewAt = 0;
+      ({ reply } = await authenticated(path));
     }
     if (reply.status < 200 || reply.status > 299) {
       throw problemFrom(reply);
@@ -318,8 +378,29 @@ export function createClient(options) {
       const body = await call(`/v1/orders/${orderId(id)}/metafields`);
       return body.data;
     },
+    async endSession() {
+      if (!useSession) {
+        return;
+      }
+      sessionRenewAt = 0;
+      const reply = await exchange(`${base}/v1/session`, {
+        method: "DELETE",
+        credentials: "include",
+        headers: { Accept: "application/json", "X-Requested-With": "order-metafields" },
+      });
+      if (reply.status !== 204) {
+        throw problemFrom(reply);
+      }
+    },
   };
 }
+
+/**
+ * A read with the session cookie: the browser sends the service's own cookie, and no token
+ * is in the request.
+ * @type {RequestInit}
+ */
+const SESSION_INIT = { credentials: "include", headers: { Accept: "application/json" } };
 
 /**
  * The request to the service: the token in the header only; no cookies go to the service.

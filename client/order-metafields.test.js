@@ -404,3 +404,113 @@ describe("displayValue", () => {
     assert.deepEqual(shown("hologram", "x"), { kind: "text", text: "x" });
   });
 });
+
+describe("cookie session", () => {
+  /** A service that answers a session start with 204 and reads with the order. */
+  function sessionService(reads = () => json(200, { data: ORDER })) {
+    return (url, init) => {
+      if (url === `${API_BASE}/v1/session`) {
+        return new Response(null, { status: 204 });
+      }
+      return reads(url, init);
+    };
+  }
+
+  it("sends the token once to POST /v1/session, then reads with the cookie and no token", async () => {
+    const fake = fakeFetch({ service: sessionService() });
+    const { instance } = client(fake, { session: true });
+
+    await instance.order(369);
+    await instance.metafields(369);
+
+    const [start, ...reads] = fake.serviceCalls();
+    assert.equal(start.url, `${API_BASE}/v1/session`);
+    assert.equal(start.init.method, "POST");
+    assert.equal(start.init.credentials, "include");
+    assert.equal(bearer(start), `Bearer ${jwt("t1")}`);
+    assert.deepEqual(
+      reads.map((call) => call.url),
+      [`${API_BASE}/v1/orders/369`, `${API_BASE}/v1/orders/369/metafields`],
+    );
+    for (const read of reads) {
+      assert.equal(read.init.credentials, "include");
+      assert.equal(bearer(read), undefined);
+    }
+    assert.equal(fake.tokenCalls().length, 1);
+  });
+
+  it("is started once for concurrent calls and renewed a minute before the token's expiry", async () => {
+    const fake = fakeFetch({
+      tokens: [() => new Response(jwt("t1")), () => new Response(jwt("t2"))],
+      service: sessionService(),
+    });
+    const { instance, advance } = client(fake, { session: true });
+
+    await Promise.all([instance.order(369), instance.order(369), instance.orders()]);
+    advance(13 * 60 * 1000);
+    await instance.order(369);
+    advance(90 * 1000);
+    await instance.order(369);
+
+    const starts = fake.serviceCalls().filter((call) => call.url.endsWith("/v1/session"));
+    assert.deepEqual(starts.map(bearer), [`Bearer ${jwt("t1")}`, `Bearer ${jwt("t2")}`]);
+    assert.equal(fake.tokenCalls().length, 2);
+  });
+
+  it("after a 401 on a read starts a new session once and retries once", async () => {
+    const reads = [problem(401, "Unauthorized", "the session has expired"), json(200, { data: ORDER })];
+    const fake = fakeFetch({
+      tokens: [() => new Response(jwt("t1")), () => new Response(jwt("t2"))],
+      service: sessionService(() => reads.shift()),
+    });
+    const { instance } = client(fake, { session: true });
+
+    const order = await instance.order(369);
+
+    assert.deepEqual(order, ORDER);
+    const starts = fake.serviceCalls().filter((call) => call.url.endsWith("/v1/session"));
+    assert.deepEqual(starts.map(bearer), [`Bearer ${jwt("t1")}`, `Bearer ${jwt("t2")}`]);
+  });
+
+  it("a refused start is a ProblemError and no read is made", async () => {
+    const fake = fakeFetch({
+      service: () => problem(403, "Forbidden", "the origin is not allowed"),
+    });
+    const { instance } = client(fake, { session: true });
+
+    await assert.rejects(instance.order(369), (error) => {
+      assert.ok(error instanceof ProblemError);
+      assert.equal(error.status, 403);
+      return true;
+    });
+    assert.ok(fake.serviceCalls().every((call) => call.url.endsWith("/v1/session")));
+  });
+
+  it("endSession sends DELETE with X-Requested-With and the cookie, and starts afresh after", async () => {
+    const fake = fakeFetch({ service: sessionService() });
+    const { instance } = client(fake, { session: true });
+
+    await instance.order(369);
+    await instance.endSession();
+    await instance.order(369);
+
+    const sessionCalls = fake
+      .serviceCalls()
+      .filter((call) => call.url.endsWith("/v1/session"))
+      .map((call) => [call.init.method, call.init.credentials, call.init.headers["X-Requested-With"]]);
+    assert.deepEqual(sessionCalls, [
+      ["POST", "include", undefined],
+      ["DELETE", "include", "order-metafields"],
+      ["POST", "include", undefined],
+    ]);
+  });
+
+  it("without the option, endSession calls nothing", async () => {
+    const fake = fakeFetch();
+    const { instance } = client(fake);
+
+    await instance.endSession();
+
+    assert.equal(fake.calls.length, 0);
+  });
+});

@@ -43,5 +43,5 @@ timeout 120 node --test --test-reporter=spec client/
 echo "--- browser end-to-end test"
 mkdir -p artifacts/browser
 started=$(date +%s)
-timeout 300 node --test --test-reporter=spec client/browser/storefront.e2e.js client/browser/merchant.e2e.js
+timeout 300 node --test --test-reporter=spec client/browser/storefront.e2e.js client/browser/merchant.e2e.js client/browser/session.e2e.js
 echo "browser test took $(($(date +%s) - started)) s; screenshots in artifacts/browser/"

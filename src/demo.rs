@@ -33,9 +33,16 @@ pub struct DemoOptions {
     pub sandbox: SocketAddr,
 }
 
-/// The scopes the demo's app asks for and is granted: reading orders, and Content (modify)
-/// for the merchant page's storefront script.
-const DEMO_APP_SCOPES: [&str; 2] = ["store_v2_orders_read_only", "store_v2_content"];
+/// The scopes the demo's app asks for and is granted: `APP_SCOPES`' default (orders, the
+/// Storefront API's private tokens, sites and channels), and Content (modify) for the
+/// merchant page's storefront script.
+const DEMO_APP_SCOPES: [&str; 5] = [
+    "store_v2_orders_read_only",
+    "store_storefront_api",
+    "store_sites_read_only",
+    "store_channel_settings_read_only",
+    "store_v2_content",
+];
 
 /// The sandbox and the running service, with the app installed on every store.
 pub struct Demo {
@@ -104,7 +111,6 @@ impl Demo {
     ) -> anyhow::Result<Self> {
         let mut config = SandboxConfig {
             listen: options.sandbox,
-            // Content (modify): the merchant page's one-click storefront script.
             app_scopes: DEMO_APP_SCOPES.map(str::to_owned).to_vec(),
             ..SandboxConfig::demo_defaults()
         };
@@ -140,6 +146,8 @@ impl Demo {
         let database_url = format!("sqlite://{}/demo.db", directory.path().display());
         let key = demo_key();
         let api_base = sandbox_url.to_string();
+        // Exactly what the sandbox's app asks for, whatever APP_SCOPES' default holds.
+        let app_scopes = config.app_scopes.join(" ");
         let settings = Settings::from_pairs([
             ("BC_CLIENT_ID", config.client_id.as_str()),
             ("BC_CLIENT_SECRET", config.client_secret.as_str()),
@@ -147,8 +155,8 @@ impl Demo {
             ("TOKEN_ENCRYPTION_KEY", key.expose_secret()),
             ("BC_API_BASE_URL", api_base.as_str()),
             ("BC_LOGIN_BASE_URL", api_base.as_str()),
+            ("APP_SCOPES", app_scopes.as_str()),
             ("DATABASE_URL", database_url.as_str()),
-            ("APP_SCOPES", &DEMO_APP_SCOPES.join(" ")),
             ("LISTEN_ADDR", listen.as_str()),
             ("CONTROL_PANEL_ORIGINS", frame_ancestors.as_str()),
             (

@@ -139,6 +139,133 @@ async fn the_trace_log_has_a_line_per_request_and_no_secret_token_or_email() {
     }
 }
 
+/// Headless credentials: a customer access token (accepted, refused, and from a browser),
+/// the private token the service makes for the store, and a cookie session's token.
+#[tokio::test]
+async fn the_trace_log_holds_no_customer_access_token_private_token_or_session_cookie() {
+    const PRIVATE_TOKEN: &str = "pt-Vb5nQ2wLc8RzK4xm-private-token";
+    let accepted = format!(
+        "cat-Jf4kW9pQm2Xr7aLs-accepted_{}",
+        crate::harness::fixtures::now() + 3600
+    );
+    let refused = format!(
+        "cat-Hd3nB8vTq6Ye1uZo-refused_{}",
+        crate::harness::fixtures::now() + 3600
+    );
+    let management = MockServer::start().await;
+    mount_store(&management).await;
+    Mock::given(method("POST"))
+        .and(path(format!(
+            "/stores/{STORE_HASH}/v3/storefront/api-token-private"
+        )))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"data": {"token": PRIVATE_TOKEN}})),
+        )
+        .mount(&management)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("/graphql/{STORE_HASH}/1")))
+        .and(wiremock::matchers::header(
+            "x-bc-customer-access-token",
+            accepted.as_str(),
+        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"data": {"customer": {"entityId": 7}}})),
+        )
+        .mount(&management)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("/graphql/{STORE_HASH}/1")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {"customer": null}})))
+        .with_priority(10)
+        .mount(&management)
+        .await;
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let base = management.uri();
+    let graphql = format!("{base}/graphql/{{store_hash}}/{{channel_id}}");
+    let mut environment = required_environment();
+    environment.extend([
+        ("LISTEN_ADDR", listen.as_str()),
+        ("LOG_LEVEL", "trace"),
+        ("LOG_FORMAT", "json"),
+        ("BC_API_BASE_URL", base.as_str()),
+        ("BC_GRAPHQL_URL", graphql.as_str()),
+        ("CORS_ALLOWED_ORIGINS", "https://www.store.example.com"),
+    ]);
+    let mut service = Service::start(&environment);
+    let address = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    service.wait_until_healthy(&client, &address).await;
+    let session_token = token(7, Algorithm::HS256, CLIENT_SECRET);
+
+    let with_access_token = |token: &str| {
+        client
+            .get(format!("{address}/v1/orders"))
+            .header("x-bc-customer-access-token", token)
+            .header("x-bc-store-hash", STORE_HASH)
+    };
+    let statuses = [
+        with_access_token(&accepted)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        with_access_token(&refused)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        with_access_token(&accepted)
+            .header("origin", "https://www.store.example.com")
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        client
+            .post(format!("{address}/v1/session"))
+            .bearer_auth(&session_token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        client
+            .get(format!("{address}/v1/orders"))
+            .header("cookie", format!("__Host-om_session={session_token}"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+    ];
+    let output = service.stop();
+
+    assert_eq!(statuses, [200, 401, 400, 204, 200]);
+    let everything = format!("{}\n{}", output.stdout, output.stderr);
+    let signature = session_token
+        .rsplit('.')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    for (secret, what) in [
+        (accepted.as_str(), "the accepted customer access token"),
+        (refused.as_str(), "the refused customer access token"),
+        (PRIVATE_TOKEN, "the private token"),
+        (session_token.as_str(), "the session cookie's token"),
+        (signature.as_str(), "the session token's signature"),
+        (ACCESS_TOKEN, "the access token"),
+        (CLIENT_SECRET, "the client secret"),
+        (SHOPPER_EMAIL, "the shopper's email"),
+    ] {
+        assert!(!everything.contains(secret), "the log contains {what}");
+    }
+}
+
 /// App mode's distinctive secrets: the install code, the store's access token the login
 /// service grants, the encryption key, the owner's email.
 const INSTALL_CODE: &str = "code-Hk4vQ9pLw2-install";
@@ -160,6 +287,7 @@ async fn in_app_mode_the_trace_log_of_install_load_webhook_and_uninstall_holds_n
         ("TOKEN_ENCRYPTION_KEY", ENCRYPTION_KEY),
         ("BC_API_BASE_URL", base.as_str()),
         ("BC_LOGIN_BASE_URL", base.as_str()),
+        ("APP_SCOPES", "store_v2_orders_read_only"),
         ("DATABASE_URL", "sqlite://app.db"),
         ("LISTEN_ADDR", listen.as_str()),
         ("LOG_LEVEL", "trace"),

@@ -100,6 +100,7 @@ fn order(id: u64) -> Order {
         items_shipped: 3,
         payment_method: "Credit Card".to_owned(),
         order_is_digital: false,
+        channel_id: 1,
     }
 }
 

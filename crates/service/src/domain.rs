@@ -61,6 +61,8 @@ pub struct Order {
     pub items_shipped: u32,
     pub payment_method: String,
     pub order_is_digital: bool,
+    /// The channel (storefront) it was placed on: 1 is the store's default storefront.
+    pub channel_id: u64,
 }
 
 /// A money amount kept as the decimal string BigCommerce gives (e.g. `"67.8400"`), never

@@ -25,6 +25,10 @@ pub const SCOPES: [&str; 7] = [
     "store/order/metafield/deleted",
 ];
 
+/// The scopes an app also registers: a channel created or changed may bring new site URLs,
+/// which are the store's allowed CORS origins in app mode (`sites`).
+pub const CHANNEL_SCOPES: [&str; 2] = ["store/channel/created", "store/channel/updated"];
+
 /// The header carrying `WEBHOOK_SECRET` on every delivery.
 pub const SECRET_HEADER: &str = "x-webhook-secret";
 
@@ -43,10 +47,20 @@ pub async fn register(
     destination: &str,
     secret: &SecretString,
 ) -> Result<Vec<Action>, ManagementError> {
+    register_scopes(client, destination, secret, &SCOPES).await
+}
+
+/// [`register`] for the given scopes.
+pub async fn register_scopes(
+    client: &ManagementClient,
+    destination: &str,
+    secret: &SecretString,
+    scopes: &[&str],
+) -> Result<Vec<Action>, ManagementError> {
     let existing = client.list_hooks().await?;
     let headers = BTreeMap::from([(SECRET_HEADER.to_owned(), secret.clone())]);
     let mut actions = Vec::new();
-    for scope in SCOPES {
+    for &scope in scopes {
         let spec = HookSpec {
             scope,
             destination,
@@ -87,7 +101,9 @@ pub async fn remove(
 ) -> Result<Vec<Action>, ManagementError> {
     let mut actions = Vec::new();
     for hook in client.list_hooks().await? {
-        if hook.destination == destination && SCOPES.contains(&hook.scope.as_str()) {
+        let ours =
+            SCOPES.contains(&hook.scope.as_str()) || CHANNEL_SCOPES.contains(&hook.scope.as_str());
+        if hook.destination == destination && ours {
             client.delete_hook(hook.id).await?;
             actions.push(Action::Removed {
                 id: hook.id,

@@ -418,10 +418,16 @@ impl Lifecycle {
     /// answers expire on their own.
     async fn register_webhooks(&self, store: &Store) -> bool {
         let secret = store_webhook_secret(&self.webhook_key, &store.hash);
-        match hook_registration::register(
+        let scopes = [
+            hook_registration::SCOPES.as_slice(),
+            hook_registration::CHANNEL_SCOPES.as_slice(),
+        ]
+        .concat();
+        match hook_registration::register_scopes(
             store.management(),
             &self.app.webhook_destination(),
             &secret,
+            &scopes,
         )
         .await
         {

@@ -35,6 +35,10 @@ pub enum ApiError {
     /// The database cannot be reached; what does not need it is still served.
     #[error("database unavailable")]
     DatabaseUnavailable,
+    /// A write authenticated by the session cookie without an allowed `Origin` and
+    /// `X-Requested-With`: it may come from another site's page (cross-site request forgery).
+    #[error("cookie write from an unproven page")]
+    CookieWriteRefused,
     /// No such resource for this caller (including another customer's order).
     #[error("not found")]
     NotFound,
@@ -101,6 +105,7 @@ impl Kind {
 
     const BAD_REQUEST: Kind = Kind::new("bad-request", "Bad Request", StatusCode::BAD_REQUEST);
     const UNAUTHORIZED: Kind = Kind::new("unauthorized", "Unauthorized", StatusCode::UNAUTHORIZED);
+    const FORBIDDEN: Kind = Kind::new("forbidden", "Forbidden", StatusCode::FORBIDDEN);
     const NOT_FOUND: Kind = Kind::new("not-found", "Not Found", StatusCode::NOT_FOUND);
     const METHOD_NOT_ALLOWED: Kind = Kind::new(
         "method-not-allowed",
@@ -170,6 +175,7 @@ impl ApiError {
             | ApiError::WebhookUnauthorized
             | ApiError::CallbackUnauthorized => Kind::UNAUTHORIZED,
             ApiError::DatabaseUnavailable => Kind::DATABASE_UNAVAILABLE,
+            ApiError::CookieWriteRefused => Kind::FORBIDDEN,
             ApiError::NotFound => Kind::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => Kind::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge => Kind::PAYLOAD_TOO_LARGE,
@@ -200,6 +206,9 @@ impl ApiError {
             }
             ApiError::DatabaseUnavailable => {
                 "The service's database cannot be reached; try again later."
+            }
+            ApiError::CookieWriteRefused => {
+                "A request that changes something with the session cookie needs an allowed Origin and the X-Requested-With header."
             }
             ApiError::NotFound => "There is no such resource for this customer.",
             ApiError::BadRequest { detail } | ApiError::NotReady { detail, .. } => detail,

@@ -21,6 +21,8 @@ use tracing_actix_web::TracingLogger;
 
 use crate::access::Access;
 use crate::auth::current_customer::CustomerTokenVerifier;
+use crate::auth::customer_access::{CustomerAccessTokens, PrivateTokenKeeper};
+use crate::auth::session;
 use crate::cache::Cache;
 use crate::config::{HttpSettings, Mode, Settings};
 use crate::database::{Database, Engine, SettingsRecord};
@@ -34,9 +36,12 @@ use crate::management::quota::Spenders;
 use crate::merchant::MerchantPages;
 use crate::merchant_session::SessionKeys;
 use crate::metrics::Metrics;
+use crate::origins::AllowedOrigins;
 use crate::readiness::Readiness;
 use crate::replicas::Replicas;
 use crate::routes;
+use crate::sealing::TokenSealer;
+use crate::sites;
 use crate::stores::{Origin, StoreRegistry};
 use crate::telemetry::{REQUEST_ID_HEADER, ServiceRootSpan, request_identity};
 use crate::throttle::CustomerThrottle;
@@ -69,7 +74,8 @@ impl Application {
         let api = ManagementApi::new(&settings.api_base_url, &settings.upstream)
             .context("cannot build the management api http client")?
             .with_metrics(metrics.upstream.clone())
-            .with_spenders(spenders.clone());
+            .with_spenders(spenders.clone())
+            .with_graphql_url(&settings.graphql_url);
         let database = Database::connect(&settings.database_url).await?;
         // On PostgreSQL this replica listens to the others from now on, before it loads
         // any store, so no install or change between the two is missed.
@@ -85,6 +91,18 @@ impl Application {
         }
         let stores = Arc::new(StoreRegistry::new(api));
         let interval = settings.upstream.readiness_interval;
+        let allowed_origins = web::Data::new(AllowedOrigins::new(
+            settings.http.cors_allowed_origins.clone(),
+        ));
+        // App mode: each store's sites are its allowed origins too.
+        let sites = match &settings.mode {
+            Mode::SingleStore(_) => None,
+            Mode::App(app) => Some(web::Data::new(sites::start(
+                Arc::clone(&stores),
+                allowed_origins.clone().into_inner(),
+                app.sites_refresh_interval,
+            ))),
+        };
         let (readiness, lifecycle, shared_secret) = match &settings.mode {
             Mode::SingleStore(one) => {
                 let hash = StoreHash::parse(&one.store_hash)
@@ -179,6 +197,16 @@ impl Application {
                     .map(|(lifecycle, _, _)| lifecycle.clone().into_inner()),
             );
         }
+        let keeper = match &settings.mode {
+            Mode::SingleStore(_) => PrivateTokenKeeper::Memory,
+            Mode::App(app) => PrivateTokenKeeper::Sealed {
+                database: database.clone(),
+                sealer: TokenSealer::new(&app.token_key, app.previous_token_key.as_ref()),
+            },
+        };
+        let customer_access = web::Data::new(
+            CustomerAccessTokens::new(keeper).map_err(|error| anyhow::anyhow!(error))?,
+        );
         let readiness = web::Data::new(readiness);
         let listener = TcpListener::bind(settings.http.listen_addr).with_context(|| {
             format!("cannot listen on LISTEN_ADDR {}", settings.http.listen_addr)
@@ -211,13 +239,17 @@ impl Application {
         let workers = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
         let max_connections = http_limits::connection_budget(settings.http.max_connections);
         let clients = ClientConnections::new(settings.http.max_connections_per_client);
-        let allowed_origins: Arc<[String]> = settings.http.cors_allowed_origins.clone().into();
+
         let server = HttpServer::new(move || {
             let app = App::new();
             let app = if metrics_on_main {
                 app.configure(routes::configure_metrics)
             } else {
                 app
+            };
+            let app = match &sites {
+                Some(sites) => app.app_data(sites.clone()),
+                None => app,
             };
             let app = match &lifecycle {
                 Some((lifecycle, pages, facts)) => app
@@ -228,17 +260,20 @@ impl Application {
                     .configure(routes::configure_app),
                 None => app,
             };
-            let allowed_origins = Arc::clone(&allowed_origins);
+            let origins = allowed_origins.clone();
+            let logged_origins = allowed_origins.clone();
             app.wrap(from_fn(move |request, next| {
                 http_limits::body_deadline(request, next, body_timeout)
             }))
-            .wrap(cors(&http))
+            .wrap(cors(&http, origins.clone().into_inner()))
             .wrap(from_fn(move |request, next| {
-                log_refused_preflight(request, next, Arc::clone(&allowed_origins))
+                log_refused_preflight(request, next, logged_origins.clone().into_inner())
             }))
             .wrap(TracingLogger::<ServiceRootSpan>::new())
             .wrap(from_fn(request_identity))
             .app_data(verifier.clone())
+            .app_data(customer_access.clone())
+            .app_data(origins)
             .app_data(throttle.clone())
             .app_data(stores_data.clone())
             .app_data(receiver.clone())
@@ -354,7 +389,9 @@ fn keep_alive(idle: Duration) -> KeepAlive {
     }
 }
 
-/// Middleware around CORS: a refused preflight is otherwise silent on the server, and the
+/// Middleware around CORS: drops `Access-Control-Allow-Credentials` from an answer to an
+/// origin that is not allowed, and logs refused preflights. A refused preflight is otherwise
+/// silent on the server, and the
 /// browser's console is the only place that says anything. Logs it at warn level with the
 /// origin (bounded, escaped) and what `CORS_ALLOWED_ORIGINS` holds, noticing the classic
 /// `www.` versus bare-domain mismatch. Preflights carry no credentials, so nothing secret
@@ -362,7 +399,7 @@ fn keep_alive(idle: Duration) -> KeepAlive {
 async fn log_refused_preflight<B: MessageBody>(
     request: ServiceRequest,
     next: Next<B>,
-    allowed_origins: Arc<[String]>,
+    allowed_origins: Arc<AllowedOrigins>,
 ) -> Result<ServiceResponse<B>, actix_web::Error> {
     let origin = (request.method() == Method::OPTIONS)
         .then(|| request.headers().get(header::ORIGIN))
@@ -373,7 +410,15 @@ async fn log_refused_preflight<B: MessageBody>(
                 .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
         })
         .map(|origin| String::from_utf8_lossy(origin.as_bytes()).into_owned());
-    let result = next.call(request).await;
+    let mut result = next.call(request).await;
+    // actix-cors says `Access-Control-Allow-Credentials` to every origin; without an allowed
+    // origin it means nothing to a browser, but no CORS header goes to an origin not allowed.
+    if let Ok(response) = &mut result {
+        let headers = response.headers_mut();
+        if !headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN) {
+            headers.remove(header::ACCESS_CONTROL_ALLOW_CREDENTIALS);
+        }
+    }
     let refused = match &result {
         Ok(response) => response.status().is_client_error(),
         Err(error) => error.as_response_error().status_code().is_client_error(),
@@ -384,15 +429,16 @@ async fn log_refused_preflight<B: MessageBody>(
     result
 }
 
-fn warn_refused_preflight(origin: &str, allowed_origins: &[String]) {
+fn warn_refused_preflight(origin: &str, origins: &AllowedOrigins) {
     let origin: String = origin.chars().take(200).collect();
+    let allowed_origins = origins.fixed();
     let allowed = allowed_origins.join(",");
     let bare = |text: &str| text.replacen("://www.", "://", 1);
-    if allowed_origins.contains(&origin) {
+    if origins.allows(origin.as_bytes()) {
         tracing::warn!(
             origin = %origin.escape_debug(),
             cors_allowed_origins = %allowed,
-            "refused a cors preflight from an allowed origin: it asks for a method or header the api does not take (GET with Authorization, Accept, Content-Type, X-Request-Id)"
+            "refused a cors preflight from an allowed origin: it asks for a method or header the api does not take (GET, POST and DELETE with Authorization, Accept, Content-Type, X-Request-Id, X-Requested-With)"
         );
     } else if allowed_origins
         .iter()
@@ -412,17 +458,22 @@ fn warn_refused_preflight(origin: &str, allowed_origins: &[String]) {
     }
 }
 
-/// CORS for exactly the configured origins: `GET` with an `Authorization` header, no
-/// credentials (the token travels in the header, never in a cookie), no wildcard.
-fn cors(settings: &HttpSettings) -> Cors {
-    let mut cors = Cors::default()
-        .allowed_methods([Method::GET])
+/// CORS for exactly the allowed origins (`CORS_ALLOWED_ORIGINS`, and in app mode the stores'
+/// sites), no wildcard: `GET` with an `Authorization` header, and credentials (the session
+/// cookie: `POST`/`DELETE /v1/session`, and writes that carry `X-Requested-With`). A
+/// customer access token's header is never allowed: those tokens must not be in a browser.
+fn cors(settings: &HttpSettings, origins: Arc<AllowedOrigins>) -> Cors {
+    Cors::default()
+        .allowed_origin_fn(move |origin, _| origins.allows(origin.as_bytes()))
+        .allowed_methods([Method::GET, Method::POST, Method::DELETE])
         .allowed_headers([
             header::AUTHORIZATION,
             header::ACCEPT,
             header::CONTENT_TYPE,
             REQUEST_ID_HEADER.clone(),
+            session::X_REQUESTED_WITH.clone(),
         ])
+        .supports_credentials()
         .expose_headers([
             REQUEST_ID_HEADER.clone(),
             header::RETRY_AFTER,
@@ -431,11 +482,7 @@ fn cors(settings: &HttpSettings) -> Cors {
         .max_age(usize::try_from(settings.cors_max_age.as_secs()).unwrap_or(usize::MAX))
         // A request from another origin still gets its answer, without CORS headers: the
         // browser then withholds it from the page, and non-browser clients are unaffected.
-        .block_on_origin_mismatch(false);
-    for origin in &settings.cors_allowed_origins {
-        cors = cors.allowed_origin(origin);
-    }
-    cors
+        .block_on_origin_mismatch(false)
 }
 
 /// Reads `FIELD_DEFINITIONS_FILE`; the error names the variable and the first problem,
@@ -485,7 +532,9 @@ mod tests {
             ("CORS_ALLOWED_ORIGINS", allowed),
         ])
         .unwrap();
-        let origins: Arc<[String]> = settings.http.cors_allowed_origins.clone().into();
+        let origins = Arc::new(AllowedOrigins::new(
+            settings.http.cors_allowed_origins.clone(),
+        ));
         let captured = Captured::default();
         let writer = captured.clone();
         let subscriber = tracing_subscriber::fmt()
@@ -495,7 +544,7 @@ mod tests {
         let _default = tracing::subscriber::set_default(subscriber);
         let app = init_service(
             App::new()
-                .wrap(cors(&settings.http))
+                .wrap(cors(&settings.http, Arc::clone(&origins)))
                 .wrap(from_fn(move |request, next| {
                     log_refused_preflight(request, next, Arc::clone(&origins))
                 }))
@@ -534,9 +583,9 @@ mod tests {
             ),
             (
                 allowed,
-                "DELETE",
+                "PATCH",
                 "asks for a method or header the api does not take",
-                "an allowed origin asking for DELETE",
+                "an allowed origin asking for PATCH",
             ),
         ];
         for (origin, method, expected, description) in cases {

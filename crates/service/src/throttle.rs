@@ -5,19 +5,20 @@
 //! governor, keyed by store and customer id (ids repeat across stores); idle customers' state
 //! is dropped so memory stays bounded.
 
-use std::future::{Ready, ready};
+use std::future::ready;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use futures_util::future::Either;
 use governor::clock::{Clock, DefaultClock};
 use governor::middleware::NoOpMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 
-use crate::auth::extractor::VerifiedCustomer;
+use crate::auth::extractor::{CustomerFuture, VerifiedCustomer};
 use crate::cache::CustomerKey;
 use crate::domain::CustomerId;
 use crate::problem::ApiError;
@@ -97,14 +98,24 @@ impl<C: Clock + Clone> CustomerThrottle<C> {
 
 impl FromRequest for ThrottledCustomer {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = CustomerFuture<Self>;
 
     fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        ready(
-            VerifiedCustomer::from_request(request, payload)
-                .into_inner()
-                .and_then(|customer| within_limit(request, customer)),
-        )
+        match VerifiedCustomer::from_request(request, payload) {
+            Either::Left(verified) => Either::Left(ready(
+                verified
+                    .into_inner()
+                    .and_then(|customer| within_limit(request, customer)),
+            )),
+            Either::Right(verified) => {
+                let request = request.clone();
+                Either::Right(Box::pin(async move {
+                    verified
+                        .await
+                        .and_then(|customer| within_limit(&request, customer))
+                }))
+            }
+        }
     }
 }
 

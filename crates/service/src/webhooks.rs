@@ -144,6 +144,8 @@ pub enum Invalidation {
     Order(OrderId),
     /// Drop the order's metafields.
     OrderMetafields(OrderId),
+    /// A channel (and so maybe its site) changed: read the store's sites again.
+    Channels,
     /// Nothing to do; the reason is logged.
     Ignore(&'static str),
 }
@@ -461,6 +463,9 @@ fn invalidation_for(payload: &Payload) -> Invalidation {
             Invalidation::Ignore("no order id in data.id"),
             Invalidation::Order,
         );
+    }
+    if scope.starts_with("store/channel/") {
+        return Invalidation::Channels;
     }
     Invalidation::Ignore("a scope this service does not use")
 }
@@ -813,6 +818,10 @@ mod tests {
             (
                 json!({"scope": "store/product/updated", "data": {"type": "product", "id": 1}}),
                 Invalidation::Ignore("a scope this service does not use"),
+            ),
+            (
+                json!({"scope": "store/channel/updated", "data": {"type": "channel", "id": 2}}),
+                Invalidation::Channels,
             ),
             (
                 json!({"scope": "store/order/updated", "data": {"type": "order", "id": "abc"}}),

@@ -137,6 +137,7 @@ fn order_of(id: u64, owner: u64) -> Order {
         items_shipped: 0,
         payment_method: "Card".to_owned(),
         order_is_digital: false,
+        channel_id: 1,
     }
 }
 

@@ -65,7 +65,7 @@ fn trim_blanks(mut bytes: &[u8]) -> &[u8] {
 /// Whether every byte is of the compact JWS alphabet: base64url (RFC 4648 section 5) and
 /// the dots between parts. Written without an early exit or a branch per byte, so that the
 /// compiler checks many bytes per instruction (a token is read on every request).
-fn all_jws_bytes(bytes: &[u8]) -> bool {
+pub(crate) fn all_jws_bytes(bytes: &[u8]) -> bool {
     let mut outside = 0_u8;
     for &byte in bytes {
         let letter = (byte | 0x20).wrapping_sub(b'a') < 26;

@@ -11,8 +11,10 @@
 
 pub mod bearer;
 pub mod current_customer;
+pub mod customer_access;
 pub mod extractor;
 pub mod memory;
+pub mod session;
 pub mod signed_payload;
 pub mod verifier;
 

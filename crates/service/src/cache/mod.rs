@@ -325,6 +325,7 @@ mod tests {
             items_shipped: 0,
             payment_method: "Card".to_owned(),
             order_is_digital: false,
+            channel_id: 1,
         }
     }
 

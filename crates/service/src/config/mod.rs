@@ -30,6 +30,9 @@ pub struct Settings {
     pub mode: Mode,
     /// Base of the Management API (`BC_API_BASE_URL`).
     pub api_base_url: Url,
+    /// The GraphQL Storefront API, `{store_hash}` and `{channel_id}` to be replaced
+    /// (`BC_GRAPHQL_URL`).
+    pub graphql_url: String,
     /// Where stores, users and settings live (`DATABASE_URL`, or the mode's default).
     pub database_url: DatabaseUrl,
     pub auth: AuthSettings,
@@ -61,6 +64,8 @@ pub struct AppSettings {
     pub login_base_url: Url,
     /// The OAuth scopes an install must grant, exactly (`APP_SCOPES`).
     pub scopes: BTreeSet<String>,
+    /// How often each store's sites are read again (`SITES_REFRESH_INTERVAL`).
+    pub sites_refresh_interval: Duration,
 }
 
 impl AppSettings {
@@ -264,6 +269,7 @@ impl Settings {
 
     fn read(environment: &Environment) -> Result<Self, ConfigError> {
         let api_base_url = parse_base_url(environment)?;
+        let graphql_url = parse_graphql_url(environment)?;
         let mode = match optional_store_hash(environment)? {
             Some(store_hash) => Mode::SingleStore(StoreSettings {
                 store_hash,
@@ -324,6 +330,7 @@ impl Settings {
         Ok(Settings {
             mode,
             api_base_url,
+            graphql_url,
             database_url,
             auth: AuthSettings {
                 client_id,
@@ -539,12 +546,14 @@ fn app_settings(environment: &Environment) -> Result<AppSettings, ConfigError> {
             "expected the app's OAuth scopes, space-separated (e.g. store_v2_orders_read_only)",
         ));
     }
+    let sites_refresh_interval = positive_duration(environment, &var::SITES_REFRESH_INTERVAL)?;
     Ok(AppSettings {
         app_url,
         token_key,
         previous_token_key,
         login_base_url,
         scopes,
+        sites_refresh_interval,
     })
 }
 
@@ -669,6 +678,24 @@ fn log_filter(environment: &Environment, default: &str) -> Result<String, Config
 
 fn parse_base_url(environment: &Environment) -> Result<Url, ConfigError> {
     http_url(environment, &var::BC_API_BASE_URL)
+}
+
+/// `BC_GRAPHQL_URL`: an http(s) URL once `{store_hash}` is replaced.
+fn parse_graphql_url(environment: &Environment) -> Result<String, ConfigError> {
+    let template = environment.value_or_default(&var::BC_GRAPHQL_URL)?;
+    let url = Url::parse(
+        &template
+            .replace("{store_hash}", "abc123")
+            .replace("{channel_id}", "1"),
+    )
+    .ok();
+    if url.is_none_or(|url| !matches!(url.scheme(), "http" | "https") || url.host().is_none()) {
+        return Err(invalid(
+            var::BC_GRAPHQL_URL.name,
+            "expected an http(s) URL, where {store_hash} and {channel_id} stand for the store's hash and the channel",
+        ));
+    }
+    Ok(template.to_owned())
 }
 
 /// An http(s) base URL without credentials, query or fragment.
@@ -938,7 +965,12 @@ mod tests {
         );
         assert_eq!(
             app.scopes,
-            BTreeSet::from(["store_v2_orders_read_only".to_owned()])
+            BTreeSet::from([
+                "store_channel_settings_read_only".to_owned(),
+                "store_sites_read_only".to_owned(),
+                "store_storefront_api".to_owned(),
+                "store_v2_orders_read_only".to_owned()
+            ])
         );
         assert_eq!(
             settings.database_url.display(),

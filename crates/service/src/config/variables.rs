@@ -167,10 +167,19 @@ variables! {
     }
     APP_SCOPES {
         section: Section::App,
-        default: Value("store_v2_orders_read_only"),
+        default: Value(
+            "store_v2_orders_read_only store_storefront_api store_sites_read_only store_channel_settings_read_only"
+        ),
         secret: false,
         example: None,
-        meaning: "The OAuth scopes the app expects, space-separated as BigCommerce sends `scope` (order does not matter): exactly those configured in the Developer Portal. An install whose granted scopes differ is refused with a page saying which.",
+        meaning: "The OAuth scopes the app expects, space-separated as BigCommerce sends `scope` (order does not matter): exactly those configured in the Developer Portal. An install whose granted scopes differ is refused with a page saying which. The default reads orders and their metafields, and (`store_storefront_api`, Storefront API tokens: modify) makes the private token that checks headless storefronts' customer access tokens; `store_sites_read_only` and `store_channel_settings_read_only` read each channel's site URLs (the allowed CORS origins) and receive `store/channel/*` webhooks.",
+    }
+    SITES_REFRESH_INTERVAL {
+        section: Section::App,
+        default: Value("1h"),
+        secret: false,
+        example: None,
+        meaning: "How often each installed store's sites (`GET /v3/sites`) are read again; their URLs are the store's allowed CORS origins, beside `CORS_ALLOWED_ORIGINS`. A `store/channel/*` webhook reads them at once.",
     }
     CONTROL_PANEL_ORIGINS {
         section: Section::App,
@@ -206,6 +215,13 @@ variables! {
         secret: false,
         example: None,
         meaning: "Base of the Management API, an http(s) URL without credentials, query or fragment; requests go to `{base}/stores/{hash}/v2/...` and `.../v3/...`.",
+    }
+    BC_GRAPHQL_URL {
+        section: Section::BigCommerce,
+        default: Value("https://store-{store_hash}-{channel_id}.mybigcommerce.com/graphql"),
+        secret: false,
+        example: None,
+        meaning: "The GraphQL Storefront API of a store's channel (`{store_hash}` and `{channel_id}` are replaced; the default is the channel's canonical URL, as Catalyst's client builds it), an http(s) URL: where a customer access token (`X-Bc-Customer-Access-Token`) is checked with the store's private token for that channel.",
     }
     JWT_ALGORITHMS {
         section: Section::CustomerTokens,

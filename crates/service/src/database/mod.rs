@@ -9,6 +9,7 @@
 mod fields;
 mod load_tokens;
 mod notifications;
+mod private_tokens;
 mod settings;
 mod stores;
 mod users;
@@ -25,6 +26,7 @@ use sqlx::migrate::Migrator;
 use url::Url;
 
 pub use notifications::{Heard, Listener};
+pub use private_tokens::PrivateTokenRecord;
 pub use settings::SettingsRecord;
 pub use stores::StoreRecord;
 pub use users::UserRecord;

@@ -134,6 +134,7 @@ impl Database {
             "DELETE FROM store_users WHERE store_hash = $1",
             "DELETE FROM store_settings WHERE store_hash = $1",
             "DELETE FROM field_definitions WHERE store_hash = $1",
+            "DELETE FROM private_tokens WHERE store_hash = $1",
         ] {
             sqlx::query(statement)
                 .bind(store_hash)

@@ -74,6 +74,12 @@ pub enum Operation {
     ListScripts,
     CreateScript,
     DeleteScript,
+    /// `POST /v3/storefront/api-token-private`.
+    CreatePrivateToken,
+    /// `customer { entityId }` on the GraphQL Storefront API.
+    VerifyCustomerAccessToken,
+    /// `GET /v3/sites`.
+    ListSites,
 }
 
 impl Operation {
@@ -91,6 +97,9 @@ impl Operation {
             Operation::ListScripts => "list scripts",
             Operation::CreateScript => "create a script",
             Operation::DeleteScript => "delete a script",
+            Operation::CreatePrivateToken => "create a private storefront token",
+            Operation::VerifyCustomerAccessToken => "check a customer access token",
+            Operation::ListSites => "list sites",
         }
     }
 
@@ -109,6 +118,9 @@ impl Operation {
             Operation::ListScripts => "list_scripts",
             Operation::CreateScript => "create_script",
             Operation::DeleteScript => "delete_script",
+            Operation::CreatePrivateToken => "create_private_token",
+            Operation::VerifyCustomerAccessToken => "verify_customer_access_token",
+            Operation::ListSites => "list_sites",
         }
     }
 }

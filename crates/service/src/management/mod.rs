@@ -13,10 +13,15 @@ pub mod quota;
 pub mod rate_limit;
 pub mod scripts;
 mod send;
+pub mod sites;
+pub mod storefront;
 pub mod wire;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+
+use arc_swap::ArcSwap;
 
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, HeaderMap, HeaderValue, USER_AGENT};
@@ -58,6 +63,13 @@ pub struct ManagementClient {
     token: Option<HeaderValue>,
     pacer: Arc<QuotaPacer>,
     contacts: Arc<ContactLog>,
+    /// The store's hash, for its GraphQL Storefront API's URL.
+    store_hash: String,
+    /// `BC_GRAPHQL_URL`, when configured.
+    graphql_template: Option<String>,
+    /// Each channel's GraphQL endpoint as its site says (app mode's `sites` learns them);
+    /// they win over the template.
+    graphql_sites: Arc<ArcSwap<HashMap<u64, Url>>>,
 }
 
 /// What every store's client shares: the pooled HTTP client, the Management API's base URL,
@@ -75,6 +87,7 @@ pub struct ManagementApi {
     large_bodies: LargeBodies,
     /// How many replicas spend each store's quota.
     spenders: Spenders,
+    graphql_template: Option<String>,
 }
 
 impl ManagementApi {
@@ -101,6 +114,7 @@ impl ManagementApi {
             metrics: UpstreamMetrics::new(),
             large_bodies: LargeBodies::new(),
             spenders: Spenders::new(),
+            graphql_template: None,
         })
     }
 
@@ -115,6 +129,15 @@ impl ManagementApi {
     /// The same API, sharing each store's quota with the replicas `spenders` counts.
     pub fn with_spenders(self, spenders: Spenders) -> Self {
         Self { spenders, ..self }
+    }
+
+    /// The same API, whose stores' GraphQL Storefront API is at `template` with
+    /// `{store_hash}` and `{channel_id}` replaced (`BC_GRAPHQL_URL`).
+    pub fn with_graphql_url(self, template: &str) -> Self {
+        Self {
+            graphql_template: Some(template.to_owned()),
+            ..self
+        }
     }
 
     /// The client of one store, with its own quota pacer.
@@ -136,6 +159,9 @@ impl ManagementApi {
                     .with_spenders(self.spenders.clone()),
             ),
             contacts: Arc::default(),
+            store_hash: store_hash.to_owned(),
+            graphql_template: self.graphql_template.clone(),
+            graphql_sites: Arc::default(),
         }
     }
 }

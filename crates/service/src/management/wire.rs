@@ -51,6 +51,10 @@ pub struct WireOrder {
     pub order_is_digital: bool,
     #[serde(default)]
     pub is_deleted: bool,
+    /// The channel (storefront) the order was placed on; orders from before channels
+    /// existed have none, and belong to the default channel.
+    #[serde(default)]
+    pub channel_id: Option<u64>,
 }
 
 /// A money amount as BigCommerce sends it: a decimal string, or (from some fakes and
@@ -186,6 +190,7 @@ impl WireOrder {
             items_shipped: self.items_shipped,
             payment_method: self.payment_method.unwrap_or_default(),
             order_is_digital: self.order_is_digital,
+            channel_id: self.channel_id.unwrap_or(1),
         })
     }
 }

@@ -12,6 +12,7 @@ mod metafields;
 mod metrics;
 mod openapi;
 mod orders;
+mod session;
 mod webhooks;
 
 use std::time::Duration;
@@ -44,6 +45,12 @@ pub fn configure(config: &mut web::ServiceConfig) {
             };
             ApiError::BadRequest { detail }.into()
         }))
+        .service(
+            web::resource("/v1/session")
+                .route(web::post().to(session::create_session))
+                .route(web::delete().to(session::delete_session))
+                .default_service(web::to(post_or_delete_only)),
+        )
         .service(
             web::resource("/v1/orders")
                 .route(web::get().to(orders::list_orders))
@@ -245,6 +252,12 @@ async fn get_only() -> Result<HttpResponse, ApiError> {
 
 async fn post_only() -> Result<HttpResponse, ApiError> {
     Err(ApiError::MethodNotAllowed { allow: "POST" })
+}
+
+async fn post_or_delete_only() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed {
+        allow: "POST, DELETE",
+    })
 }
 
 async fn not_found() -> Result<HttpResponse, ApiError> {

@@ -18,6 +18,7 @@ use crate::domain::StoreKey;
 use crate::http_limits::is_body_timeout;
 use crate::problem::ApiError;
 use crate::request_context;
+use crate::sites::SitesRefresh;
 use crate::stores::StoreRegistry;
 use crate::webhooks::{
     Delivery, DeliveryHeaders, Invalidation, MAX_BODY_BYTES, WebhookAuthError, WebhookReceiver,
@@ -30,6 +31,7 @@ pub async fn receive_bigcommerce_webhook(
     receiver: web::Data<WebhookReceiver>,
     access: web::Data<Access>,
     stores: web::Data<StoreRegistry>,
+    sites: Option<web::Data<SitesRefresh>>,
 ) -> Result<HttpResponse, ApiError> {
     let headers = request.headers();
     let delivery = DeliveryHeaders {
@@ -66,6 +68,18 @@ pub async fn receive_bigcommerce_webhook(
         }) => {
             request_context::note_store(hash.clone());
             match stores.get(hash.as_str()) {
+                Some(store) if invalidation == Invalidation::Channels => {
+                    store.scope.figures.note_webhook(unix_now());
+                    match &sites {
+                        Some(sites) => {
+                            sites.refresh(hash);
+                            tracing::info!("webhook: the store's sites will be read again");
+                        }
+                        None => tracing::info!(
+                            "webhook: a channel changed; sites are only read in app mode"
+                        ),
+                    }
+                }
                 Some(store) => {
                     store.scope.figures.note_webhook(unix_now());
                     apply(&access, store.scope.key, invalidation);
@@ -99,6 +113,7 @@ fn apply(access: &Access, store: StoreKey, invalidation: Invalidation) {
         Invalidation::Ignore(reason) => {
             tracing::info!(reason, "webhook delivery acknowledged without effect");
         }
+        Invalidation::Channels => {}
     }
 }
 

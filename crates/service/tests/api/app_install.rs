@@ -93,7 +93,25 @@ async fn an_install_exchanges_the_code_registers_the_stores_hooks_and_answers_th
         .filter(|request| request.method.as_str() == "POST")
         .map(|request| serde_json::from_slice(&request.body).unwrap())
         .collect();
-    assert_eq!(created.len(), 7, "one hook per scope");
+    let scopes: Vec<&str> = created
+        .iter()
+        .map(|hook| hook["scope"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        scopes,
+        [
+            "store/order/created",
+            "store/order/updated",
+            "store/order/archived",
+            "store/order/statusUpdated",
+            "store/order/metafield/created",
+            "store/order/metafield/updated",
+            "store/order/metafield/deleted",
+            "store/channel/created",
+            "store/channel/updated",
+        ],
+        "one hook per scope, the channels' too (their sites are the allowed origins)"
+    );
     for hook in &created {
         assert_eq!(
             hook["destination"],

@@ -1,6 +1,7 @@
 //! Cross-origin access from a browser: only the exact origins in `CORS_ALLOWED_ORIGINS` get
-//! CORS headers (never `*`, never credentials), on answers and on problems alike, and a
-//! refused preflight is still a problem document with a request id.
+//! CORS headers (never `*`; credentials, for the cookie session, only with an exact allowed
+//! origin), on answers and on problems alike, and a refused preflight is still a problem
+//! document with a request id.
 
 use reqwest::Response;
 use serde_json::json;
@@ -11,7 +12,7 @@ const STORE_ORIGIN: &str = "https://store.example.com";
 const OTHER_ORIGIN: &str = "https://evil.example.com";
 
 #[tokio::test]
-async fn a_preflight_from_the_allowed_origin_gets_exact_cors_headers_without_credentials() {
+async fn a_preflight_from_the_allowed_origin_gets_exact_cors_headers_with_credentials() {
     let app = spawn_store_app().await;
 
     let response = preflight(&app, STORE_ORIGIN, "GET", "authorization").await;
@@ -37,7 +38,10 @@ async fn a_preflight_from_the_allowed_origin_gets_exact_cors_headers_without_cre
         .expect("a numeric Access-Control-Max-Age");
     assert!(max_age > 0, "max age {max_age}");
     assert!(header_list(&response, "vary").contains(&"origin".to_owned()));
-    assert_eq!(header(&response, "access-control-allow-credentials"), None);
+    assert_eq!(
+        header(&response, "access-control-allow-credentials"),
+        Some("true")
+    );
     assert!(header(&response, "x-request-id").is_some());
     assert_eq!(response.text().await.unwrap(), "");
 }
@@ -60,7 +64,10 @@ async fn a_get_from_the_allowed_origin_carries_its_origin_and_exposes_the_reques
         "exposed: {exposed:?}"
     );
     assert!(header_list(&response, "vary").contains(&"origin".to_owned()));
-    assert_eq!(header(&response, "access-control-allow-credentials"), None);
+    assert_eq!(
+        header(&response, "access-control-allow-credentials"),
+        Some("true")
+    );
     assert!(header(&response, "x-request-id").is_some());
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["data"][0]["id"], json!(100));
@@ -85,7 +92,10 @@ async fn a_401_from_the_allowed_origin_carries_cors_headers_so_the_page_can_read
         exposed.contains(&"www-authenticate".to_owned()),
         "exposed: {exposed:?}"
     );
-    assert_eq!(header(&response, "access-control-allow-credentials"), None);
+    assert_eq!(
+        header(&response, "access-control-allow-credentials"),
+        Some("true")
+    );
     assert!(header(&response, "www-authenticate").is_some());
     assert_problem(response, 401, "unauthorized").await;
 }
@@ -97,7 +107,7 @@ async fn a_refused_preflight_is_a_bad_request_problem_without_cors_headers() {
         (OTHER_ORIGIN, "GET", "authorization", "another origin"),
         (
             STORE_ORIGIN,
-            "DELETE",
+            "PATCH",
             "authorization",
             "a method the api does not take",
         ),

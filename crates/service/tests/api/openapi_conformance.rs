@@ -65,6 +65,8 @@ enum Credentials {
     Valid,
     Garbage,
     WrongSecret,
+    /// A customer access token sent from a browser (with `Origin`).
+    AccessTokenWithOrigin,
 }
 
 /// Where the document describes the response.
@@ -72,6 +74,8 @@ enum Credentials {
 enum Documented {
     /// The `get` operation of this path template.
     Route(&'static str),
+    /// The operation of this method (lower case) on this path template.
+    Operation(&'static str, &'static str),
     /// A shared response the document names for requests outside `paths` (unknown paths
     /// answer the `NotFound` response), with the status it stands for.
     Shared(&'static str, u16),
@@ -243,6 +247,8 @@ fn scenarios() -> Vec<Scenario> {
     const DOCS: Documented = Documented::Route("/docs");
     const DOCS_SCRIPT: Documented = Documented::Route("/docs/redoc.standalone.js");
     const UNKNOWN_PATH: Documented = Documented::Shared("NotFound", 404);
+    const SESSION_START: Documented = Documented::Operation("/v1/session", "post");
+    const SESSION_END: Documented = Documented::Operation("/v1/session", "delete");
     vec![
         Scenario::get("list orders", "/v1/orders", ORDERS, 200),
         Scenario::get("list orders, none placed", "/v1/orders", ORDERS, 200).upstream(NoOrders),
@@ -320,6 +326,30 @@ fn scenarios() -> Vec<Scenario> {
             400,
         ),
         Scenario::get("no token", "/v1/orders", ORDERS, 401).credentials(Credentials::None),
+        Scenario::get(
+            "a customer access token from a browser",
+            "/v1/orders",
+            ORDERS,
+            400,
+        )
+        .credentials(Credentials::AccessTokenWithOrigin),
+        Scenario::get("a session started", "/v1/session", SESSION_START, 204).method(Method::POST),
+        Scenario::get(
+            "a session without a token",
+            "/v1/session",
+            SESSION_START,
+            401,
+        )
+        .method(Method::POST)
+        .credentials(Credentials::None),
+        Scenario::get(
+            "a session ended from no page",
+            "/v1/session",
+            SESSION_END,
+            403,
+        )
+        .method(Method::DELETE)
+        .credentials(Credentials::None),
         Scenario::get("not a jwt", "/v1/orders/100", ORDER, 401).credentials(Garbage),
         Scenario::get(
             "another secret",
@@ -488,6 +518,13 @@ async fn send(app: &TestApp, scenario: &Scenario) -> Recorded {
             Algorithm::HS256,
             "some-other-secret",
         )),
+        Credentials::AccessTokenWithOrigin => {
+            request = request
+                .header("x-bc-customer-access-token", "abc_9999999999")
+                .header("x-bc-store-hash", STORE_HASH)
+                .header("origin", "https://www.store.example.com");
+            None
+        }
     };
     if let Some(token) = token {
         request = request.bearer_auth(token);
@@ -526,16 +563,20 @@ fn conformance_violations(
 ) -> Vec<String> {
     let mut violations = Vec::new();
     let response_pointer = match documented {
-        Documented::Route(route) => {
-            let responses = format!("/paths/{}/get/responses", pointer_escape(route));
+        Documented::Route(route) | Documented::Operation(route, _) => {
+            let method = match documented {
+                Documented::Operation(_, method) => method,
+                _ => "get",
+            };
+            let responses = format!("/paths/{}/{method}/responses", pointer_escape(route));
             let Some(statuses) = document.pointer(&responses).and_then(Value::as_object) else {
-                return vec![format!("{route} has no documented get operation")];
+                return vec![format!("{route} has no documented {method} operation")];
             };
             let status = recorded.status.to_string();
             if !statuses.contains_key(&status) {
                 let documented: Vec<&String> = statuses.keys().collect();
                 return vec![format!(
-                    "status {status} is not documented for GET {route} (documented: {documented:?})"
+                    "status {status} is not documented for {method} {route} (documented: {documented:?})"
                 )];
             }
             format!("{responses}/{status}")

@@ -17,7 +17,9 @@ const HTTP_METHODS: [&str; 8] = [
 ];
 
 /// The handlers are named after these, so the set is part of the contract.
-const OPERATION_IDS: [&str; 17] = [
+const OPERATION_IDS: [&str; 19] = [
+    "create_session",
+    "delete_session",
     "get_index",
     "get_docs",
     "get_docs_script",
@@ -108,7 +110,7 @@ fn every_operation_has_a_unique_operation_id_named_after_its_handler() {
 }
 
 #[test]
-fn every_v1_operation_requires_bearer_auth_and_documents_401_and_the_rest_are_public() {
+fn every_v1_operation_requires_its_credentials_and_documents_401_and_the_rest_are_public() {
     let document = load_document();
 
     let violations = security_problems(&document);
@@ -352,16 +354,27 @@ fn operation_id_problems(document: &Value) -> Vec<String> {
 fn security_problems(document: &Value) -> Vec<String> {
     let mut problems = Vec::new();
     for (name, operation) in operations(document) {
-        let is_v1 = name.split(' ').nth(1).unwrap_or("").starts_with("/v1/");
-        let expected = if is_v1 {
-            json!([{ "bearerAuth": [] }])
-        } else {
-            json!([])
+        let path = name.split(' ').nth(1).unwrap_or("");
+        let method = name.split(' ').next().unwrap_or("");
+        // The reads take the bearer token, the session cookie or a customer access token; a
+        // session starts from the bearer token only, and ends without one.
+        let expected = match (path, method) {
+            ("/v1/session", "POST") => json!([{ "bearerAuth": [] }]),
+            ("/v1/session", _) => json!([]),
+            (path, _) if path.starts_with("/v1/") => {
+                json!([
+                    { "bearerAuth": [] },
+                    { "sessionCookie": [] },
+                    { "customerAccessToken": [], "storeHash": [] }
+                ])
+            }
+            _ => json!([]),
         };
         if operation.get("security") != Some(&expected) {
             problems.push(format!("{name} should declare security {expected}"));
         }
-        if is_v1 && operation["responses"].get("401").is_none() {
+        let needs_401 = expected != json!([]);
+        if needs_401 && operation["responses"].get("401").is_none() {
             problems.push(format!("{name} does not document 401"));
         }
     }

@@ -13,6 +13,7 @@ async fn orders_list_is_the_customers_own_newest_first_with_safe_fields_only() {
     shipped["date_shipped"] = json!("Thu, 07 Mar 2024 09:30:00 +0000");
     shipped["status"] = json!("Shipped");
     shipped["status_id"] = json!(2);
+    shipped["channel_id"] = json!(2);
     app.mount_orders(
         7,
         vec![v2_order(100, 7, 1), v2_order(101, 7, 5), shipped],
@@ -44,10 +45,12 @@ async fn orders_list_is_the_customers_own_newest_first_with_safe_fields_only() {
             "total_ex_tax": "64.5300", "total_inc_tax": "79.8400",
             "discount_amount": "0.0000", "refunded_amount": "0.0000",
             "items_total": 2, "items_shipped": 0, "payment_method": "Credit Card",
-            "order_is_digital": false
+            "order_is_digital": false, "channel_id": 2
         })
     );
     assert_eq!(body["data"][0]["date_shipped"], Value::Null);
+    // An order without a channel (placed before channels existed) is the default channel's.
+    assert_eq!(body["data"][0]["channel_id"], json!(1));
     assert_eq!(
         body["meta"],
         json!({"pagination": {"total": 3, "count": 3, "per_page": 50, "current_page": 1, "total_pages": 1}})

@@ -1,0 +1,110 @@
+//! App mode's storefront origins: each served store's sites (`GET /v3/sites`) become its
+//! allowed CORS origins in `origins`, with no setting needed. A background task reads the
+//! sites of a store soon after it is served (install, start-up), again every
+//! `SITES_REFRESH_INTERVAL`, and at once for a store whose `store/channel/*` webhook
+//! arrived; a store that left is forgotten. A failed read keeps what the store had. Each
+//! site's canonical URL also tells where its channel's GraphQL Storefront API answers.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::domain::{StoreHash, StoreKey};
+use crate::origins::{AllowedOrigins, origin_of};
+use crate::stores::{Store, StoreRegistry};
+
+/// How often the task looks for stores it has not read yet (cheap: memory only).
+const NEW_STORES_POLL: Duration = Duration::from_secs(2);
+/// The most refresh requests waiting (webhooks); more are dropped, the schedule catches up.
+const QUEUE: usize = 256;
+
+/// Asks the task to read a store's sites again now (a `store/channel/*` webhook).
+#[derive(Clone)]
+pub struct SitesRefresh {
+    sender: mpsc::Sender<StoreHash>,
+}
+
+impl SitesRefresh {
+    /// Reads `store`'s sites again soon; never waits.
+    pub fn refresh(&self, store: StoreHash) {
+        if self.sender.try_send(store).is_err() {
+            tracing::debug!("the sites refresh queue is full; the schedule will catch up");
+        }
+    }
+}
+
+/// Starts the task on the current runtime; it ends when the runtime does.
+pub fn start(
+    stores: Arc<StoreRegistry>,
+    origins: Arc<AllowedOrigins>,
+    interval: Duration,
+) -> SitesRefresh {
+    let (sender, receiver) = mpsc::channel(QUEUE);
+    tokio::spawn(run(stores, origins, interval, receiver));
+    SitesRefresh { sender }
+}
+
+async fn run(
+    stores: Arc<StoreRegistry>,
+    origins: Arc<AllowedOrigins>,
+    interval: Duration,
+    mut requests: mpsc::Receiver<StoreHash>,
+) {
+    // When each served store (this installation of it) was last read.
+    let mut read_at: HashMap<StoreHash, (StoreKey, Instant)> = HashMap::new();
+    let mut poll = tokio::time::interval(NEW_STORES_POLL);
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let asked = tokio::select! {
+            _ = poll.tick() => None,
+            asked = requests.recv() => match asked {
+                Some(store) => Some(store),
+                None => return,
+            },
+        };
+        let served = stores.all();
+        // Stores that left: forget their origins.
+        read_at.retain(|hash, _| {
+            let still = served.iter().any(|store| &store.hash == hash);
+            if !still {
+                origins.set_store(hash, Vec::new());
+            }
+            still
+        });
+        for store in served {
+            let due = match read_at.get(&store.hash) {
+                None => true,
+                Some((key, _)) if *key != store.scope.key => true,
+                Some((_, at)) => at.elapsed() >= interval || asked.as_ref() == Some(&store.hash),
+            };
+            if due {
+                read_at.insert(store.hash.clone(), (store.scope.key, Instant::now()));
+                refresh(&store, &origins).await;
+            }
+        }
+    }
+}
+
+/// Reads one store's sites into `origins`; on failure keeps what it had.
+async fn refresh(store: &Arc<Store>, origins: &AllowedOrigins) {
+    match store.management().list_sites().await {
+        Ok(sites) => {
+            store.management().learn_graphql_sites(&sites);
+            let mut found: Vec<String> = sites
+                .iter()
+                .flat_map(|site| site.urls.iter())
+                .filter_map(|url| origin_of(url))
+                .collect();
+            found.sort();
+            found.dedup();
+            tracing::debug!(store = %store.hash.as_str(), origins = found.len(), "read the store's sites");
+            origins.set_store(&store.hash, found);
+        }
+        Err(error) => {
+            tracing::warn!(store = %store.hash.as_str(), error = %error, "cannot read the store's sites; keeping its allowed origins as they were");
+        }
+    }
+}
