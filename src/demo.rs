@@ -61,6 +61,9 @@ pub struct Demo {
     sandbox_config: SandboxConfig,
     /// The app's database lives here for the demo's run.
     _database: tempfile::TempDir,
+    /// A customer access token of the main store's shopper, from the sandbox's GraphQL
+    /// `login` mutation on its headless channel, as a Catalyst server holds one.
+    customer_access_token: Option<SecretString>,
 }
 
 /// One sandbox store in the demo.
@@ -218,6 +221,25 @@ impl Demo {
                 shopper: customer.email,
             });
         }
+        // A headless storefront's shopper: logged in through the GraphQL Storefront API of
+        // the main store's headless channel. Only a printed line depends on it, so a failure
+        // leaves that line out rather than the demo.
+        let login = match stores.first() {
+            Some(main) => Some(
+                sandbox
+                    .graphql_login(&main.hash, &main.shopper, sandbox::DEMO_PASSWORD)
+                    .await,
+            ),
+            None => None,
+        };
+        let customer_access_token = match login {
+            Some(Ok(login)) => Some(SecretString::from(login.value)),
+            Some(Err(error)) => {
+                tracing::warn!(error = %error, "no customer access token for the demo's headless line");
+                None
+            }
+            None => None,
+        };
         Ok(Self {
             sandbox,
             sandbox_url,
@@ -226,6 +248,7 @@ impl Demo {
             service: Some((handle, task)),
             sandbox_config: config,
             _database: directory,
+            customer_access_token,
         })
     }
 
@@ -318,6 +341,19 @@ impl Demo {
         .collect()
     }
 
+    /// A curl line as a headless storefront's server (Catalyst) sends it: the shopper's
+    /// customer access token from the GraphQL Storefront API, the store and the channel.
+    pub fn headless_line(&self) -> Option<String> {
+        let token = self.customer_access_token.as_ref()?;
+        Some(format!(
+            "curl -s -i '{}/v1/orders/{DEMO_ORDER_ID}/metafields' -H 'X-Bc-Customer-Access-Token: {}' -H 'X-Bc-Store-Hash: {}' -H 'X-Bc-Channel-Id: {}'",
+            self.service_url,
+            token.expose_secret(),
+            self.stores.first()?.hash,
+            sandbox::HEADLESS_CHANNEL_ID,
+        ))
+    }
+
     /// A curl line that changes one of the demo order's storefront-visible metafields in the
     /// sandbox through its Management API, which then sends the service a signed webhook.
     pub fn change_metafield_line(&self) -> Option<String> {
@@ -396,6 +432,12 @@ impl Demo {
         let _ = writeln!(text, "\nTry:");
         for (line, what) in self.curl_lines() {
             let _ = writeln!(text, "\n  # {what}\n  {line}");
+        }
+        if let Some(line) = self.headless_line() {
+            let _ = writeln!(
+                text,
+                "\n  # the same metafields as a headless storefront's server asks (Catalyst): Alice's customer\n  # access token from the store's GraphQL Storefront API, no JWT (see docs/headless.md)\n  {line}"
+            );
         }
         let _ = writeln!(
             text,

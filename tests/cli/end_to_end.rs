@@ -465,3 +465,76 @@ async fn the_demo_sends_the_sandbox_webhooks_to_the_service() {
     assert!(records[0].succeeded(), "{records:#?}");
     demo.stop().await;
 }
+
+#[tokio::test]
+async fn the_demos_headless_line_answers_alices_metafields_with_a_customer_access_token() {
+    let demo = Demo::start(DemoOptions {
+        service: "127.0.0.1:0".parse().unwrap(),
+        sandbox: "127.0.0.1:0".parse().unwrap(),
+    })
+    .await
+    .unwrap();
+    let line = demo
+        .headless_line()
+        .expect("the demo logged alice in through GraphQL");
+    let instructions = demo.instructions();
+    // `curl -s -i 'URL' -H 'X-Bc-Customer-Access-Token: T' -H 'X-Bc-Store-Hash: H' -H 'X-Bc-Channel-Id: C'`
+    let parts: Vec<&str> = line.split('\'').collect();
+    let client = reqwest::Client::new();
+    let send = || {
+        let mut request = client.get(parts[1]);
+        for header in [parts[3], parts[5], parts[7]] {
+            let (name, value) = header.split_once(": ").unwrap();
+            request = request.header(name, value);
+        }
+        request.send()
+    };
+    // The service learns the headless channel's GraphQL address from the store's sites,
+    // which it reads in the background within seconds of the install: a person reading the
+    // demo's output is slower than that, a test is not. Bounded: 50 tries, 10 s.
+    let mut headless = send().await.unwrap();
+    for _ in 0..50 {
+        if headless.status() != 502 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        headless = send().await.unwrap();
+    }
+    let headless_status = headless.status().as_u16();
+    let headless_body: serde_json::Value = headless.json().await.unwrap();
+    let with_jwt: serde_json::Value = client
+        .get(parts[1])
+        .bearer_auth(demo.token())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // Without the store's proof of the shopper, the same headers are refused.
+    let mut forged = client.get(parts[1]);
+    for header in [parts[5], parts[7]] {
+        let (name, value) = header.split_once(": ").unwrap();
+        forged = forged.header(name, value);
+    }
+    let forged = forged
+        .header("X-Bc-Customer-Access-Token", "not-a-token-the-store-issued")
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16();
+
+    assert!(instructions.contains(&line));
+    assert_eq!(headless_status, 200, "{headless_body}");
+    assert_eq!(
+        headless_body, with_jwt,
+        "the customer access token sees exactly what alice's JWT sees"
+    );
+    assert!(
+        !headless_body["data"].as_array().unwrap().is_empty(),
+        "{headless_body}"
+    );
+    assert_eq!(forged, 401);
+    demo.stop().await;
+}
