@@ -24,6 +24,7 @@ pub mod readiness;
 pub mod request_context;
 pub mod routes;
 pub mod sealing;
+pub mod shopper_writes;
 pub mod startup;
 pub mod stores;
 pub mod telemetry;

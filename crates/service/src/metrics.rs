@@ -26,6 +26,13 @@ pub struct Metrics {
     pub upstream: UpstreamMetrics,
     pub cache: CacheMetrics,
     pub auth: AuthMetrics,
+    pub writes: WriteMetrics,
+}
+
+/// Shoppers' writes of order metafields, by outcome.
+#[derive(Clone)]
+pub struct WriteMetrics {
+    writes: Family<OutcomeLabels, Counter>,
 }
 
 /// Requests this service answered.
@@ -156,6 +163,11 @@ struct CacheCauseLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReasonLabels {
     reason: &'static str,
 }
@@ -171,17 +183,20 @@ impl Metrics {
         let upstream = UpstreamMetrics::new();
         let cache = CacheMetrics::new();
         let auth = AuthMetrics::new();
+        let writes = WriteMetrics::new();
         http.register(root.sub_registry_with_prefix("http"));
         upstream.register(root.sub_registry_with_prefix("upstream"));
         root.sub_registry_with_prefix("cache")
             .register_collector(Box::new(cache.clone()));
         auth.register(root.sub_registry_with_prefix("auth"));
+        writes.register(root.sub_registry_with_prefix("shopper"));
         Self {
             registry: root,
             http,
             upstream,
             cache,
             auth,
+            writes,
         }
     }
 
@@ -512,6 +527,40 @@ impl AuthMetrics {
                 reason: reason.as_str(),
             })
             .inc();
+    }
+}
+
+impl WriteMetrics {
+    /// Handles with every outcome at zero.
+    pub fn new() -> Self {
+        let metrics = Self {
+            writes: Family::default(),
+        };
+        for outcome in crate::shopper_writes::OUTCOMES {
+            metrics
+                .writes
+                .get_or_create_owned(&OutcomeLabels { outcome });
+        }
+        metrics
+    }
+
+    fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "writes",
+            "Shoppers' writes of order metafields, by outcome",
+            self.writes.clone(),
+        );
+    }
+
+    /// Counts one write; `outcome` is one of `shopper_writes::OUTCOMES`.
+    pub fn wrote(&self, outcome: &'static str) {
+        self.writes.get_or_create(&OutcomeLabels { outcome }).inc();
+    }
+}
+
+impl Default for WriteMetrics {
+    fn default() -> Self {
+        Self::new()
     }
 }
 

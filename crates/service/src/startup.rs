@@ -35,6 +35,7 @@ use crate::merchant_session::SessionKeys;
 use crate::metrics::Metrics;
 use crate::readiness::Readiness;
 use crate::routes;
+use crate::shopper_writes::ShopperWrites;
 use crate::stores::{Origin, StoreRegistry};
 use crate::telemetry::{REQUEST_ID_HEADER, ServiceRootSpan, request_identity};
 use crate::throttle::CustomerThrottle;
@@ -162,6 +163,11 @@ impl Application {
             settings.http.customer_rate_per_minute,
             settings.http.customer_burst,
         ));
+        let writes = web::Data::new(ShopperWrites::new(
+            settings.http.write_rate_per_minute,
+            settings.http.write_burst,
+            metrics.writes.clone(),
+        ));
         let receiver = web::Data::new(WebhookReceiver::new(settings.auth.secrets(), shared_secret));
         let stores_data = web::Data::from(Arc::clone(&stores));
         let frames = web::Data::new(routes::FrameAncestors(
@@ -213,6 +219,7 @@ impl Application {
             .wrap(from_fn(request_identity))
             .app_data(verifier.clone())
             .app_data(throttle.clone())
+            .app_data(writes.clone())
             .app_data(stores_data.clone())
             .app_data(receiver.clone())
             .app_data(access_data.clone())
@@ -378,21 +385,24 @@ fn warn_refused_preflight(origin: &str, allowed_origins: &[String]) {
     }
 }
 
-/// CORS for exactly the configured origins: `GET` with an `Authorization` header, no
-/// credentials (the token travels in the header, never in a cookie), no wildcard.
+/// CORS for exactly the configured origins: `GET`, and `PUT` for a shopper's field edits,
+/// with an `Authorization` header (and `If-Match`), no credentials (the token travels in
+/// the header, never in a cookie), no wildcard. A write's `ETag` is readable by the page.
 fn cors(settings: &HttpSettings) -> Cors {
     let mut cors = Cors::default()
-        .allowed_methods([Method::GET])
+        .allowed_methods([Method::GET, Method::PUT])
         .allowed_headers([
             header::AUTHORIZATION,
             header::ACCEPT,
             header::CONTENT_TYPE,
+            header::IF_MATCH,
             REQUEST_ID_HEADER.clone(),
         ])
         .expose_headers([
             REQUEST_ID_HEADER.clone(),
             header::RETRY_AFTER,
             header::WWW_AUTHENTICATE,
+            header::ETAG,
         ])
         .max_age(usize::try_from(settings.cors_max_age.as_secs()).unwrap_or(usize::MAX))
         // A request from another origin still gets its answer, without CORS headers: the

@@ -74,6 +74,12 @@ pub enum Operation {
     ListScripts,
     CreateScript,
     DeleteScript,
+    /// A shopper's write: the current metafield of one key of an order.
+    MetafieldByKey,
+    /// A shopper's write creating the metafield.
+    CreateMetafield,
+    /// A shopper's write updating the metafield.
+    UpdateMetafield,
 }
 
 impl Operation {
@@ -91,6 +97,9 @@ impl Operation {
             Operation::ListScripts => "list scripts",
             Operation::CreateScript => "create a script",
             Operation::DeleteScript => "delete a script",
+            Operation::MetafieldByKey => "read an order metafield by key",
+            Operation::CreateMetafield => "create an order metafield",
+            Operation::UpdateMetafield => "update an order metafield",
         }
     }
 
@@ -109,6 +118,9 @@ impl Operation {
             Operation::ListScripts => "list_scripts",
             Operation::CreateScript => "create_script",
             Operation::DeleteScript => "delete_script",
+            Operation::MetafieldByKey => "metafield_by_key",
+            Operation::CreateMetafield => "create_metafield",
+            Operation::UpdateMetafield => "update_metafield",
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod rate_limit;
 pub mod scripts;
 mod send;
 pub mod wire;
+pub mod writes;
 
 use std::sync::Arc;
 use std::time::Duration;
