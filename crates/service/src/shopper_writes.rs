@@ -226,8 +226,12 @@ impl ShopperWrites {
             .filter(|metafield| metafield.permission_set == PermissionSet::WriteAndStorefront)
             .min_by_key(|metafield| metafield.id)
             .copied();
-        if target.is_none() && !visible.is_empty() {
-            return Err(WriteError::NotEditable);
+        match (target, visible.is_empty(), current.is_empty()) {
+            (None, false, _) => return Err(WriteError::NotEditable),
+            // Only metafields the shopper cannot see hold the key (`app_only`, or `read` and
+            // `write` outside the operator's namespaces): nothing is written beside them.
+            (None, true, false) => return Err(WriteError::NotFound),
+            _ => {}
         }
         if let Some(if_match) = request.if_match
             && !precondition_holds(if_match, target.map(etag).as_deref())

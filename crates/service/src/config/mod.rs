@@ -367,7 +367,7 @@ impl Settings {
                 .ok_or_else(|| {
                     invalid(
                         var::SHOPPER_WRITE_RATE_BURST.name,
-                        "expected a whole number above zero such as 5",
+                        "expected a whole number above zero such as 10",
                     )
                 })?,
                 cors_allowed_origins,

@@ -265,7 +265,7 @@ variables! {
     }
     SHOPPER_WRITE_RATE_BURST {
         section: Section::Http,
-        default: Value("5"),
+        default: Value("10"),
         secret: false,
         example: None,
         meaning: "Field edits one customer may make in a burst above the sustained rate.",

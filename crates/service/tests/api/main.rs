@@ -25,6 +25,7 @@ mod orders;
 mod parameters;
 mod readiness;
 mod server_limits;
+mod shopper_writes;
 mod stale_and_pacing;
 mod test_database;
 mod upstream_connections;
