@@ -17,13 +17,14 @@ const HTTP_METHODS: [&str; 8] = [
 ];
 
 /// The handlers are named after these, so the set is part of the contract.
-const OPERATION_IDS: [&str; 17] = [
+const OPERATION_IDS: [&str; 18] = [
     "get_index",
     "get_docs",
     "get_docs_script",
     "list_orders",
     "get_order",
     "list_order_metafields",
+    "put_order_metafield",
     "get_health",
     "get_readiness",
     "get_metrics",
