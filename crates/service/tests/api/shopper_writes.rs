@@ -773,3 +773,68 @@ async fn the_preflight_of_a_write_allows_put_with_if_match_from_allowed_origins_
     );
     assert!(!refused.status().is_success());
 }
+
+#[tokio::test]
+async fn a_write_acts_in_the_tokens_own_store_only() {
+    use crate::helpers::app::{AppMode, customer_token};
+    const FIRST: &str = "abc123";
+    const SECOND: &str = "xyz789";
+    let app = AppMode::spawn().await;
+    // Only the first store's merchant made the gift note editable.
+    let database = order_metafields_service::database::Database::connect(&app.database.url)
+        .await
+        .unwrap();
+    let mut note = order_metafields_service::fields::FieldDefinition::plain("Gifts", "note");
+    note.customer_editable = true;
+    let definitions = order_metafields_service::fields::FieldDefinitions::new(vec![note]).unwrap();
+    database
+        .replace_field_definitions(FIRST, &definitions, crate::helpers::now())
+        .await
+        .unwrap();
+    app.install(FIRST, "token-of-abc123").await;
+    app.install(SECOND, "token-of-xyz789").await;
+    for store in [FIRST, SECOND] {
+        // Both stores have a customer 7 with an order 100 carrying a writable gift note.
+        app.mount_orders(store, 7, vec![v2_order(100, 7, 1)], ..)
+            .await;
+        app.mount_metafields(store, 100, vec![gift_note("Old")], ..)
+            .await;
+    }
+    Mock::given(method("PUT"))
+        .and(path(format!("/stores/{FIRST}/v3/orders/100/metafields/3")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": gift_note("New")})))
+        .expect(1)
+        .mount(&app.bigcommerce)
+        .await;
+    let put = |store: &'static str| {
+        app.client
+            .put(format!(
+                "{}/v1/orders/100/metafields/Gifts/note",
+                app.address
+            ))
+            .bearer_auth(customer_token(store, 7))
+            .json(&json!({"value": "New"}))
+            .send()
+    };
+
+    let first = put(FIRST).await.unwrap();
+    let second = put(SECOND).await.unwrap();
+
+    assert_eq!(first.status(), 200);
+    // The second store's merchant made nothing editable: its gift note is shown, read only.
+    assert_problem(second, 403, "not-editable").await;
+    let writes = |store: &'static str| {
+        let app = &app;
+        async move {
+            app.calls(&format!("/stores/{store}/v3/orders/"))
+                .await
+                .into_iter()
+                .filter(|request| request.method.as_str() != "GET")
+                .collect::<Vec<_>>()
+        }
+    };
+    let first_writes = writes(FIRST).await;
+    assert_eq!(first_writes.len(), 1);
+    assert_eq!(first_writes[0].headers["x-auth-token"], "token-of-abc123");
+    assert!(writes(SECOND).await.is_empty());
+}
