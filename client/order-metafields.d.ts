@@ -219,9 +219,18 @@ export type Metafield = {
      */
     position: number | null;
     /**
-     * Whether the shopper may change the value.
+     * Whether the shopper may change the value (`setMetafield`).
      */
     editable: boolean;
+    /**
+     * On an editable field that has one: the most characters
+     * the shopper may enter.
+     */
+    max_length?: number | undefined;
+    /**
+     * On an editable `choice` field: the values to pick from.
+     */
+    choices?: string[] | undefined;
 };
 export type FieldType = "text" | "multiline_text" | "url" | "email" | "date" | "date_time" | "number" | "boolean" | "choice";
 /**

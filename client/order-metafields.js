@@ -60,7 +60,10 @@
  * @property {FieldType} type How to render `value` (`text` without a definition).
  * @property {number | null} position The field's place (items arrive in this order);
  *   `null` without a definition.
- * @property {boolean} editable Whether the shopper may change the value.
+ * @property {boolean} editable Whether the shopper may change the value (`setMetafield`).
+ * @property {number} [max_length] On an editable field that has one: the most characters
+ *   the shopper may enter.
+ * @property {string[]} [choices] On an editable `choice` field: the values to pick from.
  */
 
 /**

@@ -209,7 +209,7 @@ async fn a_shopper_edits_their_gift_message_and_the_next_read_shows_it_even_afte
             "id": 3, "namespace": "Gifts", "key": "note", "value": "Happy birthday!",
             "description": "about note", "date_created": "2024-03-05T10:00:00Z",
             "date_modified": "2024-03-07T10:00:00Z", "label": "Gift message",
-            "type": "multiline_text", "position": 0, "editable": true
+            "type": "multiline_text", "position": 0, "editable": true, "max_length": 200
         }})
     );
     let read: Value = app
