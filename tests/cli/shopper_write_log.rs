@@ -1,8 +1,10 @@
 //! The audit line of a shopper's write, from the real binary at trace level: one line per
 //! write (target `audit`) with the store, customer, order, key, outcome and the value's length
-//! and SHA-256, and the value itself nowhere in the output, whatever the log level.
+//! and its HMAC under a key derived from the client secret (not a bare hash, which a short
+//! value could be guessed back from), and the value itself nowhere in the output, whatever
+//! the log level.
 
-use aws_lc_rs::digest;
+use aws_lc_rs::{digest, hmac};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -95,7 +97,10 @@ async fn a_write_leaves_one_audit_line_with_the_values_length_and_hash_never_the
         .filter(|line| line["target"] == "audit")
         .collect();
     assert_eq!(audit.len(), 1, "{audit:#?}");
-    let hash: String = digest::digest(&digest::SHA256, VALUE.as_bytes())
+    let secret = hmac::Key::new(hmac::HMAC_SHA256, CLIENT_SECRET.as_bytes());
+    let derived = hmac::sign(&secret, b"order-metafields audit value hash v1");
+    let key = hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref());
+    let hash: String = hmac::sign(&key, VALUE.as_bytes())
         .as_ref()
         .iter()
         .map(|byte| format!("{byte:02x}"))
@@ -110,7 +115,16 @@ async fn a_write_leaves_one_audit_line_with_the_values_length_and_hash_never_the
     assert_eq!(fields["key"], "note");
     assert_eq!(fields["outcome"], "updated");
     assert_eq!(fields["value_length"], VALUE.len());
-    assert_eq!(fields["value_sha256"], hash);
+    assert_eq!(fields["value_hmac"], hash);
+    let bare: String = digest::digest(&digest::SHA256, VALUE.as_bytes())
+        .as_ref()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    assert!(
+        !output.stdout.contains(&bare),
+        "the log holds the bare SHA-256 of the value"
+    );
     let everything = format!("{}\n{}", output.stdout, output.stderr);
     assert!(!everything.contains(VALUE), "the log holds the value");
 }

@@ -9,14 +9,18 @@
 //! create with `write_and_sf_access`). A write is recorded as `Change::OrderMetafields` of
 //! the order, so the next read shows the new value and a webhook for it changes nothing.
 //! Every write leaves one audit line: store, customer, order, key, outcome, the value's
-//! length and SHA-256, never the value.
+//! length and a keyed hash of it (HMAC-SHA-256 with a key derived from the client secret,
+//! so that equal values can be matched by whoever holds the secret, and a short value such
+//! as one of a field's `choices` cannot be read back from the log by hashing guesses),
+//! never the value.
 
 use std::hash::{Hash, Hasher};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_lc_rs::digest;
+use aws_lc_rs::{digest, hmac};
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::access::{Access, AccessError};
@@ -40,7 +44,11 @@ pub struct ShopperWrites {
     throttle: CustomerThrottle,
     locks: Box<[tokio::sync::Mutex<()>]>,
     metrics: WriteMetrics,
+    audit_key: hmac::Key,
 }
+
+/// What the audit key is derived from the client secret with.
+pub const AUDIT_KEY_LABEL: &[u8] = b"order-metafields audit value hash v1";
 
 /// One shopper write, as the request asked it.
 pub struct WriteRequest<'a> {
@@ -106,8 +114,17 @@ struct OrderStatus {
 
 impl ShopperWrites {
     /// `per_minute` sustained writes per customer (`None`: no limit), bursts of `burst`.
-    pub fn new(per_minute: Option<NonZeroU32>, burst: NonZeroU32, metrics: WriteMetrics) -> Self {
+    /// `client_secret` keys the audit line's hash of the value.
+    pub fn new(
+        per_minute: Option<NonZeroU32>,
+        burst: NonZeroU32,
+        metrics: WriteMetrics,
+        client_secret: &SecretString,
+    ) -> Self {
+        let secret = hmac::Key::new(hmac::HMAC_SHA256, client_secret.expose_secret().as_bytes());
+        let derived = hmac::sign(&secret, AUDIT_KEY_LABEL);
         Self {
+            audit_key: hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()),
             throttle: CustomerThrottle::new(per_minute, burst),
             locks: (0..LOCK_STRIPES)
                 .map(|_| tokio::sync::Mutex::new(()))
@@ -141,7 +158,7 @@ impl ShopperWrites {
             namespace = %request.namespace.escape_debug(),
             key = %request.key.escape_debug(),
             value_length = value.chars().count(),
-            value_sha256 = %hex(digest::digest(&digest::SHA256, value.as_bytes()).as_ref()),
+            value_hmac = %hex(hmac::sign(&self.audit_key, value.as_bytes()).as_ref()),
             outcome = label,
             "shopper wrote an order metafield"
         );

@@ -167,6 +167,7 @@ impl Application {
             settings.http.write_rate_per_minute,
             settings.http.write_burst,
             metrics.writes.clone(),
+            &settings.auth.client_secret,
         ));
         let receiver = web::Data::new(WebhookReceiver::new(settings.auth.secrets(), shared_secret));
         let stores_data = web::Data::from(Arc::clone(&stores));
