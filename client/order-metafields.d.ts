@@ -78,6 +78,38 @@ export class ProblemError extends OrderMetafieldsError {
     /** The service's `X-Request-Id`, to quote when reporting a problem. @type {string | null} */
     requestId: string | null;
 }
+/** `404`: not an order of the shopper's, or a field they cannot see. */
+export class NotFoundError extends ProblemError {
+}
+/** `403`: a field the shopper sees but may not change. */
+export class NotEditableError extends ProblemError {
+}
+/** `409`: the order's status no longer (or not yet) lets the shopper change the field. */
+export class EditingClosedError extends ProblemError {
+}
+/** `412`: the field changed since the shopper read it (`ifMatch` is stale). */
+export class PreconditionFailedError extends ProblemError {
+}
+/** `422`: the value breaks the field's rules; `errors` has one message per broken rule. */
+export class InvalidValueError extends ProblemError {
+    /**
+     * @param {ConstructorParameters<typeof ProblemError>[0]} problem
+     * @param {FieldProblem[]} errors
+     */
+    constructor(problem: ConstructorParameters<typeof ProblemError>[0], errors: FieldProblem[]);
+    /** Every rule the value breaks, each a sentence to show next to the field. @type {FieldProblem[]} */
+    errors: FieldProblem[];
+}
+/** `429`: too many requests from this shopper; `retryAfter` is in seconds, if given. */
+export class RateLimitedError extends ProblemError {
+    /**
+     * @param {ConstructorParameters<typeof ProblemError>[0]} problem
+     * @param {number | null} retryAfter
+     */
+    constructor(problem: ConstructorParameters<typeof ProblemError>[0], retryAfter: number | null);
+    /** Seconds to wait before trying again, from `Retry-After`. @type {number | null} */
+    retryAfter: number | null;
+}
 export type ClientOptions = {
     /**
      * The service's URL, e.g. `https://order-metafields.example.com`
@@ -200,9 +232,18 @@ export type Metafield = {
      */
     position: number | null;
     /**
-     * Whether the shopper may change the value.
+     * Whether the shopper may change the value (`setMetafield`).
      */
     editable: boolean;
+    /**
+     * On an editable field that has one: the most characters
+     * the shopper may enter.
+     */
+    max_length?: number | undefined;
+    /**
+     * On an editable `choice` field: the values to pick from.
+     */
+    choices?: string[] | undefined;
 };
 export type FieldType = "text" | "multiline_text" | "url" | "email" | "date" | "date_time" | "number" | "boolean" | "choice";
 /**
@@ -275,4 +316,40 @@ export type OrderMetafieldsClient = {
      * does nothing without the `session` option.
      */
     endSession: () => Promise<void>;
+    /**
+     * Sets the value of
+     * one of the order's editable fields (`editable: true`); refusals are `ProblemError`
+     * subclasses by status: `NotEditableError` 403, `NotFoundError` 404,
+     * `EditingClosedError` 409, `PreconditionFailedError` 412, `InvalidValueError` 422 (with
+     * one message per broken rule), `RateLimitedError` 429.
+     */
+    setMetafield: (orderId: number | string, namespace: string, key: string, value: string, options?: SetMetafieldOptions) => Promise<SavedMetafield>;
+};
+export type SetMetafieldOptions = {
+    /**
+     * The `etag` of the value the shopper last saw (from an earlier
+     * `setMetafield`), or `*`: the write is refused with `PreconditionFailedError` if the field
+     * changed meanwhile.
+     */
+    ifMatch?: string | undefined;
+};
+export type SavedMetafield = {
+    /**
+     * The field as the reads now show it.
+     */
+    metafield: Metafield;
+    /**
+     * Its ETag, for the next write's `ifMatch`.
+     */
+    etag: string | null;
+};
+/**
+ * One rule a refused value breaks: `message` is a sentence for the shopper.
+ */
+export type FieldProblem = {
+    /**
+     * The request body's member (`value`).
+     */
+    field: string;
+    message: string;
 };

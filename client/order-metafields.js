@@ -67,7 +67,10 @@
  * @property {FieldType} type How to render `value` (`text` without a definition).
  * @property {number | null} position The field's place (items arrive in this order);
  *   `null` without a definition.
- * @property {boolean} editable Whether the shopper may change the value.
+ * @property {boolean} editable Whether the shopper may change the value (`setMetafield`).
+ * @property {number} [max_length] On an editable field that has one: the most characters
+ *   the shopper may enter.
+ * @property {string[]} [choices] On an editable `choice` field: the values to pick from.
  */
 
 /**
@@ -115,6 +118,32 @@
  *   storefront-visible metafields.
  * @property {() => Promise<void>} endSession Ends the cookie session (`DELETE /v1/session`);
  *   does nothing without the `session` option.
+ * @property {(orderId: number | string, namespace: string, key: string, value: string,
+ *   options?: SetMetafieldOptions) => Promise<SavedMetafield>} setMetafield Sets the value of
+ *   one of the order's editable fields (`editable: true`); refusals are `ProblemError`
+ *   subclasses by status: `NotEditableError` 403, `NotFoundError` 404,
+ *   `EditingClosedError` 409, `PreconditionFailedError` 412, `InvalidValueError` 422 (with
+ *   one message per broken rule), `RateLimitedError` 429.
+ */
+
+/**
+ * @typedef {object} SetMetafieldOptions
+ * @property {string} [ifMatch] The `etag` of the value the shopper last saw (from an earlier
+ *   `setMetafield`), or `*`: the write is refused with `PreconditionFailedError` if the field
+ *   changed meanwhile.
+ */
+
+/**
+ * @typedef {object} SavedMetafield
+ * @property {Metafield} metafield The field as the reads now show it.
+ * @property {string | null} etag Its ETag, for the next write's `ifMatch`.
+ */
+
+/**
+ * One rule a refused value breaks: `message` is a sentence for the shopper.
+ * @typedef {object} FieldProblem
+ * @property {string} field The request body's member (`value`).
+ * @property {string} message
  */
 
 const TOKEN_PATH = "/customer/current.jwt";
@@ -189,6 +218,70 @@ export class ProblemError extends OrderMetafieldsError {
     this.detail = problem.detail;
     /** The service's `X-Request-Id`, to quote when reporting a problem. @type {string | null} */
     this.requestId = problem.requestId;
+  }
+}
+
+/** `404`: not an order of the shopper's, or a field they cannot see. */
+export class NotFoundError extends ProblemError {
+  /** @param {ConstructorParameters<typeof ProblemError>[0]} problem */
+  constructor(problem) {
+    super(problem);
+    this.name = "NotFoundError";
+  }
+}
+
+/** `403`: a field the shopper sees but may not change. */
+export class NotEditableError extends ProblemError {
+  /** @param {ConstructorParameters<typeof ProblemError>[0]} problem */
+  constructor(problem) {
+    super(problem);
+    this.name = "NotEditableError";
+  }
+}
+
+/** `409`: the order's status no longer (or not yet) lets the shopper change the field. */
+export class EditingClosedError extends ProblemError {
+  /** @param {ConstructorParameters<typeof ProblemError>[0]} problem */
+  constructor(problem) {
+    super(problem);
+    this.name = "EditingClosedError";
+  }
+}
+
+/** `412`: the field changed since the shopper read it (`ifMatch` is stale). */
+export class PreconditionFailedError extends ProblemError {
+  /** @param {ConstructorParameters<typeof ProblemError>[0]} problem */
+  constructor(problem) {
+    super(problem);
+    this.name = "PreconditionFailedError";
+  }
+}
+
+/** `422`: the value breaks the field's rules; `errors` has one message per broken rule. */
+export class InvalidValueError extends ProblemError {
+  /**
+   * @param {ConstructorParameters<typeof ProblemError>[0]} problem
+   * @param {FieldProblem[]} errors
+   */
+  constructor(problem, errors) {
+    super(problem);
+    this.name = "InvalidValueError";
+    /** Every rule the value breaks, each a sentence to show next to the field. @type {FieldProblem[]} */
+    this.errors = errors;
+  }
+}
+
+/** `429`: too many requests from this shopper; `retryAfter` is in seconds, if given. */
+export class RateLimitedError extends ProblemError {
+  /**
+   * @param {ConstructorParameters<typeof ProblemError>[0]} problem
+   * @param {number | null} retryAfter
+   */
+  constructor(problem, retryAfter) {
+    super(problem);
+    this.name = "RateLimitedError";
+    /** Seconds to wait before trying again, from `Retry-After`. @type {number | null} */
+    this.retryAfter = retryAfter;
   }
 }
 
@@ -299,42 +392,54 @@ export function createClient(options) {
   }
 
   /**
-   * One authenticated GET: with the session cookie, or with the token as a bearer header.
+   * One authenticated GET (or `write`): with the session cookie, or with the token as a
+   * bearer header.
    * @param {string} path
+   * @param {{ method: string, body: string, headers: Record<string, string> }} [write]
    * @returns {Promise<{ reply: Awaited<ReturnType<typeof exchange>>, used: string | null }>}
    */
-  async function authenticated(path) {
+  async function authenticated(path, write) {
     if (useSession) {
       await session();
-      return { reply: await exchange(base + path, SESSION_INIT), used: null };
+      return { reply: await exchange(base + path, sessionInit(write)), used: null };
     }
     const used = await token();
-    return { reply: await exchange(base + path, serviceInit(used)), used };
+    return { reply: await exchange(base + path, serviceInit(used, write)), used };
   }
 
   /**
-   * GETs `path` from the service; on a `401` gets a fresh token (or session) once and
-   * retries once.
+   * GETs `path` from the service (or sends `write`); on a `401` gets a fresh token (or
+   * session) once and retries once (a write is a `PUT`, which may be repeated).
    * @param {string} path
-   * @returns {Promise<any>} The parsed JSON body.
+   * @param {{ method: string, body: string, headers: Record<string, string> }} [write]
+   * @returns {Promise<{ body: any, headers: Headers }>} The parsed JSON body and the headers.
    */
-  async function call(path) {
-    let { reply, used } = await authenticated(path);
+  async function send(path, write) {
+    let { reply, used } = await authenticated(path, write);
     if (reply.status === 401) {
       if (used !== null) {
         forget(used);
       }
       sessionRenewAt = 0;
-      ({ reply } = await authenticated(path));
+      ({ reply } = await authenticated(path, write));
     }
     if (reply.status < 200 || reply.status > 299) {
       throw problemFrom(reply);
     }
     try {
-      return JSON.parse(reply.text);
+      return { body: JSON.parse(reply.text), headers: reply.headers };
     } catch (error) {
       throw new OrderMetafieldsError("the service's answer is not JSON", { cause: error });
     }
+  }
+
+  /**
+   * GETs `path` from the service.
+   * @param {string} path
+   * @returns {Promise<any>} The parsed JSON body.
+   */
+  async function call(path) {
+    return (await send(path)).body;
   }
 
   /**
@@ -392,26 +497,76 @@ export function createClient(options) {
         throw problemFrom(reply);
       }
     },
+
+    async setMetafield(id, namespace, key, value, options = {}) {
+      const path = `/v1/orders/${orderId(id)}/metafields/${fieldName("namespace", namespace)}/${fieldName("key", key)}`;
+      if (typeof value !== "string") {
+        throw new TypeError("setMetafield: value must be a string (values are always text)");
+      }
+      /** @type {Record<string, string>} */
+      const headers = { "Content-Type": "application/json" };
+      if (options.ifMatch !== undefined) {
+        if (typeof options.ifMatch !== "string" || options.ifMatch === "") {
+          throw new TypeError("setMetafield: ifMatch must be an etag from an earlier write, or *");
+        }
+        headers["If-Match"] = options.ifMatch;
+      }
+      const reply = await send(path, { method: "PUT", body: JSON.stringify({ value }), headers });
+      return { metafield: reply.body.data, etag: reply.headers.get("etag") };
+    },
   };
 }
 
 /**
- * A read with the session cookie: the browser sends the service's own cookie, and no token
- * is in the request.
- * @type {RequestInit}
+ * A request with the session cookie: the browser sends the service's own cookie, and no
+ * token is in the request; a write also says `X-Requested-With`, which a cross-site form
+ * cannot send (the service refuses a cookie write without it).
+ * @param {{ method: string, body: string, headers: Record<string, string> }} [write]
+ * @returns {RequestInit}
  */
-const SESSION_INIT = { credentials: "include", headers: { Accept: "application/json" } };
+function sessionInit(write) {
+  const headers = { Accept: "application/json" };
+  if (write === undefined) {
+    return { credentials: "include", headers };
+  }
+  return {
+    credentials: "include",
+    method: write.method,
+    body: write.body,
+    headers: { ...headers, "X-Requested-With": "order-metafields", ...write.headers },
+  };
+}
 
 /**
  * The request to the service: the token in the header only; no cookies go to the service.
  * @param {string} token
+ * @param {{ method: string, body: string, headers: Record<string, string> }} [write]
  * @returns {RequestInit}
  */
-function serviceInit(token) {
+function serviceInit(token, write) {
+  const headers = { Accept: "application/json", Authorization: `Bearer ${token}` };
+  if (write === undefined) {
+    return { credentials: "omit", headers };
+  }
   return {
     credentials: "omit",
-    headers: { Accept: "application/json", Authorization: `Bearer ${token}` },
+    method: write.method,
+    body: write.body,
+    headers: { ...headers, ...write.headers },
   };
+}
+
+/**
+ * A namespace or key as one path segment: 1 to 64 characters, percent-encoded, so that no
+ * caller can steer the request to another path.
+ * @param {string} what
+ * @param {string} name
+ */
+function fieldName(what, name) {
+  if (typeof name !== "string" || name.length < 1 || [...name].length > 64) {
+    throw new RangeError(`setMetafield: ${what} must be 1 to 64 characters`);
+  }
+  return encodeURIComponent(name);
 }
 
 /**
@@ -495,13 +650,44 @@ function problemFrom(reply) {
   /** @param {string} name */
   const field = (name) =>
     body !== null && typeof body === "object" && typeof body[name] === "string" ? body[name] : null;
-  return new ProblemError({
+  const problem = {
     status: reply.status,
     type: field("type") ?? "about:blank",
     title: field("title") ?? `HTTP ${reply.status}`,
     detail: field("detail") ?? "",
     requestId: reply.headers.get("x-request-id"),
-  });
+  };
+  switch (reply.status) {
+    case 403:
+      return new NotEditableError(problem);
+    case 404:
+      return new NotFoundError(problem);
+    case 409:
+      return new EditingClosedError(problem);
+    case 412:
+      return new PreconditionFailedError(problem);
+    case 422:
+      return new InvalidValueError(problem, fieldProblems(body));
+    case 429: {
+      const seconds = Number(reply.headers.get("retry-after"));
+      return new RateLimitedError(problem, reply.headers.has("retry-after") && Number.isFinite(seconds) ? seconds : null);
+    }
+    default:
+      return new ProblemError(problem);
+  }
+}
+
+/**
+ * The `errors` of a `422` problem, each `{field, message}` with text only.
+ * @param {unknown} body
+ * @returns {FieldProblem[]}
+ */
+function fieldProblems(body) {
+  const errors = body !== null && typeof body === "object" ? /** @type {{ errors?: unknown }} */ (body).errors : null;
+  if (!Array.isArray(errors)) return [];
+  return errors
+    .filter((item) => item !== null && typeof item === "object" && typeof item.message === "string")
+    .map((item) => ({ field: typeof item.field === "string" ? item.field : "value", message: item.message }));
 }
 
 const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;

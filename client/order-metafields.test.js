@@ -6,9 +6,15 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
 import {
+  EditingClosedError,
+  InvalidValueError,
   NetworkError,
+  NotEditableError,
+  NotFoundError,
   NotSignedInError,
+  PreconditionFailedError,
   ProblemError,
+  RateLimitedError,
   TokenError,
   createClient,
   displayValue,
@@ -258,7 +264,8 @@ describe("errors", () => {
 
     await assert.rejects(instance.order(365), (error) => {
       assert.ok(error instanceof ProblemError);
-      assert.equal(error.name, "ProblemError");
+      assert.ok(error instanceof NotFoundError);
+      assert.equal(error.name, "NotFoundError");
       assert.equal(error.status, 404);
       assert.equal(error.type, "urn:order-metafields:problem:not-found");
       assert.equal(error.title, "Not Found");
@@ -513,4 +520,150 @@ describe("cookie session", () => {
 
     assert.equal(fake.calls.length, 0);
   });
+
+  it("setMetafield PUTs with the cookie, X-Requested-With and no token", async () => {
+    const saved = { id: 3, namespace: "Gifts", key: "note", value: "Hi", editable: true };
+    const fake = fakeFetch({ service: sessionService(() => json(200, { data: saved }, { etag: '"e1"' })) });
+    const { instance } = client(fake, { session: true });
+
+    const result = await instance.setMetafield(369, "Gifts", "note", "Hi");
+
+    assert.deepEqual(result, { metafield: saved, etag: '"e1"' });
+    const [start, put] = fake.serviceCalls();
+    assert.equal(start.url, `${API_BASE}/v1/session`);
+    assert.equal(put.url, `${API_BASE}/v1/orders/369/metafields/Gifts/note`);
+    assert.equal(put.init.method, "PUT");
+    assert.equal(put.init.credentials, "include");
+    assert.deepEqual(put.init.headers, {
+      Accept: "application/json",
+      "X-Requested-With": "order-metafields",
+      "Content-Type": "application/json",
+    });
+  });
+});
+
+describe("setMetafield", () => {
+  const saved = { id: 3, namespace: "Gifts", key: "note", value: "Happy birthday", editable: true };
+
+  it("PUTs the value as JSON with the token and If-Match, and returns the field and its etag", async () => {
+    const fake = fakeFetch({ service: () => json(200, { data: saved }, { etag: '"abc"' }) });
+    const { instance } = client(fake);
+
+    const result = await instance.setMetafield(369, "Gifts", "note", "Happy birthday", { ifMatch: '"old"' });
+
+    assert.deepEqual(result, { metafield: saved, etag: '"abc"' });
+    const [call] = fake.serviceCalls();
+    assert.equal(call.url, `${API_BASE}/v1/orders/369/metafields/Gifts/note`);
+    assert.equal(call.init.method, "PUT");
+    assert.equal(call.init.credentials, "omit");
+    assert.equal(call.init.body, JSON.stringify({ value: "Happy birthday" }));
+    assert.deepEqual(call.init.headers, {
+      Accept: "application/json",
+      Authorization: `Bearer ${jwt("t1")}`,
+      "Content-Type": "application/json",
+      "If-Match": '"old"',
+    });
+  });
+
+  it("percent-encodes the namespace and key, and sends no If-Match unless asked", async () => {
+    const fake = fakeFetch({ service: () => json(200, { data: saved }) });
+    const { instance } = client(fake);
+
+    const result = await instance.setMetafield("369", "Gift notes", "a/b?c", "x");
+
+    assert.equal(result.etag, null);
+    const [call] = fake.serviceCalls();
+    assert.equal(call.url, `${API_BASE}/v1/orders/369/metafields/Gift%20notes/a%2Fb%3Fc`);
+    assert.equal(call.init.headers["If-Match"], undefined);
+  });
+
+  it("gets a fresh token once on 401 and repeats the PUT", async () => {
+    const answers = [problem(401, "Unauthorized", "expired"), json(200, { data: saved })];
+    const fake = fakeFetch({
+      tokens: [() => new Response(jwt("t1")), () => new Response(jwt("t2"))],
+      service: () => answers.shift(),
+    });
+    const { instance } = client(fake);
+
+    await instance.setMetafield(369, "Gifts", "note", "x");
+
+    const calls = fake.serviceCalls();
+    assert.equal(calls.length, 2);
+    assert.equal(calls[1].init.method, "PUT");
+    assert.equal(bearer(calls[1]), `Bearer ${jwt("t2")}`);
+  });
+
+  const refusals = [
+    [403, "Forbidden", NotEditableError, "NotEditableError"],
+    [404, "Not Found", NotFoundError, "NotFoundError"],
+    [409, "Conflict", EditingClosedError, "EditingClosedError"],
+    [412, "Precondition Failed", PreconditionFailedError, "PreconditionFailedError"],
+  ];
+  for (const [status, title, type, name] of refusals) {
+    it(`answered ${status} is a ${name}, still a ProblemError`, async () => {
+      const fake = fakeFetch({ service: () => problem(status, title, "no") });
+      const { instance } = client(fake);
+
+      await assert.rejects(instance.setMetafield(369, "Gifts", "note", "x"), (error) => {
+        assert.ok(error instanceof type);
+        assert.ok(error instanceof ProblemError);
+        assert.equal(error.name, name);
+        assert.equal(error.status, status);
+        return true;
+      });
+    });
+  }
+
+  it("answered 422 is an InvalidValueError with every message", async () => {
+    const errors = [
+      { field: "value", message: "Use at most 5 characters (this has 7)." },
+      { field: "value", message: "Use a single line without control characters." },
+    ];
+    const fake = fakeFetch({
+      service: () =>
+        json(
+          422,
+          { type: "urn:order-metafields:problem:invalid-value", title: "Unprocessable Content", status: 422, detail: "d", errors },
+          { "content-type": "application/problem+json" },
+        ),
+    });
+    const { instance } = client(fake);
+
+    await assert.rejects(instance.setMetafield(369, "Gifts", "note", "x"), (error) => {
+      assert.ok(error instanceof InvalidValueError);
+      assert.deepEqual(error.errors, errors);
+      return true;
+    });
+  });
+
+  it("answered 429 is a RateLimitedError with Retry-After in seconds", async () => {
+    const fake = fakeFetch({
+      service: () =>
+        json(429, { type: "t", title: "Too Many Requests", status: 429, detail: "d" }, { "retry-after": "42" }),
+    });
+    const { instance } = client(fake);
+
+    await assert.rejects(instance.setMetafield(369, "Gifts", "note", "x"), (error) => {
+      assert.ok(error instanceof RateLimitedError);
+      assert.equal(error.retryAfter, 42);
+      return true;
+    });
+  });
+
+  const bad = [
+    ["a value that is not text", [369, "Gifts", "note", 12], TypeError],
+    ["an empty key", [369, "Gifts", "", "x"], RangeError],
+    ["a key over 64 characters", [369, "Gifts", "k".repeat(65), "x"], RangeError],
+    ["an order id that is a path", [369, "Gifts", "note", "x"].with(0, "1/../2"), RangeError],
+    ["an empty ifMatch", [369, "Gifts", "note", "x", { ifMatch: "" }], TypeError],
+  ];
+  for (const [why, args, type] of bad) {
+    it(`with ${why} is refused before any request`, async () => {
+      const fake = fakeFetch();
+      const { instance } = client(fake);
+
+      await assert.rejects(instance.setMetafield(...args), type);
+      assert.equal(fake.calls.length, 0);
+    });
+  }
 });

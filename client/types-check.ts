@@ -3,6 +3,11 @@
 // the types the README documents, and misuse fails to compile.
 
 import {
+  InvalidValueError,
+  PreconditionFailedError,
+  RateLimitedError,
+  type FieldProblem,
+  type SavedMetafield,
   NetworkError,
   NotSignedInError,
   OrderMetafieldsError,
@@ -52,3 +57,21 @@ createClient({ apiBase: "https://order-metafields.example.com" });
 export const wrong: string = (await client.order(1)).id;
 // @ts-expect-error the list takes a query object, not a page number
 client.orders(2);
+
+export async function saveGiftMessage(etag: string | null): Promise<string | null> {
+  try {
+    const saved: SavedMetafield = await client.setMetafield(100, "Gifts", "note", "Happy birthday", etag ? { ifMatch: etag } : {});
+    const value: string = saved.metafield.value;
+    return saved.etag ?? value;
+  } catch (error) {
+    if (error instanceof InvalidValueError) {
+      const problems: FieldProblem[] = error.errors;
+      return problems.map((problem) => problem.message).join(" ");
+    }
+    if (error instanceof PreconditionFailedError) return "changed meanwhile";
+    if (error instanceof RateLimitedError) return `wait ${error.retryAfter ?? 60}`;
+    throw error;
+  }
+}
+// @ts-expect-error values are always text
+client.setMetafield(100, "Gifts", "note", 12);

@@ -33,11 +33,12 @@ pub struct DemoOptions {
     pub sandbox: SocketAddr,
 }
 
-/// The scopes the demo's app asks for and is granted: `APP_SCOPES`' default (orders, the
-/// Storefront API's private tokens, sites and channels), and Content (modify) for the
-/// merchant page's storefront script.
+/// The scopes the demo's app asks for and is granted: `APP_SCOPES`' default with Orders
+/// modify instead of read-only (shoppers edit their gift message), the Storefront API's
+/// private tokens, sites and channels, and Content (modify) for the merchant page's
+/// storefront script.
 const DEMO_APP_SCOPES: [&str; 5] = [
-    "store_v2_orders_read_only",
+    "store_v2_orders",
     "store_storefront_api",
     "store_sites_read_only",
     "store_channel_settings_read_only",
@@ -168,6 +169,7 @@ impl Demo {
             ),
         ])
         .context("the demo's settings are invalid")?;
+        let database_url = settings.database_url.clone();
         let application = Application::build(settings)
             .await
             .map_err(|error| explain_listen_error(error, "--port", options.service))?;
@@ -181,6 +183,8 @@ impl Demo {
         // install deliver there too, in the background, as BigCommerce's do.)
         let webhook_url = Url::parse(&format!("{service_url}{WEBHOOK_PATH}"))
             .with_context(|| format!("forming the demo's webhook url from {service_url}"))?;
+        // Before the install, which reads the store's definitions.
+        make_gift_message_editable(&sandbox, &sandbox_url, &config, &database_url).await?;
         let mut stores = Vec::new();
         for (store, storefront) in storefronts {
             store.set_webhook_destination(Some(webhook_url.clone()));
@@ -372,6 +376,16 @@ impl Demo {
         ))
     }
 
+    /// A curl line with which Alice edits her gift message on order 369 through the service,
+    /// as the storefront's edit form does.
+    pub fn edit_gift_message_line(&self) -> String {
+        format!(
+            "curl -s -i -X PUT '{}/v1/orders/{DEMO_ORDER_ID}/metafields/gift/message' -H 'Authorization: Bearer {}' -H 'Content-Type: application/json' -d '{{\"value\": \"Happy birthday, Sam! Love from Alice\"}}'",
+            self.service_url,
+            self.token()
+        )
+    }
+
     /// Everything the demo prints on start.
     pub fn instructions(&self) -> String {
         let storefront = &self.sandbox_url;
@@ -441,6 +455,11 @@ impl Demo {
         }
         let _ = writeln!(
             text,
+            "\n  # Alice edits her gift message (editable until the order ships; order {DEMO_ORDER_ID}'s page has the form)\n  {}",
+            self.edit_gift_message_line()
+        );
+        let _ = writeln!(
+            text,
             "\nWebhooks: the sandbox sends signed order webhooks to {}{WEBHOOK_PATH} whenever its data changes.",
             self.service_url
         );
@@ -453,6 +472,66 @@ impl Demo {
         let _ = writeln!(text, "\nPress Ctrl-C to stop.");
         text
     }
+}
+
+/// Alice's gift message as a field she may edit: the merchant marks the metafield
+/// storefront-writable (`write_and_sf_access`, through the sandbox's Management API, as the
+/// app that wrote it) and defines it as editable until the order ships (its definition
+/// stored for the main store before the install reads it).
+async fn make_gift_message_editable(
+    sandbox: &RunningSandbox,
+    sandbox_url: &Url,
+    config: &SandboxConfig,
+    database_url: &order_metafields_service::database::DatabaseUrl,
+) -> anyhow::Result<()> {
+    use order_metafields_service::fields::{FieldDefinition, FieldDefinitions, FieldType};
+
+    let store = sandbox.store();
+    let message = store
+        .metafields_of(DEMO_ORDER_ID)
+        .into_iter()
+        .find(|metafield| metafield.namespace == "gift" && metafield.key == "message")
+        .context("the demo order's gift message is missing from the seed data")?;
+    let url = format!(
+        "{sandbox_url}stores/{}/v3/orders/{DEMO_ORDER_ID}/metafields/{}",
+        sandbox.store_hash(),
+        message.id
+    );
+    let answer = reqwest::Client::new()
+        .put(&url)
+        .header("X-Auth-Token", &config.access_token)
+        .json(&serde_json::json!({"permission_set": "write_and_sf_access"}))
+        .send()
+        .await
+        .context("marking the gift message storefront-writable in the sandbox")?;
+    if !answer.status().is_success() {
+        bail!(
+            "marking the gift message storefront-writable answered {}",
+            answer.status()
+        );
+    }
+    let mut definition = FieldDefinition::plain("gift", "message");
+    definition.label = Some("Gift message".to_owned());
+    definition.field_type = FieldType::MultilineText;
+    definition.customer_editable = true;
+    definition.max_length = Some(200);
+    // Pending, awaiting payment, awaiting pickup, awaiting shipment, awaiting fulfillment.
+    definition.editable_statuses = vec![1, 7, 8, 9, 11];
+    let definitions = FieldDefinitions::new(vec![definition])
+        .map_err(|problems| anyhow!("the demo's field definition is invalid: {problems:?}"))?;
+    let database = order_metafields_service::database::Database::connect(database_url)
+        .await
+        .context("opening the demo's database")?;
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX)
+        });
+    database
+        .replace_field_definitions(sandbox.store_hash(), &definitions, now)
+        .await
+        .context("storing the demo's field definition")?;
+    Ok(())
 }
 
 /// The service's port: the one asked for, or a free one for port 0 (the port is part of

@@ -181,6 +181,9 @@ describe("storefront pages in headless Chromium", { timeout: 4 * TEST_TIMEOUT_MS
     [allowed, blocked, browser] = started.map((outcome) => outcome.value);
     const failure = started.find((outcome) => outcome.status === "rejected");
     if (failure) throw failure.reason;
+    // In app mode the service also allows the store's own sites (the sandbox storefront at
+    // 127.0.0.1): the same storefront reached as localhost is an origin nobody allowed.
+    blocked = { ...blocked, storefront: blocked.storefront.replace("//127.0.0.1:", "//localhost:") };
     // Before any page asks, so the service has nothing cached for the order yet.
     await addMetafield(allowed, 369, MARKUP_METAFIELD);
   }, { timeout: START_TIMEOUT_MS + 5_000 });
@@ -222,18 +225,23 @@ describe("storefront pages in headless Chromium", { timeout: 4 * TEST_TIMEOUT_MS
     const list = page.locator("#order-metafields dl");
     await list.waitFor({ state: "visible" });
 
+    // The gift message is editable (the demo's definition): its value is the form control's.
     const shown = await list.locator("dd").evaluateAll((values) =>
-      values.map((value) => [value.dataset.metafield, value.previousElementSibling.textContent, value.textContent]),
+      values.map((value) => [
+        value.dataset.metafield,
+        value.previousElementSibling.textContent,
+        value.querySelector("textarea, input, select")?.value ?? value.textContent,
+      ]),
     );
     assert.deepEqual(shown.sort(), [
       ["delivery.slot", "Chosen delivery slot", "2025-11-14 09:00-12:00"],
       ["gift.card", MARKUP_METAFIELD.description, MARKUP_METAFIELD.value],
-      ["gift.message", "Gift message printed on the packing slip", 'Happy birthday, Sam! <3 & "cheers"'],
+      ["gift.message", "Gift message", 'Happy birthday, Sam! <3 & "cheers"'],
     ]);
-    const gift = list.locator("dd[data-metafield='gift.message']");
-    assert.equal(await gift.innerHTML(), 'Happy birthday, Sam! &lt;3 &amp; "cheers"');
+    const gift = list.locator("dd[data-metafield='delivery.slot']");
+    assert.equal(await gift.innerHTML(), "2025-11-14 09:00-12:00");
     const markup = await list.evaluate((element) => ({
-      elements: [...element.querySelectorAll("dt, dd")].reduce((count, item) => count + item.childElementCount, 0),
+      elements: [...element.querySelectorAll("dt:not(:has(label)), dd:not(:has(form))")].reduce((count, item) => count + item.childElementCount, 0),
       injected: window.injected ?? false,
     }));
     assert.deepEqual(markup, { elements: 0, injected: false }, "metafield text made no elements and ran no script");
@@ -244,6 +252,42 @@ describe("storefront pages in headless Chromium", { timeout: 4 * TEST_TIMEOUT_MS
     assert.match(serviceCalls[0].headers().authorization, /^Bearer [\w-]+\.[\w-]+\.[\w-]+$/);
     assert.deepEqual(record.errors, []);
     await screenshot(page, "order-369.png");
+  });
+
+  browserTest("edits the gift message: saved, still there after a reload, and a refused value's message beside the field", "edit-gift", async ({ page, record }) => {
+    await signIn(page, allowed.storefront, "alice@example.com");
+    await page.goto(orderUrl(allowed.storefront, 369));
+    const field = page.getByLabel("Gift message");
+    await field.waitFor();
+    const form = page.locator("dd[data-metafield='gift.message'] form");
+    const id = await field.getAttribute("id");
+    assert.equal(await field.getAttribute("aria-describedby"), `${id}-hint ${id}-error`);
+    assert.equal(await form.locator(".order-metafields-hint").textContent(), "You can use several lines. Up to 200 characters.");
+
+    await field.fill("Happy birthday, Sam!\nLove, Alice <b>x</b>");
+    await form.getByRole("button", { name: "Save" }).click();
+    await form.getByRole("status").filter({ hasText: "Saved" }).waitFor();
+    await screenshot(page, "order-369-saved.png");
+
+    await page.reload();
+    const again = page.getByLabel("Gift message");
+    await again.waitFor();
+    assert.equal(await again.inputValue(), "Happy birthday, Sam!\nLove, Alice <b>x</b>");
+
+    // Past the definition's max_length (set as a script would: maxlength stops typing).
+    await again.evaluate((element) => (element.value = "x".repeat(201)));
+    const refused = page.locator("dd[data-metafield='gift.message'] form");
+    await refused.getByRole("button", { name: "Save" }).click();
+    const error = refused.locator(".order-metafields-error");
+    await error.filter({ hasText: "characters" }).waitFor();
+    assert.equal(await error.textContent(), "Use at most 200 characters (this has 201).");
+    assert.equal(await again.getAttribute("aria-invalid"), "true");
+    assert.equal(await error.isVisible(), true);
+    const writes = record.requests.filter((request) => request.method() === "PUT");
+    assert.equal(writes.length, 2);
+    assert.match(writes[0].headers().authorization, /^Bearer /);
+    assert.deepEqual(record.errors, []);
+    await screenshot(page, "order-369-refused.png");
   });
 
   browserTest("shows an order's own details from the store beside its metafields from the service", "order-367", async ({ page, record }) => {

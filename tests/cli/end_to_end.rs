@@ -423,6 +423,61 @@ async fn the_demo_prints_curl_lines_that_answer_as_described() {
 }
 
 #[tokio::test]
+async fn the_demo_prints_a_curl_line_with_which_alice_edits_her_gift_message() {
+    let demo = Demo::start(DemoOptions {
+        service: "127.0.0.1:0".parse().unwrap(),
+        sandbox: "127.0.0.1:0".parse().unwrap(),
+    })
+    .await
+    .unwrap();
+    let line = demo.edit_gift_message_line();
+    // `curl -s -i -X PUT 'URL' -H 'Authorization: Bearer TOKEN' -H '…' -d '{…}'`.
+    let parts: Vec<&str> = line.split('\'').collect();
+    let (url, authorization, body) = (parts[1], parts[3], parts[7]);
+    let (name, value) = authorization.split_once(": ").unwrap();
+    let client = reqwest::Client::new();
+
+    let edited = client
+        .put(url)
+        .header(name, value)
+        .header("Content-Type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let status = edited.status().as_u16();
+    let etag = edited.headers().get("etag").cloned();
+    let edited: Value = edited.json().await.unwrap();
+    let read: Value = client
+        .get(format!("{}/v1/orders/369/metafields", demo.service_url))
+        .header(name, value)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
+    assert!(demo.instructions().contains(&line));
+    assert_eq!(status, 200, "{edited}");
+    assert!(etag.is_some());
+    assert_eq!(
+        edited["data"]["value"],
+        "Happy birthday, Sam! Love from Alice"
+    );
+    assert_eq!(edited["data"]["label"], "Gift message");
+    let message = read["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|field| field["key"] == "message")
+        .unwrap();
+    assert_eq!(message["value"], "Happy birthday, Sam! Love from Alice");
+    assert_eq!(message["editable"], true);
+    demo.stop().await;
+}
+
+#[tokio::test]
 async fn the_demo_sends_the_sandbox_webhooks_to_the_service() {
     let demo = Demo::start(DemoOptions {
         service: "127.0.0.1:0".parse().unwrap(),

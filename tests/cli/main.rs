@@ -15,5 +15,6 @@ mod healthcheck;
 mod log_secrets;
 #[cfg(feature = "demo")]
 mod metafield_changes;
+mod shopper_write_log;
 mod shutdown;
 mod stores;

@@ -133,6 +133,12 @@ pub struct ShownMetafield<'a> {
     /// `None` for a metafield without a definition: shown after every defined one.
     pub position: Option<u32>,
     pub editable: bool,
+    /// For an editable field, its definition's `max_length` (the edit form's hint and limit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<u32>,
+    /// For an editable `choice` field, the values the shopper may pick.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub choices: &'a [String],
 }
 
 impl FieldType {
@@ -442,6 +448,8 @@ impl FieldDefinitions {
                 if definition.is_some_and(|definition| definition.hidden) {
                     return None;
                 }
+                let editable =
+                    definition.filter(|definition| definition.editable(metafield.permission_set));
                 Some(ShownMetafield {
                     id: metafield.id,
                     namespace: &metafield.namespace,
@@ -456,8 +464,9 @@ impl FieldDefinitions {
                     field_type: definition
                         .map_or(FieldType::Text, |definition| definition.field_type),
                     position: definition.map(|definition| definition.position),
-                    editable: definition
-                        .is_some_and(|definition| definition.editable(metafield.permission_set)),
+                    editable: editable.is_some(),
+                    max_length: editable.and_then(|definition| definition.max_length),
+                    choices: editable.map_or(&[], |definition| definition.choices.as_slice()),
                 })
             })
             .collect();
@@ -520,7 +529,9 @@ mod tests {
         gift.field_type = FieldType::MultilineText;
         gift.position = 2;
         gift.customer_editable = true;
+        gift.max_length = Some(200);
         let mut tracking = FieldDefinition::plain("Shipping", "tracking_url");
+        tracking.max_length = Some(10);
         tracking.field_type = FieldType::Url;
         tracking.position = 1;
         let mut internal = FieldDefinition::plain("Shipping", "warehouse");
@@ -550,7 +561,7 @@ mod tests {
                 {"id": 1, "namespace": "Gifts", "key": "note", "value": "value 1",
                  "description": "description 1", "date_created": "2024-01-01T00:00:00Z",
                  "date_modified": "2024-01-02T00:00:00Z", "label": "Gift note",
-                 "type": "multiline_text", "position": 2, "editable": true},
+                 "type": "multiline_text", "position": 2, "editable": true, "max_length": 200},
                 {"id": 3, "namespace": "Other", "key": "plain", "value": "value 3",
                  "description": "description 3", "date_created": "2024-01-01T00:00:00Z",
                  "date_modified": "2024-01-02T00:00:00Z", "label": "description 3",

@@ -26,6 +26,7 @@ pub mod replicas;
 pub mod request_context;
 pub mod routes;
 pub mod sealing;
+pub mod shopper_writes;
 pub mod sites;
 pub mod startup;
 pub mod stores;

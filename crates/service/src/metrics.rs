@@ -27,6 +27,13 @@ pub struct Metrics {
     pub cache: CacheMetrics,
     pub auth: AuthMetrics,
     pub replicas: ReplicaMetrics,
+    pub writes: WriteMetrics,
+}
+
+/// Shoppers' writes of order metafields, by outcome.
+#[derive(Clone)]
+pub struct WriteMetrics {
+    writes: Family<OutcomeLabels, Counter>,
 }
 
 /// What this replica told the others and heard from them (PostgreSQL only).
@@ -170,6 +177,11 @@ struct CacheCauseLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReasonLabels {
     reason: &'static str,
 }
@@ -187,11 +199,13 @@ impl Metrics {
         let auth = AuthMetrics::new();
         let replicas = ReplicaMetrics::new();
         replicas.register(root.sub_registry_with_prefix("replicas"));
+        let writes = WriteMetrics::new();
         http.register(root.sub_registry_with_prefix("http"));
         upstream.register(root.sub_registry_with_prefix("upstream"));
         root.sub_registry_with_prefix("cache")
             .register_collector(Box::new(cache.clone()));
         auth.register(root.sub_registry_with_prefix("auth"));
+        writes.register(root.sub_registry_with_prefix("shopper"));
         Self {
             registry: root,
             http,
@@ -199,6 +213,7 @@ impl Metrics {
             cache,
             auth,
             replicas,
+            writes,
         }
     }
 
@@ -611,6 +626,40 @@ impl AuthMetrics {
                 reason: reason.as_str(),
             })
             .inc();
+    }
+}
+
+impl WriteMetrics {
+    /// Handles with every outcome at zero.
+    pub fn new() -> Self {
+        let metrics = Self {
+            writes: Family::default(),
+        };
+        for outcome in crate::shopper_writes::OUTCOMES {
+            metrics
+                .writes
+                .get_or_create_owned(&OutcomeLabels { outcome });
+        }
+        metrics
+    }
+
+    fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "writes",
+            "Shoppers' writes of order metafields, by outcome",
+            self.writes.clone(),
+        );
+    }
+
+    /// Counts one write; `outcome` is one of `shopper_writes::OUTCOMES`.
+    pub fn wrote(&self, outcome: &'static str) {
+        self.writes.get_or_create(&OutcomeLabels { outcome }).inc();
+    }
+}
+
+impl Default for WriteMetrics {
+    fn default() -> Self {
+        Self::new()
     }
 }
 

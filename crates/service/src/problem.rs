@@ -12,8 +12,10 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 use crate::access::AccessError;
+use crate::fields::FieldError;
 use crate::management::error::ManagementError;
 use crate::readiness::NotReady;
+use crate::shopper_writes::WriteError;
 
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -71,6 +73,18 @@ pub enum ApiError {
     },
     #[error("internal error")]
     Internal,
+    /// A field the customer sees but may not edit.
+    #[error("forbidden")]
+    NotEditable,
+    /// The order's status does not allow editing the field now.
+    #[error("order status outside the editing window")]
+    OutsideEditingWindow,
+    /// The value breaks the field's definition: every rule it breaks.
+    #[error("unprocessable value")]
+    InvalidValue { errors: Vec<FieldError> },
+    /// `If-Match` does not name the field's current ETag.
+    #[error("precondition failed")]
+    PreconditionFailed,
 }
 
 /// A problem body.
@@ -126,6 +140,18 @@ impl Kind {
         "too-many-requests",
         "Too Many Requests",
         StatusCode::TOO_MANY_REQUESTS,
+    );
+    const NOT_EDITABLE: Kind = Kind::new("not-editable", "Forbidden", StatusCode::FORBIDDEN);
+    const CONFLICT: Kind = Kind::new("not-editable-now", "Conflict", StatusCode::CONFLICT);
+    const UNPROCESSABLE: Kind = Kind::new(
+        "invalid-value",
+        "Unprocessable Content",
+        StatusCode::UNPROCESSABLE_ENTITY,
+    );
+    const PRECONDITION_FAILED: Kind = Kind::new(
+        "precondition-failed",
+        "Precondition Failed",
+        StatusCode::PRECONDITION_FAILED,
     );
     const INTERNAL: Kind = Kind::new(
         "internal",
@@ -186,6 +212,10 @@ impl ApiError {
             ApiError::UpstreamRateLimited { .. } => Kind::UPSTREAM_RATE_LIMITED,
             ApiError::NotReady { .. } => Kind::NOT_READY,
             ApiError::UpstreamTimeout => Kind::UPSTREAM_TIMEOUT,
+            ApiError::NotEditable => Kind::NOT_EDITABLE,
+            ApiError::OutsideEditingWindow => Kind::CONFLICT,
+            ApiError::InvalidValue { .. } => Kind::UNPROCESSABLE,
+            ApiError::PreconditionFailed => Kind::PRECONDITION_FAILED,
         }
     }
 
@@ -224,6 +254,16 @@ impl ApiError {
             ApiError::UpstreamError => "The store's API answered with an error; try again later.",
             ApiError::UpstreamTimeout => "The store's API did not answer in time; try again later.",
             ApiError::Internal => "Something went wrong on our side; try again later.",
+            ApiError::NotEditable => "This field cannot be changed by the shopper.",
+            ApiError::OutsideEditingWindow => {
+                "This field can no longer be changed: the order's status does not allow it."
+            }
+            ApiError::InvalidValue { .. } => {
+                "The value does not fit this field; see errors for each rule it breaks."
+            }
+            ApiError::PreconditionFailed => {
+                "The field changed since it was read (If-Match does not match); read it again."
+            }
         }
     }
 }
@@ -236,6 +276,26 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let kind = self.kind();
         let uri = format!("{PROBLEM_TYPE_PREFIX}{}", kind.name);
+        if let ApiError::InvalidValue { errors } = self {
+            #[derive(Serialize)]
+            struct WithErrors<'a> {
+                #[serde(flatten)]
+                problem: Problem<'a>,
+                errors: &'a [FieldError],
+            }
+            return HttpResponse::build(kind.status)
+                .content_type(PROBLEM_JSON)
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .json(WithErrors {
+                    problem: Problem {
+                        kind: &uri,
+                        title: kind.title,
+                        status: kind.status.as_u16(),
+                        detail: self.detail(),
+                    },
+                    errors,
+                });
+        }
         let mut response = problem_response(kind.status, &uri, kind.title, self.detail());
         let headers = response.headers_mut();
         match self {
@@ -367,6 +427,24 @@ impl From<AccessError> for ApiError {
         match error {
             AccessError::NotFound => ApiError::NotFound,
             AccessError::Upstream(error) => ApiError::from(error.as_ref()),
+        }
+    }
+}
+
+impl From<WriteError> for ApiError {
+    fn from(error: WriteError) -> Self {
+        match error {
+            WriteError::NotFound => ApiError::NotFound,
+            WriteError::NotEditable => ApiError::NotEditable,
+            WriteError::OutsideWindow => ApiError::OutsideEditingWindow,
+            WriteError::Invalid(errors) => ApiError::InvalidValue { errors },
+            WriteError::PreconditionFailed => ApiError::PreconditionFailed,
+            WriteError::TooMany(retry_after) => ApiError::TooManyRequests { retry_after },
+            // The order or the metafield went away between the checks and the write.
+            WriteError::Upstream(error) if matches!(*error, ManagementError::NotFound { .. }) => {
+                ApiError::NotFound
+            }
+            WriteError::Upstream(error) => ApiError::from(error.as_ref()),
         }
     }
 }

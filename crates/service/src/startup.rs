@@ -41,6 +41,7 @@ use crate::readiness::Readiness;
 use crate::replicas::Replicas;
 use crate::routes;
 use crate::sealing::TokenSealer;
+use crate::shopper_writes::ShopperWrites;
 use crate::sites;
 use crate::stores::{Origin, StoreRegistry};
 use crate::telemetry::{REQUEST_ID_HEADER, ServiceRootSpan, request_identity};
@@ -217,6 +218,12 @@ impl Application {
             settings.http.customer_rate_per_minute,
             settings.http.customer_burst,
         ));
+        let writes = web::Data::new(ShopperWrites::new(
+            settings.http.write_rate_per_minute,
+            settings.http.write_burst,
+            metrics.writes.clone(),
+            &settings.auth.client_secret,
+        ));
         let receiver = web::Data::new(WebhookReceiver::new(settings.auth.secrets(), shared_secret));
         let stores_data = web::Data::from(Arc::clone(&stores));
         let frames = web::Data::new(routes::FrameAncestors(
@@ -275,6 +282,7 @@ impl Application {
             .app_data(customer_access.clone())
             .app_data(origins)
             .app_data(throttle.clone())
+            .app_data(writes.clone())
             .app_data(stores_data.clone())
             .app_data(receiver.clone())
             .app_data(access_data.clone())
@@ -459,17 +467,19 @@ fn warn_refused_preflight(origin: &str, origins: &AllowedOrigins) {
 }
 
 /// CORS for exactly the allowed origins (`CORS_ALLOWED_ORIGINS`, and in app mode the stores'
-/// sites), no wildcard: `GET` with an `Authorization` header, and credentials (the session
-/// cookie: `POST`/`DELETE /v1/session`, and writes that carry `X-Requested-With`). A
+/// sites), no wildcard: `GET`, and `PUT` for a shopper's field edits, with an `Authorization`
+/// header (and `If-Match`); and credentials (the session cookie: `POST`/`DELETE /v1/session`,
+/// and writes that carry `X-Requested-With`). A write's `ETag` is readable by the page. A
 /// customer access token's header is never allowed: those tokens must not be in a browser.
 fn cors(settings: &HttpSettings, origins: Arc<AllowedOrigins>) -> Cors {
     Cors::default()
         .allowed_origin_fn(move |origin, _| origins.allows(origin.as_bytes()))
-        .allowed_methods([Method::GET, Method::POST, Method::DELETE])
+        .allowed_methods([Method::GET, Method::PUT, Method::POST, Method::DELETE])
         .allowed_headers([
             header::AUTHORIZATION,
             header::ACCEPT,
             header::CONTENT_TYPE,
+            header::IF_MATCH,
             REQUEST_ID_HEADER.clone(),
             session::X_REQUESTED_WITH.clone(),
         ])
@@ -478,6 +488,7 @@ fn cors(settings: &HttpSettings, origins: Arc<AllowedOrigins>) -> Cors {
             REQUEST_ID_HEADER.clone(),
             header::RETRY_AFTER,
             header::WWW_AUTHENTICATE,
+            header::ETAG,
         ])
         .max_age(usize::try_from(settings.cors_max_age.as_secs()).unwrap_or(usize::MAX))
         // A request from another origin still gets its answer, without CORS headers: the

@@ -133,6 +133,9 @@ pub struct HttpSettings {
     /// Sustained requests per minute per customer; `None` turns the limit off.
     pub customer_rate_per_minute: Option<NonZeroU32>,
     pub customer_burst: NonZeroU32,
+    /// Sustained field edits per minute per customer; `None` turns the limit off.
+    pub write_rate_per_minute: Option<NonZeroU32>,
+    pub write_burst: NonZeroU32,
     pub cors_allowed_origins: Vec<String>,
     pub cors_max_age: Duration,
     /// How long in-flight requests may take to finish after SIGTERM or Ctrl-C.
@@ -358,6 +361,20 @@ impl Settings {
                     invalid(
                         var::CUSTOMER_RATE_BURST.name,
                         "expected a whole number above zero such as 1200",
+                    )
+                })?,
+                write_rate_per_minute: NonZeroU32::new(small_count(
+                    environment,
+                    &var::SHOPPER_WRITE_RATE_LIMIT,
+                )?),
+                write_burst: NonZeroU32::new(small_count(
+                    environment,
+                    &var::SHOPPER_WRITE_RATE_BURST,
+                )?)
+                .ok_or_else(|| {
+                    invalid(
+                        var::SHOPPER_WRITE_RATE_BURST.name,
+                        "expected a whole number above zero such as 10",
                     )
                 })?,
                 cors_allowed_origins,

@@ -272,6 +272,20 @@ variables! {
         example: None,
         meaning: "Requests one customer may make in a burst above the sustained rate.",
     }
+    SHOPPER_WRITE_RATE_LIMIT {
+        section: Section::Http,
+        default: Value("10"),
+        secret: false,
+        example: None,
+        meaning: "Field edits per minute one customer may make (sustained), counted apart from their reads; over it `429` with `Retry-After`. `0` turns the limit off.",
+    }
+    SHOPPER_WRITE_RATE_BURST {
+        section: Section::Http,
+        default: Value("10"),
+        secret: false,
+        example: None,
+        meaning: "Field edits one customer may make in a burst above the sustained rate.",
+    }
     SHUTDOWN_GRACE {
         section: Section::Http,
         default: Value("30s"),

@@ -80,6 +80,12 @@ pub enum Operation {
     VerifyCustomerAccessToken,
     /// `GET /v3/sites`.
     ListSites,
+    /// A shopper's write: the current metafield of one key of an order.
+    MetafieldByKey,
+    /// A shopper's write creating the metafield.
+    CreateMetafield,
+    /// A shopper's write updating the metafield.
+    UpdateMetafield,
 }
 
 impl Operation {
@@ -100,6 +106,9 @@ impl Operation {
             Operation::CreatePrivateToken => "create a private storefront token",
             Operation::VerifyCustomerAccessToken => "check a customer access token",
             Operation::ListSites => "list sites",
+            Operation::MetafieldByKey => "read an order metafield by key",
+            Operation::CreateMetafield => "create an order metafield",
+            Operation::UpdateMetafield => "update an order metafield",
         }
     }
 
@@ -121,6 +130,9 @@ impl Operation {
             Operation::CreatePrivateToken => "create_private_token",
             Operation::VerifyCustomerAccessToken => "verify_customer_access_token",
             Operation::ListSites => "list_sites",
+            Operation::MetafieldByKey => "metafield_by_key",
+            Operation::CreateMetafield => "create_metafield",
+            Operation::UpdateMetafield => "update_metafield",
         }
     }
 }

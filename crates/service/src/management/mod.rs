@@ -16,6 +16,7 @@ mod send;
 pub mod sites;
 pub mod storefront;
 pub mod wire;
+pub mod writes;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -14,6 +14,7 @@ mod openapi;
 mod orders;
 mod session;
 mod webhooks;
+mod writes;
 
 use std::time::Duration;
 
@@ -64,6 +65,12 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .route(web::get().to(metafields::list_order_metafields))
                 .route(web::head().to(metafields::list_order_metafields))
                 .default_service(web::to(get_only)),
+        )
+        .service(
+            web::resource("/v1/orders/{order_id}/metafields/{namespace}/{key}")
+                .app_data(web::PayloadConfig::new(writes::BODY_LIMIT))
+                .route(web::put().to(writes::put_order_metafield))
+                .default_service(web::to(put_only)),
         )
         .service(
             web::resource("/v1/orders/{order_id}")
@@ -248,6 +255,10 @@ fn data_envelope(
 /// `HEAD` is served wherever `GET` is (RFC 9110 section 9.1), without the body.
 async fn get_only() -> Result<HttpResponse, ApiError> {
     Err(ApiError::MethodNotAllowed { allow: "GET, HEAD" })
+}
+
+async fn put_only() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed { allow: "PUT" })
 }
 
 async fn post_only() -> Result<HttpResponse, ApiError> {

@@ -28,6 +28,7 @@ mod readiness;
 mod replicas;
 mod server_limits;
 mod sessions;
+mod shopper_writes;
 mod sites;
 mod stale_and_pacing;
 mod test_database;

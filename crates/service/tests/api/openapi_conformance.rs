@@ -36,6 +36,9 @@ struct Scenario {
     credentials: Credentials,
     documented: Documented,
     expected_status: u16,
+    /// A JSON body and an `If-Match` header, for writes.
+    body: Option<&'static str>,
+    if_match: Option<&'static str>,
 }
 
 /// What the fake Management API does.
@@ -206,6 +209,35 @@ impl Scenario {
             credentials: Credentials::Valid,
             documented,
             expected_status,
+            body: None,
+            if_match: None,
+        }
+    }
+
+    /// A `PUT` of `body` by the signed-in customer, with the editable field definitions.
+    fn put(
+        description: &'static str,
+        uri: &'static str,
+        body: &'static str,
+        expected_status: u16,
+    ) -> Self {
+        Self {
+            method: Method::PUT,
+            body: Some(body),
+            settings: EDITABLE_FIELDS,
+            ..Self::get(
+                description,
+                uri,
+                Documented::Operation("/v1/orders/{order_id}/metafields/{namespace}/{key}", "put"),
+                expected_status,
+            )
+        }
+    }
+
+    fn if_match(self, if_match: &'static str) -> Self {
+        Self {
+            if_match: Some(if_match),
+            ..self
         }
     }
 
@@ -228,6 +260,12 @@ impl Scenario {
         Self { settings, ..self }
     }
 }
+
+/// Field definitions with editable fields, for the writes.
+const EDITABLE_FIELDS: &[(&str, &str)] = &[(
+    "FIELD_DEFINITIONS_FILE",
+    "tests/api/fixtures/editable-field-definitions.json",
+)];
 
 /// Every served route with every status the service can be made to answer in tests.
 fn scenarios() -> Vec<Scenario> {
@@ -412,6 +450,69 @@ fn scenarios() -> Vec<Scenario> {
         )
         .upstream(Slow)
         .settings(&[("UPSTREAM_TIMEOUT", "300ms")]),
+        Scenario::put(
+            "write a gift message",
+            "/v1/orders/100/metafields/Gifts/note",
+            r#"{"value": "Happy birthday"}"#,
+            200,
+        ),
+        Scenario::put(
+            "write with a body that is not JSON",
+            "/v1/orders/100/metafields/Gifts/note",
+            "value=x",
+            400,
+        ),
+        Scenario::put(
+            "write without a token",
+            "/v1/orders/100/metafields/Gifts/note",
+            r#"{"value": "x"}"#,
+            401,
+        )
+        .credentials(Credentials::None),
+        Scenario::put(
+            "write a shown field that is not editable",
+            "/v1/orders/100/metafields/Shipping/tracking_url",
+            r#"{"value": "https://example.com"}"#,
+            403,
+        ),
+        Scenario::put(
+            "write to an order not owned",
+            "/v1/orders/200/metafields/Gifts/note",
+            r#"{"value": "x"}"#,
+            404,
+        ),
+        Scenario::get(
+            "GET a field",
+            "/v1/orders/100/metafields/Gifts/note",
+            Documented::Operation("/v1/orders/{order_id}/metafields/{namespace}/{key}", "put"),
+            405,
+        ),
+        Scenario::put(
+            "write outside the status window",
+            "/v1/orders/100/metafields/Gifts/after_shipping",
+            r#"{"value": "x"}"#,
+            409,
+        ),
+        Scenario::put(
+            "write with a stale If-Match",
+            "/v1/orders/100/metafields/Gifts/note",
+            r#"{"value": "x"}"#,
+            412,
+        )
+        .if_match("\"00000000000000000000000000000000\""),
+        Scenario::put(
+            "write a value that breaks the definition",
+            "/v1/orders/100/metafields/Gifts/note",
+            r#"{"value": "far longer than twenty characters"}"#,
+            422,
+        ),
+        Scenario::put(
+            "write with BigCommerce failing",
+            "/v1/orders/100/metafields/Gifts/note",
+            r#"{"value": "x"}"#,
+            502,
+        )
+        .upstream(MetafieldsFailing),
     ]
 }
 
@@ -479,6 +580,27 @@ async fn arrange_upstream(app: &TestApp, upstream: Upstream) {
                 ),
                 v3_metafield(2, OWN_ORDER, "app_only", "Internal", "fraud_score"),
             ];
+            let mut gift_note = v3_metafield(3, OWN_ORDER, "write_and_sf_access", "Gifts", "note");
+            Mock::given(method("GET"))
+                .and(metafields(OWN_ORDER))
+                .and(wiremock::matchers::query_param("key", "note"))
+                .respond_with(ResponseTemplate::new(200).set_body_json(metafield_page(
+                    vec![gift_note.clone()],
+                    1,
+                    1,
+                    1,
+                )))
+                .with_priority(1)
+                .mount(&app.management)
+                .await;
+            gift_note["value"] = json!("Happy birthday");
+            Mock::given(method("PUT"))
+                .and(path(format!(
+                    "/stores/{STORE_HASH}/v3/orders/{OWN_ORDER}/metafields/3"
+                )))
+                .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": gift_note})))
+                .mount(&app.management)
+                .await;
             for (order, page) in [
                 (OWN_ORDER, metafield_page(visible_and_hidden, 1, 1, 2)),
                 (
@@ -528,6 +650,12 @@ async fn send(app: &TestApp, scenario: &Scenario) -> Recorded {
     };
     if let Some(token) = token {
         request = request.bearer_auth(token);
+    }
+    if let Some(body) = scenario.body {
+        request = request.header(CONTENT_TYPE, "application/json").body(body);
+    }
+    if let Some(if_match) = scenario.if_match {
+        request = request.header("if-match", if_match);
     }
     let response = request.send().await.expect("the request reaches the app");
     record(response).await

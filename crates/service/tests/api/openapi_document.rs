@@ -17,7 +17,7 @@ const HTTP_METHODS: [&str; 8] = [
 ];
 
 /// The handlers are named after these, so the set is part of the contract.
-const OPERATION_IDS: [&str; 19] = [
+const OPERATION_IDS: [&str; 20] = [
     "create_session",
     "delete_session",
     "get_index",
@@ -26,6 +26,7 @@ const OPERATION_IDS: [&str; 19] = [
     "list_orders",
     "get_order",
     "list_order_metafields",
+    "put_order_metafield",
     "get_health",
     "get_readiness",
     "get_metrics",
