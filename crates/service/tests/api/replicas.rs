@@ -549,17 +549,10 @@ async fn merchant_session(cluster: &Cluster, number: usize) -> (String, String) 
     (cookie, csrf)
 }
 
-#[tokio::test]
-async fn a_field_definition_saved_on_replica_1_is_applied_by_replicas_2_and_3_within_a_second() {
-    let Some(cluster) = Cluster::spawn("definitions fan-out", 3, &[]).await else {
-        return;
-    };
-    installed_and_cached(&cluster).await;
-    let (cookie, csrf) = merchant_session(&cluster, 1).await;
-
-    // The merchant hides the one field the storefront shows (a hidden definition needs no
-    // look-up at BigCommerce).
-    let saved = cluster
+/// Saves a field definition through replica 1's merchant page: the form's `fields`.
+async fn save_definition(cluster: &Cluster, fields: &[(&str, &str)]) -> reqwest::Response {
+    let (cookie, csrf) = merchant_session(cluster, 1).await;
+    cluster
         .client
         .post(format!(
             "{}/bigcommerce/stores/{STORE}/fields",
@@ -569,18 +562,34 @@ async fn a_field_definition_saved_on_replica_1_is_applied_by_replicas_2_and_3_wi
         .header("content-type", "application/x-www-form-urlencoded")
         .body(
             url::form_urlencoded::Serializer::new(String::new())
-                .extend_pairs([
-                    ("csrf", csrf.as_str()),
-                    ("namespace", "shipping"),
-                    ("key", "before"),
-                    ("type", "text"),
-                    ("hidden", "1"),
-                ])
+                .append_pair("csrf", &csrf)
+                .extend_pairs(fields)
                 .finish(),
         )
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_field_definition_saved_on_replica_1_is_applied_by_replicas_2_and_3_within_a_second() {
+    let Some(cluster) = Cluster::spawn("definitions fan-out", 3, &[]).await else {
+        return;
+    };
+    installed_and_cached(&cluster).await;
+
+    // The merchant hides the one field the storefront shows (a hidden definition needs no
+    // look-up at BigCommerce).
+    let saved = save_definition(
+        &cluster,
+        &[
+            ("namespace", "shipping"),
+            ("key", "before"),
+            ("type", "text"),
+            ("hidden", "1"),
+        ],
+    )
+    .await;
     let mut took = Vec::new();
     for number in [2, 3] {
         took.push(
@@ -603,5 +612,132 @@ async fn a_field_definition_saved_on_replica_1_is_applied_by_replicas_2_and_3_wi
     assert!(
         took.iter().all(Option::is_some),
         "replicas 2 and 3 still show the hidden field: {took:?}"
+    );
+}
+
+/// Customer 7's order 100 with one editable gift note of `value` (priority `priority`).
+async fn mount_note(cluster: &Cluster, value: &str, priority: u8) {
+    let mut note = v3_metafield(1, 100, "write_and_sf_access", "gifts", "note");
+    note["value"] = json!(value);
+    Mock::given(method("GET"))
+        .and(path(format!("/stores/{STORE}/v2/orders")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([v2_order(100, 7, 1)])))
+        .with_priority(priority)
+        .mount(&cluster.bigcommerce)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/stores/{STORE}/v3/orders/100/metafields")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(metafield_page(
+            vec![note.clone()],
+            1,
+            1,
+            1,
+        )))
+        .with_priority(priority)
+        .mount(&cluster.bigcommerce)
+        .await;
+    // The merchant page's look-up of the key's permission sets before it saves a definition.
+    Mock::given(method("GET"))
+        .and(path(format!("/stores/{STORE}/v3/orders/metafields")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(metafield_page(
+            vec![note.clone()],
+            1,
+            1,
+            1,
+        )))
+        .with_priority(priority)
+        .mount(&cluster.bigcommerce)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path(format!("/stores/{STORE}/v3/orders/100/metafields/1")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": note})))
+        .with_priority(priority)
+        .mount(&cluster.bigcommerce)
+        .await;
+}
+
+/// The gift note replica `number` answers for order 100.
+async fn note_on(cluster: &Cluster, number: usize) -> Option<String> {
+    let response = cluster
+        .get(
+            number,
+            "/v1/orders/100/metafields",
+            Some(&customer_token(STORE, 7)),
+        )
+        .await;
+    let body: Value = response.json().await.ok()?;
+    body["data"][0]["value"].as_str().map(str::to_owned)
+}
+
+#[tokio::test]
+async fn a_shoppers_write_on_replica_1_is_shown_by_replicas_2_and_3_within_a_second() {
+    let Some(cluster) = Cluster::spawn("write fan-out", 3, &[]).await else {
+        return;
+    };
+    mount_note(&cluster, "Old", 10).await;
+    cluster.install(1, STORE, "token-of-abc123").await;
+    let saved = save_definition(
+        &cluster,
+        &[
+            ("namespace", "gifts"),
+            ("key", "note"),
+            ("type", "text"),
+            ("customer_editable", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(saved.status(), 303);
+    // Every replica caches the old value once the definition has reached it.
+    for number in 1..=3 {
+        let cached = within(SETTLE, || async {
+            let response = cluster
+                .get(
+                    number,
+                    "/v1/orders/100/metafields",
+                    Some(&customer_token(STORE, 7)),
+                )
+                .await;
+            let body: Value = response.json().await.unwrap_or_default();
+            body["data"][0]["editable"] == json!(true)
+        })
+        .await;
+        assert!(
+            cached.is_some(),
+            "replica {number} never showed the editable note"
+        );
+    }
+    mount_note(&cluster, "Happy birthday!", 5).await;
+    let cached = [note_on(&cluster, 2).await, note_on(&cluster, 3).await];
+
+    let written = cluster
+        .client
+        .put(format!(
+            "{}/v1/orders/100/metafields/gifts/note",
+            cluster.replica(1).address
+        ))
+        .bearer_auth(customer_token(STORE, 7))
+        .json(&json!({"value": "Happy birthday!"}))
+        .send()
+        .await
+        .unwrap();
+    let mut took = Vec::new();
+    for number in [2, 3] {
+        took.push(
+            within(ONE_SECOND, || async {
+                note_on(&cluster, number).await.as_deref() == Some("Happy birthday!")
+            })
+            .await,
+        );
+    }
+
+    assert_eq!(
+        cached,
+        [Some("Old".to_owned()), Some("Old".to_owned())],
+        "before the write the replicas answer from their caches"
+    );
+    assert_eq!(written.status(), 200);
+    assert!(
+        took.iter().all(Option::is_some),
+        "replicas 2 and 3 still show the old note: {took:?}"
     );
 }

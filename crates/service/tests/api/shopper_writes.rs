@@ -838,3 +838,69 @@ async fn a_write_acts_in_the_tokens_own_store_only() {
     assert_eq!(first_writes[0].headers["x-auth-token"], "token-of-abc123");
     assert!(writes(SECOND).await.is_empty());
 }
+
+#[tokio::test]
+async fn a_write_with_the_session_cookie_needs_an_allowed_origin_and_x_requested_with() {
+    let (app, _definitions) = spawn_writes_app(&[]).await;
+    mount_store(&app, vec![gift_note("Old")]).await;
+    mount_key(&app, 100, "Gifts", "note", vec![gift_note("Old")]).await;
+    mount_update(&app, 100, 3, "From a cookie", 1).await;
+    // The session cookie holds the customer's token (see sessions.rs).
+    let cookie = format!("__Host-om_session={}", token_for(7));
+    let put = |headers: &'static [(&'static str, &'static str)]| {
+        let mut request = app
+            .client
+            .put(format!(
+                "{}/v1/orders/100/metafields/Gifts/note",
+                app.address
+            ))
+            .header("cookie", cookie.as_str())
+            .json(&json!({"value": "From a cookie"}));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send()
+    };
+
+    let refusals: [(&[(&str, &str)], &str); 3] = [
+        (&[("origin", STORE_ORIGIN)], "no x-requested-with"),
+        (&[("x-requested-with", "fetch")], "no origin"),
+        (
+            &[
+                ("origin", "https://evil.example.com"),
+                ("x-requested-with", "fetch"),
+            ],
+            "another origin",
+        ),
+    ];
+    for (headers, description) in refusals {
+        let response = put(headers).await.unwrap();
+        let body = assert_problem(response, 403, "forbidden").await;
+        assert_eq!(
+            body["detail"],
+            "A request that changes something with the session cookie needs an allowed Origin and the X-Requested-With header.",
+            "case {description}"
+        );
+    }
+    assert_eq!(
+        app.writes_upstream().await,
+        (0, 0),
+        "a refused cookie write asks nothing"
+    );
+
+    let response = put(&[("origin", STORE_ORIGIN), ("x-requested-with", "fetch")])
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["access-control-allow-origin"],
+        STORE_ORIGIN
+    );
+    assert_eq!(
+        response.headers()["access-control-allow-credentials"],
+        "true"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["data"]["value"], "From a cookie");
+    assert_eq!(app.writes_upstream().await, (1, 1));
+}
