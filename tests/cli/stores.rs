@@ -61,6 +61,7 @@ async fn installed(directory: &ScratchDirectory) -> String {
             "abc123",
             &SettingsRecord {
                 metafield_namespaces: ["shipping".to_owned()].into(),
+                channel_orders: false,
             },
             1,
         )

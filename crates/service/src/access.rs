@@ -123,6 +123,8 @@ pub struct OwnedOrder {
     /// The order's JSON, as rendered when the list was loaded (shared, not copied).
     pub json: Bytes,
     pub stale_age: Option<Duration>,
+    /// The channel (storefront) it was placed on.
+    pub channel_id: u64,
 }
 
 /// What one caller request reads with: its upstream budget and the change log's position
@@ -263,6 +265,7 @@ impl Access {
             return Ok(OwnedOrder {
                 json,
                 stale_age: orders.stale_age(),
+                channel_id: orders.value().channel_of(id).unwrap_or(DEFAULT_CHANNEL),
             });
         }
         // Rare, and holding a Management API call: boxed, so that the common case's future
@@ -282,12 +285,16 @@ impl Access {
                 .map(|json| OwnedOrder {
                     json,
                     stale_age: None,
+                    channel_id: orders.value.channel_of(id).unwrap_or(DEFAULT_CHANNEL),
                 })
                 .ok_or(AccessError::NotFound),
             Some(Err(error)) => Err(AccessError::Upstream(Arc::new(error))),
         }
     }
 }
+
+/// A store's default storefront.
+const DEFAULT_CHANNEL: u64 = 1;
 
 async fn load_orders<S: OrderSource>(
     store: &StoreScope<S>,

@@ -256,6 +256,12 @@ impl VisibilityPolicy {
         Self { extra_namespaces }
     }
 
+    /// The namespaces whose `read` and `write` metafields are shown besides the
+    /// storefront-marked ones (what the store's settings hold).
+    pub fn extra_namespaces(&self) -> &BTreeSet<String> {
+        &self.extra_namespaces
+    }
+
     /// Whether a customer may see this metafield of their own order.
     pub fn allows(&self, metafield: &Metafield) -> bool {
         self.shows(&metafield.namespace, metafield.permission_set)

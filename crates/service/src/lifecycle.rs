@@ -208,7 +208,7 @@ impl Lifecycle {
                 },
             )
             .await?;
-        let policy = self.policy_of(&store).await?;
+        let (policy, channel_orders) = self.settings_of(&store).await?;
         // A store installed again finds the definitions its merchant made before (an
         // uninstall deleted them; a reinstall without one keeps them).
         let fields = self.database.field_definitions(store.as_str()).await?;
@@ -216,12 +216,13 @@ impl Lifecycle {
         if let Some(earlier) = self.stores.remove(store.as_str()) {
             self.access.invalidate(Change::Store(earlier.scope.key));
         }
-        let served = self.stores.serve(
+        let served = self.stores.serve_with(
             store.clone(),
             &grant.access_token,
             policy,
             fields,
             Origin::Installed,
+            channel_orders,
         );
         self.replicas.installed(store.clone());
         let webhooks_registered = self.register_webhooks(&served).await;
@@ -358,14 +359,20 @@ impl Lifecycle {
         let Some((store, token)) = self.open(record) else {
             return Ok(());
         };
-        let policy = self.policy_of(&store).await?;
+        let (policy, channel_orders) = self.settings_of(&store).await?;
         let fields = self.database.field_definitions(store.as_str()).await?;
         if let Some(earlier) = self.stores.remove(store.as_str()) {
             self.access
                 .invalidate_announced(Change::Store(earlier.scope.key));
         }
-        self.stores
-            .serve(store, &token, policy, fields, Origin::Installed);
+        self.stores.serve_with(
+            store,
+            &token,
+            policy,
+            fields,
+            Origin::Installed,
+            channel_orders,
+        );
         Ok(())
     }
 
@@ -405,12 +412,22 @@ impl Lifecycle {
         })
     }
 
-    async fn policy_of(&self, store: &StoreHash) -> Result<VisibilityPolicy, DatabaseError> {
-        let namespaces = match self.database.settings(store.as_str()).await? {
-            Some(settings) => settings.metafield_namespaces,
-            None => self.default_namespaces.clone(),
-        };
-        Ok(VisibilityPolicy::new(namespaces))
+    /// The store's visibility policy and its channel-orders setting, as stored (the
+    /// defaults for a store without settings).
+    async fn settings_of(
+        &self,
+        store: &StoreHash,
+    ) -> Result<(VisibilityPolicy, bool), DatabaseError> {
+        Ok(match self.database.settings(store.as_str()).await? {
+            Some(settings) => (
+                VisibilityPolicy::new(settings.metafield_namespaces),
+                settings.channel_orders,
+            ),
+            None => (
+                VisibilityPolicy::new(self.default_namespaces.clone()),
+                false,
+            ),
+        })
     }
 
     /// Registers the store's webhooks to `{APP_URL}/webhooks/bigcommerce` with its own
@@ -455,10 +472,16 @@ impl Lifecycle {
             if record.token_key_id != self.sealer.current_key_id() {
                 resealed += usize::from(self.reseal(&store, &record, &token).await);
             }
-            let policy = self.policy_of(&store).await?;
+            let (policy, channel_orders) = self.settings_of(&store).await?;
             let fields = self.database.field_definitions(store.as_str()).await?;
-            self.stores
-                .serve(store, &token, policy, fields, Origin::Installed);
+            self.stores.serve_with(
+                store,
+                &token,
+                policy,
+                fields,
+                Origin::Installed,
+                channel_orders,
+            );
         }
         if resealed > 0 {
             tracing::info!(

@@ -414,6 +414,34 @@ impl MerchantPages {
 
     /// Stores the whole set, then serves it, then records the change: a request that
     /// starts after this returns is answered with the new definitions.
+    /// Turns the store's channel-orders setting on or off: stored (keeping the store's other
+    /// settings), switched in the served store, and recorded as a [`Change::Settings`] so
+    /// that no order list cached under the old setting's eyes is served (and every replica
+    /// reads the setting again).
+    pub async fn set_channel_orders(
+        &self,
+        store: &Store,
+        on: bool,
+        user_id: i64,
+    ) -> Result<(), DatabaseError> {
+        let _one_at_a_time = self.saving.lock().await;
+        let mut settings = match self.database.settings(store.hash.as_str()).await? {
+            Some(settings) => settings,
+            None => crate::database::SettingsRecord {
+                metafield_namespaces: store.scope.policy.extra_namespaces().clone(),
+                channel_orders: false,
+            },
+        };
+        settings.channel_orders = on;
+        self.database
+            .save_settings(store.hash.as_str(), &settings, to_i64(unix_now()))
+            .await?;
+        store.set_channel_orders(on);
+        self.access.invalidate(Change::Settings(store.scope.key));
+        tracing::info!(target: "audit", store = %store.hash, user_id, channel_orders = on, "store settings saved");
+        Ok(())
+    }
+
     async fn replace(&self, store: &Store, updated: FieldDefinitions) -> Result<(), DatabaseError> {
         self.database
             .replace_field_definitions(store.hash.as_str(), &updated, to_i64(unix_now()))

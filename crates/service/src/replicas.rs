@@ -372,6 +372,9 @@ impl Applier {
                         // request after it is answered with the new ones.
                         self.reload_field_definitions(&store).await;
                     }
+                    if let Change::Settings(_) = change {
+                        self.reload_settings(&store).await;
+                    }
                     self.access
                         .invalidate_announced(change.for_store(store.scope.key));
                 }
@@ -400,6 +403,20 @@ impl Applier {
             Err(error) => {
                 self.replicas.metrics.failed("definitions");
                 tracing::warn!(store = %store.hash, error = %error, "cannot read the field definitions another replica changed; serving the earlier ones");
+            }
+        }
+    }
+
+    /// Reads a store's channel-orders setting again after another replica changed it; when
+    /// the database cannot answer, the setting served is kept (and said so).
+    async fn reload_settings(&self, store: &Store) {
+        match self.database.settings(store.hash.as_str()).await {
+            Ok(settings) => {
+                store.set_channel_orders(settings.is_some_and(|settings| settings.channel_orders))
+            }
+            Err(error) => {
+                self.replicas.metrics.failed("settings");
+                tracing::warn!(store = %store.hash, error = %error, "cannot read the settings another replica changed; serving the earlier ones");
             }
         }
     }

@@ -3,7 +3,9 @@
 //! sites of a store soon after it is served (install, start-up), again every
 //! `SITES_REFRESH_INTERVAL`, and at once for a store whose `store/channel/*` webhook
 //! arrived; a store that left is forgotten. A failed read keeps what the store had. Each
-//! site's canonical URL also tells where its channel's GraphQL Storefront API answers.
+//! site's canonical URL also tells where its channel's GraphQL Storefront API answers, and
+//! each site's origins tell which channel a browser's request comes from (the store's
+//! channel-orders setting).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -93,6 +95,7 @@ async fn refresh(store: &Arc<Store>, origins: &AllowedOrigins) {
     match store.management().list_sites().await {
         Ok(sites) => {
             store.management().learn_graphql_sites(&sites);
+            store.set_site_channels(site_channels(&sites));
             let mut found: Vec<String> = sites
                 .iter()
                 .flat_map(|site| site.urls.iter())
@@ -106,5 +109,72 @@ async fn refresh(store: &Arc<Store>, origins: &AllowedOrigins) {
         Err(error) => {
             tracing::warn!(store = %store.hash.as_str(), error = %error, "cannot read the store's sites; keeping its allowed origins as they were");
         }
+    }
+}
+
+/// Each origin of the sites, with its site's channel. An origin two channels' sites share
+/// names neither: the request's channel cannot be told from it.
+fn site_channels(sites: &[crate::management::sites::Site]) -> HashMap<String, u64> {
+    let mut channels: HashMap<String, Option<u64>> = HashMap::new();
+    for site in sites {
+        for origin in site.urls.iter().filter_map(|url| origin_of(url)) {
+            channels
+                .entry(origin)
+                .and_modify(|channel| {
+                    if *channel != Some(site.channel_id) {
+                        *channel = None;
+                    }
+                })
+                .or_insert(Some(site.channel_id));
+        }
+    }
+    channels
+        .into_iter()
+        .filter_map(|(origin, channel)| Some((origin, channel?)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::management::sites::Site;
+
+    fn site(channel_id: u64, urls: &[&str]) -> Site {
+        Site {
+            channel_id,
+            urls: urls.iter().map(|url| (*url).to_owned()).collect(),
+            canonical: None,
+        }
+    }
+
+    #[test]
+    fn each_site_origin_names_its_channel_unless_two_channels_share_it() {
+        let channels = site_channels(&[
+            site(
+                1,
+                &["https://www.shop.example/", "https://checkout.example/"],
+            ),
+            site(
+                2,
+                &[
+                    "https://Kids.shop.example:443/path",
+                    "https://checkout.example",
+                ],
+            ),
+            site(2, &["ftp://nothing.example"]),
+        ]);
+
+        let mut found: Vec<(&str, u64)> = channels
+            .iter()
+            .map(|(origin, channel)| (origin.as_str(), *channel))
+            .collect();
+        found.sort();
+        assert_eq!(
+            found,
+            [
+                ("https://kids.shop.example", 2),
+                ("https://www.shop.example", 1)
+            ]
+        );
     }
 }

@@ -116,6 +116,7 @@ impl Application {
                         hash.as_str(),
                         &SettingsRecord {
                             metafield_namespaces: namespaces.clone(),
+                            channel_orders: false,
                         },
                         0,
                     )

@@ -3,11 +3,14 @@
 //! is installed or leaves. Each store has its own Management API client (its own access
 //! token and quota pacer) and visibility policy, and a [`StoreKey`] that is new for every
 //! installation, so nothing cached for an earlier installation can be served to a later one.
-//! What is persisted, and when, is `lifecycle`'s business.
+//! What is persisted, and when, is `lifecycle`'s business. A store also carries, in memory,
+//! whether its shoppers see only the orders of the storefront they are on (its setting,
+//! read from the database when it is served and swapped when the merchant changes it), and
+//! which storefront (channel) each of its site origins belongs to (`sites` fills it in).
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use arc_swap::ArcSwap;
 use secrecy::SecretString;
@@ -25,6 +28,10 @@ pub struct Store {
     /// How it arrived: an install, or single-store mode's environment (which no uninstall
     /// callback may remove).
     pub origin: Origin,
+    /// Whether shoppers see only the orders of the channel whose storefront made the request.
+    channel_orders: AtomicBool,
+    /// Each origin of the store's sites, with the channel whose site it is.
+    site_channels: ArcSwap<HashMap<String, u64>>,
 }
 
 /// How a store came to be served.
@@ -69,6 +76,20 @@ impl StoreRegistry {
         fields: FieldDefinitions,
         origin: Origin,
     ) -> Arc<Store> {
+        self.serve_with(store_hash, access_token, policy, fields, origin, false)
+    }
+
+    /// [`StoreRegistry::serve`], with the store's channel-orders setting as stored: it is in
+    /// place before the first request can find the store.
+    pub fn serve_with(
+        &self,
+        store_hash: StoreHash,
+        access_token: &SecretString,
+        policy: VisibilityPolicy,
+        fields: FieldDefinitions,
+        origin: Origin,
+        channel_orders: bool,
+    ) -> Arc<Store> {
         let key = StoreKey::new(self.next_key.fetch_add(1, Ordering::Relaxed));
         let store = Arc::new(Store {
             scope: StoreScope {
@@ -80,6 +101,8 @@ impl StoreRegistry {
             },
             hash: store_hash.clone(),
             origin,
+            channel_orders: AtomicBool::new(channel_orders),
+            site_channels: ArcSwap::from_pointee(HashMap::new()),
         });
         self.stores.rcu(|stores| {
             let mut stores = HashMap::clone(stores);
@@ -131,6 +154,26 @@ impl Store {
     /// The store's Management API client.
     pub fn management(&self) -> &ManagementClient {
         &self.scope.source
+    }
+
+    /// Whether shoppers see only the orders of the storefront they are on.
+    pub fn channel_orders(&self) -> bool {
+        self.channel_orders.load(Ordering::Acquire)
+    }
+
+    /// Switches the setting in memory (the caller stores it and records the change).
+    pub fn set_channel_orders(&self, on: bool) {
+        self.channel_orders.store(on, Ordering::Release);
+    }
+
+    /// The channel whose site answers on `origin` (`scheme://host[:port]`), if one does.
+    pub fn channel_of_origin(&self, origin: &str) -> Option<u64> {
+        self.site_channels.load().get(origin).copied()
+    }
+
+    /// Replaces the store's site origins and their channels (read from its sites).
+    pub fn set_site_channels(&self, channels: HashMap<String, u64>) {
+        self.site_channels.store(Arc::new(channels));
     }
 }
 

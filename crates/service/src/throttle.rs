@@ -36,6 +36,8 @@ pub struct ThrottledCustomer {
     pub id: CustomerId,
     /// The store whose customer this is.
     pub store: Arc<Store>,
+    /// The channel its credential was checked on, if it names one (customer access tokens).
+    pub channel: Option<u64>,
     _within_limit: (),
 }
 
@@ -132,6 +134,7 @@ fn within_limit(
         Ok(()) => Ok(ThrottledCustomer {
             id: customer.id,
             store: customer.store,
+            channel: customer.channel,
             _within_limit: (),
         }),
         Err(retry_after) => {

@@ -40,6 +40,9 @@ use crate::stores::{Store, StoreRegistry};
 pub struct VerifiedCustomer {
     pub id: CustomerId,
     pub store: Arc<Store>,
+    /// The channel a customer access token was checked on (`X-Bc-Channel-Id`); `None` for
+    /// a Current Customer JWT, which names no channel.
+    pub channel: Option<u64>,
     _verified: (),
 }
 
@@ -128,6 +131,7 @@ async fn verified_by_access_token(request: &HttpRequest) -> Result<VerifiedCusto
             Ok(VerifiedCustomer {
                 id,
                 store,
+                channel: Some(channel),
                 _verified: (),
             })
         }
@@ -230,6 +234,7 @@ fn verified_customer(
                 VerifiedCustomer {
                     id,
                     store,
+                    channel: None,
                     _verified: (),
                 },
                 kept,

@@ -32,6 +32,10 @@ pub enum Change {
     /// store (rendered with the old labels, types, order and hidden fields) is wrong; order
     /// lists are not.
     FieldDefinitions(StoreKey),
+    /// The merchant changed the store's settings (which channel's orders shoppers see).
+    /// Nothing cached is wrong (lists are filtered per request); other replicas read the
+    /// settings again when they hear of it.
+    Settings(StoreKey),
 }
 
 impl Change {
@@ -41,7 +45,8 @@ impl Change {
             Change::Order(store, _)
             | Change::OrderMetafields(store, _)
             | Change::Store(store)
-            | Change::FieldDefinitions(store) => store,
+            | Change::FieldDefinitions(store)
+            | Change::Settings(store) => store,
         }
     }
 
@@ -54,6 +59,7 @@ impl Change {
             Change::OrderMetafields(_, order) => Change::OrderMetafields(store, order),
             Change::Store(_) => Change::Store(store),
             Change::FieldDefinitions(_) => Change::FieldDefinitions(store),
+            Change::Settings(_) => Change::Settings(store),
         }
     }
 }

@@ -49,6 +49,8 @@ pub struct CustomerOrders {
     spans: Vec<Range<usize>>,
     /// Each order's position in `spans`.
     index: HashMap<OrderId, usize>,
+    /// Each order's channel (storefront), by position in `spans`.
+    channels: Vec<u64>,
 }
 
 /// One order's metafields as a customer may see them, kept as the response body
@@ -193,7 +195,10 @@ impl Resource for CustomerOrders {
     fn affected_by(&self, (store, _customer): &CustomerKey, change: &Change) -> bool {
         match change {
             Change::Order(changed, order) => changed == store && self.index.contains_key(order),
-            Change::OrderMetafields(..) | Change::FieldDefinitions(_) => false,
+            // The channel-orders setting filters a list per request; the list stays right.
+            Change::OrderMetafields(..) | Change::FieldDefinitions(_) | Change::Settings(_) => {
+                false
+            }
             Change::Store(changed) => changed == store,
         }
     }
@@ -227,7 +232,7 @@ impl Resource for OrderMetafields {
             Change::Order(store, order) | Change::OrderMetafields(store, order) => {
                 Some((store, order))
             }
-            Change::Store(_) | Change::FieldDefinitions(_) => None,
+            Change::Store(_) | Change::FieldDefinitions(_) | Change::Settings(_) => None,
         }
     }
 }
@@ -241,6 +246,7 @@ impl CustomerOrders {
         let mut json = Vec::with_capacity(orders.len() * 640);
         let mut spans = Vec::with_capacity(orders.len());
         let mut index = HashMap::with_capacity(orders.len());
+        let mut channels = Vec::with_capacity(orders.len());
         for order in &orders {
             let separator = usize::from(!spans.is_empty());
             let start = json.len() + separator;
@@ -256,12 +262,54 @@ impl CustomerOrders {
             }
             index.insert(order.id, spans.len());
             spans.push(start..json.len());
+            channels.push(order.channel_id);
         }
         Self {
             json: Bytes::from(json),
             spans,
             index,
+            channels,
         }
+    }
+
+    /// The orders of one channel only, as a list of their own (the store's channel-orders
+    /// setting): the same JSON, copied.
+    pub fn in_channel(&self, channel: u64) -> Self {
+        let mut json = Vec::new();
+        let mut spans = Vec::new();
+        let mut index = HashMap::new();
+        let mut channels = Vec::new();
+        // Each kept order's new position, by its old one.
+        let mut moved = vec![None; self.spans.len()];
+        for (old, span) in self.spans.iter().enumerate() {
+            if self.channels[old] != channel {
+                continue;
+            }
+            if !spans.is_empty() {
+                json.push(b',');
+            }
+            let start = json.len();
+            json.extend_from_slice(&self.json[span.clone()]);
+            moved[old] = Some(spans.len());
+            spans.push(start..json.len());
+            channels.push(channel);
+        }
+        for (id, old) in &self.index {
+            if let Some(new) = moved.get(*old).copied().flatten() {
+                index.insert(*id, new);
+            }
+        }
+        Self {
+            json: Bytes::from(json),
+            spans,
+            index,
+            channels,
+        }
+    }
+
+    /// The channel of the order with this id, if it is in the list.
+    pub fn channel_of(&self, id: OrderId) -> Option<u64> {
+        self.channels.get(*self.index.get(&id)?).copied()
     }
 
     /// How many orders the list has.
@@ -334,6 +382,42 @@ mod tests {
         text.extend_from_slice(run);
         text.push(b']');
         serde_json::from_slice(&text).unwrap()
+    }
+
+    #[test]
+    fn a_channels_list_keeps_its_orders_newest_first_and_finds_only_them() {
+        let mut kids = order(2, datetime!(2024-03-02 10:00 UTC), "Shipped");
+        kids.channel_id = 2;
+        let mut kids_older = order(4, datetime!(2024-01-02 10:00 UTC), "Shipped");
+        kids_older.channel_id = 2;
+        let list = CustomerOrders::new(vec![
+            order(1, datetime!(2024-03-01 10:00 UTC), "Shipped"),
+            kids,
+            order(3, datetime!(2024-03-03 10:00 UTC), "Shipped"),
+            kids_older,
+        ]);
+
+        let only_kids = list.in_channel(2);
+        let nothing = list.in_channel(9);
+
+        let ids: Vec<Value> = array(only_kids.json_run(0..10))
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|order| order["id"].clone())
+            .collect();
+        assert_eq!(ids, [json!(2), json!(4)]);
+        assert_eq!(only_kids.len(), 2);
+        assert_eq!(array(only_kids.json_run(1..2))[0]["id"], 4);
+        assert_eq!(
+            only_kids.get(OrderId::new(4).unwrap()),
+            list.get(OrderId::new(4).unwrap())
+        );
+        assert_eq!(only_kids.get(OrderId::new(1).unwrap()), None);
+        assert_eq!(list.channel_of(OrderId::new(2).unwrap()), Some(2));
+        assert_eq!(list.channel_of(OrderId::new(3).unwrap()), Some(1));
+        assert!(nothing.is_empty());
+        assert_eq!(nothing.json_run(0..10), b"");
     }
 
     #[test]

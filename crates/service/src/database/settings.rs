@@ -1,5 +1,6 @@
 //! Per-store settings: what single-store mode reads from the environment, kept per store so
-//! that every installed store has its own (today the namespace allow-list).
+//! that every installed store has its own: the namespace allow-list, and whether shoppers see
+//! only the orders of the storefront (channel) they are on.
 
 use std::collections::BTreeSet;
 
@@ -13,6 +14,9 @@ pub struct SettingsRecord {
     /// Namespaces whose `read` and `write` metafields are shown besides the storefront-marked
     /// ones.
     pub metafield_namespaces: BTreeSet<String>,
+    /// Show shoppers only the orders of the channel whose storefront made the request (the
+    /// merchant page's setting; off by default).
+    pub channel_orders: bool,
 }
 
 impl Database {
@@ -21,12 +25,13 @@ impl Database {
         &self,
         store_hash: &str,
     ) -> Result<Option<SettingsRecord>, DatabaseError> {
-        let row =
-            sqlx::query("SELECT metafield_namespaces FROM store_settings WHERE store_hash = $1")
-                .bind(store_hash)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(query_error("find_settings"))?;
+        let row = sqlx::query(
+            "SELECT metafield_namespaces, channel_orders FROM store_settings WHERE store_hash = $1",
+        )
+        .bind(store_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(query_error("find_settings"))?;
         let Some(row) = row else {
             return Ok(None);
         };
@@ -38,8 +43,12 @@ impl Database {
                 operation: "read_settings",
                 message: format!("metafield_namespaces is not a JSON list of names: {error}"),
             })?;
+        let channel_orders: i64 = row
+            .try_get("channel_orders")
+            .map_err(query_error("read_settings"))?;
         Ok(Some(SettingsRecord {
             metafield_namespaces,
+            channel_orders: channel_orders != 0,
         }))
     }
 
@@ -58,12 +67,14 @@ impl Database {
                 }
             })?;
         sqlx::query(
-            "INSERT INTO store_settings (store_hash, metafield_namespaces, updated_at) \
-             VALUES ($1, $2, $3) ON CONFLICT (store_hash) DO UPDATE SET \
-             metafield_namespaces = excluded.metafield_namespaces, updated_at = excluded.updated_at",
+            "INSERT INTO store_settings (store_hash, metafield_namespaces, channel_orders, updated_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (store_hash) DO UPDATE SET \
+             metafield_namespaces = excluded.metafield_namespaces, \
+             channel_orders = excluded.channel_orders, updated_at = excluded.updated_at",
         )
         .bind(store_hash)
         .bind(namespaces)
+        .bind(i64::from(settings.channel_orders))
         .bind(now)
         .execute(&self.pool)
         .await

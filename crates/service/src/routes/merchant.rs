@@ -71,6 +71,8 @@ pub struct MerchantPage<'a> {
     pub figures: FiguresView,
     /// Whether the storefront script is installed: `Err` with why it is not known.
     pub script: Result<bool, &'static str>,
+    /// Whether each storefront shows only its own orders.
+    pub channel_orders: bool,
 }
 
 /// The keys found on recent orders, as the page lists them.
@@ -154,6 +156,10 @@ pub async fn get_merchant_page(
             "The storefront script is on: order pages show the order's details without the snippet.",
         ),
         Some("script-off") => Some("The storefront script is off."),
+        Some("channels-on") => {
+            Some("Each storefront now shows a shopper only the orders placed on it.")
+        }
+        Some("channels-off") => Some("Every storefront shows a shopper all of their orders."),
         _ => None,
     };
     let draft = match (query.get("namespace"), query.get("key")) {
@@ -538,6 +544,7 @@ pub async fn render(
         status,
         MerchantPage {
             script,
+            channel_orders: opened.store.channel_orders(),
             store: opened.store.hash.as_str(),
             csrf: &opened.csrf,
             notice: parts.notice,
@@ -708,6 +715,32 @@ fn yes_no(value: &str) -> &'static str {
     match value.trim().to_ascii_lowercase().as_str() {
         "true" | "yes" | "1" | "on" => "Yes",
         _ => "No",
+    }
+}
+
+/// `POST /bigcommerce/stores/{store}/channels`: whether each storefront shows only its own
+/// orders.
+pub async fn switch_channel_orders(
+    request: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+    pages: web::Data<MerchantPages>,
+    frames: web::Data<FrameAncestors>,
+) -> HttpResponse {
+    let (opened, form) = match open_form(&request, &path, &body, &pages).await {
+        Ok(opened) => opened,
+        Err(response) => return response(&frames),
+    };
+    let on = form.get("enabled") == Some("1");
+    match pages
+        .set_channel_orders(&opened.store, on, opened.session.user_id)
+        .await
+    {
+        Ok(()) => see_other(&opened, if on { "channels-on" } else { "channels-off" }),
+        Err(error) => {
+            tracing::error!(error = %error, "saving the store's settings failed");
+            unavailable(&frames)
+        }
     }
 }
 

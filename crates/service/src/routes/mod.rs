@@ -3,6 +3,7 @@
 //! to a response; statuses for errors come from `problem`.
 
 mod bigcommerce;
+mod channels;
 mod client;
 mod docs;
 mod health;
@@ -167,6 +168,12 @@ pub fn configure_app(config: &mut web::ServiceConfig) {
             web::resource("/bigcommerce/stores/{store}/script")
                 .app_data(web::PayloadConfig::new(merchant::FORM_LIMIT))
                 .route(web::post().to(merchant::switch_storefront_script))
+                .default_service(web::to(post_only)),
+        )
+        .service(
+            web::resource("/bigcommerce/stores/{store}/channels")
+                .app_data(web::PayloadConfig::new(merchant::FORM_LIMIT))
+                .route(web::post().to(merchant::switch_channel_orders))
                 .default_service(web::to(post_only)),
         )
         .service(

@@ -2,12 +2,13 @@
 //! The path and query parameters are typed ([`OrderPath`], [`PageQuery`]); what a malformed
 //! one answers is decided by the extractor error handlers in `routes`.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::access::Access;
 use crate::domain::{OrderId, PageRequest};
 use crate::problem::ApiError;
+use crate::routes::channels::shown_channel;
 use crate::routes::{customer_data, data_envelope};
 use crate::throttle::ThrottledCustomer;
 
@@ -48,15 +49,24 @@ struct Pagination {
     total_pages: usize,
 }
 
-/// `GET /v1/orders`: newest first, paginated.
+/// `GET /v1/orders`: newest first, paginated (only the request's channel's orders when the
+/// store's channel-orders setting is on).
 pub async fn list_orders(
+    request: HttpRequest,
     customer: ThrottledCustomer,
     query: web::Query<PageQuery>,
     access: web::Data<Access>,
 ) -> Result<HttpResponse, ApiError> {
     let page = query.page_request();
     let orders = access.orders(&customer.store.scope, customer.id).await?;
-    let list = orders.value();
+    let only_channel;
+    let list = match shown_channel(&request, &customer) {
+        None => orders.value(),
+        Some(channel) => {
+            only_channel = orders.value().in_channel(channel);
+            &only_channel
+        }
+    };
     let positions = page.positions(list.len());
     let meta = Meta {
         pagination: Pagination {
@@ -75,8 +85,10 @@ pub async fn list_orders(
         .body(body))
 }
 
-/// `GET /v1/orders/{order_id}`: one order, if the customer placed it.
+/// `GET /v1/orders/{order_id}`: one order, if the customer placed it (on the request's
+/// channel, when the store's channel-orders setting is on).
 pub async fn get_order(
+    request: HttpRequest,
     customer: ThrottledCustomer,
     path: web::Path<OrderPath>,
     access: web::Data<Access>,
@@ -84,6 +96,9 @@ pub async fn get_order(
     let owned = access
         .order(&customer.store.scope, customer.id, path.order_id)
         .await?;
+    if shown_channel(&request, &customer).is_some_and(|channel| channel != owned.channel_id) {
+        return Err(ApiError::NotFound);
+    }
     let body = data_envelope(b"", &owned.json, b"", None::<&()>)?;
     Ok(customer_data(owned.stale_age)
         .content_type("application/json")

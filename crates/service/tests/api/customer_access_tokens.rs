@@ -526,6 +526,65 @@ mod app_mode {
     }
 
     #[tokio::test]
+    async fn with_the_channel_setting_on_a_token_sees_the_orders_of_its_own_channel_only() {
+        let graphql = MockServer::start().await;
+        let template = format!("{}/graphql/{{store_hash}}", graphql.uri());
+        let app = AppMode::spawn_with(&[("BC_GRAPHQL_URL", &template)]).await;
+        app.install("storea", "access-a").await;
+        let token = access_token("alice", now() + 3600);
+        mount_store(&app, &graphql, "storea", &token, 2).await;
+        let mut headless_order = v2_order(102, 7, 2);
+        headless_order["channel_id"] = json!(2);
+        app.mount_orders("storea", 7, vec![v2_order(101, 7, 1), headless_order], 1)
+            .await;
+        let session = crate::merchant_page::open(&app, "storea").await;
+        let switched = crate::merchant_page::post(
+            &app,
+            "storea",
+            "channels",
+            Some(&session.cookie),
+            &[("csrf", session.csrf.as_str()), ("enabled", "1")],
+        )
+        .await;
+        let ids = |channel: Option<&'static str>| {
+            let mut request = app
+                .client
+                .get(format!("{}/v1/orders", app.address))
+                .header("x-bc-customer-access-token", token.as_str())
+                .header("x-bc-store-hash", "storea");
+            if let Some(channel) = channel {
+                request = request.header("x-bc-channel-id", channel);
+            }
+            async move {
+                let body: Value = request.send().await.unwrap().json().await.unwrap();
+                body["data"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|order| order["id"].as_u64().unwrap())
+                    .collect::<Vec<_>>()
+            }
+        };
+
+        let on_channel_2 = ids(Some("2")).await;
+        let on_the_default_channel = ids(None).await;
+        let other_channels_order = app
+            .client
+            .get(format!("{}/v1/orders/101", app.address))
+            .header("x-bc-customer-access-token", token.as_str())
+            .header("x-bc-store-hash", "storea")
+            .header("x-bc-channel-id", "2")
+            .send()
+            .await
+            .unwrap();
+
+        assert_eq!(switched.status(), 303);
+        assert_eq!(on_channel_2, [102]);
+        assert_eq!(on_the_default_channel, [101], "no header: channel 1");
+        assert_eq!(other_channels_order.status(), 404);
+    }
+
+    #[tokio::test]
     async fn a_channels_graphql_endpoint_is_its_sites_canonical_url() {
         let graphql = MockServer::start().await;
         // No BC_GRAPHQL_URL: the default template names hosts this test cannot reach, so the

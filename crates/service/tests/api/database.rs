@@ -75,6 +75,7 @@ async fn forgetting_a_store_removes_its_row_users_and_settings_and_nothing_of_ot
         database.record_user(hash, &user(7, 10)).await.unwrap();
         let settings = SettingsRecord {
             metafield_namespaces: BTreeSet::from(["shipping".to_owned()]),
+            channel_orders: false,
         };
         database.save_settings(hash, &settings, 10).await.unwrap();
     }
@@ -159,6 +160,7 @@ async fn settings_round_trip_and_replace() {
     let database = Database::connect(&test.url).await.unwrap();
     let first = SettingsRecord {
         metafield_namespaces: BTreeSet::from(["shipping".to_owned(), "gifts".to_owned()]),
+        channel_orders: true,
     };
 
     database.save_settings("abc123", &first, 1).await.unwrap();

@@ -21,12 +21,12 @@ const OTHER: &str = "xyz789";
 const COOKIE: &str = "__Host-om_merchant";
 
 /// A store's page opened through `load`: the session cookie and the page's CSRF token.
-struct Session {
-    cookie: String,
-    csrf: String,
+pub(crate) struct Session {
+    pub(crate) cookie: String,
+    pub(crate) csrf: String,
 }
 
-async fn open(app: &AppMode, store: &str) -> Session {
+pub(crate) async fn open(app: &AppMode, store: &str) -> Session {
     let response = app.callback("load", &payload(store, OWNER_ID)).await;
     assert_eq!(response.status(), 200);
     let set_cookie = response.headers()["set-cookie"]
@@ -47,7 +47,7 @@ fn csrf_of(page: &str) -> String {
     page[start..].split('"').next().unwrap().to_owned()
 }
 
-async fn post(
+pub(crate) async fn post(
     app: &AppMode,
     store: &str,
     route: &str,

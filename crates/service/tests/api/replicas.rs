@@ -551,11 +551,16 @@ async fn merchant_session(cluster: &Cluster, number: usize) -> (String, String) 
 
 /// Saves a field definition through replica 1's merchant page: the form's `fields`.
 async fn save_definition(cluster: &Cluster, fields: &[(&str, &str)]) -> reqwest::Response {
+    save_form(cluster, "fields", fields).await
+}
+
+/// Posts one of replica 1's merchant page forms (`/bigcommerce/stores/{STORE}/{form}`).
+async fn save_form(cluster: &Cluster, form: &str, fields: &[(&str, &str)]) -> reqwest::Response {
     let (cookie, csrf) = merchant_session(cluster, 1).await;
     cluster
         .client
         .post(format!(
-            "{}/bigcommerce/stores/{STORE}/fields",
+            "{}/bigcommerce/stores/{STORE}/{form}",
             cluster.replica(1).address
         ))
         .header("cookie", &cookie)
@@ -739,5 +744,93 @@ async fn a_shoppers_write_on_replica_1_is_shown_by_replicas_2_and_3_within_a_sec
     assert!(
         took.iter().all(Option::is_some),
         "replicas 2 and 3 still show the old note: {took:?}"
+    );
+}
+
+/// The order ids replica `number` lists for customer 7 from a page on `origin`.
+async fn ids_on(cluster: &Cluster, number: usize, origin: &str) -> Option<Vec<u64>> {
+    let response = cluster
+        .client
+        .get(format!("{}/v1/orders", cluster.replica(number).address))
+        .bearer_auth(customer_token(STORE, 7))
+        .header("origin", origin)
+        .send()
+        .await
+        .ok()?;
+    let body: Value = response.json().await.ok()?;
+    let ids = body["data"]
+        .as_array()?
+        .iter()
+        .filter_map(|order| order["id"].as_u64())
+        .collect();
+    Some(ids)
+}
+
+#[tokio::test]
+async fn the_channel_setting_switched_on_replica_1_filters_on_replicas_2_and_3_within_a_second() {
+    const KIDS: &str = "https://kids.shop.example";
+    let Some(cluster) = Cluster::spawn("settings fan-out", 3, &[]).await else {
+        return;
+    };
+    Mock::given(method("GET"))
+        .and(path(format!("/stores/{STORE}/v3/sites")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [
+            {"id": 1, "channel_id": 2, "url": KIDS, "urls": [{"url": KIDS, "type": "primary"}]}
+        ], "meta": {}})))
+        .mount(&cluster.bigcommerce)
+        .await;
+    let mut kids_order = v2_order(102, 7, 2);
+    kids_order["channel_id"] = json!(2);
+    Mock::given(method("GET"))
+        .and(path(format!("/stores/{STORE}/v2/orders")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!([v2_order(101, 7, 1), kids_order])),
+        )
+        .mount(&cluster.bigcommerce)
+        .await;
+    cluster.install(1, STORE, "token-of-abc123").await;
+    // Every replica serves the store and has read its sites (the kids' origin is allowed).
+    for number in 1..=3 {
+        let ready = within(SETTLE, || async {
+            let preflight = cluster
+                .client
+                .request(
+                    reqwest::Method::OPTIONS,
+                    format!("{}/v1/orders", cluster.replica(number).address),
+                )
+                .header("origin", KIDS)
+                .header("access-control-request-method", "GET")
+                .header("access-control-request-headers", "authorization")
+                .send()
+                .await;
+            preflight.is_ok_and(|response| {
+                response
+                    .headers()
+                    .get("access-control-allow-origin")
+                    .is_some()
+            }) && ids_on(&cluster, number, KIDS).await == Some(vec![102, 101])
+        })
+        .await;
+        assert!(
+            ready.is_some(),
+            "replica {number} never read the store's sites"
+        );
+    }
+
+    let switched = save_form(&cluster, "channels", &[("enabled", "1")]).await;
+    let mut took = Vec::new();
+    for number in [2, 3] {
+        took.push(
+            within(ONE_SECOND, || async {
+                ids_on(&cluster, number, KIDS).await == Some(vec![102])
+            })
+            .await,
+        );
+    }
+
+    assert_eq!(switched.status(), 303);
+    assert!(
+        took.iter().all(Option::is_some),
+        "replicas 2 and 3 still list every order: {took:?}"
     );
 }

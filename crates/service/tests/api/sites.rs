@@ -9,7 +9,9 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, Request, ResponseTemplate};
 
-use crate::helpers::app::{AppMode, payload};
+use crate::helpers::app::{AppMode, customer_token, payload};
+use crate::helpers::v2_order;
+use crate::merchant_page::{open, post};
 
 const STORE: &str = "storea";
 const FIXED_ORIGIN: &str = "https://fixed.example.com";
@@ -172,4 +174,158 @@ async fn sites_that_cannot_be_read_leave_the_configured_origins_alone() {
     assert_eq!(sites_calls(&app).await, 1);
     assert!(allowed(&app, FIXED_ORIGIN).await);
     assert!(!allowed(&app, "https://www.shop-a.example").await);
+}
+
+/// The order ids `GET /v1/orders` answers customer 7 of the store, from a page on `origin`
+/// (none: a server's request), and the list's `total`.
+async fn order_ids(app: &AppMode, origin: Option<&str>) -> (Vec<u64>, u64) {
+    let mut request = app
+        .client
+        .get(format!("{}/v1/orders", app.address))
+        .bearer_auth(customer_token(STORE, 7));
+    if let Some(origin) = origin {
+        request = request.header("origin", origin);
+    }
+    let body: Value = request.send().await.unwrap().json().await.unwrap();
+    let ids = body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|order| order["id"].as_u64().unwrap())
+        .collect();
+    (ids, body["meta"]["pagination"]["total"].as_u64().unwrap())
+}
+
+/// The status and body of a `GET` of `route` for customer 7 from a page on `origin`.
+async fn read_from(app: &AppMode, route: &str, origin: &str) -> (u16, Value) {
+    let response = app
+        .client
+        .get(format!("{}{route}", app.address))
+        .bearer_auth(customer_token(STORE, 7))
+        .header("origin", origin)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn with_the_channel_setting_on_each_storefront_shows_only_the_orders_placed_on_it() {
+    const MAIN: &str = "https://www.shop-a.example";
+    const KIDS: &str = "https://kids.shop-a.example";
+    let app = AppMode::spawn_with(&[("CORS_ALLOWED_ORIGINS", FIXED_ORIGIN)]).await;
+    mount_sites(&app, Arc::new(Mutex::new(sites(&[(1, MAIN), (2, KIDS)])))).await;
+    let mut kids_order = v2_order(102, 7, 2);
+    kids_order["channel_id"] = json!(2);
+    // Loaded once: the setting filters per request, it drops no cached list.
+    app.mount_orders(STORE, 7, vec![v2_order(101, 7, 1), kids_order], 1)
+        .await;
+    app.mount_metafields(STORE, 102, vec![], 1).await;
+    app.install(STORE, "access-a").await;
+    assert!(
+        eventually(&app, KIDS, true).await,
+        "the sites were never read"
+    );
+
+    let before = order_ids(&app, Some(KIDS)).await;
+    let session = open(&app, STORE).await;
+    let switched = post(
+        &app,
+        STORE,
+        "channels",
+        Some(&session.cookie),
+        &[("csrf", session.csrf.as_str()), ("enabled", "1")],
+    )
+    .await;
+    let on_kids = order_ids(&app, Some(KIDS)).await;
+    let on_main = order_ids(&app, Some(MAIN)).await;
+    let from_a_server = order_ids(&app, None).await;
+    let from_no_site = order_ids(&app, Some(FIXED_ORIGIN)).await;
+    let other_channels_order = read_from(&app, "/v1/orders/101", KIDS).await;
+    let missing_order = read_from(&app, "/v1/orders/999", KIDS).await;
+    let other_channels_metafields = read_from(&app, "/v1/orders/101/metafields", KIDS).await;
+    let own_metafields = read_from(&app, "/v1/orders/102/metafields", KIDS).await;
+    let page = open(&app, STORE).await;
+    let switched_off = post(
+        &app,
+        STORE,
+        "channels",
+        Some(&page.cookie),
+        &[("csrf", page.csrf.as_str()), ("enabled", "0")],
+    )
+    .await;
+    let after = order_ids(&app, Some(KIDS)).await;
+
+    assert_eq!(before, (vec![102, 101], 2), "off by default");
+    assert_eq!(switched.status(), 303);
+    assert_eq!(on_kids, (vec![102], 1));
+    assert_eq!(on_main, (vec![101], 1));
+    assert_eq!(from_a_server, (vec![102, 101], 2), "no channel named");
+    assert_eq!(
+        from_no_site,
+        (vec![102, 101], 2),
+        "an origin that is no site"
+    );
+    assert_eq!(other_channels_order.0, 404);
+    assert_eq!(
+        other_channels_order.1, missing_order.1,
+        "another storefront's order answers exactly as a missing one"
+    );
+    assert_eq!(other_channels_metafields.0, 404);
+    assert_eq!(other_channels_metafields.1, missing_order.1);
+    assert_eq!(own_metafields, (200, json!({"data": []})));
+    assert_eq!(switched_off.status(), 303);
+    assert_eq!(after, (vec![102, 101], 2));
+}
+
+#[tokio::test]
+async fn the_channel_setting_survives_a_restart_and_its_form_needs_the_pages_csrf_token() {
+    let mut app = AppMode::spawn().await;
+    mount_sites(
+        &app,
+        Arc::new(Mutex::new(sites(&[(1, "https://www.shop-a.example")]))),
+    )
+    .await;
+    app.install(STORE, "access-a").await;
+    let session = open(&app, STORE).await;
+
+    let forged = post(
+        &app,
+        STORE,
+        "channels",
+        Some(&session.cookie),
+        &[("csrf", "not-the-token"), ("enabled", "1")],
+    )
+    .await;
+    let forged_status = forged.status();
+    let still_off = app
+        .callback("load", &payload(STORE, crate::helpers::app::OWNER_ID))
+        .await;
+    let still_off = still_off.text().await.unwrap();
+    let switched = post(
+        &app,
+        STORE,
+        "channels",
+        Some(&session.cookie),
+        &[("csrf", session.csrf.as_str()), ("enabled", "1")],
+    )
+    .await;
+    app.stop().await;
+    app.start().await;
+    let page = app
+        .callback("load", &payload(STORE, crate::helpers::app::OWNER_ID))
+        .await;
+    let page = page.text().await.unwrap();
+
+    assert_eq!(forged_status, 403);
+    assert!(
+        still_off.contains("Every storefront shows all of a shopper"),
+        "{still_off}"
+    );
+    assert_eq!(switched.status(), 303);
+    assert!(
+        page.contains("Each storefront shows only its own orders."),
+        "{page}"
+    );
 }

@@ -25,7 +25,10 @@ impl Resource for Numbers {
     fn affected_by(&self, _key: &u64, change: &Change) -> bool {
         match change {
             Change::Order(_, order) => self.0.contains(&order.get()),
-            Change::OrderMetafields(..) | Change::Store(_) | Change::FieldDefinitions(_) => false,
+            Change::OrderMetafields(..)
+            | Change::Store(_)
+            | Change::FieldDefinitions(_)
+            | Change::Settings(_) => false,
         }
     }
 

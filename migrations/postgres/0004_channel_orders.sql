@@ -1,0 +1,3 @@
+-- Per store: show shoppers only the orders of the storefront (channel) they are on (the
+-- merchant page's setting; 1 = on). Off by default, and for every store saved before.
+ALTER TABLE store_settings ADD COLUMN channel_orders BIGINT NOT NULL DEFAULT 0;
