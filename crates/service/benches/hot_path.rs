@@ -123,6 +123,7 @@ async fn warm_access(settings: &Settings) -> Warm {
         VisibilityPolicy::new(BTreeSet::new()),
         order_metafields_service::fields::FieldDefinitions::default(),
         Origin::Environment,
+        false,
     );
     let key = store.scope.key;
     let cache = Cache::new(

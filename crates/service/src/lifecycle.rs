@@ -20,6 +20,7 @@ use crate::cache::changes::Change;
 use crate::config::{AppSettings, AuthSettings, VisibilitySettings};
 use crate::database::{Database, DatabaseError, StoreRecord, UserRecord};
 use crate::domain::{StoreHash, VisibilityPolicy};
+use crate::fields::FieldDefinitions;
 use crate::hook_registration;
 use crate::management::login::{AppCredentials, AuthorizationCode, LoginClient, LoginError};
 use crate::replicas::Replicas;
@@ -208,15 +209,14 @@ impl Lifecycle {
                 },
             )
             .await?;
-        let (policy, channel_orders) = self.settings_of(&store).await?;
-        // A store installed again finds the definitions its merchant made before (an
-        // uninstall deleted them; a reinstall without one keeps them).
-        let fields = self.database.field_definitions(store.as_str()).await?;
+        // A store installed again finds the definitions and settings its merchant made
+        // before (an uninstall deleted them; a reinstall without one keeps them).
+        let (policy, fields, channel_orders) = self.stored(&store).await?;
         // A reinstall replaces the earlier installation; whatever it cached is dropped.
         if let Some(earlier) = self.stores.remove(store.as_str()) {
             self.access.invalidate(Change::Store(earlier.scope.key));
         }
-        let served = self.stores.serve_with(
+        let served = self.stores.serve(
             store.clone(),
             &grant.access_token,
             policy,
@@ -359,13 +359,12 @@ impl Lifecycle {
         let Some((store, token)) = self.open(record) else {
             return Ok(());
         };
-        let (policy, channel_orders) = self.settings_of(&store).await?;
-        let fields = self.database.field_definitions(store.as_str()).await?;
+        let (policy, fields, channel_orders) = self.stored(&store).await?;
         if let Some(earlier) = self.stores.remove(store.as_str()) {
             self.access
                 .invalidate_announced(Change::Store(earlier.scope.key));
         }
-        self.stores.serve_with(
+        self.stores.serve(
             store,
             &token,
             policy,
@@ -412,13 +411,13 @@ impl Lifecycle {
         })
     }
 
-    /// The store's visibility policy and its channel-orders setting, as stored (the
-    /// defaults for a store without settings).
-    async fn settings_of(
+    /// What the store is served with, as stored: its visibility policy, field definitions
+    /// and channel-orders setting (the defaults for a store without settings).
+    async fn stored(
         &self,
         store: &StoreHash,
-    ) -> Result<(VisibilityPolicy, bool), DatabaseError> {
-        Ok(match self.database.settings(store.as_str()).await? {
+    ) -> Result<(VisibilityPolicy, FieldDefinitions, bool), DatabaseError> {
+        let (policy, channel_orders) = match self.database.settings(store.as_str()).await? {
             Some(settings) => (
                 VisibilityPolicy::new(settings.metafield_namespaces),
                 settings.channel_orders,
@@ -427,7 +426,9 @@ impl Lifecycle {
                 VisibilityPolicy::new(self.default_namespaces.clone()),
                 false,
             ),
-        })
+        };
+        let fields = self.database.field_definitions(store.as_str()).await?;
+        Ok((policy, fields, channel_orders))
     }
 
     /// Registers the store's webhooks to `{APP_URL}/webhooks/bigcommerce` with its own
@@ -472,9 +473,8 @@ impl Lifecycle {
             if record.token_key_id != self.sealer.current_key_id() {
                 resealed += usize::from(self.reseal(&store, &record, &token).await);
             }
-            let (policy, channel_orders) = self.settings_of(&store).await?;
-            let fields = self.database.field_definitions(store.as_str()).await?;
-            self.stores.serve_with(
+            let (policy, fields, channel_orders) = self.stored(&store).await?;
+            self.stores.serve(
                 store,
                 &token,
                 policy,

@@ -136,6 +136,8 @@ impl Application {
                     VisibilityPolicy::new(namespaces),
                     fields,
                     Origin::Environment,
+                    // Single-store mode reads no sites: no channel is ever named by origin.
+                    false,
                 );
                 let readiness =
                     Readiness::new(database.clone(), store.management().clone(), interval);

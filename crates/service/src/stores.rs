@@ -67,21 +67,10 @@ impl StoreRegistry {
 
     /// Serves `store_hash` with `access_token` from now on, replacing an earlier
     /// installation of it (which keeps its key, so the caller must invalidate what was
-    /// cached for it). Returns the new store.
+    /// cached for it), with its channel-orders setting as stored: in place before the first
+    /// request can find the store. Returns the new store.
+    #[allow(clippy::too_many_arguments)]
     pub fn serve(
-        &self,
-        store_hash: StoreHash,
-        access_token: &SecretString,
-        policy: VisibilityPolicy,
-        fields: FieldDefinitions,
-        origin: Origin,
-    ) -> Arc<Store> {
-        self.serve_with(store_hash, access_token, policy, fields, origin, false)
-    }
-
-    /// [`StoreRegistry::serve`], with the store's channel-orders setting as stored: it is in
-    /// place before the first request can find the store.
-    pub fn serve_with(
         &self,
         store_hash: StoreHash,
         access_token: &SecretString,
@@ -208,6 +197,7 @@ mod tests {
             VisibilityPolicy::default(),
             FieldDefinitions::default(),
             Origin::Installed,
+            false,
         )
     }
 

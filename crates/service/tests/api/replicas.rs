@@ -630,35 +630,22 @@ async fn mount_note(cluster: &Cluster, value: &str, priority: u8) {
         .with_priority(priority)
         .mount(&cluster.bigcommerce)
         .await;
-    Mock::given(method("GET"))
-        .and(path(format!("/stores/{STORE}/v3/orders/100/metafields")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(metafield_page(
-            vec![note.clone()],
-            1,
-            1,
-            1,
-        )))
-        .with_priority(priority)
-        .mount(&cluster.bigcommerce)
-        .await;
-    // The merchant page's look-up of the key's permission sets before it saves a definition.
-    Mock::given(method("GET"))
-        .and(path(format!("/stores/{STORE}/v3/orders/metafields")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(metafield_page(
-            vec![note.clone()],
-            1,
-            1,
-            1,
-        )))
-        .with_priority(priority)
-        .mount(&cluster.bigcommerce)
-        .await;
-    Mock::given(method("PUT"))
-        .and(path(format!("/stores/{STORE}/v3/orders/100/metafields/1")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": note})))
-        .with_priority(priority)
-        .mount(&cluster.bigcommerce)
-        .await;
+    let page = metafield_page(vec![note.clone()], 1, 1, 1);
+    // The order's metafields; the merchant page's look-up of the key's permission sets
+    // before it saves a definition; the write itself.
+    let answers = [
+        ("GET", "v3/orders/100/metafields", page.clone()),
+        ("GET", "v3/orders/metafields", page),
+        ("PUT", "v3/orders/100/metafields/1", json!({"data": note})),
+    ];
+    for (verb, route, body) in answers {
+        Mock::given(method(verb))
+            .and(path(format!("/stores/{STORE}/{route}")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .with_priority(priority)
+            .mount(&cluster.bigcommerce)
+            .await;
+    }
 }
 
 /// The gift note replica `number` answers for order 100.
