@@ -55,9 +55,10 @@ enum Command {
         #[arg(long, default_value_t = 8081)]
         sandbox_port: u16,
         /// Origins allowed to call the service from a browser (comma-separated), instead of
-        /// the sandbox storefront's own (as 127.0.0.1 and as localhost). Any other origin shows
-        /// what a CORS_ALLOWED_ORIGINS that misses the store looks like: the browser blocks
-        /// the storefront's calls.
+        /// the sandbox storefront's own as localhost (as 127.0.0.1 it is the store's site,
+        /// which app mode always allows). Open the storefront as localhost to see what a
+        /// CORS_ALLOWED_ORIGINS that misses the store looks like: the browser blocks the
+        /// storefront's calls.
         #[arg(long, value_name = "ORIGINS")]
         cors_allowed_origins: Option<String>,
     },
