@@ -437,6 +437,11 @@ impl MerchantPages {
             .save_settings(store.hash.as_str(), &settings, to_i64(unix_now()))
             .await?;
         store.set_channel_orders(on);
+        // A reload may have served the store anew meanwhile, with the setting read before
+        // this save: the store served now gets it too.
+        if let Some(current) = self.stores.get(store.hash.as_str()) {
+            current.set_channel_orders(on);
+        }
         self.access.invalidate(Change::Settings(store.scope.key));
         tracing::info!(target: "audit", store = %store.hash, user_id, channel_orders = on, "store settings saved");
         Ok(())

@@ -17,6 +17,11 @@ pub struct AllowedOrigins {
     all: ArcSwap<HashSet<String>>,
     /// Each store's learned origins.
     learned: ArcSwap<HashMap<StoreHash, Vec<String>>>,
+    /// Each store's learned origins with the channel whose site each is (an origin two
+    /// channels share is in neither), for the channel-orders setting. Kept by store hash,
+    /// so that a store served anew (a reinstall, a replica's reload) keeps them until its
+    /// sites are read again.
+    channels: ArcSwap<HashMap<StoreHash, HashMap<String, u64>>>,
 }
 
 impl AllowedOrigins {
@@ -27,7 +32,13 @@ impl AllowedOrigins {
             fixed,
             all: ArcSwap::from_pointee(all),
             learned: ArcSwap::from_pointee(HashMap::new()),
+            channels: ArcSwap::from_pointee(HashMap::new()),
         }
+    }
+
+    /// The channel whose site of `store` answers on `origin`, if exactly one does.
+    pub fn channel_of(&self, store: &StoreHash, origin: &str) -> Option<u64> {
+        self.channels.load().get(store)?.get(origin).copied()
     }
 
     /// Whether a page of `origin` may call this service.
@@ -50,8 +61,23 @@ impl AllowedOrigins {
         &self.fixed
     }
 
-    /// Replaces what `store` allows (its sites' origins); an empty list forgets the store.
-    pub fn set_store(&self, store: &StoreHash, origins: Vec<String>) {
+    /// Replaces what `store` allows (its sites' origins) and which channel each of them is
+    /// (`channels`); an empty list forgets the store.
+    pub fn set_store(
+        &self,
+        store: &StoreHash,
+        origins: Vec<String>,
+        channels: HashMap<String, u64>,
+    ) {
+        self.channels.rcu(|known| {
+            let mut known = HashMap::clone(known);
+            if origins.is_empty() {
+                known.remove(store);
+            } else {
+                known.insert(store.clone(), channels.clone());
+            }
+            known
+        });
         self.learned.rcu(|learned| {
             let mut learned = HashMap::clone(learned);
             if origins.is_empty() {
@@ -101,8 +127,16 @@ mod tests {
         let store = StoreHash::parse("abc123").unwrap();
         let other = StoreHash::parse("xyz789").unwrap();
 
-        origins.set_store(&store, vec!["https://shop.example".to_owned()]);
-        origins.set_store(&other, vec!["https://other.example".to_owned()]);
+        origins.set_store(
+            &store,
+            vec!["https://shop.example".to_owned()],
+            HashMap::from([("https://shop.example".to_owned(), 2)]),
+        );
+        origins.set_store(
+            &other,
+            vec!["https://other.example".to_owned()],
+            HashMap::new(),
+        );
 
         assert!(origins.allows(b"https://fixed.example"));
         assert!(origins.allows(b"https://shop.example"));
@@ -111,7 +145,10 @@ mod tests {
         assert!(!origins.allows_for_store(&store, "https://other.example"));
         assert!(!origins.allows(b"https://shop.example/"));
 
-        origins.set_store(&store, Vec::new());
+        assert_eq!(origins.channel_of(&store, "https://shop.example"), Some(2));
+        assert_eq!(origins.channel_of(&other, "https://shop.example"), None);
+        origins.set_store(&store, Vec::new(), HashMap::new());
+        assert_eq!(origins.channel_of(&store, "https://shop.example"), None);
 
         assert!(!origins.allows(b"https://shop.example"));
         assert!(origins.allows(b"https://other.example"));

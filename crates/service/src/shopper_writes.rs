@@ -59,6 +59,9 @@ pub struct WriteRequest<'a> {
     pub value: Option<&'a str>,
     /// The `If-Match` header, if any.
     pub if_match: Option<&'a str>,
+    /// The only channel whose orders this request may see (the store's channel-orders
+    /// setting), or `None` for every order of the customer.
+    pub channel: Option<u64>,
 }
 
 /// A write that was made: the metafield as the reads show it (`{"data": {…}}`) and its ETag.
@@ -178,6 +181,13 @@ impl ShopperWrites {
             .map_err(WriteError::TooMany)?;
         // Ownership first: the reads' own answer, from the customer's own list.
         let owned = access.order(scope, customer, request.order).await?;
+        // Another storefront's order, with the channel-orders setting on: the same 404.
+        if request
+            .channel
+            .is_some_and(|channel| channel != owned.channel_id)
+        {
+            return Err(WriteError::NotFound);
+        }
         let names_fit = [request.namespace, request.key]
             .iter()
             .all(|name| (1..=MAX_NAME_CHARS).contains(&name.chars().count()));
@@ -226,9 +236,17 @@ impl ShopperWrites {
         };
 
         // One write of this key at a time here: the precondition and the write it guards
-        // are not interleaved with another write's.
-        let _one_at_a_time = self.lock(store, request).lock().await;
+        // are not interleaved with another write's. The wait counts against the request's
+        // upstream budget, so a slow write (of any store sharing the stripe) holds up
+        // another one for at most that long.
         let deadline = scope.source.deadline();
+        let Ok(_one_at_a_time) =
+            tokio::time::timeout_at(deadline, self.lock(store, request).lock()).await
+        else {
+            return Err(WriteError::Upstream(Arc::new(ManagementError::Timeout {
+                operation: crate::management::error::Operation::MetafieldByKey,
+            })));
+        };
         let current = scope
             .source
             .order_metafields_by_key(request.order, request.namespace, request.key, deadline)

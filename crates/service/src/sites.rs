@@ -72,7 +72,7 @@ async fn run(
         read_at.retain(|hash, _| {
             let still = served.iter().any(|store| &store.hash == hash);
             if !still {
-                origins.set_store(hash, Vec::new());
+                origins.set_store(hash, Vec::new(), HashMap::new());
             }
             still
         });
@@ -95,7 +95,6 @@ async fn refresh(store: &Arc<Store>, origins: &AllowedOrigins) {
     match store.management().list_sites().await {
         Ok(sites) => {
             store.management().learn_graphql_sites(&sites);
-            store.set_site_channels(site_channels(&sites));
             let mut found: Vec<String> = sites
                 .iter()
                 .flat_map(|site| site.urls.iter())
@@ -104,7 +103,7 @@ async fn refresh(store: &Arc<Store>, origins: &AllowedOrigins) {
             found.sort();
             found.dedup();
             tracing::debug!(store = %store.hash.as_str(), origins = found.len(), "read the store's sites");
-            origins.set_store(&store.hash, found);
+            origins.set_store(&store.hash, found, site_channels(&sites));
         }
         Err(error) => {
             tracing::warn!(store = %store.hash.as_str(), error = %error, "cannot read the store's sites; keeping its allowed origins as they were");

@@ -5,8 +5,8 @@
 //! installation, so nothing cached for an earlier installation can be served to a later one.
 //! What is persisted, and when, is `lifecycle`'s business. A store also carries, in memory,
 //! whether its shoppers see only the orders of the storefront they are on (its setting,
-//! read from the database when it is served and swapped when the merchant changes it), and
-//! which storefront (channel) each of its site origins belongs to (`sites` fills it in).
+//! read from the database when it is served and swapped when the merchant changes it);
+//! which storefront each of its site origins is, `origins` knows.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -30,8 +30,6 @@ pub struct Store {
     pub origin: Origin,
     /// Whether shoppers see only the orders of the channel whose storefront made the request.
     channel_orders: AtomicBool,
-    /// Each origin of the store's sites, with the channel whose site it is.
-    site_channels: ArcSwap<HashMap<String, u64>>,
 }
 
 /// How a store came to be served.
@@ -91,7 +89,6 @@ impl StoreRegistry {
             hash: store_hash.clone(),
             origin,
             channel_orders: AtomicBool::new(channel_orders),
-            site_channels: ArcSwap::from_pointee(HashMap::new()),
         });
         self.stores.rcu(|stores| {
             let mut stores = HashMap::clone(stores);
@@ -153,16 +150,6 @@ impl Store {
     /// Switches the setting in memory (the caller stores it and records the change).
     pub fn set_channel_orders(&self, on: bool) {
         self.channel_orders.store(on, Ordering::Release);
-    }
-
-    /// The channel whose site answers on `origin` (`scheme://host[:port]`), if one does.
-    pub fn channel_of_origin(&self, origin: &str) -> Option<u64> {
-        self.site_channels.load().get(origin).copied()
-    }
-
-    /// Replaces the store's site origins and their channels (read from its sites).
-    pub fn set_site_channels(&self, channels: HashMap<String, u64>) {
-        self.site_channels.store(Arc::new(channels));
     }
 }
 

@@ -6,11 +6,12 @@
 //! JWT, an origin that is no site of the store) sees all of the customer's orders: the
 //! setting chooses what a storefront shows; every order is the customer's own either way.
 
-use actix_web::HttpRequest;
 use actix_web::http::header;
+use actix_web::{HttpRequest, web};
 
 use crate::access::Access;
 use crate::domain::OrderId;
+use crate::origins::AllowedOrigins;
 use crate::problem::ApiError;
 use crate::throttle::ThrottledCustomer;
 
@@ -21,7 +22,9 @@ pub fn shown_channel(request: &HttpRequest, customer: &ThrottledCustomer) -> Opt
     }
     customer.channel.or_else(|| {
         let origin = request.headers().get(header::ORIGIN)?.to_str().ok()?;
-        customer.store.channel_of_origin(origin)
+        request
+            .app_data::<web::Data<AllowedOrigins>>()?
+            .channel_of(&customer.store.hash, origin)
     })
 }
 

@@ -10,7 +10,7 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, Request, ResponseTemplate};
 
 use crate::helpers::app::{AppMode, customer_token, payload};
-use crate::helpers::v2_order;
+use crate::helpers::{v2_order, v3_metafield};
 use crate::merchant_page::{open, post};
 
 const STORE: &str = "storea";
@@ -222,6 +222,21 @@ async fn with_the_channel_setting_on_each_storefront_shows_only_the_orders_place
     app.mount_orders(STORE, 7, vec![v2_order(101, 7, 1), kids_order], 1)
         .await;
     app.mount_metafields(STORE, 102, vec![], 1).await;
+    // Shown on order 101 without a definition: a shopper who may see the order is told
+    // the field is not editable (403), not that it is missing.
+    app.mount_metafields(
+        STORE,
+        101,
+        vec![v3_metafield(
+            5,
+            101,
+            "read_and_sf_access",
+            "shipping",
+            "tracking",
+        )],
+        ..,
+    )
+    .await;
     app.install(STORE, "access-a").await;
     assert!(
         eventually(&app, KIDS, true).await,
@@ -246,6 +261,19 @@ async fn with_the_channel_setting_on_each_storefront_shows_only_the_orders_place
     let missing_order = read_from(&app, "/v1/orders/999", KIDS).await;
     let other_channels_metafields = read_from(&app, "/v1/orders/101/metafields", KIDS).await;
     let own_metafields = read_from(&app, "/v1/orders/102/metafields", KIDS).await;
+    let write = |origin: &'static str| {
+        app.client
+            .put(format!(
+                "{}/v1/orders/101/metafields/shipping/tracking",
+                app.address
+            ))
+            .bearer_auth(customer_token(STORE, 7))
+            .header("origin", origin)
+            .json(&json!({"value": "x"}))
+            .send()
+    };
+    let write_from_kids = write(KIDS).await.unwrap();
+    let write_from_main = write(MAIN).await.unwrap();
     let page = open(&app, STORE).await;
     let switched_off = post(
         &app,
@@ -275,6 +303,12 @@ async fn with_the_channel_setting_on_each_storefront_shows_only_the_orders_place
     assert_eq!(other_channels_metafields.0, 404);
     assert_eq!(other_channels_metafields.1, missing_order.1);
     assert_eq!(own_metafields, (200, json!({"data": []})));
+    assert_eq!(write_from_kids.status(), 404, "another storefront's order");
+    assert_eq!(
+        write_from_kids.json::<Value>().await.unwrap(),
+        missing_order.1
+    );
+    assert_eq!(write_from_main.status(), 403, "its own storefront's order");
     assert_eq!(switched_off.status(), 303);
     assert_eq!(after, (vec![102, 101], 2));
 }
