@@ -70,6 +70,12 @@ export interface paths {
          * List the customer's orders
          * @description The verified customer's orders, newest first (by `date_created`), one page at a time.
          *     A page past the last one answers `200` with an empty `data`, not an error.
+         *
+         *     In app mode a store may show each storefront only its own orders (the merchant
+         *     page's setting): then a request that names its storefront (the `X-Bc-Channel-Id` of
+         *     a customer access token, or an `Origin` that is one of the store's sites) lists only
+         *     the orders of that channel, and every other order answers `404` on every route, as
+         *     an order that is not the customer's.
          */
         get: operations["list_orders"];
         put?: never;
@@ -155,6 +161,72 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/orders/{order_id}/metafields/{namespace}/{key}": {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description The caller's id for this request, echoed in the response's `X-Request-Id` and on the
+                 *     service's log lines. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is
+                 *     not refused: it is ignored and the service makes a new id. Any value is therefore
+                 *     valid here; the response's `X-Request-Id` header is always a sane one.
+                 * @example 7f9c2ba4-e88f-4d6b-b6a8-2c1f0e3d5a90
+                 */
+                "X-Request-Id"?: components["parameters"]["XRequestId"];
+            };
+            path: {
+                /**
+                 * @description The BigCommerce order id.
+                 * @example 118
+                 */
+                order_id: components["parameters"]["OrderId"];
+                /**
+                 * @description The metafield's namespace, as the reads show it (percent-encoded in the path).
+                 * @example Gifts
+                 */
+                namespace: components["parameters"]["Namespace"];
+                /**
+                 * @description The metafield's key, as the reads show it (percent-encoded in the path).
+                 * @example message
+                 */
+                key: components["parameters"]["Key"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set the value of one of the customer's editable fields
+         * @description Sets the value of the metafield `namespace`/`key` of one of the verified customer's
+         *     orders, where the merchant's field definition makes it `customer_editable` and the
+         *     metafield's permission set allows storefront writes (`write_and_sf_access`). When the
+         *     order has no metafield of that key yet, it is created with `write_and_sf_access` in
+         *     the definition's namespace. The answer is the field as the reads show it, with its
+         *     `ETag`; the next read shows the new value.
+         *
+         *     The checks, in order: the order is the customer's (otherwise the same `404` as the
+         *     reads, and nothing is asked of BigCommerce about it); the field is one the reads
+         *     show or the definition lets the shopper create (otherwise `404`), and is editable
+         *     (otherwise `403`); the order's status is among the definition's
+         *     `editable_statuses` (otherwise `409`); the value fits the definition (otherwise
+         *     `422`, listing every rule it breaks); `If-Match`, when sent, names the field's
+         *     current `ETag` (otherwise `412`; `*` needs the field to exist).
+         *
+         *     Writes have their own per-customer limit (`SHOPPER_WRITE_RATE_LIMIT`), apart from the
+         *     reads'. The body may be up to 768 KiB (a value of 65,535 characters, however it is
+         *     escaped); a larger one is `413`.
+         *
+         *     With the session cookie, the write must come from an allowed `Origin` with
+         *     `X-Requested-With` (otherwise `403` `forbidden`); a headless server may write with a
+         *     customer access token, as for the reads.
+         */
+        put: operations["put_order_metafield"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -203,14 +275,18 @@ export interface paths {
         };
         /**
          * Readiness
-         * @description Operational endpoint. Ready means the configuration is valid (the service does not
-         *     start otherwise) and the Management API answers the configured access token. The
-         *     verdict comes from the Management API's latest answer to normal traffic when that is
-         *     younger than `READINESS_INTERVAL` (default 30 s), so a busy service spends nothing
-         *     on it; otherwise from a cheap probe (`GET /v2/orders/count`, paced within the
+         * @description Operational endpoint. Answers for this replica: ready means the configuration is
+         *     valid and the stores were loaded (the service does not start otherwise) and its
+         *     database answers (asked at most once per `READINESS_INTERVAL`, default 30 s). A
+         *     `503` names the part that is not ready; its `Retry-After` says when the verdict may
+         *     change. BigCommerce's state is reported in the body's `upstream`, never as the
+         *     status: during an outage cached and stale-if-error answers still flow. It comes
+         *     from the Management API's latest answer to normal traffic when that is younger than
+         *     `READINESS_INTERVAL`, so a busy service spends nothing on it; otherwise, in
+         *     single-store mode, from a cheap probe (`GET /v2/orders/count`, paced within the
          *     store's quota like every call, never retried) made at most once per interval however
-         *     often this endpoint is asked. A `503` names the part that is not ready; its
-         *     `Retry-After` says when the verdict may change. No authentication.
+         *     often this endpoint is asked. `/metrics` has it too (`order_metafields_upstream_up`).
+         *     No authentication.
          */
         get: operations["get_readiness"];
         put?: never;
@@ -699,6 +775,9 @@ export interface components {
          *       which the merchant cannot re-mark);
          *     - `app_only` is never returned.
          *
+         *     The merchant's field definitions only narrow this: a hidden field is left out, and the
+         *     others gain their `label`, `type`, `position` and `editable`.
+         *
          *     The `permission_set` itself, the owning app's client id and the resource ids are not
          *     part of this shape.
          */
@@ -717,6 +796,37 @@ export interface components {
             date_created: string;
             /** Format: date-time */
             date_modified: string;
+            /**
+             * @description What to show shoppers as the field's name: the merchant's label from the field's
+             *     definition, or the metafield's `description` when it has none (may be empty).
+             * @example Track your parcel
+             */
+            label: string;
+            /**
+             * @description How to render `value` (which is always text): `text` when the field has no
+             *     definition. Dates are shown in the shopper's locale, URLs as links (`http`/`https`
+             *     only), multi-line text as paragraphs, booleans as yes/no.
+             * @enum {string}
+             */
+            type: "text" | "multiline_text" | "url" | "email" | "date" | "date_time" | "number" | "boolean" | "choice";
+            /**
+             * @description The field's place from its definition; items come in ascending position, then by
+             *     id, and fields without a definition (`null`) come last. Fields the merchant hid
+             *     are left out.
+             */
+            position: number | null;
+            /**
+             * @description Whether the shopper may change the value: the definition says so and the
+             *     metafield's permission set is `write_and_sf_access`.
+             */
+            editable: boolean;
+            /**
+             * @description Only on an editable field whose definition limits it: the most characters the
+             *     shopper may enter (the edit form's hint and limit).
+             */
+            max_length?: number;
+            /** @description Only on an editable `choice` field, the values the shopper may pick. */
+            choices?: string[];
         };
         /** @description One page of the customer's orders, newest first. */
         OrderCollection: {
@@ -739,6 +849,24 @@ export interface components {
         };
         OrderResponse: {
             data: components["schemas"]["Order"];
+        };
+        /** @description A shopper's new value of a field; other members are ignored. */
+        MetafieldWrite: {
+            /**
+             * @description The new value, always text, 1 to 65,535 characters (BigCommerce's limit) or the
+             *     definition's `max_length`; it must fit the definition's `type`, `pattern` (the
+             *     whole value must match) and `choices`.
+             */
+            value: string;
+        };
+        MetafieldResponse: {
+            data: components["schemas"]["Metafield"];
+        };
+        FieldError: {
+            /** @description The request body's member the rule is about (`value`). */
+            field: string;
+            /** @description What to change, a sentence for the shopper. */
+            message: string;
         };
         MetafieldCollection: {
             data: components["schemas"]["Metafield"][];
@@ -771,8 +899,12 @@ export interface components {
          *     | `urn:order-metafields:problem:bad-request` | 400 | Bad Request | a path or query parameter is invalid |
          *     | `urn:order-metafields:problem:unauthorized` | 401 | Unauthorized | no valid Current Customer JWT (or, for webhooks, no valid signature or secret) |
          *     | `urn:order-metafields:problem:forbidden` | 403 | Forbidden | a write with the session cookie from a page that did not prove itself (`Origin`, `X-Requested-With`) |
+         *     | `urn:order-metafields:problem:not-editable` | 403 | Forbidden | a field the customer sees but may not change |
          *     | `urn:order-metafields:problem:not-found` | 404 | Not Found | no such order for this customer (identical for an order that does not exist and one that belongs to someone else), or no such path |
          *     | `urn:order-metafields:problem:method-not-allowed` | 405 | Method Not Allowed | the path does not accept this method |
+         *     | `urn:order-metafields:problem:not-editable-now` | 409 | Conflict | the order's status does not allow changing the field |
+         *     | `urn:order-metafields:problem:precondition-failed` | 412 | Precondition Failed | `If-Match` does not name the field's current `ETag` |
+         *     | `urn:order-metafields:problem:invalid-value` | 422 | Unprocessable Content | the value breaks the field's definition; `errors` lists each rule |
          *     | `urn:order-metafields:problem:request-timeout` | 408 | Request Timeout | the request body did not arrive within `HTTP_BODY_TIMEOUT` |
          *     | `urn:order-metafields:problem:payload-too-large` | 413 | Payload Too Large | the request body is over 16 KiB |
          *     | `urn:order-metafields:problem:too-many-requests` | 429 | Too Many Requests | this customer is calling too often; retry after `Retry-After` |
@@ -784,7 +916,7 @@ export interface components {
          *     | `urn:order-metafields:problem:upstream-timeout` | 504 | Gateway Timeout | BigCommerce did not answer in time |
          * @enum {string}
          */
-        ProblemType: "urn:order-metafields:problem:bad-request" | "urn:order-metafields:problem:unauthorized" | "urn:order-metafields:problem:forbidden" | "urn:order-metafields:problem:not-found" | "urn:order-metafields:problem:method-not-allowed" | "urn:order-metafields:problem:request-timeout" | "urn:order-metafields:problem:payload-too-large" | "urn:order-metafields:problem:too-many-requests" | "urn:order-metafields:problem:internal" | "urn:order-metafields:problem:upstream-error" | "urn:order-metafields:problem:upstream-rate-limited" | "urn:order-metafields:problem:not-ready" | "urn:order-metafields:problem:database-unavailable" | "urn:order-metafields:problem:upstream-timeout";
+        ProblemType: "urn:order-metafields:problem:bad-request" | "urn:order-metafields:problem:unauthorized" | "urn:order-metafields:problem:forbidden" | "urn:order-metafields:problem:not-found" | "urn:order-metafields:problem:method-not-allowed" | "urn:order-metafields:problem:not-editable" | "urn:order-metafields:problem:not-editable-now" | "urn:order-metafields:problem:precondition-failed" | "urn:order-metafields:problem:invalid-value" | "urn:order-metafields:problem:request-timeout" | "urn:order-metafields:problem:payload-too-large" | "urn:order-metafields:problem:too-many-requests" | "urn:order-metafields:problem:internal" | "urn:order-metafields:problem:upstream-error" | "urn:order-metafields:problem:upstream-rate-limited" | "urn:order-metafields:problem:not-ready" | "urn:order-metafields:problem:database-unavailable" | "urn:order-metafields:problem:upstream-timeout";
         Health: {
             /** @constant */
             status: "ok";
@@ -792,6 +924,18 @@ export interface components {
         Readiness: {
             /** @constant */
             status: "ready";
+            /** @description BigCommerce's Management API as this replica last saw it. */
+            upstream: {
+                /**
+                 * @description `up`: it answered. `refused`: it answered, refusing the access token or the
+                 *     check. `down`: no answer, a timeout or a `5xx`. `unknown`: nothing recent
+                 *     to judge by (app mode with no recent traffic).
+                 * @enum {string}
+                 */
+                status: "up" | "refused" | "down" | "unknown";
+                /** @description What was wrong, when something was. */
+                detail?: string;
+            };
         };
         ServiceIndex: {
             /** @constant */
@@ -1121,6 +1265,117 @@ export interface components {
                 };
             };
         };
+        /**
+         * @description The customer sees this field but may not change it (its definition or its permission
+         *     set does not allow it): `not-editable`. Or a write with the session cookie from a
+         *     page that did not prove itself (`Origin`, `X-Requested-With`): `forbidden`.
+         */
+        NotEditable: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "urn:order-metafields:problem:not-editable",
+                 *       "title": "Forbidden",
+                 *       "status": 403,
+                 *       "detail": "This field cannot be changed by the shopper."
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"] & {
+                    /** @enum {unknown} */
+                    type?: "urn:order-metafields:problem:not-editable" | "urn:order-metafields:problem:forbidden";
+                    /** @constant */
+                    title?: "Forbidden";
+                    /** @constant */
+                    status?: 403;
+                };
+            };
+        };
+        /** @description The order's status is outside the field's `editable_statuses`, so it can no longer (or not yet) be changed. */
+        NotEditableNow: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "urn:order-metafields:problem:not-editable-now",
+                 *       "title": "Conflict",
+                 *       "status": 409,
+                 *       "detail": "This field can no longer be changed: the order's status does not allow it."
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"] & {
+                    /** @constant */
+                    type?: "urn:order-metafields:problem:not-editable-now";
+                    /** @constant */
+                    title?: "Conflict";
+                    /** @constant */
+                    status?: 409;
+                };
+            };
+        };
+        /** @description The `If-Match` header does not name the field's current `ETag` (or is `*` and the field does not exist yet), so read it again. */
+        PreconditionFailed: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "urn:order-metafields:problem:precondition-failed",
+                 *       "title": "Precondition Failed",
+                 *       "status": 412,
+                 *       "detail": "The field changed since it was read (If-Match does not match), read it again."
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"] & {
+                    /** @constant */
+                    type?: "urn:order-metafields:problem:precondition-failed";
+                    /** @constant */
+                    title?: "Precondition Failed";
+                    /** @constant */
+                    status?: 412;
+                };
+            };
+        };
+        /** @description The value breaks the field's definition, and `errors` lists every rule it breaks, each a sentence for the shopper. */
+        InvalidValue: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "urn:order-metafields:problem:invalid-value",
+                 *       "title": "Unprocessable Content",
+                 *       "status": 422,
+                 *       "detail": "The value does not fit this field, see errors for each rule it breaks.",
+                 *       "errors": [
+                 *         {
+                 *           "field": "value",
+                 *           "message": "Use at most 200 characters (this has 214)."
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"] & {
+                    /** @constant */
+                    type?: "urn:order-metafields:problem:invalid-value";
+                    /** @constant */
+                    title?: "Unprocessable Content";
+                    /** @constant */
+                    status?: 422;
+                    errors: components["schemas"]["FieldError"][];
+                };
+            };
+        };
         /** @description An unexpected failure inside the service; the body reveals nothing internal. */
         InternalServerError: {
             headers: {
@@ -1197,7 +1452,7 @@ export interface components {
                 };
             };
         };
-        /** @description Not ready to serve customers (the Management API is unreachable, failing, or refuses the configured token; `detail` says which); retry after `Retry-After` seconds. */
+        /** @description This replica is not ready to serve customers (its database cannot be reached; `detail` says which part); retry after `Retry-After` seconds. BigCommerce's state never makes a replica unready. */
         NotReady: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1210,7 +1465,7 @@ export interface components {
                  *       "type": "urn:order-metafields:problem:not-ready",
                  *       "title": "Service Unavailable",
                  *       "status": 503,
-                 *       "detail": "the Management API refused the access token (401)"
+                 *       "detail": "the database cannot be reached"
                  *     }
                  */
                 "application/problem+json": components["schemas"]["Problem"] & {
@@ -1259,6 +1514,16 @@ export interface components {
          * @example 118
          */
         OrderId: number;
+        /**
+         * @description The metafield's namespace, as the reads show it (percent-encoded in the path).
+         * @example Gifts
+         */
+        Namespace: string;
+        /**
+         * @description The metafield's key, as the reads show it (percent-encoded in the path).
+         * @example message
+         */
+        Key: string;
         /**
          * @description The page to return, counting from 1. A page past the last one is empty.
          * @example 1
@@ -1323,6 +1588,12 @@ export interface components {
          * @example 12
          */
         "Retry-After": number;
+        /**
+         * @description A strong validator of the field's value: send it back as `If-Match` so that a write
+         *     does not overwrite a change made meanwhile.
+         * @example "3f2b8c9d0e1a4b5c6d7e8f9a0b1c2d3e"
+         */
+        MetafieldETag: string;
         /**
          * @description The methods the path accepts (`HEAD` wherever `GET` is accepted).
          * @example GET, HEAD
@@ -1542,6 +1813,100 @@ export interface operations {
             504: components["responses"]["GatewayTimeout"];
         };
     };
+    put_order_metafield: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description The caller's id for this request, echoed in the response's `X-Request-Id` and on the
+                 *     service's log lines. A value that is not 1 to 64 characters of `[A-Za-z0-9._-]` is
+                 *     not refused: it is ignored and the service makes a new id. Any value is therefore
+                 *     valid here; the response's `X-Request-Id` header is always a sane one.
+                 * @example 7f9c2ba4-e88f-4d6b-b6a8-2c1f0e3d5a90
+                 */
+                "X-Request-Id"?: components["parameters"]["XRequestId"];
+                /**
+                 * @description The `ETag` of the value the shopper last saw (from an earlier write), or `*`
+                 *     for "only if the field exists". Strong comparison: a weak tag never matches.
+                 * @example "3f2b8c9d0e1a4b5c6d7e8f9a0b1c2d3e"
+                 */
+                "If-Match"?: string;
+            };
+            path: {
+                /**
+                 * @description The BigCommerce order id.
+                 * @example 118
+                 */
+                order_id: components["parameters"]["OrderId"];
+                /**
+                 * @description The metafield's namespace, as the reads show it (percent-encoded in the path).
+                 * @example Gifts
+                 */
+                namespace: components["parameters"]["Namespace"];
+                /**
+                 * @description The metafield's key, as the reads show it (percent-encoded in the path).
+                 * @example message
+                 */
+                key: components["parameters"]["Key"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "value": "Happy birthday, Sam!"
+                 *     }
+                 */
+                "application/json": components["schemas"]["MetafieldWrite"];
+            };
+        };
+        responses: {
+            /** @description The field as the reads now show it. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    ETag: components["headers"]["MetafieldETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "data": {
+                     *         "id": 33,
+                     *         "namespace": "Gifts",
+                     *         "key": "message",
+                     *         "value": "Happy birthday, Sam!",
+                     *         "description": "Gift message",
+                     *         "date_created": "2025-03-15T16:02:14Z",
+                     *         "date_modified": "2025-03-16T09:30:00Z",
+                     *         "label": "Gift message",
+                     *         "type": "multiline_text",
+                     *         "position": 1,
+                     *         "editable": true
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["MetafieldResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["NotEditable"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            409: components["responses"]["NotEditableNow"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["InvalidValue"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["UpstreamRateLimited"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
     get_health: {
         parameters: {
             query?: never;
@@ -1596,7 +1961,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Ready to serve customers. */
+            /** @description This replica is ready to serve customers; `upstream` says how BigCommerce answers. */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1605,7 +1970,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "status": "ready"
+                     *       "status": "ready",
+                     *       "upstream": {
+                     *         "status": "down",
+                     *         "detail": "the Management API could not be reached"
+                     *       }
                      *     }
                      */
                     "application/json": components["schemas"]["Readiness"];
