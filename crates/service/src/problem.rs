@@ -445,6 +445,7 @@ impl From<WriteError> for ApiError {
                 ApiError::NotFound
             }
             WriteError::Upstream(error) => ApiError::from(error.as_ref()),
+            WriteError::Database => ApiError::DatabaseUnavailable,
         }
     }
 }

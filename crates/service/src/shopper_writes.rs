@@ -25,6 +25,7 @@ use serde::Deserialize;
 
 use crate::access::{Access, AccessError};
 use crate::cache::changes::Change;
+use crate::database::Database;
 use crate::domain::{CustomerId, Metafield, OrderId, PermissionSet};
 use crate::fields::{FieldDefinition, FieldError, FieldType, MAX_VALUE_LENGTH};
 use crate::management::error::ManagementError;
@@ -45,6 +46,8 @@ pub struct ShopperWrites {
     locks: Box<[tokio::sync::Mutex<()>]>,
     metrics: WriteMetrics,
     audit_key: hmac::Key,
+    /// Where the lock of a key across replicas is taken (PostgreSQL; nothing on SQLite).
+    database: Database,
 }
 
 /// What the audit key is derived from the client secret with.
@@ -94,6 +97,9 @@ pub enum WriteError {
     TooMany(Duration),
     #[error(transparent)]
     Upstream(Arc<ManagementError>),
+    /// The lock of the field across replicas could not be taken (PostgreSQL unreachable).
+    #[error("the database is unavailable")]
+    Database,
 }
 
 /// A metafield the reads show, as read back from their cached body.
@@ -123,11 +129,13 @@ impl ShopperWrites {
         burst: NonZeroU32,
         metrics: WriteMetrics,
         client_secret: &SecretString,
+        database: Database,
     ) -> Self {
         let secret = hmac::Key::new(hmac::HMAC_SHA256, client_secret.expose_secret().as_bytes());
         let derived = hmac::sign(&secret, AUDIT_KEY_LABEL);
         Self {
             audit_key: hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()),
+            database,
             throttle: CustomerThrottle::new(per_minute, burst),
             locks: (0..LOCK_STRIPES)
                 .map(|_| tokio::sync::Mutex::new(()))
@@ -239,13 +247,29 @@ impl ShopperWrites {
         // are not interleaved with another write's. The wait counts against the request's
         // upstream budget, so a slow write (of any store sharing the stripe) holds up
         // another one for at most that long.
+        // With several replicas, the same key is also locked across them (PostgreSQL), so
+        // that of two writes with one `If-Match` on two replicas one still gets `412`.
         let deadline = scope.source.deadline();
+        let timed_out = || {
+            WriteError::Upstream(Arc::new(ManagementError::Timeout {
+                operation: crate::management::error::Operation::MetafieldByKey,
+            }))
+        };
         let Ok(_one_at_a_time) =
             tokio::time::timeout_at(deadline, self.lock(store, request).lock()).await
         else {
-            return Err(WriteError::Upstream(Arc::new(ManagementError::Timeout {
-                operation: crate::management::error::Operation::MetafieldByKey,
-            })));
+            return Err(timed_out());
+        };
+        let across = self
+            .database
+            .lock_across_replicas(replica_lock_key(store, request));
+        let _one_across_replicas = match tokio::time::timeout_at(deadline, across).await {
+            Ok(Ok(lock)) => lock,
+            Ok(Err(error)) => {
+                tracing::error!(error = %error, "cannot lock the field across replicas");
+                return Err(WriteError::Database);
+            }
+            Err(_) => return Err(timed_out()),
         };
         let current = scope
             .source
@@ -340,6 +364,7 @@ impl WriteError {
             WriteError::PreconditionFailed => "precondition_failed",
             WriteError::TooMany(_) => "rate_limited",
             WriteError::Upstream(_) => "upstream_error",
+            WriteError::Database => "database_unavailable",
         }
     }
 }
@@ -484,6 +509,26 @@ fn type_problem(definition: &FieldDefinition, value: &str) -> Option<String> {
         FieldType::Email => "Enter an email address.".to_owned(),
         FieldType::Text | FieldType::MultilineText => String::new(),
     })
+}
+
+/// The advisory lock key of one field of one order of one store: the first 8 bytes of a
+/// SHA-256 of them, the same in every replica and every build.
+fn replica_lock_key(store: &Store, request: &WriteRequest<'_>) -> i64 {
+    let mut context = digest::Context::new(&digest::SHA256);
+    for part in [
+        store.hash.as_str(),
+        &request.order.get().to_string(),
+        request.namespace,
+        request.key,
+    ] {
+        // Length-prefixed, so that no two different tuples give the same bytes.
+        context.update(&(part.len() as u64).to_be_bytes());
+        context.update(part.as_bytes());
+    }
+    let digest = context.finish();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest.as_ref()[..8]);
+    i64::from_be_bytes(first)
 }
 
 fn hex(bytes: &[u8]) -> String {

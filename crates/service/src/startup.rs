@@ -226,6 +226,7 @@ impl Application {
             settings.http.write_burst,
             metrics.writes.clone(),
             &settings.auth.client_secret,
+            database.clone(),
         ));
         let receiver = web::Data::new(WebhookReceiver::new(settings.auth.secrets(), shared_secret));
         let stores_data = web::Data::from(Arc::clone(&stores));

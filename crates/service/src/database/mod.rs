@@ -40,6 +40,11 @@ static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/postgres
 /// unavailable.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// A lock across replicas ([`Database::lock_across_replicas`]), released when dropped.
+pub struct AdvisoryLock {
+    _held: Option<sqlx::Transaction<'static, sqlx::Any>>,
+}
+
 /// A connection pool to the migrated database, cheap to clone.
 #[derive(Clone)]
 pub struct Database {
@@ -160,6 +165,25 @@ impl Database {
             .await
             .map(|_| ())
             .map_err(query_error("ping"))
+    }
+
+    /// A lock named by `key` that every replica on this PostgreSQL database respects, held
+    /// until the returned guard is dropped (a transaction holding `pg_advisory_xact_lock`,
+    /// so a cancelled holder's lock goes with its rolled-back transaction). On SQLite, one
+    /// replica only: no lock is needed and none is taken.
+    pub async fn lock_across_replicas(&self, key: i64) -> Result<AdvisoryLock, DatabaseError> {
+        if self.engine != Engine::Postgres {
+            return Ok(AdvisoryLock { _held: None });
+        }
+        let mut transaction = self.pool.begin().await.map_err(query_error("lock"))?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(key)
+            .execute(&mut *transaction)
+            .await
+            .map_err(query_error("lock"))?;
+        Ok(AdvisoryLock {
+            _held: Some(transaction),
+        })
     }
 
     /// Closes every connection; later calls fail as unavailable.

@@ -821,3 +821,127 @@ async fn the_channel_setting_switched_on_replica_1_filters_on_replicas_2_and_3_w
         "replicas 2 and 3 still list every order: {took:?}"
     );
 }
+
+#[tokio::test]
+async fn of_two_writes_with_one_if_match_on_two_replicas_one_wins_and_the_other_is_412() {
+    use std::sync::{Arc, Mutex};
+    use wiremock::Request;
+
+    let Some(cluster) = Cluster::spawn("writes across replicas", 2, &[]).await else {
+        return;
+    };
+    // BigCommerce's gift note of order 100, as it changes with each write.
+    let current = Arc::new(Mutex::new("Old".to_owned()));
+    let note = |value: &str| {
+        let mut note = v3_metafield(1, 100, "write_and_sf_access", "gifts", "note");
+        note["value"] = json!(value);
+        note
+    };
+    Mock::given(method("GET"))
+        .and(path(format!("/stores/{STORE}/v2/orders")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([v2_order(100, 7, 1)])))
+        .mount(&cluster.bigcommerce)
+        .await;
+    for route in ["v3/orders/100/metafields", "v3/orders/metafields"] {
+        let current = Arc::clone(&current);
+        Mock::given(method("GET"))
+            .and(path(format!("/stores/{STORE}/{route}")))
+            .respond_with(move |request: &Request| {
+                let value = current.lock().unwrap().clone();
+                let page = metafield_page(vec![note(&value)], 1, 1, 1);
+                let answer = ResponseTemplate::new(200).set_body_json(page);
+                // The write's fresh read of the key is slow: both writes read it before
+                // either writes, unless something keeps them apart.
+                if request
+                    .url
+                    .query()
+                    .is_some_and(|query| query.contains("key="))
+                {
+                    answer.set_delay(Duration::from_millis(400))
+                } else {
+                    answer
+                }
+            })
+            .mount(&cluster.bigcommerce)
+            .await;
+    }
+    let written = Arc::clone(&current);
+    Mock::given(method("PUT"))
+        .and(path(format!("/stores/{STORE}/v3/orders/100/metafields/1")))
+        .respond_with(move |request: &Request| {
+            let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
+            let value = body["value"].as_str().unwrap_or_default().to_owned();
+            *written.lock().unwrap() = value.clone();
+            ResponseTemplate::new(200).set_body_json(json!({"data": note(&value)}))
+        })
+        .mount(&cluster.bigcommerce)
+        .await;
+    cluster.install(1, STORE, "token-of-abc123").await;
+    let saved = save_definition(
+        &cluster,
+        &[
+            ("namespace", "gifts"),
+            ("key", "note"),
+            ("type", "text"),
+            ("customer_editable", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(saved.status(), 303);
+    let put = |number: usize, value: &'static str, if_match: Option<String>| {
+        let mut request = cluster
+            .client
+            .put(format!(
+                "{}/v1/orders/100/metafields/gifts/note",
+                cluster.replica(number).address
+            ))
+            .bearer_auth(customer_token(STORE, 7))
+            .json(&json!({"value": value}));
+        if let Some(if_match) = if_match {
+            request = request.header("if-match", if_match);
+        }
+        request.send()
+    };
+    // Replica 2 serves the store and its definition before the race starts.
+    let ready = within(SETTLE, || async {
+        let response = cluster
+            .get(
+                2,
+                "/v1/orders/100/metafields",
+                Some(&customer_token(STORE, 7)),
+            )
+            .await;
+        let body: Value = response.json().await.unwrap_or_default();
+        body["data"][0]["editable"] == json!(true)
+    })
+    .await;
+    assert!(ready.is_some(), "replica 2 never showed the editable note");
+    let first = put(1, "First", None).await.unwrap();
+    assert_eq!(first.status(), 200);
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+
+    let (one, two) = tokio::join!(
+        put(1, "From replica 1", Some(etag.clone())),
+        put(2, "From replica 2", Some(etag.clone()))
+    );
+
+    let mut statuses = [
+        one.unwrap().status().as_u16(),
+        two.unwrap().status().as_u16(),
+    ];
+    statuses.sort_unstable();
+    assert_eq!(
+        statuses,
+        [200, 412],
+        "one wins, the other is told the field changed"
+    );
+    let puts = cluster
+        .bigcommerce
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|request| request.method.as_str() == "PUT")
+        .count();
+    assert_eq!(puts, 2, "the first write and the winner's");
+}
