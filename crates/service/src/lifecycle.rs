@@ -103,9 +103,14 @@ pub enum CallbackError {
     /// The payload failed verification (forged, expired, another app...).
     #[error("the signed payload was refused: {0}")]
     Refused(AuthError),
-    /// A load payload used before.
-    #[error("the load payload was used before")]
+    /// A payload used before (each is good for one callback).
+    #[error("the signed payload was used before")]
     Replayed,
+    /// An uninstall payload for a store whose access token still works: BigCommerce
+    /// revokes it when the app is uninstalled, so this is not a real uninstall (for
+    /// example a load payload sent to `/uninstall`).
+    #[error("the store's access token still works: the app was not uninstalled")]
+    StillInstalled,
     #[error(transparent)]
     Database(#[from] DatabaseError),
 }
@@ -236,14 +241,7 @@ impl Lifecycle {
 
     /// `GET /bigcommerce/load`: a user opens the app. The payload is good once.
     pub async fn load(&self, token: &str) -> Result<Loaded, CallbackError> {
-        let payload = self.verify(token)?;
-        if !self
-            .database
-            .claim_load_token(&payload.jti, to_i64(payload.expires), unix_now())
-            .await?
-        {
-            return Err(CallbackError::Replayed);
-        }
+        let payload = self.verify_once(token).await?;
         let installed = self.stores.get(payload.store.as_str()).is_some();
         if installed {
             let now = unix_now();
@@ -271,7 +269,17 @@ impl Lifecycle {
     /// `GET /bigcommerce/uninstall`: forgets the store at once: its token, users and
     /// settings, and everything cached for it. Returns whether it was installed.
     pub async fn uninstall(&self, token: &str) -> Result<(StoreHash, bool), CallbackError> {
-        let payload = self.verify(token)?;
+        let payload = self.verify_once(token).await?;
+        // BigCommerce's payloads do not say which callback they are for: a user's own load
+        // payload is as well signed as an uninstall's. An uninstall is believed only once
+        // the store's token no longer works, as it stops when the app is uninstalled.
+        if let Some(served) = self.stores.get(payload.store.as_str()) {
+            let management = served.management();
+            if management.token_opens_store(management.deadline()).await {
+                tracing::warn!(store = %payload.store, user_id = payload.user.id, "refused an uninstall callback: the store's access token still works, so the app was not uninstalled");
+                return Err(CallbackError::StillInstalled);
+            }
+        }
         let forgotten = self.forget(&payload.store).await?;
         tracing::info!(store = %payload.store, forgotten, "app uninstalled");
         Ok((payload.store, forgotten))
@@ -279,13 +287,27 @@ impl Lifecycle {
 
     /// `GET /bigcommerce/remove_user`: forgets the user. Returns whether they were known.
     pub async fn remove_user(&self, token: &str) -> Result<(StoreHash, bool), CallbackError> {
-        let payload = self.verify(token)?;
+        let payload = self.verify_once(token).await?;
         let removed = self
             .database
             .remove_user(payload.store.as_str(), payload.user.id)
             .await?;
         tracing::info!(store = %payload.store, user_id = payload.user.id, removed, "app user removed");
         Ok((payload.store, removed))
+    }
+
+    /// The verified payload, claimed for this one callback: a payload already used for any
+    /// callback (load, uninstall or remove_user) is `Replayed`.
+    async fn verify_once(&self, token: &str) -> Result<VerifiedPayload, CallbackError> {
+        let payload = self.verify(token)?;
+        if !self
+            .database
+            .claim_load_token(&payload.jti, to_i64(payload.expires), unix_now())
+            .await?
+        {
+            return Err(CallbackError::Replayed);
+        }
+        Ok(payload)
     }
 
     /// Forgets an installed store everywhere (also `order-metafields stores forget`):

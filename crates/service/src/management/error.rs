@@ -69,6 +69,8 @@ pub enum Operation {
     ReadinessProbe,
     /// The merchant page's look-up of a metafield key's permission sets.
     KeyPermissions,
+    /// Whether the store's access token still opens it (an uninstall callback's check).
+    CheckToken,
     /// The merchant page's discovery of the keys on recent orders.
     DiscoverMetafields,
     ListScripts,
@@ -99,6 +101,7 @@ impl Operation {
             Operation::DeleteHook => "delete a webhook",
             Operation::ReadinessProbe => "check the access token",
             Operation::KeyPermissions => "look up a metafield key's permission sets",
+            Operation::CheckToken => "check the store's access token",
             Operation::DiscoverMetafields => "list recent orders' metafields",
             Operation::ListScripts => "list scripts",
             Operation::CreateScript => "create a script",
@@ -123,6 +126,7 @@ impl Operation {
             Operation::DeleteHook => "delete_hook",
             Operation::ReadinessProbe => "readiness_probe",
             Operation::KeyPermissions => "key_permissions",
+            Operation::CheckToken => "check_token",
             Operation::DiscoverMetafields => "discover_metafields",
             Operation::ListScripts => "list_scripts",
             Operation::CreateScript => "create_script",

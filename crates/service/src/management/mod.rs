@@ -189,6 +189,16 @@ impl ManagementClient {
         Instant::now() + self.api.retry.budget
     }
 
+    /// Whether this client's access token still opens the store: `GET /v2/orders?limit=1`
+    /// answered `2xx`. BigCommerce revokes an app's token when the app is uninstalled, so a
+    /// store whose token still works has not uninstalled the app. Any failure (a refused
+    /// token, an outage, a timeout) is `false`: it cannot prove the app is still installed.
+    pub async fn token_opens_store(&self, deadline: Instant) -> bool {
+        let mut url = self.url("v2/orders");
+        url.query_pairs_mut().append_pair("limit", "1");
+        self.get(url, Operation::CheckToken, deadline).await.is_ok()
+    }
+
     /// Every order the customer placed, newest id first, as listed by
     /// `GET /v2/orders?customer_id=…&sort=id:desc`, so that a customer with more than
     /// `ORDERS_MAX_PAGES` pages misses their oldest orders, not their newest. Orders of anyone

@@ -118,6 +118,8 @@ pub async fn load_app(
             tracing::warn!("refused a load callback whose payload was used before");
             refused_page(&frames)
         }
+        // Only an uninstall checks the store's token.
+        Err(CallbackError::StillInstalled) => refused_page(&frames),
         Err(CallbackError::Database(error)) => database_page(&frames, &error),
     }
 }
@@ -215,7 +217,7 @@ fn callback_error(error: CallbackError) -> ApiError {
             tracing::info!(reason = %reason, "refused an app callback");
             ApiError::CallbackUnauthorized
         }
-        CallbackError::Replayed => ApiError::CallbackUnauthorized,
+        CallbackError::Replayed | CallbackError::StillInstalled => ApiError::CallbackUnauthorized,
         CallbackError::Database(error) => database_error(&error),
     }
 }

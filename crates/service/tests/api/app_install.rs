@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path};
+use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, ResponseTemplate};
 
 use crate::helpers::app::{
@@ -34,6 +34,9 @@ async fn an_install_serves_the_stores_tokens_until_it_uninstalls_and_again_after
     let before = app.get("/v1/orders", &token).await;
     app.install(STORE, STORE_TOKEN).await;
     let installed = app.get("/v1/orders", &token).await;
+    // BigCommerce revoked the token when the app was uninstalled: the uninstall callback's
+    // check of it is refused.
+    mount_token_check(&app, 401).await;
     let uninstalled = app.callback("uninstall", &payload(STORE, OWNER_ID)).await;
     let after = app.get("/v1/orders", &token).await;
     app.install(STORE, STORE_TOKEN).await;
@@ -52,7 +55,17 @@ async fn an_install_serves_the_stores_tokens_until_it_uninstalls_and_again_after
     assert_eq!(reinstalled.status(), 200);
     // The Management API got the store's own token on every call, and the reinstall did
     // not serve the earlier installation's cached list.
-    let orders = app.calls(&format!("/stores/{STORE}/v2/orders")).await;
+    let orders: Vec<_> = app
+        .calls(&format!("/stores/{STORE}/v2/orders"))
+        .await
+        .into_iter()
+        .filter(|request| {
+            request
+                .url
+                .query()
+                .is_some_and(|query| query.contains("customer_id"))
+        })
+        .collect();
     assert_eq!(orders.len(), 2);
     assert!(orders.iter().all(|request| {
         request
@@ -60,6 +73,47 @@ async fn an_install_serves_the_stores_tokens_until_it_uninstalls_and_again_after
             .get("x-auth-token")
             .is_some_and(|value| value == STORE_TOKEN)
     }));
+}
+
+/// The uninstall callback's check of the store's token (`GET /v2/orders?limit=1`) answers
+/// `status`.
+async fn mount_token_check(app: &AppMode, status: u16) {
+    Mock::given(method("GET"))
+        .and(path(format!("/stores/{STORE}/v2/orders")))
+        .and(query_param("limit", "1"))
+        .respond_with(ResponseTemplate::new(status).set_body_json(json!([])))
+        .named("the token check")
+        .mount(&app.bigcommerce)
+        .await;
+}
+
+#[tokio::test]
+async fn an_uninstall_is_believed_only_when_the_stores_token_no_longer_works_and_once() {
+    let app = AppMode::spawn().await;
+    let token = customer_token(STORE, 7);
+    app.mount_orders(STORE, 7, vec![v2_order(100, 7, 1)], 1..)
+        .await;
+    app.install(STORE, STORE_TOKEN).await;
+    // A user's own load payload, used to open the app, then sent to /uninstall; and an
+    // unused one while the store's token still works: neither uninstalls anything.
+    let load_payload = payload(STORE, OWNER_ID);
+    let loaded = app.callback("load", &load_payload).await;
+    let load_replayed = app.callback("uninstall", &load_payload).await;
+    mount_token_check(&app, 200).await;
+    let while_installed = app.callback("uninstall", &payload(STORE, OWNER_ID)).await;
+    let still_served = app.get("/v1/orders", &token).await;
+
+    assert_eq!(loaded.status(), 200);
+    assert_problem(load_replayed, 401, "unauthorized").await;
+    assert_problem(while_installed, 401, "unauthorized").await;
+    assert_eq!(still_served.status(), 200, "the store is still installed");
+    let checks = app
+        .calls(&format!("/stores/{STORE}/v2/orders"))
+        .await
+        .into_iter()
+        .filter(|request| request.url.query() == Some("limit=1"))
+        .count();
+    assert_eq!(checks, 1, "a replayed payload is refused before any check");
 }
 
 #[tokio::test]

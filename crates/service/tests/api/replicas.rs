@@ -152,6 +152,14 @@ async fn an_uninstall_on_replica_2_refuses_the_stores_tokens_on_all_three_within
         return;
     };
     installed_and_cached(&cluster).await;
+    // BigCommerce revoked the store's token with the uninstall (the callback checks it).
+    Mock::given(method("GET"))
+        .and(path(format!("/stores/{STORE}/v2/orders")))
+        .and(wiremock::matchers::query_param("limit", "1"))
+        .respond_with(ResponseTemplate::new(401))
+        .with_priority(1)
+        .mount(&cluster.bigcommerce)
+        .await;
 
     let uninstall = cluster
         .client
