@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::domain::{StoreHash, StoreKey};
-use crate::origins::{AllowedOrigins, origin_of};
+use crate::origins::{AllowedOrigins, StoreSites, origin_of};
 use crate::stores::{Store, StoreRegistry};
 
 /// How often the task looks for stores it has not read yet (cheap: memory only).
@@ -72,7 +72,7 @@ async fn run(
         read_at.retain(|hash, _| {
             let still = served.iter().any(|store| &store.hash == hash);
             if !still {
-                origins.set_store(hash, Vec::new(), HashMap::new());
+                origins.set_store(hash, StoreSites::default());
             }
             still
         });
@@ -103,7 +103,12 @@ async fn refresh(store: &Arc<Store>, origins: &AllowedOrigins) {
             found.sort();
             found.dedup();
             tracing::debug!(store = %store.hash.as_str(), origins = found.len(), "read the store's sites");
-            origins.set_store(&store.hash, found, site_channels(&sites));
+            let sites = StoreSites {
+                origins: found,
+                channel_of: site_channels(&sites),
+                channels: sites.iter().map(|site| site.channel_id).collect(),
+            };
+            origins.set_store(&store.hash, sites);
         }
         Err(error) => {
             tracing::warn!(store = %store.hash.as_str(), error = %error, "cannot read the store's sites; keeping its allowed origins as they were");

@@ -477,7 +477,11 @@ fn warn_refused_preflight(origin: &str, origins: &AllowedOrigins) {
 /// customer access token's header is never allowed: those tokens must not be in a browser.
 fn cors(settings: &HttpSettings, origins: Arc<AllowedOrigins>) -> Cors {
     Cors::default()
-        .allowed_origin_fn(move |origin, _| origins.allows(origin.as_bytes()))
+        // The app's own pages (the control panel's iframe) are never for storefronts: no
+        // CORS there, so no storefront script can read a merchant page with its cookie.
+        .allowed_origin_fn(move |origin, head| {
+            !head.uri.path().starts_with("/bigcommerce/") && origins.allows(origin.as_bytes())
+        })
         .allowed_methods([Method::GET, Method::PUT, Method::POST, Method::DELETE])
         .allowed_headers([
             header::AUTHORIZATION,

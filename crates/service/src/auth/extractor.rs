@@ -125,6 +125,19 @@ async fn verified_by_access_token(request: &HttpRequest) -> Result<VerifiedCusto
             AuthFailureReason::Claims,
         ));
     };
+    // A channel the store's sites do not name costs no private token and no check: each
+    // new channel would cost the store a Management API call. (Before the sites are read,
+    // and in single-store mode, which never reads them, any channel is tried.)
+    let unknown_channel = channel != DEFAULT_CHANNEL_ID
+        && request
+            .app_data::<web::Data<AllowedOrigins>>()
+            .and_then(|origins| origins.has_channel(&store.hash, channel))
+            == Some(false);
+    if unknown_channel {
+        return Err(ApiError::BadRequest {
+            detail: "X-Bc-Channel-Id names no channel with a site in this store.".to_owned(),
+        });
+    }
     match tokens.customer(&store, channel, token).await {
         Ok(id) => {
             request_context::note_customer(store.hash.clone(), id);
@@ -219,9 +232,12 @@ fn verified_customer(
     match verified {
         Ok((store, id, kept)) => {
             if from_cookie && !session::is_safe(request.method()) {
-                let proven = request
-                    .app_data::<web::Data<AllowedOrigins>>()
-                    .is_some_and(|origins| session::write_allowed(request, origins));
+                let proven =
+                    request
+                        .app_data::<web::Data<AllowedOrigins>>()
+                        .is_some_and(|origins| {
+                            session::write_allowed(request, origins, Some(&store.hash))
+                        });
                 if !proven {
                     tracing::debug!(
                         "refused a write with the session cookie from an unproven page"

@@ -16,6 +16,7 @@ use actix_web::http::header::{self, HeaderName};
 
 use crate::auth::bearer::all_jws_bytes;
 use crate::auth::{AuthError, MAX_TOKEN_BYTES};
+use crate::domain::StoreHash;
 use crate::origins::AllowedOrigins;
 
 /// The session cookie's name. `__Host-`: browsers accept it only with `Secure`, `Path=/`
@@ -75,13 +76,23 @@ pub fn is_safe(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-/// Whether a cookie-authenticated write came from an allowed page: an allowed `Origin` and
+/// Whether a cookie-authenticated write came from an allowed page: an allowed `Origin` (one
+/// of `store`'s own, or a configured one, when the write is for a store's customer) and
 /// `X-Requested-With`.
-pub fn write_allowed(request: &HttpRequest, origins: &AllowedOrigins) -> bool {
+pub fn write_allowed(
+    request: &HttpRequest,
+    origins: &AllowedOrigins,
+    store: Option<&StoreHash>,
+) -> bool {
     let headers = request.headers();
     let mut origin = headers.get_all(header::ORIGIN);
     let allowed_origin = match (origin.next(), origin.next()) {
-        (Some(origin), None) => origins.allows(origin.as_bytes()),
+        (Some(origin), None) => match store {
+            Some(store) => origin
+                .to_str()
+                .is_ok_and(|origin| origins.allows_for_store(store, origin)),
+            None => origins.allows(origin.as_bytes()),
+        },
         _ => false,
     };
     allowed_origin && headers.contains_key(&X_REQUESTED_WITH)
@@ -178,7 +189,7 @@ mod tests {
             let request = request.to_http_request();
 
             assert_eq!(
-                write_allowed(&request, &origins),
+                write_allowed(&request, &origins, None),
                 expected,
                 "case: {description}"
             );

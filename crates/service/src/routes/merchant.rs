@@ -366,8 +366,14 @@ async fn open_form(
         Ok(opened) => opened,
         Err(error) => return Err(Box::new(move |frames| refused(frames, &error))),
     };
+    // A form of the app's page is posted by that page: a browser says so
+    // (`Sec-Fetch-Site: same-origin`), and anything else is another site's doing.
+    let cross_site = request
+        .headers()
+        .get("sec-fetch-site")
+        .is_some_and(|site| site.as_bytes() != b"same-origin");
     let form = Query::parse(&String::from_utf8_lossy(body));
-    if !pages.csrf_matches(&opened.session, form.get("csrf")) {
+    if cross_site || !pages.csrf_matches(&opened.session, form.get("csrf")) {
         tracing::warn!(store = %opened.store.hash, "refused a merchant page form without its csrf token");
         return Err(Box::new(|frames| {
             message(

@@ -19,8 +19,12 @@ pub async fn create_session(
     request: HttpRequest,
     origins: web::Data<AllowedOrigins>,
 ) -> Result<HttpResponse, ApiError> {
+    // A page of one of the token's store's sites (or a configured origin), not another
+    // store's.
     if let Some(origin) = request.headers().get(header::ORIGIN)
-        && !origins.allows(origin.as_bytes())
+        && !origin
+            .to_str()
+            .is_ok_and(|origin| origins.allows_for_store(&customer.customer.store.hash, origin))
     {
         return Err(ApiError::CookieWriteRefused);
     }
@@ -40,7 +44,7 @@ pub async fn delete_session(
     request: HttpRequest,
     origins: web::Data<AllowedOrigins>,
 ) -> Result<HttpResponse, ApiError> {
-    if !session::write_allowed(&request, &origins) {
+    if !session::write_allowed(&request, &origins, None) {
         return Err(ApiError::CookieWriteRefused);
     }
     Ok(HttpResponse::NoContent()

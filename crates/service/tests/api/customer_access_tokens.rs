@@ -585,6 +585,56 @@ mod app_mode {
     }
 
     #[tokio::test]
+    async fn a_channel_without_a_site_in_the_store_is_400_and_costs_no_private_token() {
+        let app = AppMode::spawn().await;
+        Mock::given(method("GET"))
+            .and(path("/stores/storea/v3/sites"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [
+                {"id": 1, "channel_id": 1, "url": "https://www.shop-a.example",
+                 "urls": [{"url": "https://www.shop-a.example", "type": "primary"}]}
+            ], "meta": {}})))
+            .mount(&app.bigcommerce)
+            .await;
+        app.install("storea", "access-a").await;
+        let token = access_token("junk", now() + 3600);
+        let ask = || {
+            app.client
+                .get(format!("{}/v1/orders", app.address))
+                .header("x-bc-customer-access-token", token.as_str())
+                .header("x-bc-store-hash", "storea")
+                .header("x-bc-channel-id", "7")
+                .send()
+        };
+
+        // Within seconds of the install the store's sites are read; from then on channel 7,
+        // which has no site, is refused before anything is asked of BigCommerce.
+        let mut answer = None;
+        for _ in 0..100 {
+            let response = ask().await.unwrap();
+            if response.status() == 400 {
+                answer = Some(response);
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let private_tokens_before = app.calls("/stores/storea/v3/storefront").await.len();
+        let again = ask().await.unwrap();
+
+        let answer = answer.expect("channel 7 was never refused");
+        let body = crate::helpers::assert_problem(answer, 400, "bad-request").await;
+        assert_eq!(
+            body["detail"],
+            "X-Bc-Channel-Id names no channel with a site in this store."
+        );
+        assert_eq!(again.status(), 400);
+        assert_eq!(
+            app.calls("/stores/storea/v3/storefront").await.len(),
+            private_tokens_before,
+            "a refused channel makes no private token"
+        );
+    }
+
+    #[tokio::test]
     async fn a_channels_graphql_endpoint_is_its_sites_canonical_url() {
         let graphql = MockServer::start().await;
         // No BC_GRAPHQL_URL: the default template names hosts this test cannot reach, so the

@@ -238,12 +238,28 @@ async fn state_changing_forms_are_refused_without_the_sessions_csrf_token_and_ch
     good[0].1 = &session.csrf;
     let other_store = post(&app, OTHER, "fields", Some(&session.cookie), &good).await;
     let no_session = post(&app, STORE, "fields", None, &good).await;
+    // The right cookie and token, sent by another site's page (a storefront's script).
+    let cross_site = app
+        .client
+        .post(format!("{}/bigcommerce/stores/{STORE}/fields", app.address))
+        .header("cookie", &session.cookie)
+        .header("sec-fetch-site", "cross-site")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(
+            url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(&good)
+                .finish(),
+        )
+        .send()
+        .await
+        .unwrap();
 
     assert_eq!(missing.status(), 403);
     assert_eq!(wrong.status(), 403);
     assert_eq!(others_token.status(), 403);
     assert_eq!(other_store.status(), 403);
     assert_eq!(no_session.status(), 401);
+    assert_eq!(cross_site.status(), 403);
     assert!(
         wrong
             .text()
@@ -855,5 +871,54 @@ async fn the_last_authentic_webhook_of_the_store_shows_on_its_page() {
     assert!(
         after.contains(&format!("<dt>Last webhook</dt><dd>{year}-")),
         "{after}"
+    );
+}
+
+#[tokio::test]
+async fn the_merchant_page_gives_no_cors_answer_even_to_an_allowed_storefront_origin() {
+    const STOREFRONT: &str = "https://www.shop.example";
+    let app = AppMode::spawn_with(&[("CORS_ALLOWED_ORIGINS", STOREFRONT)]).await;
+    app.install(STORE, "token-of-abc123").await;
+    let session = open(&app, STORE).await;
+
+    let page = app
+        .client
+        .get(format!("{}/bigcommerce/stores/{STORE}", app.address))
+        .header("cookie", &session.cookie)
+        .header("origin", STOREFRONT)
+        .send()
+        .await
+        .unwrap();
+    let preflight = app
+        .client
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/bigcommerce/stores/{STORE}/fields", app.address),
+        )
+        .header("origin", STOREFRONT)
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    let api = app
+        .client
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/v1/orders", app.address),
+        )
+        .header("origin", STOREFRONT)
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "authorization")
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(page.headers().get("access-control-allow-origin"), None);
+    assert_eq!(page.headers().get("access-control-allow-credentials"), None);
+    assert_eq!(preflight.headers().get("access-control-allow-origin"), None);
+    assert_eq!(
+        api.headers()["access-control-allow-origin"],
+        STOREFRONT,
+        "the API still answers the storefront"
     );
 }

@@ -363,3 +363,37 @@ async fn the_channel_setting_survives_a_restart_and_its_form_needs_the_pages_csr
         "{page}"
     );
 }
+
+#[tokio::test]
+async fn a_cookie_session_starts_only_from_a_page_of_the_tokens_own_store() {
+    const OTHER: &str = "storeb";
+    const OWN_SITE: &str = "https://www.shop-a.example";
+    const OTHER_SITE: &str = "https://www.shop-b.example";
+    let app = AppMode::spawn().await;
+    mount_sites(&app, Arc::new(Mutex::new(sites(&[(1, OWN_SITE)])))).await;
+    Mock::given(method("GET"))
+        .and(path(format!("/stores/{OTHER}/v3/sites")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [
+            {"id": 1, "channel_id": 1, "url": OTHER_SITE, "urls": [{"url": OTHER_SITE, "type": "primary"}]}
+        ], "meta": {}})))
+        .mount(&app.bigcommerce)
+        .await;
+    app.install(STORE, "access-a").await;
+    app.install(OTHER, "access-b").await;
+    assert!(eventually(&app, OWN_SITE, true).await);
+    assert!(eventually(&app, OTHER_SITE, true).await);
+    let start_from = |origin: &'static str| {
+        app.client
+            .post(format!("{}/v1/session", app.address))
+            .bearer_auth(customer_token(STORE, 7))
+            .header("origin", origin)
+            .send()
+    };
+
+    let from_other_store = start_from(OTHER_SITE).await.unwrap();
+    let from_own_store = start_from(OWN_SITE).await.unwrap();
+
+    assert_eq!(from_other_store.status(), 403);
+    assert!(from_other_store.headers().get("set-cookie").is_none());
+    assert_eq!(from_own_store.status(), 204);
+}
