@@ -478,6 +478,12 @@ export interface paths {
          *     settings and everything cached for it are forgotten at once, and its shoppers' tokens
          *     are refused from the next request. Calling it again for the same store answers
          *     `not installed`.
+         *
+         *     Each payload is good for one callback. BigCommerce's payloads do not say which
+         *     callback they are for, so an uninstall is believed only when the store's access
+         *     token no longer opens it (one `GET /v2/orders?limit=1`; BigCommerce revokes it on
+         *     uninstall): while it still does, the answer is `401` and nothing changes; when
+         *     BigCommerce does not answer, `502` and nothing changes.
          */
         get: operations["uninstall_app"];
         put?: never;
@@ -2212,6 +2218,7 @@ export interface operations {
             };
             401: components["responses"]["CallbackUnauthorized"];
             405: components["responses"]["MethodNotAllowed"];
+            502: components["responses"]["BadGateway"];
             503: components["responses"]["DatabaseUnavailable"];
         };
     };

@@ -360,6 +360,15 @@ async fn in_app_mode_the_trace_log_of_install_load_webhook_and_uninstall_holds_n
         .send()
         .await
         .unwrap();
+    // BigCommerce revokes the store's token when the app is uninstalled; the callback
+    // checks it.
+    Mock::given(method("GET"))
+        .and(path(format!("/stores/{STORE_HASH}/v2/orders")))
+        .and(wiremock::matchers::query_param("limit", "1"))
+        .respond_with(ResponseTemplate::new(401))
+        .with_priority(1)
+        .mount(&bigcommerce)
+        .await;
     let uninstalled = get(format!(
         "{address}/bigcommerce/uninstall?signed_payload_jwt={uninstall}"
     ))

@@ -111,6 +111,10 @@ pub enum CallbackError {
     /// example a load payload sent to `/uninstall`).
     #[error("the store's access token still works: the app was not uninstalled")]
     StillInstalled,
+    /// BigCommerce did not answer whether the store's token still works (an outage, a
+    /// timeout, a spent quota): the uninstall is neither believed nor refused.
+    #[error("bigcommerce did not confirm the uninstall")]
+    Unconfirmed,
     #[error(transparent)]
     Database(#[from] DatabaseError),
 }
@@ -275,9 +279,16 @@ impl Lifecycle {
         // the store's token no longer works, as it stops when the app is uninstalled.
         if let Some(served) = self.stores.get(payload.store.as_str()) {
             let management = served.management();
-            if management.token_opens_store(management.deadline()).await {
-                tracing::warn!(store = %payload.store, user_id = payload.user.id, "refused an uninstall callback: the store's access token still works, so the app was not uninstalled");
-                return Err(CallbackError::StillInstalled);
+            match management.token_refused(management.deadline()).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!(store = %payload.store, user_id = payload.user.id, "refused an uninstall callback: the store's access token still works, so the app was not uninstalled");
+                    return Err(CallbackError::StillInstalled);
+                }
+                Err(error) => {
+                    tracing::warn!(store = %payload.store, error = %error, "cannot tell whether the app was uninstalled: BigCommerce did not answer the token check; nothing forgotten");
+                    return Err(CallbackError::Unconfirmed);
+                }
             }
         }
         let forgotten = self.forget(&payload.store).await?;

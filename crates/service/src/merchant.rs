@@ -437,12 +437,15 @@ impl MerchantPages {
             .save_settings(store.hash.as_str(), &settings, to_i64(unix_now()))
             .await?;
         store.set_channel_orders(on);
-        // A reload may have served the store anew meanwhile, with the setting read before
-        // this save: the store served now gets it too.
-        if let Some(current) = self.stores.get(store.hash.as_str()) {
-            current.set_channel_orders(on);
-        }
         self.access.invalidate(Change::Settings(store.scope.key));
+        // A reload may have served the store anew meanwhile, with the setting read before
+        // this save: the store served now gets it too (and its replicas hear of it).
+        if let Some(current) = self.stores.get(store.hash.as_str())
+            && current.scope.key != store.scope.key
+        {
+            current.set_channel_orders(on);
+            self.access.invalidate(Change::Settings(current.scope.key));
+        }
         tracing::info!(target: "audit", store = %store.hash, user_id, channel_orders = on, "store settings saved");
         Ok(())
     }
@@ -451,9 +454,19 @@ impl MerchantPages {
         self.database
             .replace_field_definitions(store.hash.as_str(), &updated, to_i64(unix_now()))
             .await?;
-        store.scope.fields.store(Arc::new(updated));
+        let updated = Arc::new(updated);
+        store.scope.fields.store(Arc::clone(&updated));
         self.access
             .invalidate(Change::FieldDefinitions(store.scope.key));
+        // A reload may have served the store anew meanwhile, with the definitions read
+        // before this save: the store served now gets them too (and its replicas hear of it).
+        if let Some(current) = self.stores.get(store.hash.as_str())
+            && current.scope.key != store.scope.key
+        {
+            current.scope.fields.store(updated);
+            self.access
+                .invalidate(Change::FieldDefinitions(current.scope.key));
+        }
         Ok(())
     }
 }

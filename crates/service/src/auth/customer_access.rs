@@ -255,10 +255,17 @@ impl CustomerAccessTokens {
             if let Some(saved) = saved {
                 let expires_at = u64::try_from(saved.expires_at).unwrap_or(0);
                 if expires_at > unix_now() + PRIVATE_TOKEN_RENEWAL.as_secs() {
-                    let token = sealer
-                        .open(&sealed_for, &saved.sealed_token, &saved.token_key_id)
-                        .map_err(|_| CustomerAccessError::Sealing)?;
-                    return Ok(Arc::new(PrivateToken { token, expires_at }));
+                    // A token sealed with a key no longer configured (the previous
+                    // TOKEN_ENCRYPTION_KEY, removed after a rotation) is replaced below by a
+                    // new one, sealed with the current key.
+                    match sealer.open(&sealed_for, &saved.sealed_token, &saved.token_key_id) {
+                        Ok(token) => return Ok(Arc::new(PrivateToken { token, expires_at })),
+                        Err(_) => tracing::warn!(
+                            store = hash,
+                            channel,
+                            "the saved private token cannot be opened with the configured keys; making a new one"
+                        ),
+                    }
                 }
             }
         }

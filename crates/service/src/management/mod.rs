@@ -189,14 +189,27 @@ impl ManagementClient {
         Instant::now() + self.api.retry.budget
     }
 
-    /// Whether this client's access token still opens the store: `GET /v2/orders?limit=1`
-    /// answered `2xx`. BigCommerce revokes an app's token when the app is uninstalled, so a
-    /// store whose token still works has not uninstalled the app. Any failure (a refused
-    /// token, an outage, a timeout) is `false`: it cannot prove the app is still installed.
-    pub async fn token_opens_store(&self, deadline: Instant) -> bool {
+    /// Whether BigCommerce refuses this client's access token (`401`/`403` to
+    /// `GET /v2/orders?limit=1`, or `404`: no such store), as it does once the app is
+    /// uninstalled: `Ok(true)`.
+    /// `Ok(false)` when the token still opens the store; an outage, a timeout or a spent
+    /// quota proves neither, and is the error.
+    pub async fn token_refused(&self, deadline: Instant) -> Result<bool, ManagementError> {
         let mut url = self.url("v2/orders");
         url.query_pairs_mut().append_pair("limit", "1");
-        self.get(url, Operation::CheckToken, deadline).await.is_ok()
+        match self.get(url, Operation::CheckToken, deadline).await {
+            Ok(_) => Ok(false),
+            // Refused, or the store is gone altogether.
+            Err(
+                ManagementError::Rejected {
+                    status: 401 | 403, ..
+                }
+                | ManagementError::NotFound { .. },
+            ) => Ok(true),
+            // Another 4xx: BigCommerce read the token and answered the request.
+            Err(ManagementError::Rejected { .. }) => Ok(false),
+            Err(error) => Err(error),
+        }
     }
 
     /// Every order the customer placed, newest id first, as listed by

@@ -119,7 +119,7 @@ pub async fn load_app(
             refused_page(&frames)
         }
         // Only an uninstall checks the store's token.
-        Err(CallbackError::StillInstalled) => refused_page(&frames),
+        Err(CallbackError::StillInstalled | CallbackError::Unconfirmed) => refused_page(&frames),
         Err(CallbackError::Database(error)) => database_page(&frames, &error),
     }
 }
@@ -218,6 +218,9 @@ fn callback_error(error: CallbackError) -> ApiError {
             ApiError::CallbackUnauthorized
         }
         CallbackError::Replayed | CallbackError::StillInstalled => ApiError::CallbackUnauthorized,
+        // The payload was claimed; BigCommerce does not retry, but an operator can
+        // (`order-metafields stores forget`) once it is known the store left.
+        CallbackError::Unconfirmed => ApiError::UpstreamError,
         CallbackError::Database(error) => database_error(&error),
     }
 }

@@ -99,12 +99,22 @@ async fn an_uninstall_is_believed_only_when_the_stores_token_no_longer_works_and
     let load_payload = payload(STORE, OWNER_ID);
     let loaded = app.callback("load", &load_payload).await;
     let load_replayed = app.callback("uninstall", &load_payload).await;
+    mount_token_check(&app, 500).await;
+    let during_an_outage = app.callback("uninstall", &payload(STORE, OWNER_ID)).await;
+    app.bigcommerce.reset().await;
+    app.mount_orders(STORE, 7, vec![v2_order(100, 7, 1)], 1..)
+        .await;
     mount_token_check(&app, 200).await;
     let while_installed = app.callback("uninstall", &payload(STORE, OWNER_ID)).await;
     let still_served = app.get("/v1/orders", &token).await;
 
     assert_eq!(loaded.status(), 200);
     assert_problem(load_replayed, 401, "unauthorized").await;
+    assert_eq!(
+        during_an_outage.status(),
+        502,
+        "an outage confirms nothing: nothing is forgotten"
+    );
     assert_problem(while_installed, 401, "unauthorized").await;
     assert_eq!(still_served.status(), 200, "the store is still installed");
     let checks = app

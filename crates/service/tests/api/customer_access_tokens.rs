@@ -635,6 +635,38 @@ mod app_mode {
     }
 
     #[tokio::test]
+    async fn a_private_token_sealed_with_a_retired_key_is_replaced_not_a_500() {
+        const NEW_KEY: &str = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
+        let graphql = MockServer::start().await;
+        let template = format!("{}/graphql/{{store_hash}}", graphql.uri());
+        let mut app = AppMode::spawn_with(&[("BC_GRAPHQL_URL", &template)]).await;
+        app.install("storea", "access-a").await;
+        let token = access_token("alice", now() + 3600);
+        // Made once with the first key, once more after that key is retired.
+        mount_store(&app, &graphql, "storea", &token, 2).await;
+        app.mount_orders("storea", 7, vec![v2_order(100, 7, 1)], 1..)
+            .await;
+        let before = get(&app, "storea", &token).await;
+
+        // The documented rotation: the new key with the old one as previous (the stores'
+        // tokens are resealed at start-up), then the old one removed.
+        app.stop().await;
+        app.set("TOKEN_ENCRYPTION_KEY", Some(NEW_KEY));
+        app.set(
+            "TOKEN_ENCRYPTION_KEY_PREVIOUS",
+            Some(crate::helpers::app::TOKEN_KEY),
+        );
+        app.start().await;
+        app.stop().await;
+        app.set("TOKEN_ENCRYPTION_KEY_PREVIOUS", None);
+        app.start().await;
+        let after = get(&app, "storea", &token).await;
+
+        assert_eq!(before.status(), 200);
+        assert_eq!(after.status(), 200, "{}", after.text().await.unwrap());
+    }
+
+    #[tokio::test]
     async fn a_channels_graphql_endpoint_is_its_sites_canonical_url() {
         let graphql = MockServer::start().await;
         // No BC_GRAPHQL_URL: the default template names hosts this test cannot reach, so the

@@ -84,6 +84,14 @@ impl AppMode {
         app
     }
 
+    /// Changes a setting (`None` removes it) for the next [`Self::start`].
+    pub fn set(&mut self, name: &str, value: Option<&str>) {
+        self.pairs.retain(|(other, _)| other != name);
+        if let Some(value) = value {
+            self.pairs.push((name.to_owned(), value.to_owned()));
+        }
+    }
+
     /// Builds and starts the application from its settings (again, after [`Self::stop`]).
     pub async fn start(&mut self) {
         let application = self.build().await.expect("the application builds");
