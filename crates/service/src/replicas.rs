@@ -10,6 +10,9 @@
 //! A notice is not stored: a replica whose listening connection was lost missed what was
 //! sent meanwhile, so when it listens again it drops everything it cached for every store it
 //! serves and reloads its store registry from the database, with a log line and a metric.
+//! A connection lost without a word (a NAT forgetting it) is found by a heartbeat: every
+//! replica announces itself every few seconds, so a listener that hears nothing at all, not
+//! even its own replica, for [`SILENT_AFTER`] is given up for a new one, as if it were lost.
 //!
 //! The replicas also share each store's API quota: every replica counts the listeners on the
 //! database (when it joins, when another announces it joined, and every few seconds) and
@@ -19,6 +22,7 @@
 //! SQLite has no such channel: SQLite mode is one replica, and nothing is announced.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -48,6 +52,10 @@ const RELISTEN_BACKOFF_MAX: Duration = Duration::from_secs(5);
 /// How often a replica counts the replicas sharing the quota (one that left stops counting
 /// within this; one that joins says so at once).
 const RECOUNT_EVERY: Duration = Duration::from_secs(5);
+
+/// How long a listener may hear nothing, not even its own replica's announcement every
+/// [`RECOUNT_EVERY`], before it is taken for lost.
+pub const SILENT_AFTER: Duration = Duration::from_secs(15);
 
 /// What one replica tells the others.
 #[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -247,14 +255,14 @@ impl Fanout {
         ));
         replicas.send(Outgoing::Joined);
         tokio::spawn(recount(replicas.clone(), database.clone()));
-        let applier = Applier {
+        let applier = Arc::new(Applier {
             database: database.clone(),
             replicas,
             stores,
             access,
             lifecycle,
-        };
-        tokio::spawn(listen(applier, database, listener));
+        });
+        tokio::spawn(supervise(applier, database, listener));
     }
 }
 
@@ -299,6 +307,86 @@ async fn recount(replicas: Replicas, database: Database) {
     loop {
         tokio::time::sleep(RECOUNT_EVERY).await;
         replicas.count(&database).await;
+        // The heartbeat: every listener, this replica's own included, hears it.
+        replicas.send(Outgoing::Joined);
+    }
+}
+
+/// When the listener last heard anything, in milliseconds since it was made.
+struct LastHeard {
+    since: tokio::time::Instant,
+    at: AtomicU64,
+}
+
+impl LastHeard {
+    fn new() -> Self {
+        Self {
+            since: tokio::time::Instant::now(),
+            at: AtomicU64::new(0),
+        }
+    }
+
+    fn now(&self) -> u64 {
+        u64::try_from(self.since.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn heard(&self) {
+        self.at.store(self.now(), Ordering::Relaxed);
+    }
+
+    fn silent_for(&self) -> Duration {
+        Duration::from_millis(self.now().saturating_sub(self.at.load(Ordering::Relaxed)))
+    }
+}
+
+/// Runs the listener, and replaces it with a new one (resynchronising, as after any loss)
+/// when it has heard nothing for [`SILENT_AFTER`]: its connection is gone without a word.
+async fn supervise(applier: Arc<Applier>, database: Database, listener: Listener) {
+    let last_heard = Arc::new(LastHeard::new());
+    let mut task = tokio::spawn(listen(
+        Arc::clone(&applier),
+        database.clone(),
+        listener,
+        Arc::clone(&last_heard),
+    ));
+    loop {
+        tokio::time::sleep(RECOUNT_EVERY).await;
+        if last_heard.silent_for() < SILENT_AFTER {
+            continue;
+        }
+        task.abort();
+        applier.replicas.metrics.failed("silent");
+        tracing::warn!(
+            silent_for_seconds = last_heard.silent_for().as_secs(),
+            "heard nothing on the connection that hears other replicas' changes, not even this replica's own heartbeat; listening again on a new one"
+        );
+        let listener = listen_again(&applier, &database).await;
+        last_heard.heard();
+        applier.resynchronise().await;
+        task = tokio::spawn(listen(
+            Arc::clone(&applier),
+            database.clone(),
+            listener,
+            Arc::clone(&last_heard),
+        ));
+    }
+}
+
+/// A new listening connection, as long as it takes (backing off to [`RELISTEN_BACKOFF_MAX`]).
+async fn listen_again(applier: &Applier, database: &Database) -> Listener {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        tokio::time::sleep(backoff).await;
+        match database
+            .listen(CHANNEL, &listener_name(applier.replicas.id))
+            .await
+        {
+            Ok(listener) => return listener,
+            Err(error) => {
+                backoff = (backoff * 2).min(RELISTEN_BACKOFF_MAX);
+                tracing::warn!(error = %error, "cannot listen to other replicas' changes yet; retrying");
+            }
+        }
     }
 }
 
@@ -313,30 +401,27 @@ struct Applier {
 
 /// Listens for ever; when the connection was lost, drops what this replica cannot vouch for
 /// once it listens again.
-async fn listen(applier: Applier, database: Database, mut listener: Listener) {
-    let mut backoff = Duration::from_millis(100);
+async fn listen(
+    applier: Arc<Applier>,
+    database: Database,
+    mut listener: Listener,
+    last_heard: Arc<LastHeard>,
+) {
     loop {
         match listener.next().await {
-            Ok(Heard::Notice(payload)) => applier.apply(&payload).await,
-            Ok(Heard::Reconnected) => applier.resynchronise().await,
+            Ok(Heard::Notice(payload)) => {
+                last_heard.heard();
+                applier.apply(&payload).await;
+            }
+            Ok(Heard::Reconnected) => {
+                last_heard.heard();
+                applier.resynchronise().await;
+            }
             Err(error) => {
                 applier.replicas.metrics.failed("listen");
                 tracing::warn!(error = %error, "lost the connection that hears other replicas' changes; listening again");
-                // Listen afresh on a new connection, as long as it takes.
-                listener = loop {
-                    tokio::time::sleep(backoff).await;
-                    match database
-                        .listen(CHANNEL, &listener_name(applier.replicas.id))
-                        .await
-                    {
-                        Ok(listener) => break listener,
-                        Err(error) => {
-                            backoff = (backoff * 2).min(RELISTEN_BACKOFF_MAX);
-                            tracing::warn!(error = %error, "cannot listen to other replicas' changes yet; retrying");
-                        }
-                    }
-                };
-                backoff = Duration::from_millis(100);
+                listener = listen_again(&applier, &database).await;
+                last_heard.heard();
                 applier.resynchronise().await;
             }
         }

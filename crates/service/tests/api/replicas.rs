@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use order_metafields_service::database::Database;
 use order_metafields_service::domain::StoreHash;
-use order_metafields_service::replicas::announce_forgotten;
+use order_metafields_service::replicas::{SILENT_AFTER, announce_forgotten};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, ResponseTemplate};
@@ -952,4 +952,46 @@ async fn of_two_writes_with_one_if_match_on_two_replicas_one_wins_and_the_other_
         .filter(|request| request.method.as_str() == "PUT")
         .count();
     assert_eq!(puts, 2, "the first write and the winner's");
+}
+
+#[tokio::test]
+async fn a_listener_that_goes_silent_without_a_word_is_replaced_and_its_cache_dropped() {
+    let Some(cluster) = Cluster::spawn("silent listener", 2, &[]).await else {
+        return;
+    };
+    installed_and_cached(&cluster).await;
+    mount_order(&cluster, "after", 5).await;
+
+    // Replica 2's listening connection stays open and says nothing from now on.
+    let stopped = cluster.silence_listener(2).await;
+    let accepted = cluster.deliver(1, STORE, &metafield_updated()).await;
+    let on_replica_1 = within(ONE_SECOND, || async {
+        key_on(&cluster, 1).await.as_deref() == Ok("after")
+    })
+    .await;
+    // Found silent within SILENT_AFTER and a heartbeat or two: it listens anew and drops
+    // what it could not vouch for.
+    let recovered = within(SILENT_AFTER + Duration::from_secs(15), || async {
+        key_on(&cluster, 2).await.as_deref() == Ok("after")
+    })
+    .await;
+    let metrics = cluster.metrics(2).await;
+    mount_order(&cluster, "after again", 1).await;
+    let again = cluster.deliver(1, STORE, &metafield_updated()).await;
+    let heard = within(SETTLE, || async {
+        key_on(&cluster, 2).await.as_deref() == Ok("after again")
+    })
+    .await;
+    crate::helpers::replicas::resume(&stopped);
+
+    assert!(!stopped.is_empty(), "replica 2's listener was found");
+    assert_eq!(accepted.status(), 200);
+    assert!(on_replica_1.is_some());
+    assert!(recovered.is_some(), "replica 2 kept serving its cache");
+    assert!(
+        metrics.contains("order_metafields_replicas_failures_total{reason=\"silent\"} 1\n"),
+        "{metrics}"
+    );
+    assert_eq!(again.status(), 200);
+    assert!(heard.is_some(), "replica 2 listens again");
 }

@@ -299,6 +299,44 @@ impl Cluster {
     }
 }
 
+impl Cluster {
+    /// Stops (`SIGSTOP`) the server processes of replica `number`'s listening connection:
+    /// the connection stays open and says nothing, as one a NAT forgot. Returns their pids,
+    /// for [`resume`].
+    pub async fn silence_listener(&self, number: usize) -> Vec<i32> {
+        let mut connection = sqlx::PgConnection::connect(&self.server)
+            .await
+            .expect("the PostgreSQL server answers");
+        let pids: Vec<i32> =
+            sqlx::query_scalar("SELECT pid FROM pg_stat_activity WHERE application_name = $1")
+                .bind(listener_name(self.replica(number).id))
+                .fetch_all(&mut connection)
+                .await
+                .expect("the listener's connection is found");
+        for pid in &pids {
+            signal(*pid, "STOP");
+        }
+        pids
+    }
+}
+
+/// Lets stopped server processes go on (`SIGCONT`).
+pub fn resume(pids: &[i32]) {
+    for pid in pids {
+        signal(*pid, "CONT");
+    }
+}
+
+fn signal(pid: i32, name: &str) {
+    // The shell's own `kill`: no package needed beyond /bin/sh.
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("kill -{name} {pid}"))
+        .status()
+        .expect("sh runs");
+    assert!(status.success(), "kill -{name} {pid}");
+}
+
 impl Drop for Cluster {
     fn drop(&mut self) {
         for replica in &self.replicas {
