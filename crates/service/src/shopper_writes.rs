@@ -14,7 +14,6 @@
 //! as one of a field's `choices` cannot be read back from the log by hashing guesses),
 //! never the value.
 
-use std::hash::{Hash, Hasher};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
@@ -255,14 +254,12 @@ impl ShopperWrites {
                 operation: crate::management::error::Operation::MetafieldByKey,
             }))
         };
-        let Ok(_one_at_a_time) =
-            tokio::time::timeout_at(deadline, self.lock(store, request).lock()).await
+        let field = field_lock_key(store, request);
+        let Ok(_one_at_a_time) = tokio::time::timeout_at(deadline, self.lock(field).lock()).await
         else {
             return Err(timed_out());
         };
-        let across = self
-            .database
-            .lock_across_replicas(replica_lock_key(store, request));
+        let across = self.database.lock_across_replicas(field);
         let _one_across_replicas = match tokio::time::timeout_at(deadline, across).await {
             Ok(Ok(lock)) => lock,
             Ok(Err(error)) => {
@@ -339,16 +336,9 @@ impl ShopperWrites {
         Ok((Written { body, etag }, created))
     }
 
-    fn lock(&self, store: &Store, request: &WriteRequest<'_>) -> &tokio::sync::Mutex<()> {
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        (
-            store.scope.key,
-            request.order,
-            request.namespace,
-            request.key,
-        )
-            .hash(&mut hasher);
-        let stripe = usize::try_from(hasher.finish() % LOCK_STRIPES as u64).unwrap_or(0);
+    /// This replica's lock stripe of a field (by its [`field_lock_key`]).
+    fn lock(&self, field: i64) -> &tokio::sync::Mutex<()> {
+        let stripe = usize::try_from(field.unsigned_abs() % LOCK_STRIPES as u64).unwrap_or(0);
         &self.locks[stripe]
     }
 }
@@ -511,9 +501,10 @@ fn type_problem(definition: &FieldDefinition, value: &str) -> Option<String> {
     })
 }
 
-/// The advisory lock key of one field of one order of one store: the first 8 bytes of a
-/// SHA-256 of them, the same in every replica and every build.
-fn replica_lock_key(store: &Store, request: &WriteRequest<'_>) -> i64 {
+/// The lock key of one field of one order of one store, for this replica's stripes and
+/// PostgreSQL's advisory lock: the first 8 bytes of a SHA-256 of them, the same in every
+/// replica and every build.
+fn field_lock_key(store: &Store, request: &WriteRequest<'_>) -> i64 {
     let mut context = digest::Context::new(&digest::SHA256);
     for part in [
         store.hash.as_str(),
