@@ -1,5 +1,6 @@
 //! A fake BigCommerce with several stores and one app: the Management API of every store (v2
-//! orders, v3 order metafields with writes, v3 hooks, channels and sites, scripts, Storefront API
+//! orders, filtered by id, customer, status and dates, archived and moved between customers,
+//! v3 order metafields with writes, v3 hooks, channels and sites, scripts, Storefront API
 //! private tokens, OAuth scopes, a quota window per store), signed webhook callbacks, the login
 //! service (`POST /oauth2/token`), and per store two channels, each with a site of its own: the
 //! Stencil storefront (sign-in, `/customer/current.jwt`, account and order confirmation pages
@@ -45,11 +46,11 @@
 //! They depend on each other one way, from the HTTP surface down to plain data (`a → b`: `a`
 //! uses `b`):
 //!
-//! - `management` (routes, the gate, v2 orders) → `metafields`, `hooks`, `channels` (channels
-//!   and sites), `scripts` (the Scripts API), `storefront_tokens` (private tokens; it also issues
-//!   customer access tokens, → `codes`) → `api` (the handlers' state, the store a request
-//!   is for, request parsing and BigCommerce's error answers) → `store`, `stores`; the handlers
-//!   also use `listing` (queries), `metafield_query` (the metafield collections' query), `wire`
+//! - `management` (routes, the gate, v2 order reads) → `order_writes` (v2 order `PUT` and
+//!   `DELETE`), `metafields`, `hooks`, `channels` (channels and sites), `scripts` (the Scripts
+//!   API), `storefront_tokens` (private tokens; it also issues customer access tokens, →
+//!   `codes`) → `api` (the handlers' state, the store a request is for, request parsing and
+//!   BigCommerce's error answers) → `store`, `stores`; the handlers also use `listing` (queries), `metafield_query` (the metafield collections' query), `wire`
 //!   (response shapes), `data` (the model and scopes), `events` (what a write reports), `quota`
 //!   (the gate's decisions), `order_status` and the input parsers `metafield_input`,
 //!   `script_input` and `hook_input` (→ `metafield_input`, `events`);
@@ -105,6 +106,7 @@ mod metafield_input;
 mod metafield_query;
 mod metafields;
 mod order_status;
+mod order_writes;
 mod orders_page;
 mod panel_frame;
 mod quota;

@@ -397,6 +397,60 @@ impl SandboxStore {
         }
     }
 
+    /// Archives an order as `DELETE /v2/orders/{id}` does (`is_deleted` becomes true and
+    /// `date_modified` now; the order leaves the v2 lists and the shopper's pages but is still
+    /// served by id) and sends the `store/order/archived` webhooks; false when there is no such
+    /// order. Archiving an archived order changes and sends nothing. Returns before the webhooks
+    /// are sent.
+    pub fn archive_order(&self, order_id: u64) -> bool {
+        self.archive(order_id).is_some()
+    }
+
+    /// `archive_order`, handing back the configured destination's webhooks still being sent;
+    /// `None` when there is no such order.
+    pub(crate) fn archive(&self, order_id: u64) -> Option<Pending> {
+        let archived =
+            self.with_state(|state| state.archive_order(order_id, now_to_the_second()))?;
+        Some(if archived {
+            self.publish(&StoreEvent::OrderArchived { order_id })
+        } else {
+            Pending::default()
+        })
+    }
+
+    /// Moves an order to another customer (0: a guest), as `PUT /v2/orders/{id}` with a
+    /// `customer_id` does: its owner, both customers' order lists, its billing address (the new
+    /// customer's, as `add_order` uses) and `date_modified` (now) change, and the
+    /// `store/order/updated` webhooks are sent. False when there is no such order or customer;
+    /// moving an order to the customer it has changes and sends nothing. Returns before the
+    /// webhooks are sent.
+    pub fn set_order_customer(&self, order_id: u64, customer_id: u64) -> bool {
+        let moved = self.with_state(|state| {
+            if customer_id != 0 && !state.customers.contains_key(&customer_id) {
+                return None;
+            }
+            state.set_order_customer(order_id, customer_id, now_to_the_second())
+        });
+        match moved {
+            Some(true) => {
+                drop(self.publish(&StoreEvent::OrderUpdated { order_id }));
+                true
+            }
+            Some(false) => true,
+            None => false,
+        }
+    }
+
+    /// Whether an order is archived; `None` when there is no such order.
+    pub fn order_is_archived(&self, order_id: u64) -> Option<bool> {
+        self.with_state(|state| state.orders.get(&order_id).map(|order| order.is_deleted))
+    }
+
+    /// The customer an order belongs to (0 for a guest).
+    pub fn order_customer(&self, order_id: u64) -> Option<u64> {
+        self.with_state(|state| state.orders.get(&order_id).map(|order| order.customer_id))
+    }
+
     /// Places a new order, dated now and awaiting fulfillment, for `customer_id`, and sends the
     /// `store/order/created` webhooks; returns its id.
     ///
@@ -482,18 +536,11 @@ impl SandboxStore {
         if !ORDER_STATUSES.iter().any(|status| status.id == status_id) {
             return None;
         }
-        let previous_status_id = self.with_state(|state| {
-            let order = state.orders.get_mut(&order_id)?;
-            let previous_status_id = order.status_id;
-            if previous_status_id != status_id {
-                order.status_id = status_id;
-                order.date_modified = now_to_the_second();
-            }
-            Some(previous_status_id)
-        })?;
-        if previous_status_id == status_id {
+        let changed = self
+            .with_state(|state| state.set_order_status(order_id, status_id, now_to_the_second()))?;
+        let Some(previous_status_id) = changed else {
             return Some(Pending::default());
-        }
+        };
         Some(self.publish(&StoreEvent::OrderStatusUpdated {
             order_id,
             previous_status_id,

@@ -302,6 +302,58 @@ async fn order_events_carry_the_reference_payloads() {
     harness.running.stop().await;
 }
 
+/// The body of a callback without its `hash` and `created_at`, which the test cannot know.
+fn settled(mut payload: Value) -> Value {
+    let fields = payload.as_object_mut().unwrap();
+    assert_eq!(fields.remove("hash").unwrap().as_str().unwrap().len(), 40);
+    assert!(fields.remove("created_at").unwrap().is_i64());
+    payload
+}
+
+#[tokio::test]
+async fn archives_and_customer_moves_carry_the_reference_payloads() {
+    let harness = Harness::start().await;
+    harness
+        .register(json!({"scope": "store/order/*", "destination": harness.destination("/orders")}))
+        .await;
+    let store = harness.running.store();
+
+    let archived = store.archive_order(364);
+    store.wait_for_deliveries(1, WAIT).await;
+    let archived_again = store.archive_order(364);
+    let moved = store.set_order_customer(365, 1);
+    let records = harness.wait_for(2).await;
+    let unknown_order = store.archive_order(999_999) || store.set_order_customer(999_999, 1);
+    let unknown_customer = store.set_order_customer(365, 999_999);
+
+    assert!(archived && archived_again && moved);
+    assert!(!unknown_order && !unknown_customer);
+    let scopes: Vec<&str> = records.iter().map(|record| record.scope.as_str()).collect();
+    assert_eq!(scopes, ["store/order/archived", "store/order/updated"]);
+    let received = harness.received_at("/orders").await;
+    let producer = format!("stores/{}", harness.config.store_hash);
+    let payloads: Vec<Value> = received.iter().map(body).collect();
+    // `store_order_archived.yml` has the same fields as `store_order_updated.yml`.
+    for payload in &payloads {
+        assert_valid(
+            &callback_schema("store_order_updated", "store/order/updated"),
+            payload,
+            "order callback",
+        );
+        assert_eq!(keys(payload), example_keys("store_order_updated"));
+    }
+    assert_eq!(
+        payloads.into_iter().map(settled).collect::<Vec<_>>(),
+        [
+            json!({"scope": "store/order/archived", "store_id": "1001197568",
+                   "data": {"type": "order", "id": 364}, "producer": producer}),
+            json!({"scope": "store/order/updated", "store_id": "1001197568",
+                   "data": {"type": "order", "id": 365}, "producer": producer}),
+        ]
+    );
+    harness.running.stop().await;
+}
+
 #[tokio::test]
 async fn generic_metafield_scopes_go_only_to_hooks_that_ask_for_them() {
     let harness = Harness::start_with(|_| Some("/configured")).await;
