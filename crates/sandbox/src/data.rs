@@ -117,6 +117,10 @@ pub(crate) const CHECKOUT_CONTENT_SCOPE: &str = "store_content_checkout";
 /// The OAuth scope that lets a token create Storefront API tokens (storefront_tokens.v3.yml).
 pub(crate) const STOREFRONT_TOKENS_SCOPE: &str = "store_storefront_api";
 
+/// orders.v3.yml: "The maximum number of metafields allowed on each order [...] is 250 per
+/// client ID."
+pub(crate) const MAX_METAFIELDS_PER_ORDER: usize = 250;
+
 /// The API account behind one Management API access token.
 #[derive(Clone)]
 pub(crate) struct ApiAccount {

@@ -12,7 +12,10 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use url::Url;
 
-use crate::data::{ApiAccount, STOREFRONT_CHANNEL_ID, StaffUser, StoreState, now_to_the_second};
+use crate::data::{
+    ApiAccount, MAX_METAFIELDS_PER_ORDER, Metafield, PermissionSet, STOREFRONT_CHANNEL_ID,
+    StaffUser, StoreState, now_to_the_second,
+};
 use crate::delivery::{Deliveries, DeliveryRecord, Pending, Target};
 use crate::events::{self, CONFIGURED_DESTINATION_SCOPE, StoreEvent};
 use crate::order_status::ORDER_STATUSES;
@@ -395,6 +398,89 @@ impl SandboxStore {
             }
             None => false,
         }
+    }
+
+    /// Deletes a metafield, whoever owns it, and sends the `store/order/metafield/deleted`
+    /// webhooks; false when there is no such id. The order's `date_modified` is left alone, as
+    /// BigCommerce leaves it for metafield changes. Returns before the webhooks are sent.
+    pub fn delete_metafield(&self, metafield_id: u64) -> bool {
+        let event = self.with_state(|state| {
+            let metafield = state.remove_metafield(metafield_id)?;
+            Some(StoreEvent::Metafield {
+                change: events::MetafieldChange::Deleted,
+                metafield_id,
+                order_id: metafield.order_id,
+                namespace: metafield.namespace,
+            })
+        });
+        match event {
+            Some(event) => {
+                drop(self.publish(&event));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Adds a metafield to `order_id`, owned by the sandbox's own app (`SandboxConfig::client_id`)
+    /// and dated now, with an empty description, and sends the `store/order/metafield/created`
+    /// webhooks; returns its id. `permission_set` is spelled as BigCommerce does
+    /// (`read_and_sf_access`, ...). `None`, with nothing changed, when there is no such order or
+    /// permission set, or when the app already has a metafield with that namespace and key on
+    /// the order or 250 of them (the Management API's `409` and `422`). The order's
+    /// `date_modified` is left alone. Returns before the webhooks are sent.
+    pub fn add_metafield(
+        &self,
+        order_id: u64,
+        namespace: &str,
+        key: &str,
+        value: impl Into<String>,
+        permission_set: &str,
+    ) -> Option<u64> {
+        let permission_set: PermissionSet =
+            serde_json::from_value(serde_json::Value::from(permission_set)).ok()?;
+        let value = value.into();
+        let metafield_id = self.with_state(|state| {
+            if !state.orders.contains_key(&order_id) {
+                return None;
+            }
+            let owner = Arc::clone(&state.app_client_id);
+            let own: Vec<&Metafield> = state
+                .metafields_by_order
+                .get(&order_id)
+                .into_iter()
+                .flatten()
+                .filter_map(|id| state.metafields.get(id))
+                .filter(|metafield| metafield.owner_client_id == owner)
+                .collect();
+            if own.len() >= MAX_METAFIELDS_PER_ORDER
+                || own
+                    .iter()
+                    .any(|metafield| metafield.namespace == namespace && metafield.key == key)
+            {
+                return None;
+            }
+            let now = now_to_the_second();
+            Some(state.insert_metafield(Metafield {
+                id: 0,
+                order_id,
+                permission_set,
+                namespace: namespace.to_owned(),
+                key: key.to_owned(),
+                value,
+                description: String::new(),
+                owner_client_id: owner,
+                date_created: now,
+                date_modified: now,
+            }))
+        })?;
+        drop(self.publish(&StoreEvent::Metafield {
+            change: events::MetafieldChange::Created,
+            metafield_id,
+            order_id,
+            namespace: namespace.to_owned(),
+        }));
+        Some(metafield_id)
     }
 
     /// Archives an order as `DELETE /v2/orders/{id}` does (`is_deleted` becomes true and

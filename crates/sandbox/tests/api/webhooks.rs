@@ -355,6 +355,73 @@ async fn archives_and_customer_moves_carry_the_reference_payloads() {
 }
 
 #[tokio::test]
+async fn metafields_added_and_deleted_through_the_handle_are_announced_and_leave_the_order_alone() {
+    let harness = Harness::start().await;
+    harness
+        .register(json!({"scope": "store/order/metafield/*", "destination": harness.destination("/metafields")}))
+        .await;
+    let store = harness.running.store();
+    let order_url = harness.api(&format!("v2/orders/{DEMO_ORDER_ID}"));
+    let (_, before) = harness.call(harness.client.get(&order_url)).await;
+
+    let added = store
+        .add_metafield(
+            DEMO_ORDER_ID,
+            "gift",
+            "wrapping",
+            "red paper",
+            "write_and_sf_access",
+        )
+        .unwrap();
+    let duplicate = store.add_metafield(DEMO_ORDER_ID, "gift", "wrapping", "blue", "read");
+    let bad_permission = store.add_metafield(DEMO_ORDER_ID, "gift", "bow", "yes", "public");
+    let no_order = store.add_metafield(999_999, "gift", "bow", "yes", "read");
+    let info = store.metafield(DEMO_ORDER_ID, "gift", "wrapping").unwrap();
+    store.wait_for_deliveries(1, WAIT).await;
+    let deleted = store.delete_metafield(added);
+    let deleted_again = store.delete_metafield(added);
+    let records = harness.wait_for(2).await;
+    let (_, after) = harness.call(harness.client.get(&order_url)).await;
+
+    assert_eq!((duplicate, bad_permission, no_order), (None, None, None));
+    assert_eq!(
+        info,
+        sandbox::SeedMetafieldInfo {
+            id: added,
+            order_id: DEMO_ORDER_ID,
+            namespace: "gift".to_owned(),
+            key: "wrapping".to_owned(),
+            value: "red paper".to_owned(),
+            permission_set: "write_and_sf_access".to_owned(),
+            owner_client_id: harness.config.client_id.clone(),
+        }
+    );
+    assert!(deleted && !deleted_again);
+    assert!(store.metafield(DEMO_ORDER_ID, "gift", "wrapping").is_none());
+    let scopes: Vec<&str> = records.iter().map(|record| record.scope.as_str()).collect();
+    assert_eq!(
+        scopes,
+        [
+            "store/order/metafield/created",
+            "store/order/metafield/deleted"
+        ]
+    );
+    let payloads: Vec<Value> = harness
+        .received_at("/metafields")
+        .await
+        .iter()
+        .map(|request| settled(body(request))["data"].clone())
+        .collect();
+    let data = json!({"metafield_id": added, "resource_id": DEMO_ORDER_ID.to_string(), "namespace": "gift"});
+    assert_eq!(payloads, [data.clone(), data]);
+    assert_eq!(
+        after, before,
+        "metafield changes leave the order's date_modified alone"
+    );
+    harness.running.stop().await;
+}
+
+#[tokio::test]
 async fn generic_metafield_scopes_go_only_to_hooks_that_ask_for_them() {
     let harness = Harness::start_with(|_| Some("/configured")).await;
     harness
