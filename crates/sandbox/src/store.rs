@@ -1,11 +1,12 @@
 //! One sandbox store's shared handle: who it is (hash, name, numeric id), its data behind one
 //! `Mutex` (never held across an `.await`), its Management API quota window and request
 //! counters, its access tokens and the app's installation, and the webhooks a change sends:
-//! which hooks hear of it, and which deliveries the write that caused it waits for. `data` is
+//! which hooks hear of it, which deliveries the write that caused it waits for, and none at all
+//! while a test has paused them. `data` is
 //! what it holds, `events` renders the callbacks and `delivery` sends them.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -162,6 +163,8 @@ struct StoreInner {
     /// The store's Management API quota, shared by every token (BigCommerce's is per store).
     quota: Mutex<QuotaWindow>,
     deliveries: Deliveries,
+    /// While set, `publish` sends nothing: every event is dropped unrecorded.
+    webhooks_paused: AtomicBool,
 }
 
 impl SandboxStore {
@@ -179,6 +182,7 @@ impl SandboxStore {
                 graphql_requests: AtomicU64::new(0),
                 quota: Mutex::new(quota),
                 deliveries,
+                webhooks_paused: AtomicBool::new(false),
             }),
         }
     }
@@ -642,6 +646,9 @@ impl SandboxStore {
     /// BigCommerce sends them.
     pub(crate) fn publish(&self, event: &StoreEvent) -> Pending {
         let mut pending = Pending::default();
+        if self.webhooks_paused() {
+            return pending;
+        }
         let deliveries = &self.inner.deliveries;
         let configured = deliveries.destination();
         let created_at = OffsetDateTime::now_utc().unix_timestamp();
@@ -686,6 +693,19 @@ impl SandboxStore {
             pending.extend(deliveries.send(&notification.scope, &body, targets));
         }
         pending
+    }
+
+    /// Pauses (or resumes) every webhook of the store: while paused, each event is dropped
+    /// before any message is made, as if BigCommerce had given up delivering it: no registered
+    /// hook or configured destination hears of it, `webhook_deliveries` does not list it, and
+    /// resuming does not send it later. Messages already on their way still finish.
+    pub fn set_webhooks_paused(&self, paused: bool) {
+        self.inner.webhooks_paused.store(paused, Ordering::SeqCst);
+    }
+
+    /// Whether `set_webhooks_paused` paused the store's webhooks.
+    pub fn webhooks_paused(&self) -> bool {
+        self.inner.webhooks_paused.load(Ordering::SeqCst)
     }
 
     /// Points every order event at `destination` besides registered hooks (`None`: nowhere).

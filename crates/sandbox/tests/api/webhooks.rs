@@ -422,6 +422,46 @@ async fn metafields_added_and_deleted_through_the_handle_are_announced_and_leave
 }
 
 #[tokio::test]
+async fn paused_webhooks_drop_every_event_until_resumed() {
+    let harness = Harness::start_with(|_| Some("/configured")).await;
+    harness
+        .register(json!({"scope": "store/order/*", "destination": harness.destination("/orders")}))
+        .await;
+    let store = harness.running.store();
+
+    store.set_webhooks_paused(true);
+    let paused = store.webhooks_paused();
+    store.add_order(1);
+    store.set_order_status(DEMO_ORDER_ID, 2);
+    store.set_metafield_value(1, "while paused");
+    let (status, _) = harness
+        .call(harness.client.delete(harness.api("v2/orders/364")))
+        .await;
+    let while_paused = store.wait_for_deliveries(0, WAIT).await;
+    store.set_webhooks_paused(false);
+    store.archive_order(367);
+    let records = harness.wait_for(2).await;
+
+    assert!(paused && !store.webhooks_paused());
+    assert_eq!(status, 204);
+    assert!(while_paused.is_empty(), "{while_paused:#?}");
+    let mut sent: Vec<(&str, Option<u64>)> = records
+        .iter()
+        .map(|record| (record.scope.as_str(), record.hook_id))
+        .collect();
+    sent.sort_unstable();
+    assert_eq!(
+        sent,
+        [
+            ("store/order/archived", None),
+            ("store/order/archived", Some(1))
+        ]
+    );
+    assert!(harness.received_at("/orders").await.len() == 1);
+    harness.running.stop().await;
+}
+
+#[tokio::test]
 async fn generic_metafield_scopes_go_only_to_hooks_that_ask_for_them() {
     let harness = Harness::start_with(|_| Some("/configured")).await;
     harness
