@@ -150,6 +150,16 @@ pub enum Invalidation {
     Ignore(&'static str),
 }
 
+impl Invalidation {
+    /// The order it names, if any.
+    pub fn order(&self) -> Option<OrderId> {
+        match self {
+            Invalidation::Order(order) | Invalidation::OrderMetafields(order) => Some(*order),
+            Invalidation::Channels | Invalidation::Ignore(_) => None,
+        }
+    }
+}
+
 /// A delivery's body, as far as it matters here.
 #[derive(Debug, Deserialize)]
 struct Payload {

@@ -1,0 +1,475 @@
+//! `SYNC_MODE=mirror` (issue 18) against the sandbox, a whole fake BigCommerce: reads served
+//! from the mirror answer exactly what on-demand reads answer, for every shopper of the
+//! sandbox's data set, at zero Management API calls; a change shows within one catch-up
+//! interval with no webhook at all; an order moved to another customer leaves the first and
+//! reaches the second; a restart in the middle of the initial sync resumes where it stopped.
+//! The database is an SQLite file, or a fresh PostgreSQL database with `TEST_POSTGRES_URL`.
+//! Every wait is a bounded poll.
+
+use std::time::Duration;
+
+use order_metafields_sandbox::{RequestKind, RunningSandbox, SandboxConfig, TokenCustomer};
+use order_metafields_service::config::Settings;
+use order_metafields_service::database::{Database, DatabaseUrl, MirrorStateRecord};
+use order_metafields_service::startup::Application;
+use serde_json::Value;
+use tokio::time::Instant;
+
+use crate::test_database::TestDatabase;
+
+/// Where a test's mirror lives: a temporary SQLite file, or a fresh PostgreSQL database.
+struct Place {
+    url: String,
+    _postgres: Option<TestDatabase>,
+    _directory: Option<tempfile::TempDir>,
+}
+
+impl Place {
+    async fn new() -> Self {
+        if std::env::var_os("TEST_POSTGRES_URL").is_some() {
+            let database = TestDatabase::new().await;
+            return Self {
+                url: database.url_text.clone(),
+                _postgres: Some(database),
+                _directory: None,
+            };
+        }
+        let directory = tempfile::tempdir().expect("a temporary directory");
+        let url = format!(
+            "sqlite://{}",
+            directory.path().join("mirror.db").to_string_lossy()
+        );
+        Self {
+            url,
+            _postgres: None,
+            _directory: Some(directory),
+        }
+    }
+
+    async fn database(&self) -> Database {
+        Database::connect(&self.url.parse::<DatabaseUrl>().expect("a database url"))
+            .await
+            .expect("the test reaches the database")
+    }
+}
+
+/// The sandbox and what the app is given to reach its store.
+struct Lab {
+    sandbox: RunningSandbox,
+    client_id: String,
+    client_secret: String,
+    access_token: String,
+}
+
+impl std::ops::Deref for Lab {
+    type Target = RunningSandbox;
+
+    fn deref(&self) -> &RunningSandbox {
+        &self.sandbox
+    }
+}
+
+/// The sandbox with one store and a quota no test comes near.
+async fn sandbox(extra_customers: u32, orders_each: u32, latency: Duration) -> Lab {
+    let mut config = SandboxConfig::demo_defaults();
+    config.more_stores.clear();
+    config.quota = 100_000;
+    config.latency = latency;
+    config.seed.extra_customers = extra_customers;
+    config.seed.extra_orders_per_customer = orders_each;
+    let (client_id, client_secret, access_token) = (
+        config.client_id.clone(),
+        config.client_secret.clone(),
+        config.access_token.clone(),
+    );
+    Lab {
+        sandbox: order_metafields_sandbox::start(config)
+            .await
+            .expect("the sandbox starts"),
+        client_id,
+        client_secret,
+        access_token,
+    }
+}
+
+/// A running application, stopped (and its syncs with it) by [`App::stop`].
+struct App {
+    address: String,
+    handle: actix_web::dev::ServerHandle,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl App {
+    async fn start(sandbox: &Lab, database: &str, mode: &str) -> Self {
+        Self::start_with(sandbox, database, mode, "1s").await
+    }
+
+    async fn start_with(sandbox: &Lab, database: &str, mode: &str, catch_up: &str) -> Self {
+        let base = sandbox.api_base_url().to_string();
+        let pairs: Vec<(&str, &str)> = vec![
+            ("BC_STORE_HASH", sandbox.store_hash()),
+            ("BC_ACCESS_TOKEN", &sandbox.access_token),
+            ("BC_CLIENT_ID", &sandbox.client_id),
+            ("BC_CLIENT_SECRET", &sandbox.client_secret),
+            ("BC_API_BASE_URL", &base),
+            ("LISTEN_ADDR", "127.0.0.1:0"),
+            ("DATABASE_URL", database),
+            ("SYNC_MODE", mode),
+            ("MIRROR_CATCH_UP_INTERVAL", catch_up),
+            ("ORDERS_REFRESH_INTERVAL", "1s"),
+        ];
+        let settings = Settings::from_pairs(pairs).expect("test settings are valid");
+        let application = Application::build(settings)
+            .await
+            .expect("the application builds");
+        let address = format!("http://127.0.0.1:{}", application.port());
+        let handle = application.server_handle();
+        let server = tokio::spawn(application.run_until_stopped());
+        Self {
+            address,
+            handle,
+            server,
+        }
+    }
+
+    async fn stop(self) {
+        self.handle.stop(false).await;
+        let _ = self.server.await;
+    }
+
+    /// `GET path` as `customer`: status and body.
+    async fn get(&self, sandbox: &Lab, customer: u64, path: &str) -> (u16, Value) {
+        let response = reqwest::Client::new()
+            .get(format!("{}{path}", self.address))
+            .bearer_auth(token(sandbox, customer))
+            .send()
+            .await
+            .expect("the app answers");
+        let status = response.status().as_u16();
+        let body = response.json().await.unwrap_or(Value::Null);
+        (status, body)
+    }
+}
+
+fn token(sandbox: &Lab, customer: u64) -> String {
+    order_metafields_sandbox::mint_current_customer_token(
+        &sandbox.client_id,
+        sandbox.client_secret.as_bytes(),
+        sandbox.store_hash(),
+        &TokenCustomer {
+            id: customer,
+            email: format!("shopper{customer}@example.com"),
+            group_id: "0".to_owned(),
+        },
+        jsonwebtoken::Algorithm::HS256,
+        Duration::from_secs(900),
+    )
+    .expect("a token")
+}
+
+/// The mirror's state once `done` holds, or the last one seen after `limit`.
+async fn state_when(
+    database: &Database,
+    store: &str,
+    limit: Duration,
+    done: impl Fn(&MirrorStateRecord) -> bool,
+) -> Option<MirrorStateRecord> {
+    let until = Instant::now() + limit;
+    let mut last = None;
+    while Instant::now() < until {
+        last = database.mirror_state(store).await.ok().flatten();
+        if last.as_ref().is_some_and(&done) {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    last
+}
+
+fn complete(state: &MirrorStateRecord) -> bool {
+    state.orders_complete && state.metafields_complete
+}
+
+/// Waits until `check` holds of what `customer` is answered at `path`, within `limit`;
+/// how long it took.
+async fn until_answer(
+    app: &App,
+    sandbox: &Lab,
+    customer: u64,
+    path: &str,
+    limit: Duration,
+    check: impl Fn(u16, &Value) -> bool,
+) -> Option<Duration> {
+    let began = Instant::now();
+    while began.elapsed() < limit {
+        let (status, body) = app.get(sandbox, customer, path).await;
+        if check(status, &body) {
+            return Some(began.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    None
+}
+
+fn order_ids(body: &Value) -> Vec<u64> {
+    body["data"]
+        .as_array()
+        .map(|orders| {
+            orders
+                .iter()
+                .filter_map(|order| order["id"].as_u64())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn mirrored_reads_answer_what_on_demand_reads_answer_for_every_shopper_at_no_upstream_call() {
+    let sandbox = sandbox(20, 3, Duration::ZERO).await;
+    let place = Place::new().await;
+    let database = place.database().await;
+    let on_demand = App::start(&sandbox, "sqlite::memory:", "on-demand").await;
+    // No catch-up while the reads are compared: every Management API call counted is a read's.
+    let mirrored = App::start_with(&sandbox, &place.url, "mirror", "1h").await;
+    let store = sandbox.store_hash().to_owned();
+    let state = state_when(&database, &store, Duration::from_secs(30), complete).await;
+    assert!(state.as_ref().is_some_and(complete), "{state:?}");
+    // The mirror's reads switch over right after the state is saved.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let customers: Vec<u64> = sandbox
+        .store()
+        .customers()
+        .iter()
+        .map(|customer| customer.id)
+        .collect();
+
+    let mut compared = 0;
+    for &customer in &customers {
+        sandbox.store().reset_request_counts();
+        let before = sandbox.store().management_requests();
+        let mirror_list = mirrored
+            .get(&sandbox, customer, "/v1/orders?limit=250")
+            .await;
+        let mut orders = order_ids(&mirror_list.1);
+        // Ids nobody owns, and another shopper's, answer the same 404 too.
+        orders.extend([1, 99_999_999]);
+        let mut answers = vec![mirror_list];
+        for order in &orders {
+            answers.push(
+                mirrored
+                    .get(
+                        &sandbox,
+                        customer,
+                        &format!("/v1/orders/{order}/metafields"),
+                    )
+                    .await,
+            );
+        }
+        let mirror_calls = sandbox.store().management_requests() - before;
+        assert_eq!(
+            mirror_calls, 0,
+            "customer {customer}: reads from the mirror"
+        );
+        let expected_list = on_demand
+            .get(&sandbox, customer, "/v1/orders?limit=250")
+            .await;
+        assert_eq!(answers[0], expected_list, "customer {customer}'s orders");
+        for (order, answer) in orders.iter().zip(&answers[1..]) {
+            let expected = on_demand
+                .get(
+                    &sandbox,
+                    customer,
+                    &format!("/v1/orders/{order}/metafields"),
+                )
+                .await;
+            assert_eq!(*answer, expected, "customer {customer}, order {order}");
+            compared += 1;
+        }
+    }
+    eprintln!(
+        "compared {} shoppers and {compared} metafield answers",
+        customers.len()
+    );
+    assert!(customers.len() >= 20 && compared >= 60);
+    mirrored.stop().await;
+    on_demand.stop().await;
+}
+
+#[tokio::test]
+async fn a_change_shows_within_one_catch_up_interval_with_no_webhook() {
+    let sandbox = sandbox(0, 0, Duration::ZERO).await;
+    assert!(
+        sandbox.store().webhook_destination().is_none(),
+        "no webhooks"
+    );
+    let place = Place::new().await;
+    let database = place.database().await;
+    let app = App::start(&sandbox, &place.url, "mirror").await;
+    let store = sandbox.store_hash().to_owned();
+    assert!(
+        state_when(&database, &store, Duration::from_secs(30), complete)
+            .await
+            .is_some_and(|state| complete(&state))
+    );
+    // Alice (customer 1) owns order 321 with a storefront metafield.
+    let metafield = sandbox
+        .store()
+        .metafields_of(321)
+        .into_iter()
+        .find(|metafield| metafield.permission_set.ends_with("_sf_access"))
+        .expect("a storefront metafield on order 321");
+    let (status, before) = app.get(&sandbox, 1, "/v1/orders/321/metafields").await;
+    assert_eq!(status, 200);
+    let (_, list_before) = app.get(&sandbox, 1, "/v1/orders").await;
+
+    sandbox
+        .store()
+        .set_metafield_value(metafield.id, "changed while no webhook was listening");
+    let placed = sandbox.store().add_order(1);
+
+    let shown = until_answer(
+        &app,
+        &sandbox,
+        1,
+        "/v1/orders/321/metafields",
+        Duration::from_secs(10),
+        |status, body| {
+            status == 200
+                && body["data"].as_array().is_some_and(|fields| {
+                    fields
+                        .iter()
+                        .any(|field| field["value"] == "changed while no webhook was listening")
+                })
+        },
+    )
+    .await;
+    let listed = until_answer(
+        &app,
+        &sandbox,
+        1,
+        "/v1/orders",
+        Duration::from_secs(10),
+        |status, body| status == 200 && order_ids(body).contains(&placed),
+    )
+    .await;
+
+    assert_ne!(before["data"], Value::Null);
+    assert!(!order_ids(&list_before).contains(&placed));
+    // One catch-up interval (1 s) and the read's own polling; generous for a loaded machine.
+    let interval = Duration::from_secs(1);
+    assert!(
+        shown.is_some_and(|took| took <= interval * 4),
+        "metafield change shown after {shown:?}"
+    );
+    assert!(
+        listed.is_some_and(|took| took <= interval * 4),
+        "new order listed after {listed:?}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_order_moved_to_another_customer_leaves_the_first_and_reaches_the_second() {
+    let sandbox = sandbox(0, 0, Duration::ZERO).await;
+    let place = Place::new().await;
+    let database = place.database().await;
+    let app = App::start(&sandbox, &place.url, "mirror").await;
+    let store = sandbox.store_hash().to_owned();
+    assert!(
+        state_when(&database, &store, Duration::from_secs(30), complete)
+            .await
+            .is_some_and(|state| complete(&state))
+    );
+    // Alice (1) owns 321; Bob (2) does not. Both lists are cached first.
+    let (_, alice) = app.get(&sandbox, 1, "/v1/orders").await;
+    let (_, bob) = app.get(&sandbox, 2, "/v1/orders").await;
+    assert!(order_ids(&alice).contains(&321));
+    assert!(!order_ids(&bob).contains(&321));
+    let (status, metafields) = app.get(&sandbox, 1, "/v1/orders/321/metafields").await;
+    assert_eq!(status, 200);
+
+    assert!(sandbox.store().set_order_customer(321, 2));
+
+    let left = until_answer(
+        &app,
+        &sandbox,
+        1,
+        "/v1/orders",
+        Duration::from_secs(10),
+        |status, body| status == 200 && !order_ids(body).contains(&321),
+    )
+    .await;
+    let reached = until_answer(
+        &app,
+        &sandbox,
+        2,
+        "/v1/orders",
+        Duration::from_secs(10),
+        |status, body| status == 200 && order_ids(body).contains(&321),
+    )
+    .await;
+    let (alice_status, _) = app.get(&sandbox, 1, "/v1/orders/321/metafields").await;
+    let (bob_status, bob_metafields) = app.get(&sandbox, 2, "/v1/orders/321/metafields").await;
+
+    assert!(left.is_some(), "order 321 still listed for Alice");
+    assert!(reached.is_some(), "order 321 never listed for Bob");
+    assert_eq!(alice_status, 404, "no longer Alice's");
+    assert_eq!(bob_status, 200);
+    assert_eq!(bob_metafields, metafields, "the same fields, now Bob's");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_restart_in_the_middle_of_the_initial_sync_resumes_where_it_stopped() {
+    // 3,010 orders: 13 pages of 250, each answered after 100 ms.
+    let sandbox = sandbox(300, 10, Duration::from_millis(100)).await;
+    let place = Place::new().await;
+    let database = place.database().await;
+    let store = sandbox.store_hash().to_owned();
+    let app = App::start(&sandbox, &place.url, "mirror").await;
+    let midway = state_when(&database, &store, Duration::from_secs(60), |state| {
+        state.orders_synced >= 750
+    })
+    .await
+    .expect("the initial sync began");
+    app.stop().await;
+    let stopped = database
+        .mirror_state(&store)
+        .await
+        .unwrap()
+        .expect("the sync's state is saved");
+    assert!(!stopped.orders_complete, "stopped midway: {stopped:?}");
+    let total = u64::try_from(stopped.orders_total).unwrap();
+    sandbox.store().reset_request_counts();
+
+    let again = App::start(&sandbox, &place.url, "mirror").await;
+    let done = state_when(&database, &store, Duration::from_secs(60), complete).await;
+    let pages_after = sandbox
+        .store()
+        .management_requests_of(RequestKind::OrdersList);
+    let counts = sandbox
+        .store()
+        .management_requests_of(RequestKind::OrdersCount);
+    let size = database.mirror_size(&store).await.unwrap();
+
+    assert!(midway.orders_synced >= 750);
+    assert!(done.as_ref().is_some_and(complete), "{done:?}");
+    assert_eq!(
+        done.unwrap().started_at,
+        stopped.started_at,
+        "the same sync, resumed"
+    );
+    assert_eq!(size.orders, total, "every order mirrored once");
+    assert_eq!(
+        counts, 0,
+        "not begun again (a new sync counts the orders first)"
+    );
+    let left = total - u64::try_from(stopped.orders_synced).unwrap();
+    // The pages left, the short last one, and at most one catch-up page.
+    let expected = left.div_ceil(250) + 2;
+    assert!(
+        pages_after <= expected,
+        "{pages_after} order pages after the restart; {left} orders were left ({expected} pages at most)"
+    );
+    again.stop().await;
+}
