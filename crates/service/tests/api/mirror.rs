@@ -105,6 +105,15 @@ impl App {
     }
 
     async fn start_with(sandbox: &Lab, database: &str, mode: &str, catch_up: &str) -> Self {
+        Self::start_with_pairs(
+            sandbox,
+            database,
+            &[("SYNC_MODE", mode), ("MIRROR_CATCH_UP_INTERVAL", catch_up)],
+        )
+        .await
+    }
+
+    async fn start_with_pairs(sandbox: &Lab, database: &str, overrides: &[(&str, &str)]) -> Self {
         let base = sandbox.api_base_url().to_string();
         let pairs: Vec<(&str, &str)> = vec![
             ("BC_STORE_HASH", sandbox.store_hash()),
@@ -114,10 +123,15 @@ impl App {
             ("BC_API_BASE_URL", &base),
             ("LISTEN_ADDR", "127.0.0.1:0"),
             ("DATABASE_URL", database),
-            ("SYNC_MODE", mode),
-            ("MIRROR_CATCH_UP_INTERVAL", catch_up),
+            ("SYNC_MODE", "mirror"),
+            ("MIRROR_CATCH_UP_INTERVAL", "1s"),
             ("ORDERS_REFRESH_INTERVAL", "1s"),
         ];
+        let mut pairs: Vec<(&str, &str)> = pairs
+            .into_iter()
+            .filter(|(name, _)| !overrides.iter().any(|(other, _)| other == name))
+            .collect();
+        pairs.extend_from_slice(overrides);
         let settings = Settings::from_pairs(pairs).expect("test settings are valid");
         let application = Application::build(settings)
             .await
@@ -472,4 +486,134 @@ async fn a_restart_in_the_middle_of_the_initial_sync_resumes_where_it_stopped() 
         "{pages_after} order pages after the restart; {left} orders were left ({expected} pages at most)"
     );
     again.stop().await;
+}
+
+#[tokio::test]
+async fn an_archived_order_whose_webhook_never_came_is_gone_after_one_reconciliation() {
+    let sandbox = sandbox(0, 0, Duration::ZERO).await;
+    let place = Place::new().await;
+    let database = place.database().await;
+    let app =
+        App::start_with_pairs(&sandbox, &place.url, &[("MIRROR_RECONCILE_INTERVAL", "2s")]).await;
+    let store = sandbox.store_hash().to_owned();
+    assert!(
+        state_when(&database, &store, Duration::from_secs(30), complete)
+            .await
+            .is_some_and(|state| complete(&state))
+    );
+    let (status, _) = app.get(&sandbox, 1, "/v1/orders/321/metafields").await;
+    assert_eq!(status, 200);
+
+    // Archived orders leave the lists and no date query finds them: only a comparison does.
+    assert!(sandbox.store().archive_order(321));
+    let gone = until_answer(
+        &app,
+        &sandbox,
+        1,
+        "/v1/orders/321/metafields",
+        Duration::from_secs(15),
+        |status, _| status == 404,
+    )
+    .await;
+    let (_, list) = app.get(&sandbox, 1, "/v1/orders").await;
+
+    assert!(gone.is_some(), "order 321 still served");
+    assert!(!order_ids(&list).contains(&321));
+    assert!(order_ids(&list).contains(&364), "Alice's other orders stay");
+    app.stop().await;
+}
+
+/// Several replicas (PostgreSQL): one syncs the store, every one reads the mirror, and a
+/// webhook any of them receives reaches the one that syncs.
+#[tokio::test]
+async fn one_replica_syncs_a_store_every_replica_reads_it_and_a_webhook_to_any_reaches_the_sync() {
+    let sandbox = sandbox(20, 3, Duration::ZERO).await;
+    let store = sandbox.store_hash().to_owned();
+    let api_base = sandbox.api_base_url().to_string();
+    let Some(cluster) = crate::helpers::replicas::Cluster::spawn_in_front_of(
+        "mirror across replicas",
+        &api_base,
+        (&sandbox.client_id, &sandbox.client_secret),
+        &[(&store, &sandbox.access_token)],
+        3,
+        &[
+            ("SYNC_MODE", "mirror"),
+            // Only a webhook can bring a change within the test.
+            ("MIRROR_CATCH_UP_INTERVAL", "1h"),
+            ("WEBHOOK_SECRET", crate::helpers::CLIENT_SECRET),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    let database = Database::connect(&cluster.database_url()).await.unwrap();
+    let state = state_when(&database, &store, Duration::from_secs(30), complete).await;
+    assert!(state.as_ref().is_some_and(complete), "{state:?}");
+    let mut syncing = Vec::new();
+    for number in 1..=3 {
+        let metrics = cluster.metrics(number).await;
+        let wrote = metrics.lines().any(|line| {
+            line.starts_with("order_metafields_mirror_rows_written_total{kind=\"orders\"}")
+        });
+        syncing.push(wrote);
+    }
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    sandbox.store().reset_request_counts();
+    let mut answers = Vec::new();
+    for number in 1..=3 {
+        let response = cluster
+            .get(
+                number,
+                "/v1/orders/321/metafields",
+                Some(&token(&sandbox, 1)),
+            )
+            .await;
+        answers.push(response.status().as_u16());
+    }
+    let reads_cost = sandbox.store().management_requests();
+
+    // Archived, and the webhook delivered to replica 3 alone.
+    assert!(sandbox.store().archive_order(321));
+    let delivered = cluster
+        .deliver(
+            3,
+            &store,
+            &serde_json::json!({"scope": "store/order/archived", "store_id": "1",
+                "data": {"type": "order", "id": 321},
+                "hash": "archived-321", "created_at": 1, "producer": format!("stores/{store}")}),
+        )
+        .await
+        .status()
+        .as_u16();
+    let gone = crate::helpers::replicas::within(Duration::from_secs(10), || async {
+        let mut all = true;
+        for number in 1..=3 {
+            let status = cluster
+                .get(
+                    number,
+                    "/v1/orders/321/metafields",
+                    Some(&token(&sandbox, 1)),
+                )
+                .await
+                .status()
+                .as_u16();
+            all &= status == 404;
+        }
+        all
+    })
+    .await;
+
+    assert_eq!(
+        syncing.iter().filter(|wrote| **wrote).count(),
+        1,
+        "one replica syncs: {syncing:?}"
+    );
+    assert_eq!(answers, [200, 200, 200]);
+    assert_eq!(reads_cost, 0, "every replica reads the mirror");
+    assert_eq!(delivered, 200);
+    assert!(
+        gone.is_some(),
+        "the archived order is still served somewhere"
+    );
 }
