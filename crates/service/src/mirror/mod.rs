@@ -65,6 +65,47 @@ pub struct MirrorFigures {
     pub syncing_here: bool,
 }
 
+impl MirrorFigures {
+    /// One line for the merchant page.
+    pub fn describe(&self) -> String {
+        if self.orders_ready && self.metafields_ready {
+            let caught_up = self
+                .caught_up_at
+                .and_then(|seconds| time::OffsetDateTime::from_unix_timestamp(seconds).ok())
+                .and_then(|at| {
+                    at.format(&time::format_description::well_known::Rfc3339)
+                        .ok()
+                })
+                .map_or_else(String::new, |at| format!("; last catch-up {at}"));
+            return format!(
+                "complete: {} orders copied; shoppers' reads cost no API call{caught_up}",
+                self.orders_synced
+            );
+        }
+        if self.orders_ready {
+            return format!(
+                "copying metafields ({} orders copied); metafields are read from BigCommerce until it is complete",
+                self.orders_synced
+            );
+        }
+        if self.orders_total == 0 && self.orders_synced == 0 {
+            return "starting; reads go to BigCommerce until the copy is complete".to_owned();
+        }
+        let percent = self.orders_synced.saturating_mul(100) / self.orders_total.max(1);
+        let left = match self.eta_seconds {
+            Some(seconds) if seconds >= 120 => format!(", about {} min left", seconds / 60),
+            Some(seconds) => format!(", about {seconds} s left"),
+            None => String::new(),
+        };
+        format!(
+            "copying orders: {} of {} ({}%){left}; reads go to BigCommerce until the copy is complete",
+            self.orders_synced,
+            self.orders_total,
+            percent.min(100)
+        )
+    }
+}
+
 impl StoreMirror {
     /// A store's mirror, nothing known complete until its state is read.
     pub fn new(hash: StoreHash, database: Database, max_orders: u64) -> Arc<Self> {
@@ -230,5 +271,62 @@ impl OrderSource for Source {
             }
         }
         self.client.order_metafields(order, deadline).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn figures() -> MirrorFigures {
+        MirrorFigures {
+            orders_ready: false,
+            metafields_ready: false,
+            orders_total: 10_000,
+            orders_synced: 4_200,
+            eta_seconds: Some(190),
+            caught_up_at: None,
+            syncing_here: true,
+        }
+    }
+
+    #[test]
+    fn the_merchant_page_line_says_how_far_the_copy_is_and_where_reads_go() {
+        let syncing = figures();
+        let metafields = MirrorFigures {
+            orders_ready: true,
+            orders_synced: 10_000,
+            ..figures()
+        };
+        let complete = MirrorFigures {
+            orders_ready: true,
+            metafields_ready: true,
+            orders_synced: 10_000,
+            caught_up_at: Some(1_764_892_800),
+            ..figures()
+        };
+        let starting = MirrorFigures {
+            orders_total: 0,
+            orders_synced: 0,
+            eta_seconds: None,
+            ..figures()
+        };
+
+        assert_eq!(
+            syncing.describe(),
+            "copying orders: 4200 of 10000 (42%), about 3 min left; reads go to BigCommerce until the copy is complete"
+        );
+        assert_eq!(
+            metafields.describe(),
+            "copying metafields (10000 orders copied); metafields are read from BigCommerce until it is complete"
+        );
+        assert_eq!(
+            complete.describe(),
+            "complete: 10000 orders copied; shoppers' reads cost no API call; last catch-up 2025-12-05T00:00:00Z"
+        );
+        assert_eq!(
+            starting.describe(),
+            "starting; reads go to BigCommerce until the copy is complete"
+        );
     }
 }
