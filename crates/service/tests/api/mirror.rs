@@ -95,6 +95,7 @@ async fn sandbox(extra_customers: u32, orders_each: u32, latency: Duration) -> L
 /// A running application, stopped (and its syncs with it) by [`App::stop`].
 struct App {
     address: String,
+    database: Database,
     handle: actix_web::dev::ServerHandle,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -138,9 +139,11 @@ impl App {
             .expect("the application builds");
         let address = format!("http://127.0.0.1:{}", application.port());
         let handle = application.server_handle();
+        let database = application.database().clone();
         let server = tokio::spawn(application.run_until_stopped());
         Self {
             address,
+            database,
             handle,
             server,
         }
@@ -616,4 +619,126 @@ async fn one_replica_syncs_a_store_every_replica_reads_it_and_a_webhook_to_any_r
         gone.is_some(),
         "the archived order is still served somewhere"
     );
+}
+
+#[tokio::test]
+async fn a_webhook_the_database_cannot_note_is_refused_so_bigcommerce_retries_it() {
+    let sandbox = sandbox(0, 0, Duration::ZERO).await;
+    let place = Place::new().await;
+    let secret = "a-webhook-secret-of-at-least-32-characters";
+    let app = App::start_with_pairs(&sandbox, &place.url, &[("WEBHOOK_SECRET", secret)]).await;
+    let store = sandbox.store_hash().to_owned();
+    let deliver = |hash: &'static str| {
+        let body = serde_json::json!({"scope": "store/order/updated", "store_id": "1",
+            "data": {"type": "order", "id": 321}, "hash": hash, "created_at": 1,
+            "producer": format!("stores/{store}")});
+        reqwest::Client::new()
+            .post(format!("{}/webhooks/bigcommerce", app.address))
+            .header("x-webhook-secret", secret)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+    };
+    let database = place.database().await;
+    assert!(
+        state_when(&database, &store, Duration::from_secs(30), complete)
+            .await
+            .is_some_and(|state| complete(&state))
+    );
+    sandbox.store().reset_request_counts();
+    let noted = deliver("first").await.unwrap().status().as_u16();
+    // The sync reads the order again (`GET /v2/orders/321`), and its note is cleared.
+    let mut reread = false;
+    let until = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < until && !reread {
+        reread = sandbox.store().management_requests_of(RequestKind::Order) == 1
+            && database
+                .mirror_pending(&store, 10)
+                .await
+                .unwrap()
+                .is_empty();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    app.database.close().await;
+    let refused = deliver("second").await.unwrap();
+    let status = refused.status().as_u16();
+    let content_type = refused
+        .headers()
+        .get("content-type")
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+
+    assert_eq!(noted, 200);
+    assert!(reread, "the webhook's order was never read again");
+    assert_eq!(status, 503);
+    assert_eq!(content_type.as_deref(), Some("application/problem+json"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_shoppers_write_shows_in_the_next_read_from_the_mirror() {
+    let sandbox = sandbox(0, 0, Duration::ZERO).await;
+    let place = Place::new().await;
+    let directory = tempfile::tempdir().unwrap();
+    let file = directory.path().join("fields.json");
+    std::fs::write(
+        &file,
+        serde_json::json!({"version": 1, "definitions": [
+            {"namespace": "gift", "key": "message", "label": "Gift message",
+             "customer_editable": true, "max_length": 200}
+        ]})
+        .to_string(),
+    )
+    .unwrap();
+    // No catch-up within the test: only the write itself can bring its value to the mirror.
+    let app = App::start_with_pairs(
+        &sandbox,
+        &place.url,
+        &[
+            ("FIELD_DEFINITIONS_FILE", file.to_str().unwrap()),
+            ("MIRROR_CATCH_UP_INTERVAL", "1h"),
+        ],
+    )
+    .await;
+    let database = place.database().await;
+    let store = sandbox.store_hash().to_owned();
+    assert!(
+        state_when(&database, &store, Duration::from_secs(30), complete)
+            .await
+            .is_some_and(|state| complete(&state))
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (_, before) = app.get(&sandbox, 1, "/v1/orders/321/metafields").await;
+
+    let written = reqwest::Client::new()
+        .put(format!(
+            "{}/v1/orders/321/metafields/gift/message",
+            app.address
+        ))
+        .bearer_auth(token(&sandbox, 1))
+        .json(&serde_json::json!({"value": "Happy birthday, Bob"}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16();
+    sandbox.store().reset_request_counts();
+    let (status, after) = app.get(&sandbox, 1, "/v1/orders/321/metafields").await;
+    let read_cost = sandbox.store().management_requests();
+
+    let message = |body: &Value| {
+        body["data"].as_array().and_then(|fields| {
+            fields
+                .iter()
+                .find(|field| field["key"] == "message")
+                .map(|field| field["value"].clone())
+        })
+    };
+    assert_eq!(message(&before), None);
+    assert_eq!(written, 200);
+    assert_eq!(status, 200);
+    assert_eq!(message(&after), Some(Value::from("Happy birthday, Bob")));
+    assert_eq!(read_cost, 0, "read from the mirror");
+    app.stop().await;
 }
