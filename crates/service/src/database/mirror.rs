@@ -372,6 +372,18 @@ impl Database {
         .await
     }
 
+    /// The stores with orders waiting to be read again (one query for every store).
+    pub async fn stores_with_mirror_pending(&self) -> Result<Vec<String>, DatabaseError> {
+        let operation = "stores_with_mirror_pending";
+        let rows = sqlx::query("SELECT DISTINCT store_hash FROM mirror_pending")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query_error(operation))?;
+        rows.iter()
+            .map(|row| row.try_get("store_hash").map_err(query_error(operation)))
+            .collect()
+    }
+
     /// Forgets that these orders wait (they were read again).
     pub async fn clear_mirror_pending(
         &self,

@@ -221,18 +221,18 @@ impl Database {
             .pool
             .acquire()
             .await
-            .map_err(query_error("sync_lease"))?
-            // Out of the pool for good: a session lock must never go back to it held.
-            .detach();
+            .map_err(query_error("sync_lease"))?;
         let held: i64 = sqlx::query_scalar(
             "SELECT CASE WHEN pg_try_advisory_lock($1) THEN 1 ELSE 0 END::BIGINT",
         )
         .bind(key)
-        .fetch_one(&mut connection)
+        .fetch_one(&mut *connection)
         .await
         .map_err(query_error("sync_lease"))?;
+        // Not held: the connection goes back to the pool as it came. Held: out of the pool
+        // for good, since a session lock must never go back to it.
         Ok((held == 1).then(|| SyncLease {
-            connection: Some(tokio::sync::Mutex::new(connection)),
+            connection: Some(tokio::sync::Mutex::new(connection.detach())),
         }))
     }
 

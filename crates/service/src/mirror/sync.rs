@@ -46,8 +46,11 @@ use crate::stores::{Store, StoreRegistry};
 const STORES_POLL: Duration = Duration::from_secs(1);
 /// How often a replica that does not sync a store tries for its lease and reads its state.
 const FOLLOW_POLL: Duration = Duration::from_secs(2);
-/// How often the syncing replica looks for orders webhooks named on other replicas.
+/// How often the supervisor looks for orders webhooks named (on any replica) that wait: one
+/// query for every store, which wakes the stores that have some.
 const PENDING_POLL: Duration = Duration::from_secs(1);
+/// The longest a syncing store waits without looking at its lease and its waiting orders.
+const IDLE_CHECK: Duration = Duration::from_secs(30);
 /// How long a failed call or query waits before the sync tries again.
 const RETRY_AFTER: Duration = Duration::from_secs(5);
 /// How long a sync whose token BigCommerce refused waits before it tries again.
@@ -91,10 +94,29 @@ impl Drop for Task {
 async fn supervise(syncer: Syncer) {
     let mut tasks: HashMap<crate::domain::StoreHash, (crate::domain::StoreKey, Task)> =
         HashMap::new();
-    let mut poll = tokio::time::interval(STORES_POLL);
+    let mut poll = tokio::time::interval(STORES_POLL.min(PENDING_POLL));
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         poll.tick().await;
+        // Orders a webhook named on any replica: the stores that have some are woken (only
+        // the replica syncing a store acts on it).
+        match syncer.database.stores_with_mirror_pending().await {
+            Ok(hashes) => {
+                for hash in hashes {
+                    if let Some(mirror) = syncer
+                        .stores
+                        .get(&hash)
+                        .as_ref()
+                        .and_then(|store| store.mirror())
+                    {
+                        mirror.wake.notify_one();
+                    }
+                }
+            }
+            Err(error) => {
+                tracing::debug!(error = %error, "mirror: cannot look for orders webhooks named");
+            }
+        }
         let served = syncer.stores.all();
         tasks.retain(|hash, (key, _task)| {
             served
@@ -180,6 +202,19 @@ fn lease_key(store_hash: &str) -> i64 {
 fn policy_text(policy: &VisibilityPolicy) -> String {
     let names: Vec<&String> = policy.extra_namespaces().iter().collect();
     serde_json::to_string(&names).unwrap_or_default()
+}
+
+/// The instant `seconds` (Unix) was, by this process's clock; long ago when `None`.
+fn instant_of(seconds: Option<i64>) -> Instant {
+    let ago = seconds.map_or(u64::MAX, |seconds| {
+        u64::try_from(unix_now().saturating_sub(seconds)).unwrap_or(0)
+    });
+    let now = Instant::now();
+    now.checked_sub(Duration::from_secs(ago))
+        .unwrap_or_else(|| {
+            now.checked_sub(Duration::from_secs(365 * 86_400))
+                .unwrap_or(now)
+        })
 }
 
 fn unix_now() -> i64 {
@@ -274,8 +309,10 @@ impl StoreSync<'_> {
                 return Ended::LeaseLost;
             }
         };
-        let mut last_catch_up = Instant::now();
-        let mut last_reconcile = Instant::now();
+        // When each was last done, from the saved state: a replica that restarts more often
+        // than the interval still catches up and reconciles on time.
+        let mut last_catch_up = instant_of(state.caught_up_at.or(state.completed_at));
+        let mut last_reconcile = instant_of(state.reconciled_at.or(Some(state.started_at)));
         loop {
             if !self.lease.holds().await {
                 return Ended::LeaseLost;
@@ -283,26 +320,26 @@ impl StoreSync<'_> {
             let step = if !state.orders_complete || !state.metafields_complete {
                 self.initial(&mut state).await
             } else {
-                let due_catch_up =
-                    last_catch_up.elapsed() >= self.syncer.settings.catch_up_interval;
-                let due_reconcile =
-                    last_reconcile.elapsed() >= self.syncer.settings.reconcile_interval;
+                let settings = &self.syncer.settings;
                 let mut step = self.pending().await;
-                if step.is_ok() && due_catch_up {
+                if step.is_ok() && last_catch_up.elapsed() >= settings.catch_up_interval {
                     step = self.catch_up(&mut state).await;
                     if step.is_ok() {
                         last_catch_up = Instant::now();
                     }
                 }
-                if step.is_ok() && due_reconcile {
+                if step.is_ok() && last_reconcile.elapsed() >= settings.reconcile_interval {
                     step = self.reconcile(&mut state).await;
                     if step.is_ok() {
                         last_reconcile = Instant::now();
                     }
                 }
                 if step.is_ok() {
-                    // Until a webhook wakes it, the next pending poll, or the next catch-up.
-                    let _ = tokio::time::timeout(PENDING_POLL, self.mirror.wake.notified()).await;
+                    // Until a webhook's order wakes it (this replica's at once, another's
+                    // within the supervisor's poll) or the next catch-up is due.
+                    let next = (last_catch_up + settings.catch_up_interval)
+                        .min(Instant::now() + IDLE_CHECK);
+                    let _ = tokio::time::timeout_at(next, self.mirror.wake.notified()).await;
                 }
                 step
             };
@@ -537,8 +574,10 @@ impl StoreSync<'_> {
                 let metafields = self.client().order_metafields(order, deadline).await?;
                 let found = *found;
                 let rows = order_rows(std::slice::from_ref(&found));
+                let guests = guest_orders(std::slice::from_ref(&found));
                 let metafield_rows: Vec<_> = metafields
                     .iter()
+                    .filter(|_| guests.is_empty())
                     .filter(|metafield| self.policy().allows(metafield))
                     .filter_map(|metafield| metafield_row(order, metafield))
                     .collect();
@@ -548,13 +587,14 @@ impl StoreSync<'_> {
                         self.hash(),
                         MirrorWrite {
                             orders: &rows,
+                            orders_gone: &guests,
                             metafields: &metafield_rows,
                             metafields_of: &[order.get()],
                             ..MirrorWrite::default()
                         },
                     )
                     .await?;
-                self.syncer.metrics.written("orders", 1);
+                self.syncer.metrics.written("orders", rows.len());
                 self.syncer
                     .metrics
                     .written("metafields", metafield_rows.len());
@@ -612,12 +652,14 @@ impl StoreSync<'_> {
                 .orders_modified_since(at(since), page, self.client().deadline())
                 .await?;
             let rows = order_rows(&orders);
+            let guests = guest_orders(&orders);
             self.syncer
                 .database
                 .write_mirror(
                     self.hash(),
                     MirrorWrite {
                         orders: &rows,
+                        orders_gone: &guests,
                         ..MirrorWrite::default()
                     },
                 )
@@ -854,9 +896,12 @@ fn eta(began: Instant, synced_this_run: i64, state: &MirrorStateRecord) -> Optio
     Some((left / rate).ceil() as u64)
 }
 
+/// The rows of orders a customer placed; guest orders (customer 0) are never read by anyone,
+/// so never kept ([`guest_orders`]).
 fn order_rows(orders: &[Order]) -> Vec<MirroredOrder> {
     orders
         .iter()
+        .filter(|order| order.customer_id != 0)
         .filter_map(|order| {
             Some(MirroredOrder {
                 order_id: order.id.get(),
@@ -865,6 +910,15 @@ fn order_rows(orders: &[Order]) -> Vec<MirroredOrder> {
                 body: serde_json::to_string(order).ok()?,
             })
         })
+        .collect()
+}
+
+/// The ids of guest orders among `orders`: an order that became one leaves the mirror.
+fn guest_orders(orders: &[Order]) -> Vec<u64> {
+    orders
+        .iter()
+        .filter(|order| order.customer_id == 0)
+        .map(|order| order.id.get())
         .collect()
 }
 
