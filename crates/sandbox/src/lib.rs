@@ -33,6 +33,22 @@
 //! (alice's gift message) and `set_order_status` (an order's status, as the control panel's
 //! Orders page does).
 //!
+//! For a mirror of a store's orders and their metafields, kept in step by `date_modified`
+//! high-water marks, webhooks and reconciliation: v2 `GET /orders` and `/orders/count` filter by
+//! `min_`/`max_date_created` and `min_`/`max_date_modified` (RFC 2822 or ISO 8601, inclusive)
+//! and sort by `date_modified`; `DELETE /v2/orders/{id}` (or `PUT` with `is_deleted: true`)
+//! archives an order, which then only `is_deleted=true` lists and its own URL serves; `PUT
+//! /v2/orders/{id}` moves it to another `customer_id` (or changes its `status_id`); the batch
+//! `GET /v3/orders/metafields` pages by cursor from a `date_modified:min`. The same changes are
+//! handle methods, each returning before its webhooks are sent: `archive_order`,
+//! `set_order_customer`, `add_metafield` (owned by the app) and `delete_metafield`, with
+//! `order_is_archived` and `order_customer` to read back; `set_webhooks_paused` drops every
+//! event of a store, as if BigCommerce had given up delivering them. Metafield changes leave
+//! the order's `date_modified` alone, as BigCommerce does. A `SeedSpec` with
+//! `extra_customers` and `extra_orders_per_customer` generates a benchmark-sized store (100,000
+//! orders in well under a second in a release build) whose orders follow each other in time and
+//! carry metafields of three apps in every permission set.
+//!
 //! The app (`SandboxConfig::client_id`, `client_secret`, `app_scopes`) has its callbacks at
 //! `{app}/bigcommerce/auth|load|uninstall|remove_user` once `set_app_url` names the app. What the
 //! control panel's buttons do is callable from Rust too: `install_app` (a code, then `GET` of the
