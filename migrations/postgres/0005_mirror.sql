@@ -18,7 +18,11 @@ CREATE TABLE mirror_state (
     metafields_since      BIGINT NOT NULL,
     completed_at          BIGINT,
     caught_up_at          BIGINT,           -- the latest catch-up that finished
-    reconciled_at         BIGINT            -- the latest full comparison (deletions)
+    reconciled_at         BIGINT,           -- the latest full comparison (deletions) that finished
+    reconcile_step        BIGINT NOT NULL,  -- the comparison under way: 0 none, 1 orders, 2 metafields
+    reconcile_next_id     BIGINT NOT NULL,  -- orders: BigCommerce's ids from this one are next
+    reconcile_after       TEXT,             -- metafields: the batch collection's cursor
+    reconcile_last_id     BIGINT NOT NULL   -- metafields: mirrored ids up to this one are compared
 );
 
 -- One row per order: its owner (indexed: every list read), and the order as served.
@@ -45,8 +49,11 @@ CREATE INDEX mirror_metafields_by_order ON mirror_metafields (store_hash, order_
 
 -- Orders a webhook named, waiting for the replica that syncs the store to read them again
 -- (any replica may receive the webhook; the row outlives a restart).
+-- `seq` grows with each webhook for the order, so one that arrives while the order is read
+-- again keeps it waiting.
 CREATE TABLE mirror_pending (
     store_hash  TEXT   NOT NULL,
     order_id    BIGINT NOT NULL,
+    seq         BIGINT NOT NULL,
     PRIMARY KEY (store_hash, order_id)
 );

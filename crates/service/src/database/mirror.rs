@@ -30,6 +30,14 @@ pub struct MirrorStateRecord {
     pub completed_at: Option<i64>,
     pub caught_up_at: Option<i64>,
     pub reconciled_at: Option<i64>,
+    /// The comparison with BigCommerce under way: 0 none, 1 orders, 2 metafields.
+    pub reconcile_step: i64,
+    /// Orders: BigCommerce's ids from this one are compared next.
+    pub reconcile_next_id: i64,
+    /// Metafields: the batch collection's cursor.
+    pub reconcile_after: Option<String>,
+    /// Metafields: mirrored ids up to this one are compared.
+    pub reconcile_last_id: i64,
 }
 
 /// An order row.
@@ -64,6 +72,9 @@ pub struct MirrorWrite<'a> {
     /// Orders whose metafields are replaced whole by `metafields` (a webhook's re-read).
     pub metafields_of: &'a [u64],
     pub state: Option<&'a MirrorStateRecord>,
+    /// The mirror this write belongs to (its `started_at`): when the store's mirror was
+    /// begun again or forgotten since, nothing is written.
+    pub generation: Option<i64>,
 }
 
 /// How many rows a store's mirror holds.
@@ -91,7 +102,8 @@ impl Database {
         let row = sqlx::query(
             "SELECT policy, started_at, orders_total, orders_synced, orders_next_id, \
              orders_complete, orders_since, metafields_after, metafields_complete, \
-             metafields_since, completed_at, caught_up_at, reconciled_at \
+             metafields_since, completed_at, caught_up_at, reconciled_at, reconcile_step, \
+             reconcile_next_id, reconcile_after, reconcile_last_id \
              FROM mirror_state WHERE store_hash = $1",
         )
         .bind(store_hash)
@@ -122,6 +134,12 @@ impl Database {
             completed_at: optional("completed_at")?,
             caught_up_at: optional("caught_up_at")?,
             reconciled_at: optional("reconciled_at")?,
+            reconcile_step: get("reconcile_step")?,
+            reconcile_next_id: get("reconcile_next_id")?,
+            reconcile_after: row
+                .try_get("reconcile_after")
+                .map_err(query_error(operation))?,
+            reconcile_last_id: get("reconcile_last_id")?,
         }))
     }
 
@@ -147,8 +165,9 @@ impl Database {
         sqlx::query(
             "INSERT INTO mirror_state (store_hash, policy, started_at, orders_total, \
              orders_synced, orders_next_id, orders_complete, orders_since, metafields_after, \
-             metafields_complete, metafields_since, completed_at, caught_up_at, reconciled_at) \
-             VALUES ($1, '', 0, 0, 0, 0, 0, 0, NULL, 0, 0, NULL, NULL, NULL)",
+             metafields_complete, metafields_since, completed_at, caught_up_at, reconciled_at, \
+             reconcile_step, reconcile_next_id, reconcile_after, reconcile_last_id) \
+             VALUES ($1, '', 0, 0, 0, 0, 0, 0, NULL, 0, 0, NULL, NULL, NULL, 0, 0, NULL, 0)",
         )
         .bind(store_hash)
         .execute(&mut *transaction)
@@ -166,6 +185,20 @@ impl Database {
     ) -> Result<(), DatabaseError> {
         let operation = "write_mirror";
         let mut transaction = self.pool.begin().await.map_err(query_error(operation))?;
+        if let Some(generation) = write.generation {
+            let current: Option<i64> =
+                sqlx::query_scalar("SELECT started_at FROM mirror_state WHERE store_hash = $1")
+                    .bind(store_hash)
+                    .fetch_optional(&mut *transaction)
+                    .await
+                    .map_err(query_error(operation))?;
+            if current != Some(generation) {
+                return Err(DatabaseError::Query {
+                    operation,
+                    message: "the store's mirror was begun again or forgotten meanwhile".to_owned(),
+                });
+            }
+        }
         for order in write.orders {
             sqlx::query(
                 "INSERT INTO mirror_orders (store_hash, order_id, customer_id, date_modified, body) \
@@ -280,64 +313,6 @@ impl Database {
             .collect()
     }
 
-    /// Up to `limit` mirrored order ids above `after`, ascending (a reconciliation's walk).
-    pub async fn mirrored_order_ids(
-        &self,
-        store_hash: &str,
-        after: u64,
-        limit: u64,
-    ) -> Result<Vec<u64>, DatabaseError> {
-        self.ids(
-            "SELECT order_id AS id FROM mirror_orders WHERE store_hash = $1 AND order_id > $2 \
-             ORDER BY order_id LIMIT $3",
-            store_hash,
-            after,
-            limit,
-        )
-        .await
-    }
-
-    /// Up to `limit` mirrored metafield ids above `after`, ascending.
-    pub async fn mirrored_metafield_ids(
-        &self,
-        store_hash: &str,
-        after: u64,
-        limit: u64,
-    ) -> Result<Vec<u64>, DatabaseError> {
-        self.ids(
-            "SELECT metafield_id AS id FROM mirror_metafields WHERE store_hash = $1 \
-             AND metafield_id > $2 ORDER BY metafield_id LIMIT $3",
-            store_hash,
-            after,
-            limit,
-        )
-        .await
-    }
-
-    async fn ids(
-        &self,
-        query: &'static str,
-        store_hash: &str,
-        after: u64,
-        limit: u64,
-    ) -> Result<Vec<u64>, DatabaseError> {
-        let operation = "mirrored_ids";
-        let rows = sqlx::query(query)
-            .bind(store_hash)
-            .bind(id(after))
-            .bind(id(limit))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(query_error(operation))?;
-        rows.iter()
-            .map(|row| {
-                row.try_get::<i64, _>("id")
-                    .map(unsigned)
-                    .map_err(query_error(operation))
-            })
-            .collect()
-    }
-
     /// Notes that a webhook named the order: the replica that syncs the store reads it again.
     pub async fn mark_mirror_pending(
         &self,
@@ -345,8 +320,8 @@ impl Database {
         order_id: u64,
     ) -> Result<(), DatabaseError> {
         sqlx::query(
-            "INSERT INTO mirror_pending (store_hash, order_id) VALUES ($1, $2) \
-             ON CONFLICT (store_hash, order_id) DO NOTHING",
+            "INSERT INTO mirror_pending (store_hash, order_id, seq) VALUES ($1, $2, 1) \
+             ON CONFLICT (store_hash, order_id) DO UPDATE SET seq = mirror_pending.seq + 1",
         )
         .bind(store_hash)
         .bind(id(order_id))
@@ -356,20 +331,30 @@ impl Database {
         .map_err(query_error("mark_mirror_pending"))
     }
 
-    /// Up to `limit` orders waiting to be read again.
+    /// Up to `limit` orders waiting to be read again, each with its note's `seq`.
     pub async fn mirror_pending(
         &self,
         store_hash: &str,
         limit: u64,
-    ) -> Result<Vec<u64>, DatabaseError> {
-        self.ids(
-            "SELECT order_id AS id FROM mirror_pending WHERE store_hash = $1 AND order_id > $2 \
-             ORDER BY order_id LIMIT $3",
-            store_hash,
-            0,
-            limit,
+    ) -> Result<Vec<(u64, i64)>, DatabaseError> {
+        let operation = "mirror_pending";
+        let rows = sqlx::query(
+            "SELECT order_id, seq FROM mirror_pending WHERE store_hash = $1 \
+             ORDER BY order_id LIMIT $2",
         )
+        .bind(store_hash)
+        .bind(id(limit))
+        .fetch_all(&self.pool)
         .await
+        .map_err(query_error(operation))?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    unsigned(row.try_get("order_id").map_err(query_error(operation))?),
+                    row.try_get("seq").map_err(query_error(operation))?,
+                ))
+            })
+            .collect()
     }
 
     /// The stores with orders waiting to be read again (one query for every store).
@@ -384,23 +369,172 @@ impl Database {
             .collect()
     }
 
-    /// Forgets that these orders wait (they were read again).
+    /// Forgets that the order waits, if no webhook named it again since its note was read
+    /// (`seq`): one that did keeps it waiting.
     pub async fn clear_mirror_pending(
         &self,
         store_hash: &str,
-        orders: &[u64],
+        order_id: u64,
+        seq: i64,
     ) -> Result<(), DatabaseError> {
-        let operation = "clear_mirror_pending";
-        let mut transaction = self.pool.begin().await.map_err(query_error(operation))?;
-        for &order in orders {
-            sqlx::query("DELETE FROM mirror_pending WHERE store_hash = $1 AND order_id = $2")
-                .bind(store_hash)
-                .bind(id(order))
-                .execute(&mut *transaction)
+        sqlx::query(
+            "DELETE FROM mirror_pending WHERE store_hash = $1 AND order_id = $2 AND seq = $3",
+        )
+        .bind(store_hash)
+        .bind(id(order_id))
+        .bind(seq)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+        .map_err(query_error("clear_mirror_pending"))
+    }
+
+    /// The mirrored bodies of these orders (those it holds), by id.
+    pub async fn mirrored_order_bodies(
+        &self,
+        store_hash: &str,
+        orders: &[u64],
+    ) -> Result<std::collections::HashMap<u64, String>, DatabaseError> {
+        self.bodies("mirror_orders", "order_id", store_hash, orders)
+            .await
+    }
+
+    /// The mirrored bodies of these metafields (those it holds), by id.
+    pub async fn mirrored_metafield_bodies(
+        &self,
+        store_hash: &str,
+        metafields: &[u64],
+    ) -> Result<std::collections::HashMap<u64, String>, DatabaseError> {
+        self.bodies("mirror_metafields", "metafield_id", store_hash, metafields)
+            .await
+    }
+
+    async fn bodies(
+        &self,
+        table: &'static str,
+        column: &'static str,
+        store_hash: &str,
+        ids: &[u64],
+    ) -> Result<std::collections::HashMap<u64, String>, DatabaseError> {
+        let operation = "mirrored_bodies";
+        let mut found = std::collections::HashMap::with_capacity(ids.len());
+        // A bounded number of parameters per statement, whatever the page.
+        for chunk in ids.chunks(250) {
+            let placeholders: Vec<String> = (0..chunk.len())
+                .map(|index| format!("${}", index + 2))
+                .collect();
+            let sql = format!(
+                "SELECT {column} AS id, body FROM {table} WHERE store_hash = $1 AND {column} IN ({})",
+                placeholders.join(", ")
+            );
+            // Only this code's table and column names and numbered placeholders.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(store_hash);
+            for &one in chunk {
+                query = query.bind(id(one));
+            }
+            let rows = query
+                .fetch_all(&self.pool)
                 .await
                 .map_err(query_error(operation))?;
+            for row in &rows {
+                let key: i64 = row.try_get("id").map_err(query_error(operation))?;
+                let body: String = row.try_get("body").map_err(query_error(operation))?;
+                found.insert(unsigned(key), body);
+            }
         }
-        transaction.commit().await.map_err(query_error(operation))
+        Ok(found)
+    }
+
+    /// The orders these mirrored metafields are on (each once).
+    pub async fn mirrored_metafield_orders(
+        &self,
+        store_hash: &str,
+        metafields: &[u64],
+    ) -> Result<Vec<u64>, DatabaseError> {
+        let operation = "mirrored_metafield_orders";
+        let mut orders = std::collections::BTreeSet::new();
+        for chunk in metafields.chunks(250) {
+            let placeholders: Vec<String> = (0..chunk.len())
+                .map(|index| format!("${}", index + 2))
+                .collect();
+            let sql = format!(
+                "SELECT DISTINCT order_id FROM mirror_metafields WHERE store_hash = $1 \
+                 AND metafield_id IN ({})",
+                placeholders.join(", ")
+            );
+            // Only numbered placeholders are added to the statement.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(store_hash);
+            for &one in chunk {
+                query = query.bind(id(one));
+            }
+            for row in query
+                .fetch_all(&self.pool)
+                .await
+                .map_err(query_error(operation))?
+            {
+                let order: i64 = row.try_get("order_id").map_err(query_error(operation))?;
+                orders.insert(unsigned(order));
+            }
+        }
+        Ok(orders.into_iter().collect())
+    }
+
+    /// Mirrored order ids in `(after, up_to]`, ascending.
+    pub async fn mirrored_order_ids_between(
+        &self,
+        store_hash: &str,
+        after: u64,
+        up_to: u64,
+    ) -> Result<Vec<u64>, DatabaseError> {
+        self.ids_between(
+            "SELECT order_id AS id FROM mirror_orders WHERE store_hash = $1 AND order_id > $2 \
+             AND order_id <= $3 ORDER BY order_id",
+            store_hash,
+            after,
+            up_to,
+        )
+        .await
+    }
+
+    /// Mirrored metafield ids in `(after, up_to]`, ascending.
+    pub async fn mirrored_metafield_ids_between(
+        &self,
+        store_hash: &str,
+        after: u64,
+        up_to: u64,
+    ) -> Result<Vec<u64>, DatabaseError> {
+        self.ids_between(
+            "SELECT metafield_id AS id FROM mirror_metafields WHERE store_hash = $1 \
+             AND metafield_id > $2 AND metafield_id <= $3 ORDER BY metafield_id",
+            store_hash,
+            after,
+            up_to,
+        )
+        .await
+    }
+
+    async fn ids_between(
+        &self,
+        query: &'static str,
+        store_hash: &str,
+        after: u64,
+        up_to: u64,
+    ) -> Result<Vec<u64>, DatabaseError> {
+        let operation = "mirrored_ids";
+        let rows = sqlx::query(query)
+            .bind(store_hash)
+            .bind(id(after))
+            .bind(id(up_to))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query_error(operation))?;
+        rows.iter()
+            .map(|row| {
+                row.try_get::<i64, _>("id")
+                    .map(unsigned)
+                    .map_err(query_error(operation))
+            })
+            .collect()
     }
 
     /// How many orders and metafields the store's mirror holds.
@@ -466,7 +600,9 @@ async fn save_state(
         "UPDATE mirror_state SET policy = $2, started_at = $3, orders_total = $4, \
          orders_synced = $5, orders_next_id = $6, orders_complete = $7, orders_since = $8, \
          metafields_after = $9, metafields_complete = $10, metafields_since = $11, \
-         completed_at = $12, caught_up_at = $13, reconciled_at = $14 WHERE store_hash = $1",
+         completed_at = $12, caught_up_at = $13, reconciled_at = $14, reconcile_step = $15, \
+         reconcile_next_id = $16, reconcile_after = $17, reconcile_last_id = $18 \
+         WHERE store_hash = $1",
     )
     .bind(store_hash)
     .bind(state.policy.as_str())
@@ -482,6 +618,10 @@ async fn save_state(
     .bind(state.completed_at)
     .bind(state.caught_up_at)
     .bind(state.reconciled_at)
+    .bind(state.reconcile_step)
+    .bind(state.reconcile_next_id)
+    .bind(state.reconcile_after.as_deref())
+    .bind(state.reconcile_last_id)
     .execute(&mut **transaction)
     .await
     .map_err(query_error(operation))?;

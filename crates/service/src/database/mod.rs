@@ -13,6 +13,7 @@ mod notifications;
 mod private_tokens;
 mod settings;
 mod stores;
+mod sync_leases;
 mod users;
 
 use std::fmt;
@@ -31,6 +32,7 @@ pub use notifications::{Heard, Listener};
 pub use private_tokens::PrivateTokenRecord;
 pub use settings::SettingsRecord;
 pub use stores::StoreRecord;
+pub use sync_leases::{SyncLease, SyncLeases};
 pub use users::UserRecord;
 
 /// The schema of the embedded engine.
@@ -45,27 +47,6 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// A lock across replicas ([`Database::lock_across_replicas`]), released when dropped.
 pub struct AdvisoryLock {
     _held: Option<sqlx::Transaction<'static, sqlx::Any>>,
-}
-
-/// The right to sync one store's mirror ([`Database::try_sync_lease`]); dropping it closes
-/// its connection, which releases the lock.
-pub struct SyncLease {
-    connection: Option<tokio::sync::Mutex<sqlx::AnyConnection>>,
-}
-
-impl SyncLease {
-    /// Whether the lease still holds: its connection answers (a connection the server or
-    /// the network dropped has lost the lock, and another replica may hold it now).
-    pub async fn holds(&self) -> bool {
-        let Some(connection) = &self.connection else {
-            return true;
-        };
-        let mut connection = connection.lock().await;
-        sqlx::query("SELECT 1")
-            .execute(&mut *connection)
-            .await
-            .is_ok()
-    }
 }
 
 /// A connection pool to the migrated database, cheap to clone.
@@ -209,31 +190,9 @@ impl Database {
         })
     }
 
-    /// The right to sync one store's mirror (`key`), if no other replica holds it: on
-    /// PostgreSQL a session advisory lock on a connection of its own (released when the lease
-    /// is dropped, or by the server when that connection dies); SQLite is one replica, which
-    /// always holds it.
-    pub async fn try_sync_lease(&self, key: i64) -> Result<Option<SyncLease>, DatabaseError> {
-        if self.engine != Engine::Postgres {
-            return Ok(Some(SyncLease { connection: None }));
-        }
-        let mut connection = self
-            .pool
-            .acquire()
-            .await
-            .map_err(query_error("sync_lease"))?;
-        let held: i64 = sqlx::query_scalar(
-            "SELECT CASE WHEN pg_try_advisory_lock($1) THEN 1 ELSE 0 END::BIGINT",
-        )
-        .bind(key)
-        .fetch_one(&mut *connection)
-        .await
-        .map_err(query_error("sync_lease"))?;
-        // Not held: the connection goes back to the pool as it came. Held: out of the pool
-        // for good, since a session lock must never go back to it.
-        Ok((held == 1).then(|| SyncLease {
-            connection: Some(tokio::sync::Mutex::new(connection.detach())),
-        }))
+    /// This replica's leases on syncing stores' mirrors ([`SyncLeases`]).
+    pub fn sync_leases(&self) -> SyncLeases {
+        SyncLeases::new(self.clone())
     }
 
     /// Closes every connection; later calls fail as unavailable.

@@ -16,7 +16,7 @@ use crate::domain::{Metafield, Order, OrderId};
 use crate::management::ManagementClient;
 use crate::management::error::{ManagementError, Operation};
 use crate::management::pagination::PAGE_LIMIT;
-use crate::management::wire::{WireMetafieldPage, WireOrder};
+use crate::management::wire::{WireMetafieldPage, WireOrder, parse_date};
 
 /// One order as the mirror keeps it: the order, or the fact that it is gone.
 #[derive(Debug)]
@@ -24,6 +24,23 @@ pub enum OrderState {
     Present(Box<Order>),
     /// Deleted (archived), or not found at all.
     Gone(OrderId),
+}
+
+/// A page of orders: those it lists (deleted ones left out), and what the whole page was,
+/// for paging: how many it held, its last id and newest modification, deleted ones counted.
+#[derive(Debug, Default)]
+pub struct OrderPage {
+    pub orders: Vec<Order>,
+    pub received: usize,
+    pub last_id: Option<u64>,
+    pub newest_modified: Option<OffsetDateTime>,
+}
+
+impl OrderPage {
+    /// Whether the page was full (there may be more).
+    pub fn full(&self) -> bool {
+        self.received >= PAGE_LIMIT as usize
+    }
 }
 
 /// A page of the batch metafield collection: each order metafield with its order, and
@@ -47,7 +64,7 @@ impl ManagementClient {
         &self,
         min_id: u64,
         deadline: Instant,
-    ) -> Result<Vec<Order>, ManagementError> {
+    ) -> Result<OrderPage, ManagementError> {
         let mut url = self.url("v2/orders");
         url.query_pairs_mut()
             .append_pair("min_id", &min_id.max(1).to_string())
@@ -62,7 +79,7 @@ impl ManagementClient {
         since: OffsetDateTime,
         page: u32,
         deadline: Instant,
-    ) -> Result<Vec<Order>, ManagementError> {
+    ) -> Result<OrderPage, ManagementError> {
         let operation = Operation::SyncOrders;
         let since = since
             .format(&Rfc3339)
@@ -192,24 +209,32 @@ impl ManagementClient {
         url: url::Url,
         operation: Operation,
         deadline: Instant,
-    ) -> Result<Vec<Order>, ManagementError> {
+    ) -> Result<OrderPage, ManagementError> {
         let answer = self.get(url, operation, deadline).await?;
         // The v2 API answers an empty list with 204 and no body.
         if answer.status == StatusCode::NO_CONTENT || answer.body.is_empty() {
-            return Ok(Vec::new());
+            return Ok(OrderPage::default());
         }
         let wire: Vec<WireOrder> = super::decode(&answer.body.bytes, operation)?;
-        let mut orders = Vec::with_capacity(wire.len());
+        let mut page = OrderPage {
+            orders: Vec::with_capacity(wire.len()),
+            received: wire.len(),
+            last_id: wire.last().map(|order| order.id),
+            newest_modified: None,
+        };
         for order in wire {
             if order.is_deleted {
+                if let Some(modified) = order.date_modified.as_deref().and_then(parse_date) {
+                    page.newest_modified = page.newest_modified.max(Some(modified));
+                }
                 continue;
             }
-            orders.push(
-                order
-                    .into_order()
-                    .map_err(|reason| ManagementError::InvalidResponse { operation, reason })?,
-            );
+            let order = order
+                .into_order()
+                .map_err(|reason| ManagementError::InvalidResponse { operation, reason })?;
+            page.newest_modified = page.newest_modified.max(Some(order.date_modified));
+            page.orders.push(order);
         }
-        Ok(orders)
+        Ok(page)
     }
 }

@@ -219,10 +219,17 @@ impl StoreMirror {
     }
 }
 
+/// The error of a row that does not parse; serde's message is left out, since it may quote
+/// the row's content (a shopper's data) into a log line.
 fn unreadable(what: &str, error: &serde_json::Error) -> DatabaseError {
     DatabaseError::Query {
         operation: "read_mirror",
-        message: format!("a mirrored {what} is not readable: {error}"),
+        message: format!(
+            "a mirrored {what} is not readable ({:?} at line {} column {})",
+            error.classify(),
+            error.line(),
+            error.column()
+        ),
     }
 }
 
@@ -247,11 +254,15 @@ impl OrderSource for Source {
         deadline: Instant,
     ) -> Result<Vec<Order>, ManagementError> {
         if let Some(mirror) = self.mirror.as_ref().filter(|mirror| mirror.ready().0) {
-            match mirror.customer_orders(customer).await {
-                Ok(orders) => return Ok(orders),
-                Err(error) => {
+            // Within the request's budget, like a call to BigCommerce.
+            match tokio::time::timeout_at(deadline, mirror.customer_orders(customer)).await {
+                Ok(Ok(orders)) => return Ok(orders),
+                Ok(Err(error)) => {
                     tracing::warn!(error = %error, "cannot read the mirror; asking the Management API")
                 }
+                Err(_) => tracing::warn!(
+                    "the mirror did not answer within the request's budget; asking the Management API"
+                ),
             }
         }
         self.client.customer_orders(customer, deadline).await
@@ -263,11 +274,15 @@ impl OrderSource for Source {
         deadline: Instant,
     ) -> Result<Vec<Metafield>, ManagementError> {
         if let Some(mirror) = self.mirror.as_ref().filter(|mirror| mirror.ready().1) {
-            match mirror.order_metafields(order).await {
-                Ok(metafields) => return Ok(metafields),
-                Err(error) => {
+            // Within the request's budget, like a call to BigCommerce.
+            match tokio::time::timeout_at(deadline, mirror.order_metafields(order)).await {
+                Ok(Ok(metafields)) => return Ok(metafields),
+                Ok(Err(error)) => {
                     tracing::warn!(error = %error, "cannot read the mirror; asking the Management API")
                 }
+                Err(_) => tracing::warn!(
+                    "the mirror did not answer within the request's budget; asking the Management API"
+                ),
             }
         }
         self.client.order_metafields(order, deadline).await

@@ -85,11 +85,13 @@ pub async fn receive_bigcommerce_webhook(
                     // A mirror reads the order again (whichever replica syncs the store);
                     // noted before the webhook is answered, so BigCommerce retries a
                     // delivery the database could not take.
-                    if let (Some(mirror), Some(order)) = (store.mirror(), invalidation.order()) {
-                        mirror.order_changed(order).await.map_err(|error| {
-                            tracing::error!(error = %error, "cannot note the webhook's order for the mirror");
-                            ApiError::DatabaseUnavailable
-                        })?;
+                    if let (Some(mirror), Some(order)) = (store.mirror(), invalidation.order())
+                        && let Err(error) = mirror.order_changed(order).await
+                    {
+                        tracing::error!(error = %error, "cannot note the webhook's order for the mirror");
+                        // Its retry must not be taken for a duplicate.
+                        receiver.forget(delivery.webhook_id, &body);
+                        return Err(ApiError::DatabaseUnavailable);
                     }
                     apply(&access, store.scope.key, invalidation);
                 }

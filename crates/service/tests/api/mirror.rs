@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use order_metafields_sandbox::{RequestKind, RunningSandbox, SandboxConfig, TokenCustomer};
 use order_metafields_service::config::Settings;
-use order_metafields_service::database::{Database, DatabaseUrl, MirrorStateRecord};
+use order_metafields_service::database::{
+    Database, DatabaseUrl, MirrorSize, MirrorStateRecord, MirrorWrite, MirroredOrder,
+};
 use order_metafields_service::startup::Application;
 use serde_json::Value;
 use tokio::time::Instant;
@@ -268,8 +270,14 @@ async fn mirrored_reads_answer_what_on_demand_reads_answer_for_every_shopper_at_
             .get(&sandbox, customer, "/v1/orders?limit=250")
             .await;
         let mut orders = order_ids(&mirror_list.1);
-        // Ids nobody owns, and another shopper's, answer the same 404 too.
-        orders.extend([1, 99_999_999]);
+        // Ids nobody owns, and another shopper's real order, answer the same 404 too.
+        let someone_elses = customers
+            .iter()
+            .filter(|other| **other != customer)
+            .flat_map(|other| sandbox.store().orders_of(*other))
+            .next()
+            .expect("another shopper has an order");
+        orders.extend([1, 99_999_999, someone_elses]);
         let mut answers = vec![mirror_list];
         for order in &orders {
             answers.push(
@@ -303,6 +311,36 @@ async fn mirrored_reads_answer_what_on_demand_reads_answer_for_every_shopper_at_
             compared += 1;
         }
     }
+    // What is stored is what shoppers may see, nothing more: no `app_only`, no `read` or
+    // `write` metafield (no namespace is allowed here), no guest's order.
+    let mut stored = 0;
+    for &customer in &customers {
+        for order in sandbox.store().orders_of(customer) {
+            for metafield in database
+                .mirrored_metafields_of(&store, order)
+                .await
+                .unwrap()
+            {
+                assert!(
+                    metafield.1.ends_with("_sf_access"),
+                    "order {order}: a {} metafield is stored",
+                    metafield.1
+                );
+                stored += 1;
+            }
+        }
+    }
+    for guest_order in sandbox.store().orders_of(0) {
+        assert!(
+            database
+                .mirrored_order_bodies(&store, &[guest_order])
+                .await
+                .unwrap()
+                .is_empty(),
+            "guest order {guest_order} stored"
+        );
+    }
+    assert!(stored > 0);
     eprintln!(
         "compared {} shoppers and {compared} metafield answers",
         customers.len()
@@ -571,7 +609,36 @@ async fn one_replica_syncs_a_store_every_replica_reads_it_and_a_webhook_to_any_r
         });
         syncing.push(wrote);
     }
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    // Each replica reads the mirror once it has seen it complete and caught up (the others
+    // look every few seconds). A shopper not read before proves it: no cached list answers.
+    let mut fresh_shoppers = sandbox
+        .store()
+        .customers()
+        .into_iter()
+        .map(|customer| customer.id)
+        .filter(|id| *id > 5);
+    let mut took = Vec::new();
+    for number in 1..=3 {
+        let began = Instant::now();
+        let mut served = None;
+        while began.elapsed() < Duration::from_secs(20) {
+            let Some(shopper) = fresh_shoppers.next() else {
+                break;
+            };
+            let before = sandbox.store().management_requests();
+            let status = cluster
+                .get(number, "/v1/orders", Some(&token(&sandbox, shopper)))
+                .await
+                .status()
+                .as_u16();
+            if status == 200 && sandbox.store().management_requests() == before {
+                served = Some(began.elapsed());
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        took.push(served);
+    }
     sandbox.store().reset_request_counts();
     let mut answers = Vec::new();
     for number in 1..=3 {
@@ -623,6 +690,10 @@ async fn one_replica_syncs_a_store_every_replica_reads_it_and_a_webhook_to_any_r
         "one replica syncs: {syncing:?}"
     );
     assert_eq!(answers, [200, 200, 200]);
+    assert!(
+        took.iter().all(Option::is_some),
+        "replicas reading the mirror: {took:?}"
+    );
     assert_eq!(reads_cost, 0, "every replica reads the mirror");
     assert_eq!(delivered, 200);
     assert!(
@@ -672,6 +743,8 @@ async fn a_webhook_the_database_cannot_note_is_refused_so_bigcommerce_retries_it
 
     app.database.close().await;
     let refused = deliver("second").await.unwrap();
+    // BigCommerce's retry of the refused delivery (the same hash) is not a duplicate.
+    let retried = deliver("second").await.unwrap().status().as_u16();
     let status = refused.status().as_u16();
     let content_type = refused
         .headers()
@@ -682,6 +755,10 @@ async fn a_webhook_the_database_cannot_note_is_refused_so_bigcommerce_retries_it
     assert_eq!(noted, 200);
     assert!(reread, "the webhook's order was never read again");
     assert_eq!(status, 503);
+    assert_eq!(
+        retried, 503,
+        "the retry is acted on, not taken for a duplicate"
+    );
     assert_eq!(content_type.as_deref(), Some("application/problem+json"));
     app.stop().await;
 }
@@ -751,4 +828,108 @@ async fn a_shoppers_write_shows_in_the_next_read_from_the_mirror() {
     assert_eq!(message(&after), Some(Value::from("Happy birthday, Bob")));
     assert_eq!(read_cost, 0, "read from the mirror");
     app.stop().await;
+}
+
+#[tokio::test]
+async fn forgetting_a_store_deletes_its_mirror() {
+    let place = Place::new().await;
+    let database = place.database().await;
+    let state = MirrorStateRecord {
+        policy: "[]".to_owned(),
+        started_at: 1,
+        ..MirrorStateRecord::default()
+    };
+    database.start_mirror("gone1", &state).await.unwrap();
+    database.start_mirror("kept1", &state).await.unwrap();
+    let order = |store: &str| MirroredOrder {
+        order_id: 100,
+        customer_id: 7,
+        date_modified: 1,
+        body: format!("{{\"store\":\"{store}\"}}"),
+    };
+    for store in ["gone1", "kept1"] {
+        let rows = [order(store)];
+        database
+            .write_mirror(
+                store,
+                MirrorWrite {
+                    orders: &rows,
+                    generation: Some(1),
+                    ..MirrorWrite::default()
+                },
+            )
+            .await
+            .unwrap();
+        database.mark_mirror_pending(store, 100).await.unwrap();
+    }
+    // A write for a mirror begun again (another generation) writes nothing.
+    let stale = database
+        .write_mirror(
+            "kept1",
+            MirrorWrite {
+                orders: &[MirroredOrder {
+                    order_id: 101,
+                    ..order("kept1")
+                }],
+                generation: Some(2),
+                ..MirrorWrite::default()
+            },
+        )
+        .await;
+
+    database.forget_store("gone1").await.unwrap();
+
+    assert!(stale.is_err());
+    assert_eq!(database.mirror_state("gone1").await.unwrap(), None);
+    assert_eq!(
+        database.mirror_size("gone1").await.unwrap(),
+        MirrorSize::default()
+    );
+    assert!(
+        database
+            .mirror_pending("gone1", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        database.mirror_size("kept1").await.unwrap(),
+        MirrorSize {
+            orders: 1,
+            metafields: 0
+        }
+    );
+    assert_eq!(
+        database.mirror_pending("kept1", 10).await.unwrap(),
+        [(100, 1)]
+    );
+}
+
+#[tokio::test]
+async fn a_webhook_that_arrives_while_its_order_is_read_again_keeps_it_waiting() {
+    let place = Place::new().await;
+    let database = place.database().await;
+    database.mark_mirror_pending("store1", 100).await.unwrap();
+    let read = database.mirror_pending("store1", 10).await.unwrap();
+    // Another webhook for the order while the sync reads it again.
+    database.mark_mirror_pending("store1", 100).await.unwrap();
+    database
+        .clear_mirror_pending("store1", 100, read[0].1)
+        .await
+        .unwrap();
+    let still = database.mirror_pending("store1", 10).await.unwrap();
+    database
+        .clear_mirror_pending("store1", 100, still[0].1)
+        .await
+        .unwrap();
+
+    assert_eq!(read, [(100, 1)]);
+    assert_eq!(still, [(100, 2)], "the second webhook's note stays");
+    assert!(
+        database
+            .mirror_pending("store1", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
