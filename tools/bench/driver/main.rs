@@ -130,6 +130,9 @@ enum Command {
         sync_quota: u32,
         #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
         sync_quota_window: Duration,
+        /// Time the initial syncs only, without the page views.
+        #[arg(long)]
+        sync_only: bool,
     },
 }
 
@@ -207,6 +210,7 @@ fn main() -> anyhow::Result<()> {
                 sync_orders,
                 sync_quota,
                 sync_quota_window,
+                sync_only,
             } => {
                 mirror::run(mirror::MirrorPlan {
                     latency,
@@ -217,6 +221,7 @@ fn main() -> anyhow::Result<()> {
                     sync_orders,
                     sync_quota,
                     sync_quota_window,
+                    sync_only,
                 })
                 .await
             }

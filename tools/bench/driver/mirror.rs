@@ -45,6 +45,8 @@ pub struct MirrorPlan {
     /// The sandbox's quota for the sync runs: requests per window.
     pub sync_quota: u32,
     pub sync_quota_window: Duration,
+    /// Time the initial syncs only, without the page views.
+    pub sync_only: bool,
 }
 
 /// Orders per generated shopper in the page-view store.
@@ -60,8 +62,10 @@ const POLL: Duration = Duration::from_millis(100);
 
 /// Runs the scenario and prints its tables.
 pub async fn run(plan: MirrorPlan) -> anyhow::Result<()> {
-    page_views(&plan).await?;
-    println!();
+    if !plan.sync_only {
+        page_views(&plan).await?;
+        println!();
+    }
     initial_syncs(&plan).await
 }
 
