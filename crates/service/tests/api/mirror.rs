@@ -933,3 +933,44 @@ async fn a_webhook_that_arrives_while_its_order_is_read_again_keeps_it_waiting()
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn the_newest_order_archived_without_a_webhook_is_gone_after_one_reconciliation() {
+    let sandbox = sandbox(0, 0, Duration::ZERO).await;
+    let place = Place::new().await;
+    let database = place.database().await;
+    let app =
+        App::start_with_pairs(&sandbox, &place.url, &[("MIRROR_RECONCILE_INTERVAL", "2s")]).await;
+    let store = sandbox.store_hash().to_owned();
+    assert!(
+        state_when(&database, &store, Duration::from_secs(30), complete)
+            .await
+            .is_some_and(|state| complete(&state))
+    );
+    // The store's newest order, mirrored by a catch-up, then archived: no order above it is
+    // listed, so only a look at each mirrored id above the last one listed finds it.
+    let newest = sandbox.store().add_order(1);
+    let listed = until_answer(
+        &app,
+        &sandbox,
+        1,
+        "/v1/orders",
+        Duration::from_secs(10),
+        |status, body| status == 200 && order_ids(body).contains(&newest),
+    )
+    .await;
+    assert!(sandbox.store().archive_order(newest));
+    let gone = until_answer(
+        &app,
+        &sandbox,
+        1,
+        "/v1/orders",
+        Duration::from_secs(20),
+        |status, body| status == 200 && !order_ids(body).contains(&newest),
+    )
+    .await;
+
+    assert!(listed.is_some(), "the new order never showed");
+    assert!(gone.is_some(), "the archived newest order is still listed");
+    app.stop().await;
+}
