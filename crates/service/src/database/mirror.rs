@@ -88,6 +88,14 @@ fn id(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
+/// `$2, $3, …`: the placeholders of `count` values after the store hash's `$1`.
+fn placeholders(count: usize) -> String {
+    (0..count)
+        .map(|index| format!("${}", index + 2))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn unsigned(value: i64) -> u64 {
     u64::try_from(value).unwrap_or_default()
 }
@@ -215,31 +223,35 @@ impl Database {
             .await
             .map_err(query_error(operation))?;
         }
-        for &order in write.orders_gone.iter().chain(write.metafields_of) {
-            sqlx::query("DELETE FROM mirror_metafields WHERE store_hash = $1 AND order_id = $2")
-                .bind(store_hash)
-                .bind(id(order))
-                .execute(&mut *transaction)
-                .await
-                .map_err(query_error(operation))?;
-        }
-        for &order in write.orders_gone {
-            sqlx::query("DELETE FROM mirror_orders WHERE store_hash = $1 AND order_id = $2")
-                .bind(store_hash)
-                .bind(id(order))
-                .execute(&mut *transaction)
-                .await
-                .map_err(query_error(operation))?;
-        }
-        for &metafield in write.metafields_gone {
-            sqlx::query(
+        let metafields_of_orders: Vec<u64> = write
+            .orders_gone
+            .iter()
+            .chain(write.metafields_of)
+            .copied()
+            .collect();
+        let deletions: [(&str, &[u64]); 3] = [
+            (
+                "DELETE FROM mirror_metafields WHERE store_hash = $1 AND order_id = $2",
+                &metafields_of_orders,
+            ),
+            (
+                "DELETE FROM mirror_orders WHERE store_hash = $1 AND order_id = $2",
+                write.orders_gone,
+            ),
+            (
                 "DELETE FROM mirror_metafields WHERE store_hash = $1 AND metafield_id = $2",
-            )
-            .bind(store_hash)
-            .bind(id(metafield))
-            .execute(&mut *transaction)
-            .await
-            .map_err(query_error(operation))?;
+                write.metafields_gone,
+            ),
+        ];
+        for (statement, ids) in deletions {
+            for &one in ids {
+                sqlx::query(statement)
+                    .bind(store_hash)
+                    .bind(id(one))
+                    .execute(&mut *transaction)
+                    .await
+                    .map_err(query_error(operation))?;
+            }
         }
         for metafield in write.metafields {
             sqlx::query(
@@ -420,12 +432,9 @@ impl Database {
         let mut found = std::collections::HashMap::with_capacity(ids.len());
         // A bounded number of parameters per statement, whatever the page.
         for chunk in ids.chunks(250) {
-            let placeholders: Vec<String> = (0..chunk.len())
-                .map(|index| format!("${}", index + 2))
-                .collect();
             let sql = format!(
                 "SELECT {column} AS id, body FROM {table} WHERE store_hash = $1 AND {column} IN ({})",
-                placeholders.join(", ")
+                placeholders(chunk.len())
             );
             // Only this code's table and column names and numbered placeholders.
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(store_hash);
@@ -454,13 +463,10 @@ impl Database {
         let operation = "mirrored_metafield_orders";
         let mut orders = std::collections::BTreeSet::new();
         for chunk in metafields.chunks(250) {
-            let placeholders: Vec<String> = (0..chunk.len())
-                .map(|index| format!("${}", index + 2))
-                .collect();
             let sql = format!(
                 "SELECT DISTINCT order_id FROM mirror_metafields WHERE store_hash = $1 \
                  AND metafield_id IN ({})",
-                placeholders.join(", ")
+                placeholders(chunk.len())
             );
             // Only numbered placeholders are added to the statement.
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(store_hash);

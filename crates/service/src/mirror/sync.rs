@@ -342,23 +342,39 @@ impl StoreSync<'_> {
         &self.store.scope.policy
     }
 
-    /// Saves `next` (with nothing else) as the position reached.
-    async fn save(
+    /// Writes one step into this mirror (not into one begun again or forgotten since).
+    async fn write(
         &self,
-        state: &mut MirrorStateRecord,
-        next: MirrorStateRecord,
+        state: &MirrorStateRecord,
+        write: MirrorWrite<'_>,
     ) -> Result<(), StepError> {
         self.syncer
             .database
             .write_mirror(
                 self.hash(),
                 MirrorWrite {
-                    state: Some(&next),
                     generation: Some(state.started_at),
-                    ..MirrorWrite::default()
+                    ..write
                 },
             )
             .await?;
+        Ok(())
+    }
+
+    /// Saves `next` (with nothing else) as the position reached.
+    async fn save(
+        &self,
+        state: &mut MirrorStateRecord,
+        next: MirrorStateRecord,
+    ) -> Result<(), StepError> {
+        self.write(
+            state,
+            MirrorWrite {
+                state: Some(&next),
+                ..MirrorWrite::default()
+            },
+        )
+        .await?;
         *state = next;
         Ok(())
     }
@@ -552,18 +568,15 @@ impl StoreSync<'_> {
             let rows = order_rows(&page.orders);
             let count = i64::try_from(page.orders.len()).unwrap_or(0);
             next.orders_synced = state.orders_synced.saturating_add(count);
-            self.syncer
-                .database
-                .write_mirror(
-                    self.hash(),
-                    MirrorWrite {
-                        orders: &rows,
-                        state: Some(&next),
-                        generation: Some(state.started_at),
-                        ..MirrorWrite::default()
-                    },
-                )
-                .await?;
+            self.write(
+                state,
+                MirrorWrite {
+                    orders: &rows,
+                    state: Some(&next),
+                    ..MirrorWrite::default()
+                },
+            )
+            .await?;
             *state = next;
             self.syncer.metrics.written("orders", rows.len());
             left.read(count);
@@ -626,18 +639,15 @@ impl StoreSync<'_> {
             if next.metafields_complete {
                 next.completed_at = Some(unix_now());
             }
-            self.syncer
-                .database
-                .write_mirror(
-                    self.hash(),
-                    MirrorWrite {
-                        metafields: &rows,
-                        state: Some(&next),
-                        generation: Some(state.started_at),
-                        ..MirrorWrite::default()
-                    },
-                )
-                .await?;
+            self.write(
+                state,
+                MirrorWrite {
+                    metafields: &rows,
+                    state: Some(&next),
+                    ..MirrorWrite::default()
+                },
+            )
+            .await?;
             *state = next;
             metafields += rows.len();
             self.syncer.metrics.written("metafields", rows.len());
@@ -712,19 +722,16 @@ impl StoreSync<'_> {
                     .filter(|metafield| self.policy().allows(metafield))
                     .filter_map(|metafield| metafield_row(order, metafield))
                     .collect();
-                self.syncer
-                    .database
-                    .write_mirror(
-                        self.hash(),
-                        MirrorWrite {
-                            orders: &rows,
-                            metafields: &metafield_rows,
-                            metafields_of: &[order.get()],
-                            generation: Some(state.started_at),
-                            ..MirrorWrite::default()
-                        },
-                    )
-                    .await?;
+                self.write(
+                    state,
+                    MirrorWrite {
+                        orders: &rows,
+                        metafields: &metafield_rows,
+                        metafields_of: &[order.get()],
+                        ..MirrorWrite::default()
+                    },
+                )
+                .await?;
                 self.syncer.metrics.written("orders", rows.len());
                 self.syncer
                     .metrics
@@ -733,17 +740,14 @@ impl StoreSync<'_> {
             }
             // Gone, or a guest's (read by nobody).
             _ => {
-                self.syncer
-                    .database
-                    .write_mirror(
-                        self.hash(),
-                        MirrorWrite {
-                            orders_gone: &[order.get()],
-                            generation: Some(state.started_at),
-                            ..MirrorWrite::default()
-                        },
-                    )
-                    .await?;
+                self.write(
+                    state,
+                    MirrorWrite {
+                        orders_gone: &[order.get()],
+                        ..MirrorWrite::default()
+                    },
+                )
+                .await?;
                 self.syncer.metrics.deleted("orders", 1);
                 self.syncer
                     .access
@@ -798,18 +802,15 @@ impl StoreSync<'_> {
         if rows.is_empty() && guests.is_empty() {
             return Ok(0);
         }
-        self.syncer
-            .database
-            .write_mirror(
-                self.hash(),
-                MirrorWrite {
-                    orders: &rows,
-                    orders_gone: &guests,
-                    generation: Some(state.started_at),
-                    ..MirrorWrite::default()
-                },
-            )
-            .await?;
+        self.write(
+            state,
+            MirrorWrite {
+                orders: &rows,
+                orders_gone: &guests,
+                ..MirrorWrite::default()
+            },
+        )
+        .await?;
         self.syncer.metrics.written("orders", rows.len());
         self.syncer.metrics.deleted("orders", guests.len());
         let changed: HashSet<u64> = rows
@@ -944,18 +945,15 @@ impl StoreSync<'_> {
         if orders.is_empty() {
             return Ok(0);
         }
-        self.syncer
-            .database
-            .write_mirror(
-                self.hash(),
-                MirrorWrite {
-                    metafields: &rows,
-                    metafields_gone: &gone,
-                    generation: Some(state.started_at),
-                    ..MirrorWrite::default()
-                },
-            )
-            .await?;
+        self.write(
+            state,
+            MirrorWrite {
+                metafields: &rows,
+                metafields_gone: &gone,
+                ..MirrorWrite::default()
+            },
+        )
+        .await?;
         self.syncer.metrics.written("metafields", rows.len());
         self.syncer.metrics.deleted("metafields", gone.len());
         for order in &orders {
@@ -1078,19 +1076,16 @@ impl StoreSync<'_> {
                 .mirrored_metafield_orders(self.hash(), &metafields_gone)
                 .await?
         };
-        self.syncer
-            .database
-            .write_mirror(
-                self.hash(),
-                MirrorWrite {
-                    orders_gone: &orders_gone,
-                    metafields_gone: &metafields_gone,
-                    state: Some(&next),
-                    generation: Some(state.started_at),
-                    ..MirrorWrite::default()
-                },
-            )
-            .await?;
+        self.write(
+            state,
+            MirrorWrite {
+                orders_gone: &orders_gone,
+                metafields_gone: &metafields_gone,
+                state: Some(&next),
+                ..MirrorWrite::default()
+            },
+        )
+        .await?;
         *state = next;
         self.syncer.metrics.deleted("orders", orders_gone.len());
         self.syncer
