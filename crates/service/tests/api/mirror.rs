@@ -205,8 +205,16 @@ async fn state_when(
     last
 }
 
+/// Waits (at most 30 s) until the store's mirror is complete and caught up, as a replica
+/// needs it to serve reads; fails the test otherwise.
+async fn serves_reads(database: &Database, store: &str) {
+    let state = state_when(database, store, Duration::from_secs(30), complete).await;
+    assert!(state.as_ref().is_some_and(complete), "{state:?}");
+}
+
+/// Complete and caught up: what a mirror needs to serve reads.
 fn complete(state: &MirrorStateRecord) -> bool {
-    state.orders_complete && state.metafields_complete
+    state.orders_complete && state.metafields_complete && state.caught_up_at.is_some()
 }
 
 /// Waits until `check` holds of what `customer` is answered at `path`, within `limit`;
@@ -361,11 +369,7 @@ async fn a_change_shows_within_one_catch_up_interval_with_no_webhook() {
     let database = place.database().await;
     let app = App::start(&sandbox, &place.url, "mirror").await;
     let store = sandbox.store_hash().to_owned();
-    assert!(
-        state_when(&database, &store, Duration::from_secs(30), complete)
-            .await
-            .is_some_and(|state| complete(&state))
-    );
+    serves_reads(&database, &store).await;
     // Alice (customer 1) owns order 321 with a storefront metafield.
     let metafield = sandbox
         .store()
@@ -430,11 +434,7 @@ async fn an_order_moved_to_another_customer_leaves_the_first_and_reaches_the_sec
     let database = place.database().await;
     let app = App::start(&sandbox, &place.url, "mirror").await;
     let store = sandbox.store_hash().to_owned();
-    assert!(
-        state_when(&database, &store, Duration::from_secs(30), complete)
-            .await
-            .is_some_and(|state| complete(&state))
-    );
+    serves_reads(&database, &store).await;
     // Alice (1) owns 321; Bob (2) does not. Both lists are cached first.
     let (_, alice) = app.get(&sandbox, 1, "/v1/orders").await;
     let (_, bob) = app.get(&sandbox, 2, "/v1/orders").await;
@@ -547,11 +547,7 @@ async fn an_archived_order_whose_webhook_never_came_is_gone_after_one_reconcilia
     let app =
         App::start_with_pairs(&sandbox, &place.url, &[("MIRROR_RECONCILE_INTERVAL", "2s")]).await;
     let store = sandbox.store_hash().to_owned();
-    assert!(
-        state_when(&database, &store, Duration::from_secs(30), complete)
-            .await
-            .is_some_and(|state| complete(&state))
-    );
+    serves_reads(&database, &store).await;
     let (status, _) = app.get(&sandbox, 1, "/v1/orders/321/metafields").await;
     assert_eq!(status, 200);
 
@@ -721,11 +717,7 @@ async fn a_webhook_the_database_cannot_note_is_refused_so_bigcommerce_retries_it
             .send()
     };
     let database = place.database().await;
-    assert!(
-        state_when(&database, &store, Duration::from_secs(30), complete)
-            .await
-            .is_some_and(|state| complete(&state))
-    );
+    serves_reads(&database, &store).await;
     sandbox.store().reset_request_counts();
     let noted = deliver("first").await.unwrap().status().as_u16();
     // The sync reads the order again (`GET /v2/orders/321`), and its note is cleared.
@@ -790,11 +782,7 @@ async fn a_shoppers_write_shows_in_the_next_read_from_the_mirror() {
     .await;
     let database = place.database().await;
     let store = sandbox.store_hash().to_owned();
-    assert!(
-        state_when(&database, &store, Duration::from_secs(30), complete)
-            .await
-            .is_some_and(|state| complete(&state))
-    );
+    serves_reads(&database, &store).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let (_, before) = app.get(&sandbox, 1, "/v1/orders/321/metafields").await;
 
@@ -942,11 +930,7 @@ async fn the_newest_order_archived_without_a_webhook_is_gone_after_one_reconcili
     let app =
         App::start_with_pairs(&sandbox, &place.url, &[("MIRROR_RECONCILE_INTERVAL", "2s")]).await;
     let store = sandbox.store_hash().to_owned();
-    assert!(
-        state_when(&database, &store, Duration::from_secs(30), complete)
-            .await
-            .is_some_and(|state| complete(&state))
-    );
+    serves_reads(&database, &store).await;
     // The store's newest order, mirrored by a catch-up, then archived: no order above it is
     // listed, so only a look at each mirrored id above the last one listed finds it.
     let newest = sandbox.store().add_order(1);
