@@ -113,6 +113,16 @@ impl Demo {
         options: DemoOptions,
         allowed_origins: Option<&str>,
     ) -> anyhow::Result<Self> {
+        Self::start_with(options, allowed_origins, "on-demand").await
+    }
+
+    /// As `start_with_allowed_origins`, with `SYNC_MODE` set to `sync_mode` (`on-demand` or
+    /// `mirror`: the stores are copied into the demo's database and read from there).
+    pub async fn start_with(
+        options: DemoOptions,
+        allowed_origins: Option<&str>,
+        sync_mode: &str,
+    ) -> anyhow::Result<Self> {
         let mut config = SandboxConfig {
             listen: options.sandbox,
             app_scopes: DEMO_APP_SCOPES.map(str::to_owned).to_vec(),
@@ -162,6 +172,7 @@ impl Demo {
             ("APP_SCOPES", app_scopes.as_str()),
             ("DATABASE_URL", database_url.as_str()),
             ("LISTEN_ADDR", listen.as_str()),
+            ("SYNC_MODE", sync_mode),
             ("CONTROL_PANEL_ORIGINS", frame_ancestors.as_str()),
             (
                 "CORS_ALLOWED_ORIGINS",

@@ -61,6 +61,11 @@ enum Command {
         /// storefront's calls.
         #[arg(long, value_name = "ORIGINS")]
         cors_allowed_origins: Option<String>,
+        /// Where reads come from (`SYNC_MODE`): `on-demand` asks the sandbox's Management API
+        /// on a customer's first read; `mirror` copies every store into the demo's database
+        /// first and reads from there.
+        #[arg(long, default_value = "on-demand", value_parser = ["on-demand", "mirror"])]
+        sync_mode: String,
     },
     /// Run the sandbox BigCommerce store alone, for a separately started service or client.
     #[cfg(feature = "demo")]
@@ -248,12 +253,14 @@ fn main() -> ExitCode {
             port,
             sandbox_port,
             cors_allowed_origins,
+            sync_mode,
         } => demo(
             DemoOptions {
                 service: SocketAddr::new(host, port),
                 sandbox: SocketAddr::new(host, sandbox_port),
             },
             cors_allowed_origins,
+            &sync_mode,
         ),
         #[cfg(feature = "demo")]
         Command::Sandbox {
@@ -314,14 +321,13 @@ fn serve() -> ExitCode {
 }
 
 #[cfg(feature = "demo")]
-fn demo(options: DemoOptions, cors_allowed_origins: Option<String>) -> ExitCode {
+fn demo(options: DemoOptions, cors_allowed_origins: Option<String>, sync_mode: &str) -> ExitCode {
     let _log = match init_quiet_logs() {
         Ok(guard) => guard,
         Err(code) => return code,
     };
     report(actix_web::rt::System::new().block_on(async move {
-        let demo =
-            Demo::start_with_allowed_origins(options, cors_allowed_origins.as_deref()).await?;
+        let demo = Demo::start_with(options, cors_allowed_origins.as_deref(), sync_mode).await?;
         println!("{}", demo.instructions());
         // The service stops on Ctrl-C or SIGTERM by itself; the sandbox follows it.
         demo.run_until_stopped().await

@@ -2087,6 +2087,7 @@ export interface operations {
             405: components["responses"]["MethodNotAllowed"];
             408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     install_app: {

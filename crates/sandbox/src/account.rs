@@ -187,13 +187,14 @@ struct OrderView {
     billing: Vec<String>,
 }
 
-/// The shopper's own order `order_id`, or none when it is not theirs or does not exist.
+/// The shopper's own order `order_id`, or none when it is not theirs, is archived (a store
+/// shows shoppers no archived order) or does not exist.
 fn own_order(state: &StorefrontState, shopper: &Shopper, order_id: u64) -> Option<OrderView> {
     state.store.with_state(|store| {
         let order = store
             .orders
             .get(&order_id)
-            .filter(|order| order.customer_id == shopper.id)?;
+            .filter(|order| order.customer_id == shopper.id && !order.is_deleted)?;
         Some(order_view(order))
     })
 }

@@ -1,8 +1,8 @@
 //! What every Management API handler shares: the routes' state, the store and API account a
 //! request was let in for, the request parsing (path ids, query pairs) and BigCommerce's answers
 //! (JSON bodies, the v2 and v3 error families, `404`, `400` and `422`). It knows no route: the
-//! handlers in `management`, `metafields` and `hooks` build on it, and only `management` knows
-//! all three.
+//! handlers in `management`, `order_writes`, `metafields` and `hooks` build on it, and only
+//! `management` knows them all.
 
 use std::future::{Ready, ready};
 use std::sync::Arc;
@@ -124,6 +124,14 @@ pub(crate) fn query_error(version: ApiVersion, error: &QueryError) -> HttpRespon
 /// A numeric id from the path; `None` when it is missing or not a number.
 pub(crate) fn id_param(request: &HttpRequest, name: &str) -> Option<u64> {
     request.match_info().get(name)?.parse().ok()
+}
+
+/// The v2 `404` body: a v2 error array.
+pub(crate) fn v2_not_found() -> HttpResponse {
+    ApiVersion::V2.error(
+        StatusCode::NOT_FOUND,
+        "The requested resource was not found.",
+    )
 }
 
 /// The v3 `404` body (orders.v3.yml, `NotFound`) with `title`.

@@ -26,6 +26,9 @@ pub(crate) struct StoreState {
     pub next_metafield_id: u64,
     /// Billing details used for orders of customers the store does not know (guests).
     pub guest_address: Arc<Address>,
+    /// The sandbox's own app's client id: it owns the metafields the seed and
+    /// `SandboxStore::add_metafield` write for that app.
+    pub app_client_id: Arc<str>,
     /// Webhooks registered through `/v3/hooks`, by id.
     pub hooks: BTreeMap<u64, Hook>,
     /// Scripts installed through the Scripts API, oldest first.
@@ -113,6 +116,10 @@ pub(crate) const CONTENT_MODIFY_SCOPE: &str = "store_v2_content";
 pub(crate) const CHECKOUT_CONTENT_SCOPE: &str = "store_content_checkout";
 /// The OAuth scope that lets a token create Storefront API tokens (storefront_tokens.v3.yml).
 pub(crate) const STOREFRONT_TOKENS_SCOPE: &str = "store_storefront_api";
+
+/// orders.v3.yml: "The maximum number of metafields allowed on each order [...] is 250 per
+/// client ID."
+pub(crate) const MAX_METAFIELDS_PER_ORDER: usize = 250;
 
 /// The API account behind one Management API access token.
 #[derive(Clone)]
@@ -339,6 +346,9 @@ pub(crate) struct Order {
     pub cart_id: Uuid,
     pub order_source: &'static str,
     pub billing: Arc<Address>,
+    /// Archived (orders.v2.oas2.yml, `is_deleted`: "deleted/archived"): still served by id,
+    /// left out of the lists.
+    pub is_deleted: bool,
 }
 
 impl Order {
@@ -418,7 +428,7 @@ pub(crate) struct Hook {
 }
 
 impl StoreState {
-    pub(crate) fn empty(guest_address: Arc<Address>) -> Self {
+    pub(crate) fn empty(guest_address: Arc<Address>, app_client_id: Arc<str>) -> Self {
         Self {
             customers: BTreeMap::new(),
             orders: BTreeMap::new(),
@@ -428,6 +438,7 @@ impl StoreState {
             next_order_id: 100,
             next_metafield_id: 1,
             guest_address,
+            app_client_id,
             hooks: BTreeMap::new(),
             scripts: Vec::new(),
             private_tokens: HashMap::new(),
@@ -499,6 +510,70 @@ impl StoreState {
             .push(id);
         self.orders.insert(id, order);
         id
+    }
+
+    /// Archives `order_id` at `now` (BigCommerce's `DELETE /v2/orders/{id}`): `Some(true)` when
+    /// it was archived now, `Some(false)` when it already was (nothing changes), `None` when
+    /// there is no such order.
+    pub(crate) fn archive_order(&mut self, order_id: u64, now: OffsetDateTime) -> Option<bool> {
+        let order = self.orders.get_mut(&order_id)?;
+        if order.is_deleted {
+            return Some(false);
+        }
+        order.is_deleted = true;
+        order.date_modified = now;
+        Some(true)
+    }
+
+    /// Moves `order_id` to the status `status_id` at `now` (the caller checks the status
+    /// exists): `Some(Some(previous))` when it changed, `Some(None)` when it already had it
+    /// (nothing changes), `None` when there is no such order.
+    pub(crate) fn set_order_status(
+        &mut self,
+        order_id: u64,
+        status_id: u8,
+        now: OffsetDateTime,
+    ) -> Option<Option<u8>> {
+        let order = self.orders.get_mut(&order_id)?;
+        let previous = order.status_id;
+        if previous == status_id {
+            return Some(None);
+        }
+        order.status_id = status_id;
+        order.date_modified = now;
+        Some(Some(previous))
+    }
+
+    /// Moves `order_id` to `customer_id` at `now`: its owner, both customers' entries in
+    /// `orders_by_customer` (kept ascending) and its billing address, which becomes the new
+    /// customer's (a guest's for 0). `Some(true)` when it moved, `Some(false)` when it already
+    /// was theirs (nothing changes), `None` when there is no such order.
+    pub(crate) fn set_order_customer(
+        &mut self,
+        order_id: u64,
+        customer_id: u64,
+        now: OffsetDateTime,
+    ) -> Option<bool> {
+        let billing = self.billing_for(customer_id);
+        let order = self.orders.get_mut(&order_id)?;
+        let previous = order.customer_id;
+        if previous == customer_id {
+            return Some(false);
+        }
+        order.customer_id = customer_id;
+        order.billing = billing;
+        order.date_modified = now;
+        if let Some(ids) = self.orders_by_customer.get_mut(&previous) {
+            ids.retain(|id| *id != order_id);
+            if ids.is_empty() {
+                self.orders_by_customer.remove(&previous);
+            }
+        }
+        let ids = self.orders_by_customer.entry(customer_id).or_default();
+        if let Err(position) = ids.binary_search(&order_id) {
+            ids.insert(position, order_id);
+        }
+        Some(true)
     }
 
     /// Stores `metafield` under the next global metafield id and indexes it; returns that id.
@@ -583,7 +658,7 @@ mod tests {
             phone: String::new(),
             email: String::new(),
         };
-        StoreState::empty(Arc::new(address))
+        StoreState::empty(Arc::new(address), Arc::from("client"))
     }
 
     fn account(scopes: &[&str]) -> ApiAccount {

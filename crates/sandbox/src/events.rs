@@ -81,6 +81,14 @@ pub(crate) enum StoreEvent {
     OrderCreated {
         order_id: u64,
     },
+    /// An order changed otherwise than in status (its customer, for one).
+    OrderUpdated {
+        order_id: u64,
+    },
+    /// An order was archived (`DELETE /v2/orders/{id}`).
+    OrderArchived {
+        order_id: u64,
+    },
     OrderStatusUpdated {
         order_id: u64,
         previous_status_id: u8,
@@ -124,7 +132,8 @@ pub(crate) struct Notification {
 #[derive(Debug, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub(crate) enum CallbackData {
-    /// `store/order/created|updated` (`data/store_order_created.json`).
+    /// `store/order/created|updated|archived` (`data/store_order_created.json`,
+    /// `store_order_updated.json`, `store_order_archived.json`).
     Order { r#type: &'static str, id: u64 },
     /// `store/order/statusUpdated` (`data/store_order_statusUpdated.json`).
     OrderStatus {
@@ -164,6 +173,20 @@ impl StoreEvent {
         match self {
             StoreEvent::OrderCreated { order_id } => vec![Notification {
                 scope: "store/order/created".to_owned(),
+                data: CallbackData::Order {
+                    r#type: "order",
+                    id: *order_id,
+                },
+            }],
+            StoreEvent::OrderUpdated { order_id } => vec![Notification {
+                scope: "store/order/updated".to_owned(),
+                data: CallbackData::Order {
+                    r#type: "order",
+                    id: *order_id,
+                },
+            }],
+            StoreEvent::OrderArchived { order_id } => vec![Notification {
+                scope: "store/order/archived".to_owned(),
                 data: CallbackData::Order {
                     r#type: "order",
                     id: *order_id,
@@ -380,6 +403,8 @@ mod tests {
     fn every_fired_scope_is_a_supported_scope() {
         let events = [
             StoreEvent::OrderCreated { order_id: 1 },
+            StoreEvent::OrderUpdated { order_id: 1 },
+            StoreEvent::OrderArchived { order_id: 1 },
             StoreEvent::OrderStatusUpdated {
                 order_id: 1,
                 previous_status_id: 1,

@@ -1,5 +1,6 @@
 //! A fake BigCommerce with several stores and one app: the Management API of every store (v2
-//! orders, v3 order metafields with writes, v3 hooks, channels and sites, scripts, Storefront API
+//! orders, filtered by id, customer, status and dates, archived and moved between customers,
+//! v3 order metafields with writes, v3 hooks, channels and sites, scripts, Storefront API
 //! private tokens, OAuth scopes, a quota window per store), signed webhook callbacks, the login
 //! service (`POST /oauth2/token`), and per store two channels, each with a site of its own: the
 //! Stencil storefront (sign-in, `/customer/current.jwt`, account and order confirmation pages
@@ -32,6 +33,22 @@
 //! (alice's gift message) and `set_order_status` (an order's status, as the control panel's
 //! Orders page does).
 //!
+//! For a mirror of a store's orders and their metafields, kept in step by `date_modified`
+//! high-water marks, webhooks and reconciliation: v2 `GET /orders` and `/orders/count` filter by
+//! `min_`/`max_date_created` and `min_`/`max_date_modified` (RFC 2822 or ISO 8601, inclusive)
+//! and sort by `date_modified`; `DELETE /v2/orders/{id}` (or `PUT` with `is_deleted: true`)
+//! archives an order, which then only `is_deleted=true` lists and its own URL serves; `PUT
+//! /v2/orders/{id}` moves it to another `customer_id` (or changes its `status_id`); the batch
+//! `GET /v3/orders/metafields` pages by cursor from a `date_modified:min`. The same changes are
+//! handle methods, each returning before its webhooks are sent: `archive_order`,
+//! `set_order_customer`, `add_metafield` (owned by the app) and `delete_metafield`, with
+//! `order_is_archived` and `order_customer` to read back; `set_webhooks_paused` drops every
+//! event of a store, as if BigCommerce had given up delivering them. Metafield changes leave
+//! the order's `date_modified` alone, as BigCommerce does. A `SeedSpec` with
+//! `extra_customers` and `extra_orders_per_customer` generates a benchmark-sized store (100,000
+//! orders in well under a second in a release build) whose orders follow each other in time and
+//! carry metafields of three apps in every permission set.
+//!
 //! The app (`SandboxConfig::client_id`, `client_secret`, `app_scopes`) has its callbacks at
 //! `{app}/bigcommerce/auth|load|uninstall|remove_user` once `set_app_url` names the app. What the
 //! control panel's buttons do is callable from Rust too: `install_app` (a code, then `GET` of the
@@ -45,11 +62,11 @@
 //! They depend on each other one way, from the HTTP surface down to plain data (`a → b`: `a`
 //! uses `b`):
 //!
-//! - `management` (routes, the gate, v2 orders) → `metafields`, `hooks`, `channels` (channels
-//!   and sites), `scripts` (the Scripts API), `storefront_tokens` (private tokens; it also issues
-//!   customer access tokens, → `codes`) → `api` (the handlers' state, the store a request
-//!   is for, request parsing and BigCommerce's error answers) → `store`, `stores`; the handlers
-//!   also use `listing` (queries), `metafield_query` (the metafield collections' query), `wire`
+//! - `management` (routes, the gate, v2 order reads) → `order_writes` (v2 order `PUT` and
+//!   `DELETE`), `metafields`, `hooks`, `channels` (channels and sites), `scripts` (the Scripts
+//!   API), `storefront_tokens` (private tokens; it also issues customer access tokens, →
+//!   `codes`) → `api` (the handlers' state, the store a request is for, request parsing and
+//!   BigCommerce's error answers) → `store`, `stores`; the handlers also use `listing` (queries), `metafield_query` (the metafield collections' query), `wire`
 //!   (response shapes), `data` (the model and scopes), `events` (what a write reports), `quota`
 //!   (the gate's decisions), `order_status` and the input parsers `metafield_input`,
 //!   `script_input` and `hook_input` (→ `metafield_input`, `events`);
@@ -105,6 +122,7 @@ mod metafield_input;
 mod metafield_query;
 mod metafields;
 mod order_status;
+mod order_writes;
 mod orders_page;
 mod panel_frame;
 mod quota;

@@ -1,10 +1,14 @@
 //! Query parsing, filtering, sorting and paging for the sandbox's list endpoints: v2
-//! `GET /orders` and `/orders/count` and `GET /v3/hooks`, and the v3 `meta.pagination` object
+//! `GET /orders` and `/orders/count` (with their id, customer, status, date and archive
+//! filters) and `GET /v3/hooks`, and the v3 `meta.pagination` object
 //! and parameter checks the other collections (`metafield_query`) share.
 //! Pure functions over `StoreState`, so the HTTP layer only maps their errors to BigCommerce's
 //! error bodies.
 
 use std::cmp::Ordering;
+
+use time::OffsetDateTime;
+use time::format_description::well_known::{Iso8601, Rfc2822};
 
 use crate::data::{Hook, Order, StoreState};
 
@@ -26,10 +30,30 @@ pub(crate) struct OrderQuery {
     pub status_id: Option<u8>,
     pub min_id: Option<u64>,
     pub max_id: Option<u64>,
+    /// `min_date_created` and `max_date_created`, both inclusive.
+    pub created: DateRange,
+    /// `min_date_modified` and `max_date_modified`, both inclusive.
+    pub modified: DateRange,
+    /// `is_deleted=true`: only archived orders; otherwise only the others, as BigCommerce
+    /// leaves archived orders out of its lists.
+    pub archived: bool,
     pub page: u64,
     pub limit: u64,
     pub sort: OrderSort,
     pub descending: bool,
+}
+
+/// Inclusive bounds on one of an order's dates, either side open when `None`.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct DateRange {
+    pub min: Option<OffsetDateTime>,
+    pub max: Option<OffsetDateTime>,
+}
+
+impl DateRange {
+    fn admits(&self, moment: OffsetDateTime) -> bool {
+        self.min.is_none_or(|min| moment >= min) && self.max.is_none_or(|max| moment <= max)
+    }
 }
 
 /// The v2 `sort` fields the sandbox supports (orders.v2.oas2.yml, `sort` parameter).
@@ -66,6 +90,9 @@ impl OrderQuery {
             status_id: None,
             min_id: None,
             max_id: None,
+            created: DateRange::default(),
+            modified: DateRange::default(),
+            archived: false,
             page: 1,
             limit: DEFAULT_LIMIT,
             sort: OrderSort::Id,
@@ -77,6 +104,11 @@ impl OrderQuery {
                 "status_id" => query.status_id = Some(number(name, value)?),
                 "min_id" => query.min_id = Some(number(name, value)?),
                 "max_id" => query.max_id = Some(number(name, value)?),
+                "min_date_created" => query.created.min = Some(v2_date(name, value)?),
+                "max_date_created" => query.created.max = Some(v2_date(name, value)?),
+                "min_date_modified" => query.modified.min = Some(v2_date(name, value)?),
+                "max_date_modified" => query.modified.max = Some(v2_date(name, value)?),
+                "is_deleted" => query.archived = number(name, value)?,
                 "page" => query.page = positive(name, value)?,
                 "limit" => query.limit = positive(name, value)?,
                 "sort" => (query.sort, query.descending) = order_sort(value)?,
@@ -118,6 +150,9 @@ impl OrderQuery {
             })
             .filter(|order| self.min_id.is_none_or(|min| order.id >= min))
             .filter(|order| self.max_id.is_none_or(|max| order.id <= max))
+            .filter(|order| order.is_deleted == self.archived)
+            .filter(|order| self.created.admits(order.date_created))
+            .filter(|order| self.modified.admits(order.date_modified))
             .collect();
         // Candidates arrive in ascending id order and the sort is stable, so ties stay by id.
         orders.sort_by(|left, right| {
@@ -257,6 +292,15 @@ pub(crate) fn positive(name: &str, value: &str) -> Result<u64, QueryError> {
         0 => Err(invalid(name)),
         parsed => Ok(parsed),
     }
+}
+
+/// A v2 date filter's value, in RFC 2822 (`Thu, 20 Apr 2017 11:32:00 -0400`) or ISO 8601 with
+/// an offset (`2017-04-20T11:32:00.000-04:00`, `2017-04-20T11:32:00Z`), as orders.v2.oas2.yml
+/// documents `min_date_created` and its siblings.
+fn v2_date(name: &str, value: &str) -> Result<OffsetDateTime, QueryError> {
+    OffsetDateTime::parse(value, &Rfc2822)
+        .or_else(|_| OffsetDateTime::parse(value, &Iso8601::DEFAULT))
+        .map_err(|_| invalid(name))
 }
 
 fn order_sort(value: &str) -> Result<(OrderSort, bool), QueryError> {
@@ -399,6 +443,136 @@ mod tests {
             sorted.sort_unstable();
             sorted
         });
+    }
+
+    #[test]
+    fn v2_dates_read_in_rfc_2822_and_iso_8601_forms() {
+        let expected = time::macros::datetime!(2017-04-20 15:32:00 UTC);
+        let same_moment = [
+            "Thu, 20 Apr 2017 11:32:00 -0400",
+            "2017-04-20T11:32:00-04:00",
+            "2017-04-20T11:32:00.000-04:00",
+            "2017-04-20T15:32:00Z",
+            "Thu, 20 Apr 2017 15:32:00 +0000",
+        ];
+
+        for value in same_moment {
+            let query = OrderQuery::parse([("min_date_modified", value)]).unwrap();
+            assert_eq!(
+                query.modified,
+                DateRange {
+                    min: Some(expected),
+                    max: None
+                },
+                "{value}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_dates_and_a_non_boolean_is_deleted_are_refused_naming_the_field() {
+        let cases = [
+            ("min_date_modified", "yesterday"),
+            ("max_date_modified", "2017-04-20"),
+            ("min_date_created", "2017-04-20T11:32:00"),
+            ("max_date_created", "1492702320"),
+            ("is_deleted", "1"),
+        ];
+
+        for (name, value) in cases {
+            let error = OrderQuery::parse([(name, value)]).unwrap_err();
+            assert_eq!(
+                error,
+                QueryError {
+                    status: 400,
+                    message: format!("The field '{name}' is invalid."),
+                },
+                "{name}={value}"
+            );
+        }
+    }
+
+    #[test]
+    fn date_bounds_are_inclusive_on_both_sides_and_combine_with_other_filters() {
+        let state = demo_state();
+        let alice = OrderQuery::parse([("customer_id", "1")])
+            .unwrap()
+            .select(&state);
+        let modified: Vec<_> = alice.iter().map(|order| order.date_modified).collect();
+        let (low, high) = (modified[1], modified[2]);
+        let rfc = crate::wire::rfc2822;
+
+        let between = OrderQuery::parse([
+            ("customer_id", "1"),
+            ("min_date_modified", rfc(low).as_str()),
+            ("max_date_modified", rfc(high).as_str()),
+        ])
+        .unwrap()
+        .select(&state);
+        let created_from = OrderQuery::parse([
+            ("customer_id", "1"),
+            ("min_date_created", rfc(alice[3].date_created).as_str()),
+        ])
+        .unwrap()
+        .select(&state);
+
+        assert_eq!(ids(&alice), [321, 364, 367, 369]);
+        assert_eq!(ids(&between), [364, 367]);
+        assert_eq!(ids(&created_from), [369]);
+    }
+
+    #[test]
+    fn archived_orders_are_listed_only_when_asked_for() {
+        let mut state = demo_state();
+        let now = time::macros::datetime!(2025-12-01 00:00:00 UTC);
+        assert_eq!(state.archive_order(364, now), Some(true));
+        let query = |pairs: &[(&str, &str)]| {
+            ids(&OrderQuery::parse(pairs.iter().copied())
+                .unwrap()
+                .select(&state))
+        };
+
+        let listed = query(&[("customer_id", "1")]);
+        let archived = query(&[("customer_id", "1"), ("is_deleted", "true")]);
+        let not_archived = query(&[("customer_id", "1"), ("is_deleted", "false")]);
+        let all_archived = query(&[("is_deleted", "true")]);
+        let all = query(&[("limit", "250"), ("page", "2")]);
+
+        assert_eq!(listed, [321, 367, 369]);
+        assert_eq!(archived, [364]);
+        assert_eq!(not_archived, listed);
+        assert_eq!(all_archived, [364]);
+        assert!(!all.contains(&364));
+        assert_eq!(
+            OrderQuery::parse([]).unwrap().select(&state).len(),
+            state.orders.len() - 1
+        );
+    }
+
+    #[test]
+    fn paging_by_date_modified_ascending_visits_every_order_once_in_date_order() {
+        let state = demo_state();
+        let mut seen = Vec::new();
+        for page in 1.. {
+            let page = page.to_string();
+            let query = OrderQuery::parse([
+                ("sort", "date_modified:asc"),
+                ("limit", "50"),
+                ("page", page.as_str()),
+            ])
+            .unwrap();
+            let rows = query.page(query.select(&state));
+            if rows.is_empty() {
+                break;
+            }
+            seen.extend(rows);
+        }
+
+        let dates: Vec<_> = seen.iter().map(|order| order.date_modified).collect();
+        assert!(dates.windows(2).all(|pair| pair[0] <= pair[1]));
+        let mut visited = ids(&seen);
+        visited.sort_unstable();
+        assert_eq!(visited, state.orders.keys().copied().collect::<Vec<_>>());
     }
 
     #[test]

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use crate::api::{
     ApiVersion, ManagementState, StoreRequest, borrowed, id_param, json_response, json_text,
-    query_error, query_pairs,
+    query_error, query_pairs, v2_not_found,
 };
 use crate::channels;
 use crate::data::{
@@ -29,6 +29,7 @@ use crate::hooks;
 use crate::listing::OrderQuery;
 use crate::metafields;
 use crate::order_status::ORDER_STATUSES;
+use crate::order_writes;
 use crate::quota::QuotaDecision;
 use crate::scripts;
 use crate::store::RequestKind;
@@ -43,6 +44,14 @@ pub(crate) fn routes(config: &mut web::ServiceConfig) {
             .route("/v2/orders", web::get().to(list_orders))
             .route("/v2/orders/count", web::get().to(count_orders))
             .route("/v2/orders/{order_id}", web::get().to(get_order))
+            .route(
+                "/v2/orders/{order_id}",
+                web::put().to(order_writes::update_order),
+            )
+            .route(
+                "/v2/orders/{order_id}",
+                web::delete().to(order_writes::archive_order),
+            )
             .route(
                 "/v3/orders/metafields",
                 web::get().to(metafields::list_all_order_metafields),
@@ -267,13 +276,6 @@ fn insert_header(headers: &mut HeaderMap, name: &'static str, value: &str) {
     if let Ok(value) = HeaderValue::from_str(value) {
         headers.insert(HeaderName::from_static(name), value);
     }
-}
-
-fn v2_not_found() -> HttpResponse {
-    ApiVersion::V2.error(
-        StatusCode::NOT_FOUND,
-        "The requested resource was not found.",
-    )
 }
 
 async fn unknown_route(request: HttpRequest) -> HttpResponse {

@@ -510,6 +510,72 @@ mod tests {
         }
     }
 
+    /// What a mirror's sync does: the changes since a high-water mark, 250 at a time, each
+    /// page asked for by the previous page's `next` link.
+    #[test]
+    fn following_next_links_with_date_modified_min_and_limit_250_visits_every_change_once() {
+        let state = build(
+            &SeedSpec {
+                extra_customers: 200,
+                extra_orders_per_customer: 5,
+                ..SeedSpec::default()
+            },
+            "client",
+        );
+        let mark = "2025-11-17T00:00:00+00:00";
+        let since = OffsetDateTime::parse(mark, &Rfc3339).unwrap();
+        let expected: Vec<u64> = state
+            .metafields
+            .values()
+            .filter(|metafield| metafield.date_modified >= since && visible_to(metafield, "client"))
+            .map(|metafield| metafield.id)
+            .collect();
+        assert!(expected.len() > 750, "{} changes", expected.len());
+        let mut link = format!(
+            "?date_modified%3Amin={}&limit=250",
+            mark.replace('+', "%2B")
+        );
+        let (mut seen, mut sizes, mut totals) = (Vec::new(), Vec::new(), Vec::new());
+
+        for _ in 0..expected.len() {
+            let pairs: Vec<(String, String)> =
+                url::form_urlencoded::parse(link.trim_start_matches('?').as_bytes())
+                    .into_owned()
+                    .collect();
+            let query =
+                MetafieldQuery::parse(pairs.iter().map(|(n, v)| (n.as_str(), v.as_str()))).unwrap();
+            let page = query.select(&state, None, "client");
+            seen.extend(ids(&page));
+            sizes.push(page.rows.len());
+            totals.push(page.total);
+            let meta = query.meta(&page);
+            match meta["cursor_pagination"]["links"]["next"].as_str() {
+                Some(next) => link = next.to_owned(),
+                None => break,
+            }
+            assert_eq!(
+                link,
+                format!(
+                    "?date_modified%3Amin={}&limit=250&after={}",
+                    mark.replace('+', "%2B").replace(':', "%3A"),
+                    meta["cursor_pagination"]["end_cursor"]
+                        .as_str()
+                        .unwrap()
+                        .replace('=', "%3D")
+                )
+            );
+        }
+
+        assert_eq!(seen, expected);
+        let full_pages = expected.len() / 250;
+        assert!(
+            sizes[..full_pages].iter().all(|size| *size == 250),
+            "{sizes:?}"
+        );
+        assert_eq!(sizes.iter().sum::<usize>(), expected.len());
+        assert!(totals.iter().all(|total| *total == expected.len() as u64));
+    }
+
     #[test]
     fn before_a_cursor_is_the_page_that_ends_just_before_it() {
         let state = demo_state();

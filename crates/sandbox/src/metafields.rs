@@ -20,15 +20,11 @@ use crate::api::{
     ApiVersion, StoreRequest, borrowed, id_param, input_error, json_response, json_text,
     query_error, query_pairs, v3_not_found,
 };
-use crate::data::{Metafield, PermissionSet, now_to_the_second};
+use crate::data::{MAX_METAFIELDS_PER_ORDER, Metafield, PermissionSet, now_to_the_second};
 use crate::events::{MetafieldChange, StoreEvent};
 use crate::metafield_input::{self, InputError, MetafieldInput};
 use crate::metafield_query::{MetafieldQuery, visible_to};
 use crate::wire;
-
-/// orders.v3.yml: "The maximum number of metafields allowed on each order [...] is 250 per
-/// client ID."
-pub(crate) const MAX_METAFIELDS_PER_ORDER: usize = 250;
 
 pub(super) async fn list_order_metafields(
     request: HttpRequest,

@@ -1,18 +1,22 @@
 //! One sandbox store's shared handle: who it is (hash, name, numeric id), its data behind one
 //! `Mutex` (never held across an `.await`), its Management API quota window and request
 //! counters, its access tokens and the app's installation, and the webhooks a change sends:
-//! which hooks hear of it, and which deliveries the write that caused it waits for. `data` is
+//! which hooks hear of it, which deliveries the write that caused it waits for, and none at all
+//! while a test has paused them. `data` is
 //! what it holds, `events` renders the callbacks and `delivery` sends them.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
 use url::Url;
 
-use crate::data::{ApiAccount, STOREFRONT_CHANNEL_ID, StaffUser, StoreState, now_to_the_second};
+use crate::data::{
+    ApiAccount, MAX_METAFIELDS_PER_ORDER, Metafield, PermissionSet, STOREFRONT_CHANNEL_ID,
+    StaffUser, StoreState, now_to_the_second,
+};
 use crate::delivery::{Deliveries, DeliveryRecord, Pending, Target};
 use crate::events::{self, CONFIGURED_DESTINATION_SCOPE, StoreEvent};
 use crate::order_status::ORDER_STATUSES;
@@ -159,6 +163,8 @@ struct StoreInner {
     /// The store's Management API quota, shared by every token (BigCommerce's is per store).
     quota: Mutex<QuotaWindow>,
     deliveries: Deliveries,
+    /// While set, `publish` sends nothing: every event is dropped unrecorded.
+    webhooks_paused: AtomicBool,
 }
 
 impl SandboxStore {
@@ -176,6 +182,7 @@ impl SandboxStore {
                 graphql_requests: AtomicU64::new(0),
                 quota: Mutex::new(quota),
                 deliveries,
+                webhooks_paused: AtomicBool::new(false),
             }),
         }
     }
@@ -397,6 +404,143 @@ impl SandboxStore {
         }
     }
 
+    /// Deletes a metafield, whoever owns it, and sends the `store/order/metafield/deleted`
+    /// webhooks; false when there is no such id. The order's `date_modified` is left alone, as
+    /// BigCommerce leaves it for metafield changes. Returns before the webhooks are sent.
+    pub fn delete_metafield(&self, metafield_id: u64) -> bool {
+        let event = self.with_state(|state| {
+            let metafield = state.remove_metafield(metafield_id)?;
+            Some(StoreEvent::Metafield {
+                change: events::MetafieldChange::Deleted,
+                metafield_id,
+                order_id: metafield.order_id,
+                namespace: metafield.namespace,
+            })
+        });
+        match event {
+            Some(event) => {
+                drop(self.publish(&event));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Adds a metafield to `order_id`, owned by the sandbox's own app (`SandboxConfig::client_id`)
+    /// and dated now, with an empty description, and sends the `store/order/metafield/created`
+    /// webhooks; returns its id. `permission_set` is spelled as BigCommerce does
+    /// (`read_and_sf_access`, ...). `None`, with nothing changed, when there is no such order or
+    /// permission set, or when the app already has a metafield with that namespace and key on
+    /// the order or 250 of them (the Management API's `409` and `422`). The order's
+    /// `date_modified` is left alone. Returns before the webhooks are sent.
+    pub fn add_metafield(
+        &self,
+        order_id: u64,
+        namespace: &str,
+        key: &str,
+        value: impl Into<String>,
+        permission_set: &str,
+    ) -> Option<u64> {
+        let permission_set: PermissionSet =
+            serde_json::from_value(serde_json::Value::from(permission_set)).ok()?;
+        let value = value.into();
+        let metafield_id = self.with_state(|state| {
+            if !state.orders.contains_key(&order_id) {
+                return None;
+            }
+            let owner = Arc::clone(&state.app_client_id);
+            let own: Vec<&Metafield> = state
+                .metafields_by_order
+                .get(&order_id)
+                .into_iter()
+                .flatten()
+                .filter_map(|id| state.metafields.get(id))
+                .filter(|metafield| metafield.owner_client_id == owner)
+                .collect();
+            if own.len() >= MAX_METAFIELDS_PER_ORDER
+                || own
+                    .iter()
+                    .any(|metafield| metafield.namespace == namespace && metafield.key == key)
+            {
+                return None;
+            }
+            let now = now_to_the_second();
+            Some(state.insert_metafield(Metafield {
+                id: 0,
+                order_id,
+                permission_set,
+                namespace: namespace.to_owned(),
+                key: key.to_owned(),
+                value,
+                description: String::new(),
+                owner_client_id: owner,
+                date_created: now,
+                date_modified: now,
+            }))
+        })?;
+        drop(self.publish(&StoreEvent::Metafield {
+            change: events::MetafieldChange::Created,
+            metafield_id,
+            order_id,
+            namespace: namespace.to_owned(),
+        }));
+        Some(metafield_id)
+    }
+
+    /// Archives an order as `DELETE /v2/orders/{id}` does (`is_deleted` becomes true and
+    /// `date_modified` now; the order leaves the v2 lists and the shopper's pages but is still
+    /// served by id) and sends the `store/order/archived` webhooks; false when there is no such
+    /// order. Archiving an archived order changes and sends nothing. Returns before the webhooks
+    /// are sent.
+    pub fn archive_order(&self, order_id: u64) -> bool {
+        self.archive(order_id).is_some()
+    }
+
+    /// `archive_order`, handing back the configured destination's webhooks still being sent;
+    /// `None` when there is no such order.
+    pub(crate) fn archive(&self, order_id: u64) -> Option<Pending> {
+        let archived =
+            self.with_state(|state| state.archive_order(order_id, now_to_the_second()))?;
+        Some(if archived {
+            self.publish(&StoreEvent::OrderArchived { order_id })
+        } else {
+            Pending::default()
+        })
+    }
+
+    /// Moves an order to another customer (0: a guest), as `PUT /v2/orders/{id}` with a
+    /// `customer_id` does: its owner, both customers' order lists, its billing address (the new
+    /// customer's, as `add_order` uses) and `date_modified` (now) change, and the
+    /// `store/order/updated` webhooks are sent. False when there is no such order or customer;
+    /// moving an order to the customer it has changes and sends nothing. Returns before the
+    /// webhooks are sent.
+    pub fn set_order_customer(&self, order_id: u64, customer_id: u64) -> bool {
+        let moved = self.with_state(|state| {
+            if customer_id != 0 && !state.customers.contains_key(&customer_id) {
+                return None;
+            }
+            state.set_order_customer(order_id, customer_id, now_to_the_second())
+        });
+        match moved {
+            Some(true) => {
+                drop(self.publish(&StoreEvent::OrderUpdated { order_id }));
+                true
+            }
+            Some(false) => true,
+            None => false,
+        }
+    }
+
+    /// Whether an order is archived; `None` when there is no such order.
+    pub fn order_is_archived(&self, order_id: u64) -> Option<bool> {
+        self.with_state(|state| state.orders.get(&order_id).map(|order| order.is_deleted))
+    }
+
+    /// The customer an order belongs to (0 for a guest).
+    pub fn order_customer(&self, order_id: u64) -> Option<u64> {
+        self.with_state(|state| state.orders.get(&order_id).map(|order| order.customer_id))
+    }
+
     /// Places a new order, dated now and awaiting fulfillment, for `customer_id`, and sends the
     /// `store/order/created` webhooks; returns its id.
     ///
@@ -482,18 +626,11 @@ impl SandboxStore {
         if !ORDER_STATUSES.iter().any(|status| status.id == status_id) {
             return None;
         }
-        let previous_status_id = self.with_state(|state| {
-            let order = state.orders.get_mut(&order_id)?;
-            let previous_status_id = order.status_id;
-            if previous_status_id != status_id {
-                order.status_id = status_id;
-                order.date_modified = now_to_the_second();
-            }
-            Some(previous_status_id)
-        })?;
-        if previous_status_id == status_id {
+        let changed = self
+            .with_state(|state| state.set_order_status(order_id, status_id, now_to_the_second()))?;
+        let Some(previous_status_id) = changed else {
             return Some(Pending::default());
-        }
+        };
         Some(self.publish(&StoreEvent::OrderStatusUpdated {
             order_id,
             previous_status_id,
@@ -509,6 +646,9 @@ impl SandboxStore {
     /// BigCommerce sends them.
     pub(crate) fn publish(&self, event: &StoreEvent) -> Pending {
         let mut pending = Pending::default();
+        if self.webhooks_paused() {
+            return pending;
+        }
         let deliveries = &self.inner.deliveries;
         let configured = deliveries.destination();
         let created_at = OffsetDateTime::now_utc().unix_timestamp();
@@ -553,6 +693,19 @@ impl SandboxStore {
             pending.extend(deliveries.send(&notification.scope, &body, targets));
         }
         pending
+    }
+
+    /// Pauses (or resumes) every webhook of the store: while paused, each event is dropped
+    /// before any message is made, as if BigCommerce had given up delivering it: no registered
+    /// hook or configured destination hears of it, `webhook_deliveries` does not list it, and
+    /// resuming does not send it later. Messages already on their way still finish.
+    pub fn set_webhooks_paused(&self, paused: bool) {
+        self.inner.webhooks_paused.store(paused, Ordering::SeqCst);
+    }
+
+    /// Whether `set_webhooks_paused` paused the store's webhooks.
+    pub fn webhooks_paused(&self) -> bool {
+        self.inner.webhooks_paused.load(Ordering::SeqCst)
     }
 
     /// Points every order event at `destination` besides registered hooks (`None`: nowhere).

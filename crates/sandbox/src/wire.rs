@@ -186,7 +186,7 @@ pub(crate) fn v2_order<'a>(order: &'a Order, v2_base: &str) -> V2Order<'a> {
         discount_amount: order.discount.to_string(),
         coupon_discount: order.discount.to_string(),
         shipping_address_count: u32::from(!order.is_digital),
-        is_deleted: false,
+        is_deleted: order.is_deleted,
         ebay_order_id: "0",
         cart_id: order.cart_id.to_string(),
         billing_address: BillingAddress {

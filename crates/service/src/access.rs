@@ -54,7 +54,7 @@ pub type Announcer = Arc<dyn Fn(Change) + Send + Sync>;
 
 /// One store as [`Access`] reads it: the key its cached values are filed under, where its
 /// data comes from, and which metafields its customers may see.
-pub struct StoreScope<S = ManagementClient> {
+pub struct StoreScope<S = crate::mirror::Source> {
     pub key: StoreKey,
     pub source: S,
     pub policy: VisibilityPolicy,

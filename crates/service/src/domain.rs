@@ -24,7 +24,8 @@ pub struct StoreHash(Arc<str>);
 pub struct StoreKey(u32);
 
 /// A BigCommerce customer id taken from a verified token; guests (id 0) cannot have one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct CustomerId(NonZeroU64);
 
 /// A BigCommerce order id, as given in a path or by the Management API.
@@ -36,7 +37,7 @@ pub struct OrderId(NonZeroU64);
 ///
 /// Staff notes, IP address, cost prices, addresses and payment provider ids are
 /// deliberately absent: the Management API client drops them when it parses.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Order {
     pub id: OrderId,
     pub customer_id: u64,
@@ -71,9 +72,10 @@ pub struct Order {
 #[serde(transparent)]
 pub struct Decimal(String);
 
-/// Who may read a metafield, as BigCommerce marks it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Who may read a metafield, as BigCommerce marks it. The default is the most private.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum PermissionSet {
+    #[default]
     AppOnly,
     Read,
     Write,
@@ -81,8 +83,9 @@ pub enum PermissionSet {
     WriteAndStorefront,
 }
 
-/// An order metafield as a customer may see it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// An order metafield as a customer may see it. Its permission set is never serialised
+/// (read back, it is `app_only` until set).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Metafield {
     pub id: u64,
     pub namespace: String,
@@ -237,6 +240,14 @@ impl Decimal {
     }
 }
 
+/// Read back only through [`Decimal::parse`], so a stored amount is checked like a fetched one.
+impl<'de> Deserialize<'de> for Decimal {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Decimal::parse(&text).ok_or_else(|| serde::de::Error::custom("not a decimal amount"))
+    }
+}
+
 impl PermissionSet {
     /// Parses BigCommerce's `permission_set` value.
     pub fn parse(text: &str) -> Option<Self> {
@@ -247,6 +258,17 @@ impl PermissionSet {
             "read_and_sf_access" => Some(Self::ReadAndStorefront),
             "write_and_sf_access" => Some(Self::WriteAndStorefront),
             _ => None,
+        }
+    }
+
+    /// BigCommerce's name of it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AppOnly => "app_only",
+            Self::Read => "read",
+            Self::Write => "write",
+            Self::ReadAndStorefront => "read_and_sf_access",
+            Self::WriteAndStorefront => "write_and_sf_access",
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod management;
 pub mod merchant;
 pub mod merchant_session;
 pub mod metrics;
+pub mod mirror;
 pub mod origins;
 pub mod problem;
 pub mod readiness;

@@ -28,6 +28,84 @@ pub struct Metrics {
     pub auth: AuthMetrics,
     pub replicas: ReplicaMetrics,
     pub writes: WriteMetrics,
+    pub mirror: MirrorMetrics,
+}
+
+/// `SYNC_MODE=mirror`: rows this replica wrote into and deleted from the stores' mirrors,
+/// orders its initial syncs have left, catch-ups done and failures, by fixed words.
+#[derive(Clone, Default)]
+pub struct MirrorMetrics {
+    written: Family<KindLabels, Counter>,
+    deleted: Family<KindLabels, Counter>,
+    orders_left: Gauge,
+    catch_ups: Counter,
+    failures: Family<ReasonLabels, Counter>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    kind: &'static str,
+}
+
+impl MirrorMetrics {
+    fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "rows_written",
+            "Orders and metafields this replica wrote into the stores' mirrors, by kind",
+            self.written.clone(),
+        );
+        registry.register(
+            "rows_deleted",
+            "Orders and metafields this replica deleted from the stores' mirrors (gone from BigCommerce, or no longer visible), by kind",
+            self.deleted.clone(),
+        );
+        registry.register(
+            "initial_sync_orders_left",
+            "Orders the initial syncs this replica runs have still to read (by the stores' counts when they began)",
+            self.orders_left.clone(),
+        );
+        registry.register(
+            "catch_ups",
+            "Catch-ups (what changed since the high-water marks) this replica finished",
+            self.catch_ups.clone(),
+        );
+        registry.register(
+            "failures",
+            "Sync steps that failed and will be tried again, by cause (upstream, database)",
+            self.failures.clone(),
+        );
+    }
+
+    /// Counts `count` rows of `kind` (`orders`, `metafields`) written.
+    pub fn written(&self, kind: &'static str, count: usize) {
+        self.written
+            .get_or_create(&KindLabels { kind })
+            .inc_by(u64::try_from(count).unwrap_or(u64::MAX));
+    }
+
+    /// Counts `count` rows of `kind` deleted.
+    pub fn deleted(&self, kind: &'static str, count: usize) {
+        self.deleted
+            .get_or_create(&KindLabels { kind })
+            .inc_by(u64::try_from(count).unwrap_or(u64::MAX));
+    }
+
+    /// Moves the orders left by `change`.
+    pub fn orders_left(&self, change: i64) {
+        self.orders_left.inc_by(change);
+    }
+
+    /// Counts one catch-up finished.
+    pub fn caught_up(&self) {
+        self.catch_ups.inc();
+    }
+
+    /// Counts one failed step, by cause (a fixed word).
+    pub fn failed(&self, cause: &'static str) {
+        self.failures
+            .get_or_create(&ReasonLabels { reason: cause })
+            .inc();
+    }
 }
 
 /// Shoppers' writes of order metafields, by outcome.
@@ -200,6 +278,8 @@ impl Metrics {
         let replicas = ReplicaMetrics::new();
         replicas.register(root.sub_registry_with_prefix("replicas"));
         let writes = WriteMetrics::new();
+        let mirror = MirrorMetrics::default();
+        mirror.register(root.sub_registry_with_prefix("mirror"));
         http.register(root.sub_registry_with_prefix("http"));
         upstream.register(root.sub_registry_with_prefix("upstream"));
         root.sub_registry_with_prefix("cache")
@@ -214,6 +294,7 @@ impl Metrics {
             auth,
             replicas,
             writes,
+            mirror,
         }
     }
 

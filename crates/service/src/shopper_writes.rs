@@ -248,7 +248,7 @@ impl ShopperWrites {
         // another one for at most that long.
         // With several replicas, the same key is also locked across them (PostgreSQL), so
         // that of two writes with one `If-Match` on two replicas one still gets `412`.
-        let deadline = scope.source.deadline();
+        let deadline = scope.source.client.deadline();
         let timed_out = || {
             WriteError::Upstream(Arc::new(ManagementError::Timeout {
                 operation: crate::management::error::Operation::MetafieldByKey,
@@ -270,6 +270,7 @@ impl ShopperWrites {
         };
         let current = scope
             .source
+            .client
             .order_metafields_by_key(request.order, request.namespace, request.key, deadline)
             .await
             .map_err(|error| WriteError::Upstream(Arc::new(error)))?;
@@ -297,11 +298,13 @@ impl ShopperWrites {
         let written = match target {
             Some(target) => scope
                 .source
+                .client
                 .update_order_metafield(request.order, target.id, value, deadline)
                 .await
                 .map(|metafield| (metafield, false)),
             None => scope
                 .source
+                .client
                 .create_order_metafield(
                     request.order,
                     request.namespace,
@@ -313,6 +316,11 @@ impl ShopperWrites {
                 .await
                 .map(|metafield| (metafield, true)),
         };
+        // A mirror gets the metafield as BigCommerce answered it before the change is
+        // recorded, so that the next read (from the mirror) shows it.
+        if let (Ok((metafield, _)), Some(mirror)) = (&written, &scope.source.mirror) {
+            mirror.metafield_written(request.order, metafield).await;
+        }
         // Whatever BigCommerce answered, the order's metafields may have changed: the next
         // read reloads them (and so does every replica the change reaches).
         access.invalidate(Change::OrderMetafields(scope.key, request.order));

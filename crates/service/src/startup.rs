@@ -24,7 +24,7 @@ use crate::auth::current_customer::CustomerTokenVerifier;
 use crate::auth::customer_access::{CustomerAccessTokens, PrivateTokenKeeper};
 use crate::auth::session;
 use crate::cache::Cache;
-use crate::config::{HttpSettings, Mode, Settings};
+use crate::config::{HttpSettings, Mode, Settings, SyncMode};
 use crate::database::{Database, Engine, SettingsRecord};
 use crate::domain::{StoreHash, VisibilityPolicy};
 use crate::fields::FieldDefinitions;
@@ -58,6 +58,8 @@ pub struct Application {
     stores: Arc<StoreRegistry>,
     database: Database,
     replicas: Replicas,
+    /// `SYNC_MODE=mirror`: the stores' syncs, stopped with the server.
+    syncer: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -90,7 +92,14 @@ impl Application {
         if let Some(announcer) = replicas.announcer() {
             access = access.announcing(announcer);
         }
-        let stores = Arc::new(StoreRegistry::new(api));
+        let mut registry = StoreRegistry::new(api);
+        if settings.sync.mode == SyncMode::Mirror {
+            // A list from the mirror holds what the Management API walk would.
+            let max_orders = u64::from(settings.upstream.orders_max_pages)
+                * u64::from(crate::management::pagination::PAGE_LIMIT);
+            registry = registry.with_mirrors(database.clone(), max_orders);
+        }
+        let stores = Arc::new(registry);
         let interval = settings.upstream.readiness_interval;
         let allowed_origins = web::Data::new(AllowedOrigins::new(
             settings.http.cors_allowed_origins.clone(),
@@ -201,6 +210,15 @@ impl Application {
                     .map(|(lifecycle, _, _)| lifecycle.clone().into_inner()),
             );
         }
+        let syncer = (settings.sync.mode == SyncMode::Mirror).then(|| {
+            crate::mirror::sync::start(crate::mirror::sync::Syncer {
+                stores: Arc::clone(&stores),
+                database: database.clone(),
+                access: access.clone(),
+                settings: settings.sync.clone(),
+                metrics: metrics.mirror.clone(),
+            })
+        });
         let keeper = match &settings.mode {
             Mode::SingleStore(_) => PrivateTokenKeeper::Memory,
             Mode::App(app) => PrivateTokenKeeper::Sealed {
@@ -312,6 +330,7 @@ impl Application {
             stores,
             database,
             replicas,
+            syncer,
         })
     }
 
@@ -352,6 +371,8 @@ impl Application {
 
     /// Serves until the server is stopped (Ctrl-C or SIGTERM stop it gracefully).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        // The stores' syncs end with the server (each saves its position page by page).
+        let _syncer = self.syncer.map(AbortOnDrop);
         match self.metrics_server {
             Some((_, metrics_server)) => {
                 tokio::try_join!(self.server, metrics_server)?;
@@ -359,6 +380,15 @@ impl Application {
             }
             None => self.server.await,
         }
+    }
+}
+
+/// Aborts a background task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

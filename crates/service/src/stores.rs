@@ -16,9 +16,11 @@ use arc_swap::ArcSwap;
 use secrecy::SecretString;
 
 use crate::access::StoreScope;
+use crate::database::Database;
 use crate::domain::{StoreHash, StoreKey, VisibilityPolicy};
 use crate::fields::FieldDefinitions;
 use crate::management::{ManagementApi, ManagementClient};
+use crate::mirror::{Source, StoreMirror};
 
 /// One store being served.
 pub struct Store {
@@ -46,6 +48,8 @@ pub struct StoreRegistry {
     stores: ArcSwap<HashMap<StoreHash, Arc<Store>>>,
     next_key: AtomicU32,
     api: ManagementApi,
+    /// `SYNC_MODE=mirror`: where each store's mirror is, and the most orders a list holds.
+    mirrors: Option<(Database, u64)>,
 }
 
 impl StoreRegistry {
@@ -55,6 +59,17 @@ impl StoreRegistry {
             stores: ArcSwap::from_pointee(HashMap::new()),
             next_key: AtomicU32::new(1),
             api,
+            mirrors: None,
+        }
+    }
+
+    /// The same, giving every store it serves a mirror in `database` (`SYNC_MODE=mirror`)
+    /// whose lists hold at most `max_orders` orders.
+    #[must_use]
+    pub fn with_mirrors(self, database: Database, max_orders: u64) -> Self {
+        Self {
+            mirrors: Some((database, max_orders)),
+            ..self
         }
     }
 
@@ -81,7 +96,12 @@ impl StoreRegistry {
         let store = Arc::new(Store {
             scope: StoreScope {
                 key,
-                source: self.api.store(store_hash.as_str(), access_token),
+                source: Source {
+                    client: self.api.store(store_hash.as_str(), access_token),
+                    mirror: self.mirrors.as_ref().map(|(database, max_orders)| {
+                        StoreMirror::new(store_hash.clone(), database.clone(), *max_orders)
+                    }),
+                },
                 policy,
                 fields: ArcSwap::from_pointee(fields),
                 figures: crate::access::StoreFigures::default(),
@@ -139,7 +159,12 @@ impl StoreRegistry {
 impl Store {
     /// The store's Management API client.
     pub fn management(&self) -> &ManagementClient {
-        &self.scope.source
+        &self.scope.source.client
+    }
+
+    /// The store's mirror, when reads come from one (`SYNC_MODE=mirror`).
+    pub fn mirror(&self) -> Option<&Arc<StoreMirror>> {
+        self.scope.source.mirror.as_ref()
     }
 
     /// Whether shoppers see only the orders of the storefront they are on.

@@ -150,6 +150,16 @@ pub enum Invalidation {
     Ignore(&'static str),
 }
 
+impl Invalidation {
+    /// The order it names, if any.
+    pub fn order(&self) -> Option<OrderId> {
+        match self {
+            Invalidation::Order(order) | Invalidation::OrderMetafields(order) => Some(*order),
+            Invalidation::Channels | Invalidation::Ignore(_) => None,
+        }
+    }
+}
+
 /// A delivery's body, as far as it matters here.
 #[derive(Debug, Deserialize)]
 struct Payload {
@@ -384,18 +394,7 @@ impl WebhookReceiver {
             .producer
             .as_deref()
             .and_then(StoreHash::from_context);
-        // An empty id names nothing; it must not become one key shared by every delivery.
-        let webhook_id = webhook_id.map(str::trim).filter(|id| !id.is_empty());
-        // A payload hash is named with its store: two stores may send equal payloads.
-        let key = match (webhook_id, payload.hash.as_deref()) {
-            (Some(id), _) => Some(replay_key("id", id)),
-            (None, Some(hash)) => Some(replay_key(
-                "hash",
-                &format!("{}:{hash}", payload.producer.as_deref().unwrap_or_default()),
-            )),
-            (None, None) => None,
-        };
-        if let Some(key) = key {
+        if let Some(key) = delivery_key(webhook_id, &payload) {
             if self.seen.contains_key(&key) {
                 return None;
             }
@@ -407,11 +406,36 @@ impl WebhookReceiver {
         })
     }
 
+    /// Forgets an accepted delivery that could not be acted on (its answer is an error), so
+    /// that BigCommerce's retry of it is acted on rather than taken for a duplicate.
+    pub fn forget(&self, webhook_id: Option<&str>, body: &[u8]) {
+        if let Ok(payload) = serde_json::from_slice::<Payload>(body)
+            && let Some(key) = delivery_key(webhook_id, &payload)
+        {
+            self.seen.invalidate(&key);
+        }
+    }
+
     /// The deliveries remembered now, and the bytes their keys take.
     pub fn replay_memory(&self) -> (u64, u64) {
         self.seen.run_pending_tasks();
         let entries = self.seen.entry_count();
         (entries, entries * REPLAY_ENTRY_BYTES as u64)
+    }
+}
+
+/// What a delivery is remembered by: its Standard Webhooks id, else its payload hash named
+/// with its store (two stores may send equal payloads); `None` when it has neither.
+fn delivery_key(webhook_id: Option<&str>, payload: &Payload) -> Option<[u8; REPLAY_ENTRY_BYTES]> {
+    // An empty id names nothing; it must not become one key shared by every delivery.
+    let webhook_id = webhook_id.map(str::trim).filter(|id| !id.is_empty());
+    match (webhook_id, payload.hash.as_deref()) {
+        (Some(id), _) => Some(replay_key("id", id)),
+        (None, Some(hash)) => Some(replay_key(
+            "hash",
+            &format!("{}:{hash}", payload.producer.as_deref().unwrap_or_default()),
+        )),
+        (None, None) => None,
     }
 }
 

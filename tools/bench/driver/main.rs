@@ -1,5 +1,5 @@
 //! The benchmark driver `tools/bench/run` calls: it warms an external service and writes the wrk
-//! fixture for the hot path, and runs the cold-path, quota and memory scenarios with the
+//! fixture for the hot path, and runs the cold-path, quota, memory and mirror scenarios with the
 //! sandbox store and the service in process, printing each result as a Markdown table.
 //!
 //! Nothing here is part of the service; figures are printed, never asserted.
@@ -7,6 +7,7 @@
 mod cold;
 mod hot;
 mod memory;
+mod mirror;
 mod quota;
 mod stack;
 mod table;
@@ -105,6 +106,34 @@ enum Command {
         #[arg(long)]
         lists_only: bool,
     },
+    /// `SYNC_MODE=mirror` beside on-demand: Management API calls per 1,000 first-visit page
+    /// views, first-visit latency, and the initial sync's time, calls and database size.
+    Mirror {
+        #[arg(long, default_value = "100ms", value_parser = humantime::parse_duration)]
+        latency: Duration,
+        /// Distinct shoppers, one first visit each, per mode.
+        #[arg(long, default_value_t = 1_000)]
+        shoppers: u32,
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        /// Shoppers whose page view is repeated for the warm-hit figure.
+        #[arg(long, default_value_t = 200)]
+        warm_samples: usize,
+        /// MIRROR_CATCH_UP_INTERVAL while the mirror serves the page views.
+        #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+        catch_up: Duration,
+        /// Store sizes (orders) whose initial sync is timed, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "10000")]
+        sync_orders: Vec<u32>,
+        /// The sandbox's Management API quota during the syncs: requests per window.
+        #[arg(long, default_value_t = 100_000)]
+        sync_quota: u32,
+        #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+        sync_quota_window: Duration,
+        /// Time the initial syncs only, without the page views.
+        #[arg(long)]
+        sync_only: bool,
+    },
 }
 
 /// The service binary's allocator, so that the memory scenario, which runs the service in
@@ -169,6 +198,30 @@ fn main() -> anyhow::Result<()> {
                     metafields_max_bytes,
                     concurrency,
                     lists_only,
+                })
+                .await
+            }
+            Command::Mirror {
+                latency,
+                shoppers,
+                concurrency,
+                warm_samples,
+                catch_up,
+                sync_orders,
+                sync_quota,
+                sync_quota_window,
+                sync_only,
+            } => {
+                mirror::run(mirror::MirrorPlan {
+                    latency,
+                    shoppers,
+                    concurrency,
+                    warm_samples,
+                    catch_up,
+                    sync_orders,
+                    sync_quota,
+                    sync_quota_window,
+                    sync_only,
                 })
                 .await
             }

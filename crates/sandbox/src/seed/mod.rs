@@ -75,9 +75,9 @@ pub(crate) fn build(spec: &SeedSpec, app_client_id: &str) -> StoreState {
         ("United States", "US"),
         "guest.shopper@example.org",
     ));
-    let mut state = StoreState::empty(guest_address);
+    let mut state = StoreState::empty(guest_address, Arc::from(app_client_id));
     let owners = Owners {
-        this_app: Arc::from(app_client_id),
+        this_app: Arc::clone(&state.app_client_id),
         shipping_app: Arc::from("shipstation0sandbox0client0id01"),
         erp_app: Arc::from("erpconnector0sandbox0client0id2"),
     };
@@ -354,6 +354,7 @@ fn order_draft(
         cart_id: uuid::Builder::from_random_bytes(cart_bytes).into_uuid(),
         order_source: "www",
         billing,
+        is_deleted: false,
     }
 }
 

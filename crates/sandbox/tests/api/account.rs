@@ -219,6 +219,33 @@ async fn order_page_shows_nothing_of_another_customers_order_but_the_snippet() {
 }
 
 #[tokio::test]
+async fn an_archived_order_is_shown_no_more_and_a_moved_one_is_shown_to_its_new_customer() {
+    let (sandbox, client) = start(Some(SERVICE_URL)).await;
+    let cookie = sign_in(&sandbox, &client).await;
+    let store = sandbox.store();
+
+    assert!(store.archive_order(369));
+    // Order 365 was Bob's; it is Alice's now.
+    assert!(store.set_order_customer(365, 1));
+    let (archived_status, archived) =
+        page(&sandbox, &client, "account/orders/369", Some(&cookie)).await;
+    let (moved_status, moved) = page(&sandbox, &client, "account/orders/365", Some(&cookie)).await;
+
+    assert_eq!((archived_status, moved_status), (200, 200));
+    assert!(archived.contains("data-order-id=\"369\""), "{archived}");
+    for absent in ["Order Details", "Order Contents", "Grand total", "Bill To"] {
+        assert!(!archived.contains(absent), "{absent} shown: {archived}");
+    }
+    let moved_text = text(&moved);
+    for expected in ["Order #365", "Order Details", "Bill To Alice Andersen"] {
+        assert!(
+            moved_text.contains(expected),
+            "{expected} missing from: {moved_text}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn storefront_serves_its_theme_stylesheet() {
     let (sandbox, client) = start(None).await;
 

@@ -15,6 +15,7 @@ mod graphql;
 mod hooks;
 mod login;
 mod metafield_writes;
+mod order_changes;
 mod orders_page;
 mod scripts;
 mod store;

@@ -302,6 +302,165 @@ async fn order_events_carry_the_reference_payloads() {
     harness.running.stop().await;
 }
 
+/// The body of a callback without its `hash` and `created_at`, which the test cannot know.
+fn settled(mut payload: Value) -> Value {
+    let fields = payload.as_object_mut().unwrap();
+    assert_eq!(fields.remove("hash").unwrap().as_str().unwrap().len(), 40);
+    assert!(fields.remove("created_at").unwrap().is_i64());
+    payload
+}
+
+#[tokio::test]
+async fn archives_and_customer_moves_carry_the_reference_payloads() {
+    let harness = Harness::start().await;
+    harness
+        .register(json!({"scope": "store/order/*", "destination": harness.destination("/orders")}))
+        .await;
+    let store = harness.running.store();
+
+    let archived = store.archive_order(364);
+    store.wait_for_deliveries(1, WAIT).await;
+    let archived_again = store.archive_order(364);
+    let moved = store.set_order_customer(365, 1);
+    let records = harness.wait_for(2).await;
+    let unknown_order = store.archive_order(999_999) || store.set_order_customer(999_999, 1);
+    let unknown_customer = store.set_order_customer(365, 999_999);
+
+    assert!(archived && archived_again && moved);
+    assert!(!unknown_order && !unknown_customer);
+    let scopes: Vec<&str> = records.iter().map(|record| record.scope.as_str()).collect();
+    assert_eq!(scopes, ["store/order/archived", "store/order/updated"]);
+    let received = harness.received_at("/orders").await;
+    let producer = format!("stores/{}", harness.config.store_hash);
+    let payloads: Vec<Value> = received.iter().map(body).collect();
+    // `store_order_archived.yml` has the same fields as `store_order_updated.yml`.
+    for payload in &payloads {
+        assert_valid(
+            &callback_schema("store_order_updated", "store/order/updated"),
+            payload,
+            "order callback",
+        );
+        assert_eq!(keys(payload), example_keys("store_order_updated"));
+    }
+    assert_eq!(
+        payloads.into_iter().map(settled).collect::<Vec<_>>(),
+        [
+            json!({"scope": "store/order/archived", "store_id": "1001197568",
+                   "data": {"type": "order", "id": 364}, "producer": producer}),
+            json!({"scope": "store/order/updated", "store_id": "1001197568",
+                   "data": {"type": "order", "id": 365}, "producer": producer}),
+        ]
+    );
+    harness.running.stop().await;
+}
+
+#[tokio::test]
+async fn metafields_added_and_deleted_through_the_handle_are_announced_and_leave_the_order_alone() {
+    let harness = Harness::start().await;
+    harness
+        .register(json!({"scope": "store/order/metafield/*", "destination": harness.destination("/metafields")}))
+        .await;
+    let store = harness.running.store();
+    let order_url = harness.api(&format!("v2/orders/{DEMO_ORDER_ID}"));
+    let (_, before) = harness.call(harness.client.get(&order_url)).await;
+
+    let added = store
+        .add_metafield(
+            DEMO_ORDER_ID,
+            "gift",
+            "wrapping",
+            "red paper",
+            "write_and_sf_access",
+        )
+        .unwrap();
+    let duplicate = store.add_metafield(DEMO_ORDER_ID, "gift", "wrapping", "blue", "read");
+    let bad_permission = store.add_metafield(DEMO_ORDER_ID, "gift", "bow", "yes", "public");
+    let no_order = store.add_metafield(999_999, "gift", "bow", "yes", "read");
+    let info = store.metafield(DEMO_ORDER_ID, "gift", "wrapping").unwrap();
+    store.wait_for_deliveries(1, WAIT).await;
+    let deleted = store.delete_metafield(added);
+    let deleted_again = store.delete_metafield(added);
+    let records = harness.wait_for(2).await;
+    let (_, after) = harness.call(harness.client.get(&order_url)).await;
+
+    assert_eq!((duplicate, bad_permission, no_order), (None, None, None));
+    assert_eq!(
+        info,
+        sandbox::SeedMetafieldInfo {
+            id: added,
+            order_id: DEMO_ORDER_ID,
+            namespace: "gift".to_owned(),
+            key: "wrapping".to_owned(),
+            value: "red paper".to_owned(),
+            permission_set: "write_and_sf_access".to_owned(),
+            owner_client_id: harness.config.client_id.clone(),
+        }
+    );
+    assert!(deleted && !deleted_again);
+    assert!(store.metafield(DEMO_ORDER_ID, "gift", "wrapping").is_none());
+    let scopes: Vec<&str> = records.iter().map(|record| record.scope.as_str()).collect();
+    assert_eq!(
+        scopes,
+        [
+            "store/order/metafield/created",
+            "store/order/metafield/deleted"
+        ]
+    );
+    let payloads: Vec<Value> = harness
+        .received_at("/metafields")
+        .await
+        .iter()
+        .map(|request| settled(body(request))["data"].clone())
+        .collect();
+    let data = json!({"metafield_id": added, "resource_id": DEMO_ORDER_ID.to_string(), "namespace": "gift"});
+    assert_eq!(payloads, [data.clone(), data]);
+    assert_eq!(
+        after, before,
+        "metafield changes leave the order's date_modified alone"
+    );
+    harness.running.stop().await;
+}
+
+#[tokio::test]
+async fn paused_webhooks_drop_every_event_until_resumed() {
+    let harness = Harness::start_with(|_| Some("/configured")).await;
+    harness
+        .register(json!({"scope": "store/order/*", "destination": harness.destination("/orders")}))
+        .await;
+    let store = harness.running.store();
+
+    store.set_webhooks_paused(true);
+    let paused = store.webhooks_paused();
+    store.add_order(1);
+    store.set_order_status(DEMO_ORDER_ID, 2);
+    store.set_metafield_value(1, "while paused");
+    let (status, _) = harness
+        .call(harness.client.delete(harness.api("v2/orders/364")))
+        .await;
+    let while_paused = store.wait_for_deliveries(0, WAIT).await;
+    store.set_webhooks_paused(false);
+    store.archive_order(367);
+    let records = harness.wait_for(2).await;
+
+    assert!(paused && !store.webhooks_paused());
+    assert_eq!(status, 204);
+    assert!(while_paused.is_empty(), "{while_paused:#?}");
+    let mut sent: Vec<(&str, Option<u64>)> = records
+        .iter()
+        .map(|record| (record.scope.as_str(), record.hook_id))
+        .collect();
+    sent.sort_unstable();
+    assert_eq!(
+        sent,
+        [
+            ("store/order/archived", None),
+            ("store/order/archived", Some(1))
+        ]
+    );
+    assert!(harness.received_at("/orders").await.len() == 1);
+    harness.running.stop().await;
+}
+
 #[tokio::test]
 async fn generic_metafield_scopes_go_only_to_hooks_that_ask_for_them() {
     let harness = Harness::start_with(|_| Some("/configured")).await;

@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::domain::{OrderId, StoreKey};
+use crate::domain::{CustomerId, OrderId, StoreKey};
 
 /// How many of the latest changes are kept (about 24 bytes each). A cached value that was
 /// loaded before the oldest of them is reloaded rather than trusted.
@@ -26,6 +26,10 @@ pub enum Change {
     Order(StoreKey, OrderId),
     /// Only the order's metafields changed.
     OrderMetafields(StoreKey, OrderId),
+    /// The customer's list gained an order (placed, or moved to them from another customer):
+    /// their cached list, which does not hold it, is wrong. Recorded by a mirror, which knows
+    /// the owner; a webhook names only the order.
+    CustomerOrders(StoreKey, CustomerId),
     /// The store uninstalled the app: nothing cached for it may be served again.
     Store(StoreKey),
     /// The merchant changed the store's field definitions: every metafield answer of the
@@ -44,6 +48,7 @@ impl Change {
         match *self {
             Change::Order(store, _)
             | Change::OrderMetafields(store, _)
+            | Change::CustomerOrders(store, _)
             | Change::Store(store)
             | Change::FieldDefinitions(store)
             | Change::Settings(store) => store,
@@ -57,6 +62,7 @@ impl Change {
         match self {
             Change::Order(_, order) => Change::Order(store, order),
             Change::OrderMetafields(_, order) => Change::OrderMetafields(store, order),
+            Change::CustomerOrders(_, customer) => Change::CustomerOrders(store, customer),
             Change::Store(_) => Change::Store(store),
             Change::FieldDefinitions(_) => Change::FieldDefinitions(store),
             Change::Settings(_) => Change::Settings(store),

@@ -192,9 +192,10 @@ impl Resource for CustomerOrders {
     /// A list is wrong after a change of any order it holds (its status, its owner, its
     /// deletion). A change of an order it does not hold, possibly now this customer's, is
     /// found by the reload an unknown order id triggers.
-    fn affected_by(&self, (store, _customer): &CustomerKey, change: &Change) -> bool {
+    fn affected_by(&self, (store, customer): &CustomerKey, change: &Change) -> bool {
         match change {
             Change::Order(changed, order) => changed == store && self.index.contains_key(order),
+            Change::CustomerOrders(changed, gained) => changed == store && gained == customer,
             // The channel-orders setting filters a list per request; the list stays right.
             Change::OrderMetafields(..) | Change::FieldDefinitions(_) | Change::Settings(_) => {
                 false
@@ -203,9 +204,13 @@ impl Resource for CustomerOrders {
         }
     }
 
-    /// A change names an order, never a customer: affected lists are found when read.
-    fn named_by(_change: &Change) -> Option<CustomerKey> {
-        None
+    /// A webhook's change names an order, never a customer: lists holding it are found when
+    /// read. A mirror's names the customer who gained an order.
+    fn named_by(change: &Change) -> Option<CustomerKey> {
+        match *change {
+            Change::CustomerOrders(store, customer) => Some((store, customer)),
+            _ => None,
+        }
     }
 }
 
@@ -232,7 +237,10 @@ impl Resource for OrderMetafields {
             Change::Order(store, order) | Change::OrderMetafields(store, order) => {
                 Some((store, order))
             }
-            Change::Store(_) | Change::FieldDefinitions(_) | Change::Settings(_) => None,
+            Change::Store(_)
+            | Change::FieldDefinitions(_)
+            | Change::Settings(_)
+            | Change::CustomerOrders(..) => None,
         }
     }
 }

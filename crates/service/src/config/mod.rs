@@ -40,7 +40,25 @@ pub struct Settings {
     pub cache: CacheSettings,
     pub upstream: UpstreamSettings,
     pub visibility: VisibilitySettings,
+    pub sync: SyncSettings,
     pub log: LogSettings,
+}
+
+/// Where reads come from (`SYNC_MODE`) and how a mirror is kept in step.
+#[derive(Clone, Debug)]
+pub struct SyncSettings {
+    pub mode: SyncMode,
+    pub catch_up_interval: Duration,
+    pub reconcile_interval: Duration,
+}
+
+/// `SYNC_MODE`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyncMode {
+    /// Each customer's first read asks the Management API.
+    OnDemand,
+    /// Each store is copied into the database and read from there.
+    Mirror,
 }
 
 /// How the service learns its stores (app.md, "Two modes, one code path").
@@ -328,6 +346,18 @@ impl Settings {
                 .value(&var::FIELD_DEFINITIONS_FILE)?
                 .map(std::path::PathBuf::from),
         };
+        let sync = SyncSettings {
+            mode: match environment
+                .value(&var::SYNC_MODE)?
+                .unwrap_or_else(|| default_text(&var::SYNC_MODE))
+            {
+                "on-demand" => SyncMode::OnDemand,
+                "mirror" => SyncMode::Mirror,
+                _ => return Err(invalid(var::SYNC_MODE.name, "expected on-demand or mirror")),
+            },
+            catch_up_interval: positive_duration(environment, &var::MIRROR_CATCH_UP_INTERVAL)?,
+            reconcile_interval: positive_duration(environment, &var::MIRROR_RECONCILE_INTERVAL)?,
+        };
         let log = LogSettings::read(environment, default_text(&var::LOG_LEVEL))?;
 
         Ok(Settings {
@@ -396,6 +426,7 @@ impl Settings {
             cache,
             upstream,
             visibility,
+            sync,
             log,
         })
     }

@@ -391,6 +391,27 @@ variables! {
         example: None,
         meaning: "When BigCommerce fails or the quota share is spent, an expired answer is still served, marked with an `Age` header, for up to this long past its lifetime. `0` turns it off.",
     }
+    SYNC_MODE {
+        section: Section::Cache,
+        default: Value("on-demand"),
+        secret: false,
+        example: Some("mirror"),
+        meaning: "`on-demand`: a customer's first read asks the Management API, and what it answers is cached. `mirror`: every store's orders and storefront-visible order metafields are copied into the database (`DATABASE_URL`) once, paced within the quota share, then kept in step by webhooks and a periodic catch-up, and reads come from that copy (with the in-memory cache in front): no Management API call per page view. Until a store's copy is complete its reads go to the Management API as with `on-demand`. With several replicas one syncs each store and all read.",
+    }
+    MIRROR_CATCH_UP_INTERVAL {
+        section: Section::Cache,
+        default: Value("60s"),
+        secret: false,
+        example: None,
+        meaning: "`SYNC_MODE=mirror`: how often each store is asked what changed since the last time (orders by `min_date_modified`, metafields by `date_modified:min`: two requests when nothing changed), so a change whose webhook never came shows within this long.",
+    }
+    MIRROR_RECONCILE_INTERVAL {
+        section: Section::Cache,
+        default: Value("24h"),
+        secret: false,
+        example: None,
+        meaning: "`SYNC_MODE=mirror`: how often each store's order and metafield ids are compared whole with BigCommerce's (one request per 250), to find deletions whose webhook never came (a deletion leaves nothing to find by date).",
+    }
     UPSTREAM_CONNECT_TIMEOUT {
         section: Section::Upstream,
         default: Value("3s"),

@@ -8,10 +8,12 @@
 
 mod fields;
 mod load_tokens;
+mod mirror;
 mod notifications;
 mod private_tokens;
 mod settings;
 mod stores;
+mod sync_leases;
 mod users;
 
 use std::fmt;
@@ -25,10 +27,12 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
 use url::Url;
 
+pub use mirror::{MirrorSize, MirrorStateRecord, MirrorWrite, MirroredMetafield, MirroredOrder};
 pub use notifications::{Heard, Listener};
 pub use private_tokens::PrivateTokenRecord;
 pub use settings::SettingsRecord;
 pub use stores::StoreRecord;
+pub use sync_leases::{SyncLease, SyncLeases};
 pub use users::UserRecord;
 
 /// The schema of the embedded engine.
@@ -184,6 +188,11 @@ impl Database {
         Ok(AdvisoryLock {
             _held: Some(transaction),
         })
+    }
+
+    /// This replica's leases on syncing stores' mirrors ([`SyncLeases`]).
+    pub fn sync_leases(&self) -> SyncLeases {
+        SyncLeases::new(self.clone())
     }
 
     /// Closes every connection; later calls fail as unavailable.

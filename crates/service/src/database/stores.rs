@@ -142,6 +142,7 @@ impl Database {
                 .await
                 .map_err(query_error("forget_store"))?;
         }
+        super::mirror::forget_mirror_in(&mut transaction, store_hash, "forget_store").await?;
         let deleted = sqlx::query("DELETE FROM stores WHERE store_hash = $1")
             .bind(store_hash)
             .execute(&mut *transaction)

@@ -88,6 +88,10 @@ pub enum Operation {
     CreateMetafield,
     /// A shopper's write updating the metafield.
     UpdateMetafield,
+    /// The mirror reading the store's orders (`SYNC_MODE=mirror`).
+    SyncOrders,
+    /// The mirror reading the store's order metafields.
+    SyncMetafields,
 }
 
 impl Operation {
@@ -112,6 +116,8 @@ impl Operation {
             Operation::MetafieldByKey => "read an order metafield by key",
             Operation::CreateMetafield => "create an order metafield",
             Operation::UpdateMetafield => "update an order metafield",
+            Operation::SyncOrders => "mirror the store's orders",
+            Operation::SyncMetafields => "mirror the store's order metafields",
         }
     }
 
@@ -137,6 +143,8 @@ impl Operation {
             Operation::MetafieldByKey => "metafield_by_key",
             Operation::CreateMetafield => "create_metafield",
             Operation::UpdateMetafield => "update_metafield",
+            Operation::SyncOrders => "sync_orders",
+            Operation::SyncMetafields => "sync_metafields",
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod scripts;
 mod send;
 pub mod sites;
 pub mod storefront;
+pub mod sync;
 pub mod wire;
 pub mod writes;
 

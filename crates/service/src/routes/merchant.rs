@@ -103,6 +103,8 @@ pub struct FiguresView {
     pub hits: u64,
     pub misses: u64,
     pub last_webhook: String,
+    /// `SYNC_MODE=mirror`: how far the store's copy is.
+    pub mirror: Option<String>,
 }
 
 /// What differs between renderings of the page.
@@ -526,6 +528,10 @@ pub async fn render(
                     .ok()
             })
             .unwrap_or_else(|| "none since the service started".to_owned()),
+        mirror: opened
+            .store
+            .mirror()
+            .map(|mirror| mirror.figures().describe()),
     };
     let script = if parts.just_installed {
         Ok(None)

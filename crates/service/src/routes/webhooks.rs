@@ -82,6 +82,17 @@ pub async fn receive_bigcommerce_webhook(
                 }
                 Some(store) => {
                     store.scope.figures.note_webhook(unix_now());
+                    // A mirror reads the order again (whichever replica syncs the store);
+                    // noted before the webhook is answered, so BigCommerce retries a
+                    // delivery the database could not take.
+                    if let (Some(mirror), Some(order)) = (store.mirror(), invalidation.order())
+                        && let Err(error) = mirror.order_changed(order).await
+                    {
+                        tracing::error!(error = %error, "cannot note the webhook's order for the mirror");
+                        // Its retry must not be taken for a duplicate.
+                        receiver.forget(delivery.webhook_id, &body);
+                        return Err(ApiError::DatabaseUnavailable);
+                    }
                     apply(&access, store.scope.key, invalidation);
                 }
                 None => tracing::info!(

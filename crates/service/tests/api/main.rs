@@ -20,6 +20,7 @@ mod login_client;
 mod merchant_page;
 mod metafields;
 mod metrics;
+mod mirror;
 mod openapi_conformance;
 mod openapi_document;
 mod orders;

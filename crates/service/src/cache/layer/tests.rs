@@ -28,7 +28,8 @@ impl Resource for Numbers {
             Change::OrderMetafields(..)
             | Change::Store(_)
             | Change::FieldDefinitions(_)
-            | Change::Settings(_) => false,
+            | Change::Settings(_)
+            | Change::CustomerOrders(..) => false,
         }
     }
 
