@@ -4,6 +4,9 @@
 // previews as Alice; and turns the storefront script on, after which an order page of a theme
 // without the pasted snippet still shows the order's details.
 //
+// With `demo --sync-mode mirror`, the page shows how far the store's copy is, and Alice's order
+// page is served from the mirror without a Management API call.
+//
 // Run by client/run-browser-test.sh, or: node --test client/browser/ (after `npm ci` in
 // client/ and `cargo build`). Screenshots go to artifacts/browser/.
 
@@ -32,9 +35,10 @@ const START_TIMEOUT_MS = 30_000;
 const STEP_TIMEOUT_MS = 10_000;
 const TEST_TIMEOUT_MS = 90_000;
 
-/** Starts `order-metafields demo` on free loopback ports; resolves with its two origins. */
-function startDemo() {
-  const child = spawn(BINARY, ["demo", "--port", "0", "--sandbox-port", "0"], {
+/** Starts `order-metafields demo` on free loopback ports (with `extra` arguments); resolves
+ * with its two origins. */
+function startDemo(extra = []) {
+  const child = spawn(BINARY, ["demo", "--port", "0", "--sandbox-port", "0", ...extra], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, LOG_LEVEL: "warn" },
   });
@@ -250,6 +254,75 @@ describe("the merchant page in headless Chromium", { timeout: 2 * TEST_TIMEOUT_M
       assert.deepEqual(errors, []);
     } catch (error) {
       await screenshot(page, "failed-merchant-page.png").catch(() => {});
+      throw error;
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe("the merchant page and the storefront with SYNC_MODE=mirror", { timeout: 2 * TEST_TIMEOUT_MS }, () => {
+  let browser;
+  let demo;
+
+  before(async () => {
+    const started = await Promise.allSettled([
+      startDemo(["--sync-mode", "mirror"]),
+      chromium.launch({
+        executablePath: CHROMIUM,
+        args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"],
+        timeout: START_TIMEOUT_MS,
+      }),
+    ]);
+    [demo, browser] = started.map((outcome) => outcome.value);
+    const failure = started.find((outcome) => outcome.status === "rejected");
+    if (failure) throw failure.reason;
+  }, { timeout: START_TIMEOUT_MS + 5_000 });
+
+  after(async () => {
+    await browser?.close();
+    await stopDemo(demo);
+  });
+
+  it("says the copy is complete, and Alice's order page costs no Management API call", { timeout: TEST_TIMEOUT_MS }, async () => {
+    const context = await browser.newContext({ locale: "en-US", viewport: { width: 1280, height: 900 } });
+    context.setDefaultTimeout(STEP_TIMEOUT_MS);
+    const page = await context.newPage();
+    const errors = [];
+    page.on("pageerror", (error) => errors.push(String(error)));
+    try {
+      // The page shows the copy's progress when it is rendered: opened again until complete
+      // (a small store copies in about a second; bounded).
+      let line = "";
+      for (let attempt = 0; attempt < 20 && !line.startsWith("complete"); attempt += 1) {
+        const frame = await openApp(page, demo.storefront);
+        line = (await frame.locator("#mirror").textContent()) ?? "";
+        if (!line.startsWith("complete")) await page.waitForTimeout(1_000);
+      }
+      assert.match(line, /^complete: \d+ orders read; shoppers' reads cost no API call; last catch-up \d{4}-\d\d-\d\dT/);
+      await screenshot(page, "merchant-page-mirror.png");
+
+      const shopper = await context.newPage();
+      shopper.on("pageerror", (error) => errors.push(String(error)));
+      await signIn(shopper, demo.storefront, "alice@example.com");
+      await shopper.goto(`${demo.storefront}/account.php?action=view_order&order_id=${ORDER}`);
+      const shown = await shownFields(shopper);
+      assert.ok(
+        shown.some(([, value]) => value === "https://tools.usps.com/go/TrackConfirmAction?tLabels=9400111899223344556677"),
+        JSON.stringify(shown),
+      );
+      await screenshot(shopper, "order-from-the-mirror.png");
+
+      // Every Management API call the service made was the sync's: none for Alice's reads.
+      const metrics = await (await fetch(`${demo.service}/metrics`, { signal: AbortSignal.timeout(STEP_TIMEOUT_MS) })).text();
+      const reads = metrics
+        .split("\n")
+        .filter((line) => /^order_metafields_upstream_requests_total\{operation="list_(customer_orders|order_metafields)"/.test(line));
+      assert.deepEqual(reads, []);
+      assert.match(metrics, /order_metafields_upstream_requests_total\{operation="sync_orders",status="200"\} [1-9]/);
+      assert.deepEqual(errors, []);
+    } catch (error) {
+      await screenshot(page, "failed-merchant-page-mirror.png").catch(() => {});
       throw error;
     } finally {
       await context.close();

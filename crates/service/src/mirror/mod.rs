@@ -78,13 +78,13 @@ impl MirrorFigures {
                 })
                 .map_or_else(String::new, |at| format!("; last catch-up {at}"));
             return format!(
-                "complete: {} orders copied; shoppers' reads cost no API call{caught_up}",
+                "complete: {} orders read; shoppers' reads cost no API call{caught_up}",
                 self.orders_synced
             );
         }
         if self.orders_ready {
             return format!(
-                "copying metafields ({} orders copied); metafields are read from BigCommerce until it is complete",
+                "copying metafields ({} orders read); reads go to BigCommerce until the copy is complete",
                 self.orders_synced
             );
         }
@@ -333,11 +333,11 @@ mod tests {
         );
         assert_eq!(
             metafields.describe(),
-            "copying metafields (10000 orders copied); metafields are read from BigCommerce until it is complete"
+            "copying metafields (10000 orders read); reads go to BigCommerce until the copy is complete"
         );
         assert_eq!(
             complete.describe(),
-            "complete: 10000 orders copied; shoppers' reads cost no API call; last catch-up 2025-12-05T00:00:00Z"
+            "complete: 10000 orders read; shoppers' reads cost no API call; last catch-up 2025-12-05T00:00:00Z"
         );
         assert_eq!(
             starting.describe(),

@@ -102,6 +102,8 @@ pub struct FiguresView {
     pub quota: String,
     pub hits: u64,
     pub misses: u64,
+    /// Where the misses were read: BigCommerce, or (mirror mode) the mirror when it serves.
+    pub misses_from: &'static str,
     pub last_webhook: String,
     /// `SYNC_MODE=mirror`: how far the store's copy is.
     pub mirror: Option<String>,
@@ -516,6 +518,11 @@ pub async fn render(
         },
         hits,
         misses,
+        misses_from: if opened.store.mirror().is_some() {
+            "read from the mirror (from BigCommerce until it is complete)"
+        } else {
+            "read from BigCommerce"
+        },
         last_webhook: opened
             .store
             .scope
