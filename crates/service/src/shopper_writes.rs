@@ -513,21 +513,12 @@ fn type_problem(definition: &FieldDefinition, value: &str) -> Option<String> {
 /// PostgreSQL's advisory lock: the first 8 bytes of a SHA-256 of them, the same in every
 /// replica and every build.
 fn field_lock_key(store: &Store, request: &WriteRequest<'_>) -> i64 {
-    let mut context = digest::Context::new(&digest::SHA256);
-    for part in [
+    crate::database::advisory_key(&[
         store.hash.as_str(),
         &request.order.get().to_string(),
         request.namespace,
         request.key,
-    ] {
-        // Length-prefixed, so that no two different tuples give the same bytes.
-        context.update(&(part.len() as u64).to_be_bytes());
-        context.update(part.as_bytes());
-    }
-    let digest = context.finish();
-    let mut first = [0u8; 8];
-    first.copy_from_slice(&digest.as_ref()[..8]);
-    i64::from_be_bytes(first)
+    ])
 }
 
 fn hex(bytes: &[u8]) -> String {

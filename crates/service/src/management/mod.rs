@@ -40,7 +40,7 @@ use crate::management::error::{ManagementError, Operation};
 use crate::management::pagination::{PAGE_LIMIT, next_v2_page, next_v3_page};
 use crate::management::quota::{QuotaPacer, QuotaSnapshot, Spenders};
 use crate::management::rate_limit::RetryPolicy;
-use crate::management::wire::{WireMetafieldPage, WireOrder};
+use crate::management::wire::WireMetafieldPage;
 use crate::metrics::UpstreamMetrics;
 
 /// The `User-Agent` sent upstream: the service's name and version.
@@ -233,35 +233,22 @@ impl ManagementClient {
                 .append_pair("limit", &PAGE_LIMIT.to_string())
                 .append_pair("page", &page.to_string())
                 .append_pair("sort", "id:desc");
-            let answer = self.get(url, operation, deadline).await?;
-            // The v2 API answers an empty list with 204 and no body.
-            let wire: Vec<WireOrder> =
-                if answer.status == StatusCode::NO_CONTENT || answer.body.is_empty() {
-                    Vec::new()
-                } else {
-                    decode(&answer.body.bytes, operation)?
-                };
-            let received = wire.len();
-            let first_id = wire.first().map(|order| order.id);
-            if first_id.is_some() && first_id == previous_first_id {
+            let found = self
+                .order_page(url, operation, deadline, |order| {
+                    let theirs = order.customer_id == customer.get();
+                    if !theirs {
+                        tracing::warn!(operation = %operation, "upstream returned an order of another customer; dropped");
+                    }
+                    theirs
+                })
+                .await?;
+            if found.first_id.is_some() && found.first_id == previous_first_id {
                 tracing::warn!(operation = %operation, page, "upstream repeated a page; it ignores paging, stopping here");
                 break;
             }
-            previous_first_id = first_id;
-            for order in wire {
-                if order.customer_id != customer.get() {
-                    tracing::warn!(operation = %operation, "upstream returned an order of another customer; dropped");
-                    continue;
-                }
-                if order.is_deleted {
-                    continue;
-                }
-                let order = order
-                    .into_order()
-                    .map_err(|reason| ManagementError::InvalidResponse { operation, reason })?;
-                orders.push(order);
-            }
-            match next_v2_page(page, received) {
+            previous_first_id = found.first_id;
+            orders.extend(found.orders);
+            match next_v2_page(page, found.received) {
                 Some(next) => page = next,
                 None => return Ok(orders),
             }
@@ -365,48 +352,16 @@ impl ManagementClient {
         let mut found = Vec::new();
         let mut after: Option<String> = None;
         for _ in 0..DISCOVERY_MAX_PAGES {
-            let mut url = self.url("v3/orders/metafields");
-            url.query_pairs_mut()
-                .append_pair("limit", &PAGE_LIMIT.to_string())
-                .append_pair("date_modified:min", since);
-            if let Some(cursor) = &after {
-                url.query_pairs_mut().append_pair("after", cursor);
-            }
-            let answer = self.get(url, operation, deadline).await?;
-            if answer.status == StatusCode::NO_CONTENT || answer.body.is_empty() {
-                return Ok((found, true));
-            }
-            let wire: WireMetafieldPage = decode(&answer.body.bytes, operation)?;
-            let received = wire.data.len();
-            let next = wire
-                .meta
-                .and_then(|meta| meta.cursor_pagination)
-                .filter(|cursor| {
-                    cursor
-                        .links
-                        .as_ref()
-                        .is_some_and(|links| links.next.is_some())
-                })
-                .and_then(|cursor| cursor.end_cursor);
-            for metafield in wire.data {
-                if metafield
-                    .resource_type
-                    .as_deref()
-                    .is_some_and(|kind| kind != "order")
-                {
-                    continue;
-                }
-                let order = metafield.resource_id;
-                let metafield = metafield
-                    .into_metafield()
-                    .map_err(|reason| ManagementError::InvalidResponse { operation, reason })?;
-                found.push((metafield, order));
-            }
+            let (page, next) = self
+                .batch_metafield_page(after.as_deref(), Some(since), operation, deadline)
+                .await?;
+            found.extend(
+                page.into_iter()
+                    .map(|(order, metafield)| (metafield, order)),
+            );
             match next {
-                Some(cursor) if received > 0 && after.as_ref() != Some(&cursor) => {
-                    after = Some(cursor);
-                }
-                _ => return Ok((found, true)),
+                Some(cursor) => after = Some(cursor),
+                None => return Ok((found, true)),
             }
         }
         Ok((found, false))

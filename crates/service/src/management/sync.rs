@@ -32,6 +32,7 @@ pub enum OrderState {
 pub struct OrderPage {
     pub orders: Vec<Order>,
     pub received: usize,
+    pub first_id: Option<u64>,
     pub last_id: Option<u64>,
     pub newest_modified: Option<OffsetDateTime>,
 }
@@ -70,7 +71,8 @@ impl ManagementClient {
             .append_pair("min_id", &min_id.max(1).to_string())
             .append_pair("sort", "id:asc")
             .append_pair("limit", &PAGE_LIMIT.to_string());
-        self.order_page(url, Operation::SyncOrders, deadline).await
+        self.order_page(url, Operation::SyncOrders, deadline, |_| true)
+            .await
     }
 
     /// Page `page` of the store's orders modified at or after `since`, oldest change first.
@@ -93,7 +95,7 @@ impl ManagementClient {
             .append_pair("sort", "date_modified:asc")
             .append_pair("limit", &PAGE_LIMIT.to_string())
             .append_pair("page", &page.max(1).to_string());
-        self.order_page(url, operation, deadline).await
+        self.order_page(url, operation, deadline, |_| true).await
     }
 
     /// One order as it is now: present, or gone (archived, or `404`).
@@ -149,26 +151,47 @@ impl ManagementClient {
         deadline: Instant,
     ) -> Result<MetafieldPage, ManagementError> {
         let operation = Operation::SyncMetafields;
+        let since = since
+            .map(|since| since.format(&Rfc3339))
+            .transpose()
+            .map_err(|error| ManagementError::InvalidResponse {
+                operation,
+                reason: format!("cannot write the date: {error}"),
+            })?;
+        let (found, next) = self
+            .batch_metafield_page(cursor, since.as_deref(), operation, deadline)
+            .await?;
+        let metafields = found
+            .into_iter()
+            .filter_map(|(order, metafield)| Some((order.and_then(OrderId::new)?, metafield)))
+            .collect();
+        Ok(MetafieldPage { metafields, next })
+    }
+
+    /// One page of the batch `GET /v3/orders/metafields` after `cursor`, modified at or
+    /// after `since` (`date_modified:min`, as BigCommerce takes it) when given: each order
+    /// metafield with the order BigCommerce names, and the cursor of the next page (`None`
+    /// on the last, or when the cursor would not move).
+    pub(super) async fn batch_metafield_page(
+        &self,
+        cursor: Option<&str>,
+        since: Option<&str>,
+        operation: Operation,
+        deadline: Instant,
+    ) -> Result<(Vec<(Option<u64>, Metafield)>, Option<String>), ManagementError> {
         let mut url = self.url("v3/orders/metafields");
         url.query_pairs_mut()
             .append_pair("limit", &PAGE_LIMIT.to_string());
         if let Some(since) = since {
-            let since =
-                since
-                    .format(&Rfc3339)
-                    .map_err(|error| ManagementError::InvalidResponse {
-                        operation,
-                        reason: format!("cannot write the date: {error}"),
-                    })?;
             url.query_pairs_mut()
-                .append_pair("date_modified:min", &since);
+                .append_pair("date_modified:min", since);
         }
         if let Some(cursor) = cursor {
             url.query_pairs_mut().append_pair("after", cursor);
         }
         let answer = self.get(url, operation, deadline).await?;
         if answer.status == StatusCode::NO_CONTENT || answer.body.is_empty() {
-            return Ok(MetafieldPage::default());
+            return Ok((Vec::new(), None));
         }
         let wire: WireMetafieldPage = super::decode(&answer.body.bytes, operation)?;
         let received = wire.data.len();
@@ -193,22 +216,24 @@ impl ManagementClient {
             {
                 continue;
             }
-            let Some(order) = metafield.resource_id.and_then(OrderId::new) else {
-                continue;
-            };
+            let order = metafield.resource_id;
             let metafield = metafield
                 .into_metafield()
                 .map_err(|reason| ManagementError::InvalidResponse { operation, reason })?;
             metafields.push((order, metafield));
         }
-        Ok(MetafieldPage { metafields, next })
+        Ok((metafields, next))
     }
 
-    async fn order_page(
+    /// One page of v2 orders from `url`: those `keep` accepts (looked at before they are
+    /// read), deleted (archived) ones left out, and the page's own length, first and last
+    /// ids and newest modification for paging.
+    pub(super) async fn order_page(
         &self,
         url: url::Url,
         operation: Operation,
         deadline: Instant,
+        keep: impl Fn(&WireOrder) -> bool,
     ) -> Result<OrderPage, ManagementError> {
         let answer = self.get(url, operation, deadline).await?;
         // The v2 API answers an empty list with 204 and no body.
@@ -219,11 +244,12 @@ impl ManagementClient {
         let mut page = OrderPage {
             orders: Vec::with_capacity(wire.len()),
             received: wire.len(),
+            first_id: wire.first().map(|order| order.id),
             last_id: wire.last().map(|order| order.id),
             newest_modified: None,
         };
         for order in wire {
-            if order.is_deleted {
+            if order.is_deleted || !keep(&order) {
                 if let Some(modified) = order.date_modified.as_deref().and_then(parse_date) {
                     page.newest_modified = page.newest_modified.max(Some(modified));
                 }

@@ -49,8 +49,6 @@ struct Progress {
     eta_seconds: AtomicI64,
     /// Unix seconds of the latest catch-up; 0: none yet.
     caught_up_at: AtomicI64,
-    /// Whether this replica is the one syncing the store.
-    syncing_here: AtomicBool,
 }
 
 /// A store's sync, as its merchant page shows it.
@@ -62,7 +60,6 @@ pub struct MirrorFigures {
     pub orders_synced: u64,
     pub eta_seconds: Option<u64>,
     pub caught_up_at: Option<i64>,
-    pub syncing_here: bool,
 }
 
 impl MirrorFigures {
@@ -123,11 +120,6 @@ impl StoreMirror {
         })
     }
 
-    /// The store it mirrors.
-    pub fn hash(&self) -> &StoreHash {
-        &self.hash
-    }
-
     /// Whether reads of orders, and of metafields, come from the mirror.
     pub fn ready(&self) -> (bool, bool) {
         (
@@ -153,7 +145,6 @@ impl StoreMirror {
             orders_synced: self.progress.orders_synced.load(Ordering::Relaxed),
             eta_seconds: u64::try_from(eta).ok(),
             caught_up_at: (caught_up_at > 0).then_some(caught_up_at),
-            syncing_here: self.progress.syncing_here.load(Ordering::Relaxed),
         }
     }
 
@@ -301,7 +292,6 @@ mod tests {
             orders_synced: 4_200,
             eta_seconds: Some(190),
             caught_up_at: None,
-            syncing_here: true,
         }
     }
 

@@ -27,7 +27,6 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use aws_lc_rs::digest;
 use time::OffsetDateTime;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -152,7 +151,6 @@ async fn run_store(syncer: Syncer, leases: SyncLeases, store: Arc<Store>) {
     loop {
         match leases.try_take(lease_key(hash)).await {
             Ok(Some(lease)) => {
-                mirror.progress.syncing_here.store(true, Ordering::Relaxed);
                 tracing::info!(store = hash, "mirror: this replica syncs the store");
                 let sync = StoreSync {
                     syncer: &syncer,
@@ -161,7 +159,6 @@ async fn run_store(syncer: Syncer, leases: SyncLeases, store: Arc<Store>) {
                     lease: &lease,
                 };
                 let ended = sync.run().await;
-                mirror.progress.syncing_here.store(false, Ordering::Relaxed);
                 match ended {
                     Ended::LeaseLost => {
                         tracing::warn!(
@@ -203,10 +200,7 @@ async fn follow(database: &Database, store: &Store, mirror: &StoreMirror) {
 
 /// The lock key of a store's sync lease.
 fn lease_key(store_hash: &str) -> i64 {
-    let digest = digest::digest(&digest::SHA256, format!("mirror/{store_hash}").as_bytes());
-    let mut first = [0u8; 8];
-    first.copy_from_slice(&digest.as_ref()[..8]);
-    i64::from_be_bytes(first)
+    crate::database::advisory_key(&["mirror", store_hash])
 }
 
 /// The visibility policy as the mirror's state records it: the metafields kept were chosen
