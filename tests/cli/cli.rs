@@ -73,6 +73,27 @@ fn sandbox_help_documents_the_seeded_logins() {
 }
 
 #[test]
+fn demo_takes_the_two_sync_modes_and_refuses_any_other() {
+    let help = binary().args(["demo", "--help"]).output().unwrap();
+    let refused = binary()
+        .args(["demo", "--sync-mode", "sometimes"])
+        .output()
+        .unwrap();
+
+    let help = String::from_utf8(help.stdout).unwrap();
+    assert!(
+        help.contains("--sync-mode") && help.contains("on-demand") && help.contains("mirror"),
+        "{help}"
+    );
+    assert_eq!(refused.status.code(), Some(2));
+    let error = String::from_utf8(refused.stderr).unwrap();
+    assert!(
+        error.contains("invalid value 'sometimes' for '--sync-mode <SYNC_MODE>'"),
+        "{error}"
+    );
+}
+
+#[test]
 fn help_lists_every_subcommand() {
     let output = binary().arg("--help").output().unwrap();
 
